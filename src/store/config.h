@@ -1,0 +1,38 @@
+// Settings of one store (one NUMA node's table). Validated by Store's constructor.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ferrite::store {
+
+enum class EvictionPolicy : std::uint8_t {
+  kClock,  // second chance: a hit sets the reference bit, the hand clears it or evicts
+  kLfu,    // logarithmic frequency counter, decayed by the hand (Redis-style LFU)
+};
+
+struct StoreConfig {
+  // Everything counts against this: items by their allocator usable size, the table, the wheels.
+  std::size_t memory_limit = std::size_t{1} << 30;
+  // Longest key accepted: 250 by default (memcached's limit), at most 65535.
+  std::size_t max_key_size = 250;
+  // Longest value accepted (memcached's item size limit), 1 MiB by default.
+  std::size_t max_item_size = std::size_t{1} << 20;
+  EvictionPolicy policy = EvictionPolicy::kClock;
+  // The table is sized once, at start, for memory_limit / item_size_hint items (see docs/store.md).
+  std::size_t item_size_hint = 80;
+  // Overrides the hint: the number of table slots (rounded up to whole buckets).
+  std::size_t table_slots = 0;
+  // Worker contexts that may attach at once (at most 64: the low 6 bits of a version).
+  unsigned max_contexts = 64;
+  // Slots the eviction hand may examine for one request before giving up with kNoMemory.
+  std::size_t evict_scan_limit = 8192;
+  // Memory kept free by tick() so that requests rarely evict inline: this fraction of the limit.
+  double headroom_fraction = 0.01;
+  // LFU: higher = slower counter growth (Redis's lfu-log-factor).
+  std::uint32_t lfu_log_factor = 10;
+  // Items the timing wheel or the flush sweep may remove per tick().
+  std::size_t expire_per_tick = 512;
+};
+
+}  // namespace ferrite::store

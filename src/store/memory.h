@@ -1,0 +1,70 @@
+// Item memory: a mimalloc arena of the store's own, per-thread heaps in it, and the budget that
+// keeps accounted bytes within the memory limit.
+//
+// Two bounds, one soft and one hard:
+//   - the budget: every live item is charged its allocator usable size (plus the table and the
+//     wheels), and nothing is allocated without a charge, so accounted bytes never exceed the
+//     limit. Contexts take budget from a shared pool in chunks and return surplus, so the pool
+//     is touched once per chunk, not once per item.
+//   - the arena: items come only from a region reserved for this store (an exclusive mimalloc
+//     arena, about 4% larger than the item budget), so fragmentation cannot push resident
+//     memory past it: a full arena makes allocation fail, and the store evicts and retries.
+//
+// Items are 8-byte aligned inside the arena, so a 32-bit reference in 8-byte units (the table's
+// slot format) reaches 32 GiB: the most one store may hold. Larger machines run one store per
+// NUMA node or per 32 GiB shard.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "store/item.h"
+
+namespace ferrite::store {
+
+inline constexpr std::size_t kMaxArenaBytes = std::size_t{32} << 30;
+
+class ItemMemory {
+ public:
+  // `budget`: bytes items may be charged; `max_contexts`: sizes the per-context chunk.
+  ItemMemory(std::size_t budget, unsigned max_contexts);
+  ~ItemMemory();
+  ItemMemory(const ItemMemory&) = delete;
+  ItemMemory& operator=(const ItemMemory&) = delete;
+
+  // The calling thread's heap in this arena (created on first use, kept for the thread's life).
+  void* thread_heap();
+  // The usable size an allocation of `n` bytes will have.
+  static std::size_t usable_for(std::size_t n) noexcept;
+  // Allocates from `heap`; nullptr when the arena has no room.
+  void* allocate(void* heap, std::size_t n) noexcept;
+  // Frees an item that no reader can reach any more.
+  void release(void* p) noexcept;
+  static std::size_t usable_size(const void* p) noexcept;
+
+  std::uint32_t ref_of(const Item* it) const noexcept {
+    return static_cast<std::uint32_t>((reinterpret_cast<const char*>(it) - base_) >> 3);
+  }
+  Item* item_at(std::uint32_t ref) const noexcept { return reinterpret_cast<Item*>(base_ + (std::uintptr_t{ref} << 3)); }
+
+  // Budget. `credit` is a context's private balance.
+  bool charge(std::int64_t& credit, std::size_t bytes) noexcept;
+  void uncharge(std::int64_t& credit, std::size_t bytes) noexcept;
+  void return_credit(std::int64_t& credit) noexcept;
+  std::int64_t pool() const noexcept { return pool_.load(std::memory_order_relaxed); }
+  std::size_t budget() const noexcept { return budget_; }
+  std::size_t arena_bytes() const noexcept { return arena_size_; }
+
+  struct Arena;  // defined in memory.cc
+
+ private:
+  const std::size_t budget_;
+  const std::int64_t chunk_;
+  Arena* arena_ = nullptr;
+  char* base_ = nullptr;
+  std::size_t arena_size_ = 0;
+  alignas(64) std::atomic<std::int64_t> pool_;
+};
+
+}  // namespace ferrite::store

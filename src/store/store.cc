@@ -1,0 +1,1051 @@
+#include "store/store.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/qsbr.h"
+#include "store/memory.h"
+#include "store/wheel.h"
+
+namespace ferrite::store {
+
+namespace {
+constexpr std::uint64_t kUntagged = std::numeric_limits<std::uint64_t>::max();
+constexpr unsigned kMaxContexts = 64;
+constexpr std::uint8_t kLfuInit = 1;
+constexpr std::size_t kBatchStep = 16;
+constexpr std::size_t kSweepBucketsPerTick = 64;
+constexpr std::size_t kHeadroomBucketsPerTick = 32;
+
+std::string too_small(const char* what, std::size_t value, std::size_t min) {
+  return std::string(what) + ": " + std::to_string(value) + " is below the minimum of " + std::to_string(min);
+}
+}  // namespace
+
+const char* status_name(Status s) noexcept {
+  switch (s) {
+    case Status::kOk: return "ok";
+    case Status::kNotFound: return "not found";
+    case Status::kExists: return "exists";
+    case Status::kNotStored: return "not stored";
+    case Status::kNonNumeric: return "non-numeric value";
+    case Status::kKeyTooLong: return "key too long";
+    case Status::kEmptyKey: return "empty key";
+    case Status::kTooLarge: return "value too large";
+    case Status::kNoMemory: return "out of memory";
+  }
+  return "unknown";
+}
+
+KeyRef make_key(std::string_view key) noexcept { return {key, hash_key(key)}; }
+
+// State every context shares. Read-mostly fields sit apart from the ones written often.
+struct Store::Shared {
+  explicit Shared(unsigned max_contexts) : qsbr(max_contexts) {}
+
+  Qsbr qsbr;
+  std::uint64_t epoch_mono_ms = 0;
+  std::uint64_t epoch_unix_ms = 0;
+
+  // Read on every access; written only by flushes.
+  alignas(kCacheLine) std::atomic<std::uint64_t> flush_cutoff{0};  // versions <= this are flushed
+  std::atomic<std::uint64_t> flush_at{0};                         // pending delayed flush, 0 = none
+
+  alignas(kCacheLine) std::atomic<std::uint64_t> hand{0};         // CLOCK hand, in buckets
+  alignas(kCacheLine) std::atomic<std::uint64_t> sweep_next{~std::uint64_t{0}};  // post-flush sweep
+
+  // The last version each context id issued: flush cutoffs, and a re-attached id resumes here.
+  struct alignas(kCacheLine) LastVersion {
+    std::atomic<std::uint64_t> v{0};
+  };
+  LastVersion last_version[kMaxContexts];
+
+  std::mutex mu;  // attach/detach, stats, orphans: never on a request path
+  Context* contexts[kMaxContexts] = {};
+  StoreStats detached;
+  struct Orphan {
+    Item* item;
+    std::uint64_t tag;
+    std::size_t bytes;
+  };
+  std::vector<Orphan> orphans;
+  std::atomic<bool> has_orphans{false};
+};
+
+// ---------------------------------------------------------------------------------------------
+// Store
+
+Store::Store(const StoreConfig& config) : config_(config) {
+  if (config_.memory_limit < (std::size_t{8} << 20)) {
+    throw std::invalid_argument(too_small("store.memory (bytes)", config_.memory_limit, std::size_t{8} << 20));
+  }
+  if (config_.max_key_size < 1 || config_.max_key_size > 65535) {
+    throw std::invalid_argument("store.max_key_size: " + std::to_string(config_.max_key_size) +
+                                " is outside 1..65535");
+  }
+  if (config_.max_item_size < 1 || config_.max_item_size > (std::size_t{1} << 30) ||
+      config_.max_item_size > config_.memory_limit / 4) {
+    throw std::invalid_argument("store.max_item_size: " + std::to_string(config_.max_item_size) +
+                                " must be at least 1, at most 1 GiB and at most a quarter of store.memory");
+  }
+  if (config_.max_contexts < 1 || config_.max_contexts > kMaxContexts) {
+    throw std::invalid_argument("store.max_contexts: " + std::to_string(config_.max_contexts) + " is outside 1..64");
+  }
+  if (config_.table_slots == 0 && config_.item_size_hint < 16) {
+    throw std::invalid_argument(too_small("store.item_size_hint", config_.item_size_hint, 16));
+  }
+  if (config_.headroom_fraction < 0 || config_.headroom_fraction > 0.5) {
+    throw std::invalid_argument("store.headroom_fraction: must be within 0..0.5");
+  }
+  if (config_.expire_per_tick == 0 || config_.evict_scan_limit == 0) {
+    throw std::invalid_argument("store.expire_per_tick and store.evict_scan_limit must be positive");
+  }
+  const std::size_t slots = config_.table_slots != 0 ? config_.table_slots : config_.memory_limit / config_.item_size_hint;
+  const std::size_t table_bytes = Table::bytes_for(slots);
+  if (table_bytes > config_.memory_limit / 2) {
+    throw std::invalid_argument("store.table_slots: a table of " + std::to_string(slots) +
+                                " slots would take more than half of store.memory");
+  }
+  table_ = std::make_unique<Table>(slots);
+  memory_ = std::make_unique<ItemMemory>(config_.memory_limit - table_->bytes(), config_.max_contexts);
+  shared_ = std::make_unique<Shared>(config_.max_contexts);
+  shared_->epoch_mono_ms = monotonic_ms();
+  shared_->epoch_unix_ms = unix_ms();
+}
+
+Store::~Store() {
+  // Contexts must be gone (each detaches itself). Free what is still linked or waiting.
+  for (Shared::Orphan& o : shared_->orphans) memory_->release(o.item);
+  for (std::uint32_t b = 0; b < table_->buckets(); ++b) {
+    Bucket& bucket = table_->bucket(b);
+    for (auto& r : bucket.ref) {
+      const std::uint32_t ref = r.load(std::memory_order_relaxed);
+      if (ref != 0) memory_->release(memory_->item_at(ref));
+    }
+  }
+}
+
+std::unique_ptr<Context> Store::attach() {
+  std::lock_guard lock(shared_->mu);
+  for (unsigned i = 0; i < config_.max_contexts; ++i) {
+    if (shared_->contexts[i] == nullptr) {
+      std::unique_ptr<Context> ctx(new Context(*this, i));
+      shared_->contexts[i] = ctx.get();
+      return ctx;
+    }
+  }
+  throw std::runtime_error("store: more than store.max_contexts (" + std::to_string(config_.max_contexts) +
+                           ") contexts attached");
+}
+
+void Store::detach(Context* ctx) noexcept {
+  std::lock_guard lock(shared_->mu);
+  shared_->contexts[ctx->id_] = nullptr;
+#define FERRITE_FOLD(name, help) shared_->detached.name += ctx->stats_.name.get();
+  FERRITE_STORE_COUNTERS(FERRITE_FOLD)
+#undef FERRITE_FOLD
+}
+
+std::uint64_t Store::now_ms() const noexcept { return monotonic_ms() - shared_->epoch_mono_ms + 1; }
+
+std::uint64_t Store::from_unix_ms(std::uint64_t unix) const noexcept {
+  // A moment at or before the store's start is in the past: deadline 1 has always passed.
+  return unix > shared_->epoch_unix_ms ? unix - shared_->epoch_unix_ms + 1 : 1;
+}
+
+std::uint64_t Store::to_unix_ms(std::uint64_t store_ms) const noexcept {
+  return store_ms == 0 ? 0 : shared_->epoch_unix_ms + store_ms - 1;
+}
+
+StoreStats Store::stats() const noexcept {
+  std::lock_guard lock(shared_->mu);
+  StoreStats s = shared_->detached;
+  for (Context* c : shared_->contexts) {
+    if (c == nullptr) continue;
+#define FERRITE_SUM(name, help) s.name += c->stats_.name.get();
+    FERRITE_STORE_COUNTERS(FERRITE_SUM)
+#undef FERRITE_SUM
+  }
+  s.items = s.items_delta;
+  s.item_bytes = s.live_bytes_delta;
+  s.retired_bytes = s.retired_bytes_delta;
+  s.wheel_bytes = s.wheel_bytes_delta;
+  s.table_bytes = static_cast<std::int64_t>(table_->bytes());
+  s.bytes_used = s.item_bytes + s.wheel_bytes + s.table_bytes;
+  s.memory_limit = static_cast<std::int64_t>(config_.memory_limit);
+  s.table_slots = static_cast<std::int64_t>(table_->slots());
+  return s;
+}
+
+std::size_t Store::bytes_used() const noexcept { return static_cast<std::size_t>(stats().bytes_used); }
+std::size_t Store::table_slots() const noexcept { return table_->slots(); }
+std::size_t Store::table_bytes() const noexcept { return table_->bytes(); }
+
+void Store::flush_now() noexcept {
+  // Everything issued so far is at or below the largest last version; contexts issue versions
+  // above the cutoff from now on (next_version re-checks it after publishing its own).
+  std::uint64_t cutoff = 0;
+  for (auto& lv : shared_->last_version) cutoff = std::max(cutoff, lv.v.load(std::memory_order_seq_cst));
+  std::uint64_t cur = shared_->flush_cutoff.load(std::memory_order_relaxed);
+  while (cur < cutoff && !shared_->flush_cutoff.compare_exchange_weak(cur, cutoff, std::memory_order_seq_cst)) {
+  }
+  shared_->sweep_next.store(0, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Context: set-up
+
+Context::Context(Store& store, unsigned id)
+    : store_(store),
+      table_(*store.table_),
+      memory_(*store.memory_),
+      config_(store.config_),
+      id_(id),
+      rng_(0x9E3779B97F4A7C15ull * (id + 1) ^ reinterpret_cast<std::uintptr_t>(this)) {
+  Store::Shared& sh = *store_.shared_;
+  qsbr_id_ = sh.qsbr.register_thread();
+  heap_ = memory_.thread_heap();
+  version_counter_ = sh.last_version[id_].v.load(std::memory_order_relaxed);
+  now_ms_ = store_.now_ms();
+  wheel_ = std::make_unique<TimingWheel>(now_ms_, &Context::charge_wheel, this);
+  retired_cap_ = 4096;
+  retired_ = new Retired[retired_cap_];
+}
+
+Context::~Context() {
+  Store::Shared& sh = *store_.shared_;
+  wheel_.reset();  // pending expiries are dropped: lazy checks and the hand still find them
+  tag_retired();
+  sh.qsbr.offline(qsbr_id_);
+  reclaim();
+  {
+    std::lock_guard lock(sh.mu);
+    for (; retired_count_ > 0; --retired_count_) {
+      const Retired& r = retired_[retired_head_];
+      sh.orphans.push_back({r.item, r.tag, r.bytes});
+      retired_head_ = (retired_head_ + 1) % retired_cap_;
+    }
+    if (!sh.orphans.empty()) sh.has_orphans.store(true, std::memory_order_release);
+  }
+  delete[] retired_;
+  sh.qsbr.unregister_thread(qsbr_id_);
+  memory_.return_credit(credit_);
+  store_.detach(this);
+}
+
+bool Context::charge_wheel(void* self, std::int64_t delta) noexcept {
+  auto* c = static_cast<Context*>(self);
+  if (delta > 0) {
+    if (!c->make_room(static_cast<std::size_t>(delta))) return false;
+  } else {
+    c->memory_.uncharge(c->credit_, static_cast<std::size_t>(-delta));
+  }
+  c->stats_.wheel_bytes_delta.add(delta);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups
+
+namespace {
+FERRITE_ALWAYS_INLINE bool key_equals(const Item* it, std::string_view key) noexcept {
+  return it->key_len() == key.size() && std::memcmp(it->key_data(), key.data(), key.size()) == 0;
+}
+}  // namespace
+
+Context::Found Context::find(const KeyRef& key, const Location& loc) const noexcept {
+  const Bucket& b1 = table_.bucket(loc.b1);
+  const Bucket& b2 = table_.bucket(loc.b2);
+  for (;;) {
+    const std::uint32_t v1 = b1.version.load(std::memory_order_acquire);
+    const std::uint32_t v2 = b2.version.load(std::memory_order_acquire);
+    // A hit needs no validation: items are immutable and the ref was this key's item when read.
+    Found f = find_locked(key, loc);
+    if (f.item != nullptr) return f;
+    // A miss is only trusted if neither bucket changed meanwhile (a displacement may have moved
+    // the key from the bucket not yet read to the one already read).
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (((v1 | v2) & 1u) == 0 && b1.version.load(std::memory_order_relaxed) == v1 &&
+        b2.version.load(std::memory_order_relaxed) == v2) {
+      return {};
+    }
+    cpu_relax();
+  }
+}
+
+Context::Found Context::find_locked(const KeyRef& key, const Location& loc) const noexcept {
+  const std::uint32_t idx[2] = {loc.b1, loc.b2};
+  for (unsigned k = 0; k < (loc.b1 == loc.b2 ? 1u : 2u); ++k) {
+    const Bucket& b = table_.bucket(idx[k]);
+    for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
+      if (b.tag[s].load(std::memory_order_relaxed) != loc.tag) continue;
+      const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
+      if (ref == 0) continue;
+      Item* it = memory_.item_at(ref);
+      if (key_equals(it, key.key)) return {it, idx[k], s};
+    }
+  }
+  return {};
+}
+
+Context::Liveness Context::liveness(const Item* it) const noexcept {
+  const std::uint32_t e = it->load_expiry();
+  if (e != 0 && now_ms_ >= decode_expiry(e)) return Liveness::kExpired;
+  if (it->version() <= store_.shared_->flush_cutoff.load(std::memory_order_relaxed)) return Liveness::kFlushed;
+  return Liveness::kAlive;
+}
+
+void Context::maybe_run_flush() noexcept {
+  std::atomic<std::uint64_t>& at = store_.shared_->flush_at;
+  std::uint64_t due = at.load(std::memory_order_relaxed);
+  if (FERRITE_UNLIKELY(due != 0 && now_ms_ >= due) && at.compare_exchange_strong(due, 0)) {
+    store_.flush_now();
+    notify(MutationKind::kFlush, nullptr);
+  }
+}
+
+void Context::note_hit(Item* it) noexcept {
+  const std::uint8_t a = it->load_access();
+  if (config_.policy == EvictionPolicy::kClock) {
+    if (a == 0) it->store_access(1);
+    return;
+  }
+  // Redis's logarithmic counter: the higher it is, the less likely a hit raises it.
+  if (a == 255) return;
+  const double base = a > kLfuInit ? a - kLfuInit : 0;
+  if (rng_.next_double() * (base * config_.lfu_log_factor + 1) < 1.0) it->store_access(static_cast<std::uint8_t>(a + 1));
+}
+
+ItemView Context::get_located(const KeyRef& key, const Location& loc) noexcept {
+  const Found f = find(key, loc);
+  if (f.item == nullptr) {
+    stats_.get_misses.add();
+    return {};
+  }
+  const Liveness l = liveness(f.item);
+  if (l != Liveness::kAlive) {
+    unlink_dead(f, l, true);
+    stats_.get_misses.add();
+    return {};
+  }
+  note_hit(f.item);
+  stats_.get_hits.add();
+  return ItemView(f.item);
+}
+
+ItemView Context::get(const KeyRef& key) noexcept {
+  maybe_run_flush();
+  return get_located(key, table_.locate(key.hash));
+}
+
+void Context::prefetch(const KeyRef& key) const noexcept {
+  const Location loc = table_.locate(key.hash);
+  prefetch_read(&table_.bucket(loc.b1));
+  prefetch_read(&table_.bucket(loc.b2));
+}
+
+void Context::get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept {
+  maybe_run_flush();
+  Location locs[kBatchStep];
+  for (std::size_t base = 0; base < keys.size(); base += kBatchStep) {
+    const std::size_t n = std::min(kBatchStep, keys.size() - base);
+    // Stage 1: both buckets of every key.
+    for (std::size_t i = 0; i < n; ++i) {
+      locs[i] = table_.locate(keys[base + i].hash);
+      prefetch_read(&table_.bucket(locs[i].b1));
+      prefetch_read(&table_.bucket(locs[i].b2));
+    }
+    // Stage 2: the items whose tags match.
+    for (std::size_t i = 0; i < n; ++i) {
+      for (const std::uint32_t b : {locs[i].b1, locs[i].b2}) {
+        const Bucket& bucket = table_.bucket(b);
+        for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
+          if (bucket.tag[s].load(std::memory_order_relaxed) != locs[i].tag) continue;
+          const std::uint32_t ref = bucket.ref[s].load(std::memory_order_relaxed);
+          if (ref != 0) prefetch_read(memory_.item_at(ref));
+        }
+      }
+    }
+    // Stage 3: resolve.
+    for (std::size_t i = 0; i < n; ++i) out[base + i] = get_located(keys[base + i], locs[i]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unlinking, retiring, reclaiming
+
+void Context::unlink(const Found& f) noexcept {
+  Bucket& b = table_.bucket(f.bucket);
+  b.ref[f.slot].store(0, std::memory_order_relaxed);
+  b.tag[f.slot].store(0, std::memory_order_relaxed);
+  const std::size_t bytes = ItemMemory::usable_size(f.item);
+  stats_.items_delta.sub();
+  stats_.live_bytes_delta.sub(static_cast<std::int64_t>(bytes));
+  memory_.uncharge(credit_, bytes);
+  retire(f.item, bytes);
+}
+
+void Context::unlink_dead(const Found& f, Liveness why, bool by_request) noexcept {
+  Bucket& b = table_.bucket(f.bucket);
+  Table::lock(b);
+  const bool still = b.ref[f.slot].load(std::memory_order_relaxed) == memory_.ref_of(f.item);
+  if (still) unlink(f);
+  Table::unlock(b);
+  if (!still) return;
+  if (why == Liveness::kExpired) {
+    (by_request ? stats_.expired_lazy : stats_.expired_active).add();
+    if (by_request) stats_.get_expired.add();
+    notify(MutationKind::kExpire, f.item);
+  } else {
+    stats_.flushed_removed.add();
+    if (by_request) stats_.get_flushed.add();
+  }
+}
+
+void Context::retire(Item* it, std::size_t bytes) noexcept {
+  if (retired_count_ == retired_cap_) {
+    // More unlinks in one loop iteration than the ring holds: nothing in it can be freed before
+    // this context's own next quiescent point, so the ring grows (rare; counted).
+    auto* bigger = new Retired[retired_cap_ * 2];
+    for (std::size_t i = 0; i < retired_count_; ++i) bigger[i] = retired_[(retired_head_ + i) % retired_cap_];
+    delete[] retired_;
+    retired_ = bigger;
+    retired_head_ = 0;
+    retired_cap_ *= 2;
+    stats_.retire_growths.add();
+  }
+  retired_[(retired_head_ + retired_count_) % retired_cap_] = {it, kUntagged, bytes};
+  ++retired_count_;
+  ++untagged_;
+  stats_.retired_bytes_delta.add(static_cast<std::int64_t>(bytes));
+}
+
+void Context::tag_retired() noexcept {
+  if (untagged_ == 0) return;
+  const std::uint64_t tag = store_.shared_->qsbr.advance();
+  for (std::size_t i = retired_count_ - untagged_; i < retired_count_; ++i) {
+    retired_[(retired_head_ + i) % retired_cap_].tag = tag;
+  }
+  untagged_ = 0;
+}
+
+void Context::reclaim() noexcept {
+  Store::Shared& sh = *store_.shared_;
+  if (retired_count_ == 0 && !sh.has_orphans.load(std::memory_order_relaxed)) return;
+  const std::uint64_t safe = sh.qsbr.safe_below();
+  while (retired_count_ > 0 && retired_[retired_head_].tag < safe) {
+    const Retired& r = retired_[retired_head_];
+    memory_.release(r.item);
+    stats_.retired_bytes_delta.sub(static_cast<std::int64_t>(r.bytes));
+    retired_head_ = (retired_head_ + 1) % retired_cap_;
+    --retired_count_;
+  }
+  if (sh.has_orphans.load(std::memory_order_acquire) && sh.mu.try_lock()) {
+    std::erase_if(sh.orphans, [&](const Store::Shared::Orphan& o) {
+      if (o.tag >= safe) return false;
+      memory_.release(o.item);
+      stats_.retired_bytes_delta.sub(static_cast<std::int64_t>(o.bytes));
+      return true;
+    });
+    sh.has_orphans.store(!sh.orphans.empty(), std::memory_order_release);
+    sh.mu.unlock();
+  }
+}
+
+void Context::quiescent() noexcept {
+  tag_retired();
+  store_.shared_->qsbr.quiescent(qsbr_id_);
+  reclaim();
+}
+
+void Context::offline() noexcept {
+  tag_retired();
+  store_.shared_->qsbr.offline(qsbr_id_);
+}
+
+void Context::online() noexcept { store_.shared_->qsbr.online(qsbr_id_); }
+
+// ---------------------------------------------------------------------------------------------
+// Memory and eviction
+
+std::size_t Context::evict_bucket(bool only_dead) noexcept {
+  Store::Shared& sh = *store_.shared_;
+  const auto bi = static_cast<std::uint32_t>(sh.hand.fetch_add(1, std::memory_order_relaxed) % table_.buckets());
+  Bucket& b = table_.bucket(bi);
+  unsigned victims[kSlotsPerBucket];
+  std::uint32_t victim_refs[kSlotsPerBucket];
+  Liveness reasons[kSlotsPerBucket];
+  unsigned n = 0;
+  for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
+    const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
+    if (ref == 0) continue;
+    Item* it = memory_.item_at(ref);
+    const Liveness l = liveness(it);
+    if (l == Liveness::kAlive) {
+      if (only_dead) continue;
+      const std::uint8_t a = it->load_access();
+      if (config_.policy == EvictionPolicy::kClock) {
+        if (a != 0) {  // second chance
+          it->store_access(0);
+          continue;
+        }
+      } else if (a != 0) {  // LFU: the hand's pass is the decay
+        it->store_access(static_cast<std::uint8_t>(a - 1 - a / 8));
+        continue;
+      }
+    }
+    victims[n] = s;
+    victim_refs[n] = ref;
+    reasons[n] = l;
+    ++n;
+  }
+  if (n == 0) return 0;
+  Item* gone[kSlotsPerBucket];
+  Liveness why[kSlotsPerBucket];
+  unsigned removed = 0;
+  Table::lock(b);
+  for (unsigned i = 0; i < n; ++i) {
+    if (b.ref[victims[i]].load(std::memory_order_relaxed) != victim_refs[i]) continue;
+    Item* it = memory_.item_at(victim_refs[i]);
+    unlink({it, bi, victims[i]});
+    gone[removed] = it;
+    why[removed] = reasons[i];
+    ++removed;
+  }
+  Table::unlock(b);
+  for (unsigned i = 0; i < removed; ++i) {
+    switch (why[i]) {
+      case Liveness::kAlive:
+        stats_.evictions.add();
+        notify(MutationKind::kEvict, gone[i]);
+        break;
+      case Liveness::kExpired:
+        stats_.expired_active.add();
+        notify(MutationKind::kExpire, gone[i]);
+        break;
+      case Liveness::kFlushed:
+        stats_.flushed_removed.add();
+        break;
+    }
+  }
+  return removed;
+}
+
+bool Context::make_room(std::size_t bytes) noexcept {
+  if (memory_.charge(credit_, bytes)) return true;
+  for (std::size_t scanned = 0; scanned < config_.evict_scan_limit; scanned += kSlotsPerBucket) {
+    evict_bucket(false);
+    if (memory_.charge(credit_, bytes)) return true;
+  }
+  return false;
+}
+
+Item* Context::alloc_item(std::size_t footprint, std::size_t* usable) noexcept {
+  const std::size_t want = ItemMemory::usable_for(footprint);
+  if (!make_room(want)) {
+    stats_.no_memory.add();
+    return nullptr;
+  }
+  void* p = memory_.allocate(heap_, footprint);
+  if (p == nullptr) {
+    // The arena is full although the budget is not (fragmentation). Memory unlinked now is
+    // only reusable after this loop iteration's quiescent point, so refuse this request and
+    // have tick() evict ahead of demand.
+    arena_pressure_ = true;
+    memory_.uncharge(credit_, want);
+    stats_.no_memory.add();
+    return nullptr;
+  }
+  const std::size_t got = ItemMemory::usable_size(p);
+  if (got > want && !make_room(got - want)) {
+    memory_.release(p);
+    memory_.uncharge(credit_, want);
+    stats_.no_memory.add();
+    return nullptr;
+  }
+  if (got < want) memory_.uncharge(credit_, want - got);
+  *usable = got;
+  return static_cast<Item*>(p);
+}
+
+void Context::free_unpublished(Item* it, std::size_t usable) noexcept {
+  memory_.release(it);
+  memory_.uncharge(credit_, usable);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes
+
+std::uint64_t Context::next_version(std::uint64_t floor) noexcept {
+  Store::Shared& sh = *store_.shared_;
+  for (;;) {
+    std::uint64_t v = std::max({version_counter_ + 1, floor, sh.flush_cutoff.load(std::memory_order_relaxed) + 1});
+    v += (id_ - v) & (kMaxContexts - 1);  // the smallest value >= v whose low 6 bits are our id
+    version_counter_ = v;
+    sh.last_version[id_].v.store(v, std::memory_order_seq_cst);
+    // A flush that computed its cutoff before seeing v may have set it above v: go above it.
+    if (v > sh.flush_cutoff.load(std::memory_order_seq_cst)) return v & kVersionMask;
+  }
+}
+
+bool Context::place(const Location& loc, std::uint32_t ref) noexcept {
+  auto free_slot = [](const Bucket& b) -> int {
+    for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
+      if (b.ref[s].load(std::memory_order_relaxed) == 0) return static_cast<int>(s);
+    }
+    return -1;
+  };
+  auto put = [&](Bucket& b, unsigned s) {
+    b.tag[s].store(loc.tag, std::memory_order_relaxed);
+    b.ref[s].store(ref, std::memory_order_release);
+  };
+  Bucket& b1 = table_.bucket(loc.b1);
+  Bucket& b2 = table_.bucket(loc.b2);
+  // Two choices: the emptier bucket (the primary on ties).
+  auto count_free = [](const Bucket& b) {
+    unsigned n = 0;
+    for (const auto& r : b.ref) n += r.load(std::memory_order_relaxed) == 0;
+    return n;
+  };
+  Bucket& first = count_free(b2) > count_free(b1) ? b2 : b1;
+  Bucket& second = &first == &b1 ? b2 : b1;
+  for (Bucket* b : {&first, &second}) {
+    const int s = free_slot(*b);
+    if (s >= 0) {
+      put(*b, static_cast<unsigned>(s));
+      return true;
+    }
+  }
+  // Both full: move one entry to its other bucket (cuckoo displacement, one step, try-lock).
+  for (const std::uint32_t bi : {loc.b1, loc.b2}) {
+    Bucket& b = table_.bucket(bi);
+    for (unsigned j = 0; j < kSlotsPerBucket; ++j) {
+      const std::uint16_t tg = b.tag[j].load(std::memory_order_relaxed);
+      const std::uint32_t alt = table_.alt(bi, tg);
+      if (alt == loc.b1 || alt == loc.b2) continue;
+      Bucket& a = table_.bucket(alt);
+      if (!Table::try_lock(a)) continue;
+      const int k = free_slot(a);
+      if (k >= 0) {
+        a.tag[k].store(tg, std::memory_order_relaxed);
+        a.ref[k].store(b.ref[j].load(std::memory_order_relaxed), std::memory_order_release);
+        Table::unlock(a);
+        put(b, j);
+        return true;
+      }
+      Table::unlock(a);
+    }
+  }
+  // Nowhere to go: evict the least valuable of the twenty entries (the table is the limit).
+  unsigned best_slot = 0;
+  std::uint32_t best_bucket = loc.b1;
+  int best = 1 << 30;
+  for (const std::uint32_t bi : {loc.b1, loc.b2}) {
+    Bucket& b = table_.bucket(bi);
+    for (unsigned j = 0; j < kSlotsPerBucket; ++j) {
+      const Item* it = memory_.item_at(b.ref[j].load(std::memory_order_relaxed));
+      const int score = liveness(it) != Liveness::kAlive ? -1 : it->load_access();
+      if (score < best) best = score, best_slot = j, best_bucket = bi;
+    }
+  }
+  Bucket& vb = table_.bucket(best_bucket);
+  Item* victim = memory_.item_at(vb.ref[best_slot].load(std::memory_order_relaxed));
+  unlink({victim, best_bucket, best_slot});
+  stats_.evictions.add();
+  stats_.table_full_evictions.add();
+  notify(MutationKind::kEvict, victim);
+  put(vb, best_slot);
+  return true;
+}
+
+SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, const SetRequest& req,
+                          const Item* expect) noexcept {
+  const Location loc = table_.locate(key.hash);
+  table_.lock_pair(loc.b1, loc.b2);
+  Found f = find_locked(key, loc);
+  if (f.item != nullptr && liveness(f.item) != Liveness::kAlive) {
+    const Liveness why = liveness(f.item);
+    unlink(f);
+    (why == Liveness::kExpired ? stats_.expired_lazy : stats_.flushed_removed).add();
+    f = {};
+  }
+  Status st = Status::kOk;
+  if (expect != nullptr) {
+    if (f.item != expect) st = Status::kExists;  // changed under a read-modify-write: retry
+  } else {
+    switch (req.mode) {
+      case SetMode::kAdd: if (f.item != nullptr) st = Status::kNotStored; break;
+      case SetMode::kReplace:
+      case SetMode::kAppend:
+      case SetMode::kPrepend: if (f.item == nullptr) st = Status::kNotStored; break;
+      case SetMode::kCas:
+      case SetMode::kSet: break;
+    }
+    if (st == Status::kOk && (req.mode == SetMode::kCas || req.cas != 0)) {
+      if (f.item == nullptr) {
+        st = Status::kNotFound;
+        stats_.cas_misses.add();
+      } else if (f.item->version() != req.cas) {
+        st = Status::kExists;
+        stats_.cas_badval.add();
+      } else {
+        stats_.cas_hits.add();
+      }
+    }
+  }
+  if (st != Status::kOk) {
+    table_.unlock_pair(loc.b1, loc.b2);
+    free_unpublished(fresh, usable);
+    if (expect == nullptr) stats_.set_failures.add();
+    return {st, 0};
+  }
+  const std::uint64_t version = next_version(f.item != nullptr ? f.item->version() + 1 : 1);
+  fresh->set_version(version);
+  const std::uint32_t ref = memory_.ref_of(fresh);
+  if (f.item != nullptr) {
+    Item* old = f.item;
+    table_.bucket(f.bucket).ref[f.slot].store(ref, std::memory_order_release);
+    const std::size_t old_bytes = ItemMemory::usable_size(old);
+    stats_.live_bytes_delta.sub(static_cast<std::int64_t>(old_bytes));
+    memory_.uncharge(credit_, old_bytes);
+    retire(old, old_bytes);
+  } else {
+    place(loc, ref);
+    stats_.items_delta.add();
+  }
+  stats_.live_bytes_delta.add(static_cast<std::int64_t>(usable));
+  table_.unlock_pair(loc.b1, loc.b2);
+  stats_.sets.add();
+  const std::uint64_t deadline = decode_expiry(fresh->load_expiry());
+  if (deadline != 0) schedule_expiry(loc, version, deadline);
+  notify(MutationKind::kStore, fresh);
+  return {Status::kOk, version};
+}
+
+SetResult Context::set(const KeyRef& key, std::string_view value, const SetRequest& req) noexcept {
+  maybe_run_flush();
+  if (key.key.empty()) return {Status::kEmptyKey, 0};
+  if (key.key.size() > config_.max_key_size) return {Status::kKeyTooLong, 0};
+  if (value.size() > config_.max_item_size) {
+    stats_.set_failures.add();
+    return {Status::kTooLarge, 0};
+  }
+  if (req.mode == SetMode::kAppend || req.mode == SetMode::kPrepend) {
+    // Read-modify-write: build old+new beside the old item, swap only if it is still current.
+    for (;;) {
+      const Found f = find(key, table_.locate(key.hash));
+      if (f.item == nullptr || liveness(f.item) != Liveness::kAlive) {
+        stats_.set_failures.add();
+        return {Status::kNotStored, 0};
+      }
+      const Item* old = f.item;
+      if (req.cas != 0 && old->version() != req.cas) {
+        stats_.cas_badval.add();
+        stats_.set_failures.add();
+        return {Status::kExists, 0};
+      }
+      const std::string_view ov = old->value();
+      if (ov.size() + value.size() > config_.max_item_size) {
+        stats_.set_failures.add();
+        return {Status::kTooLarge, 0};
+      }
+      std::size_t usable = 0;
+      Item* fresh = alloc_item(Item::footprint(key.key.size(), ov.size() + value.size(), old->flags()), &usable);
+      if (fresh == nullptr) {
+        stats_.set_failures.add();
+        return {Status::kNoMemory, 0};
+      }
+      Item::init(fresh, key.key, ov.size() + value.size(), old->flags(), 0, old->load_expiry(), old->load_access());
+      char* dst = fresh->value_data();
+      if (req.mode == SetMode::kAppend) {
+        std::memcpy(dst, ov.data(), ov.size());
+        std::memcpy(dst + ov.size(), value.data(), value.size());
+      } else {
+        std::memcpy(dst, value.data(), value.size());
+        std::memcpy(dst + value.size(), ov.data(), ov.size());
+      }
+      const SetResult r = commit(key, fresh, usable, req, old);
+      if (r.status != Status::kExists) return r;
+    }
+  }
+  std::size_t usable = 0;
+  Item* fresh = alloc_item(Item::footprint(key.key.size(), value.size(), req.flags), &usable);
+  if (fresh == nullptr) {
+    stats_.set_failures.add();
+    return {Status::kNoMemory, 0};
+  }
+  const std::uint8_t access0 = config_.policy == EvictionPolicy::kClock ? 1 : kLfuInit;
+  Item::init(fresh, key.key, value.size(), req.flags, 0, encode_expiry(req.expires_at_ms), access0);
+  if (!value.empty()) std::memcpy(fresh->value_data(), value.data(), value.size());
+  return commit(key, fresh, usable, req, nullptr);
+}
+
+namespace {
+// memcached's rule (safe_strtoull): optional leading spaces, decimal digits, optional trailing
+// whitespace; at most 20 digits and no more than 2^64-1.
+bool parse_u64(std::string_view s, std::uint64_t* out) noexcept {
+  std::size_t i = 0;
+  while (i < s.size() && s[i] == ' ') ++i;
+  const std::size_t start = i;
+  std::uint64_t v = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    const auto d = static_cast<std::uint64_t>(s[i] - '0');
+    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (i == start) return false;
+  for (; i < s.size(); ++i) {
+    if (s[i] != ' ' && s[i] != '\r' && s[i] != '\n' && s[i] != '\t') return false;
+  }
+  *out = v;
+  return true;
+}
+
+// Redis's rule (string2ll): optional '-', no leading zeros, no spaces, fits in int64.
+bool parse_i64(std::string_view s, std::int64_t* out) noexcept {
+  if (s.empty() || s.size() > 20) return false;
+  std::size_t i = 0;
+  const bool neg = s[0] == '-';
+  if (neg) ++i;
+  if (i == s.size()) return false;
+  if (s[i] == '0' && s.size() - i > 1) return false;
+  if (neg && s[i] == '0') return false;
+  std::uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    const auto d = static_cast<std::uint64_t>(s[i] - '0');
+    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  const std::uint64_t limit = neg ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1;
+  if (v > limit) return false;
+  *out = neg ? static_cast<std::int64_t>(~v + 1) : static_cast<std::int64_t>(v);
+  return true;
+}
+
+std::size_t format_u64(std::uint64_t u, char* buf) noexcept {
+  char tmp[24];
+  std::size_t n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  for (std::size_t i = 0; i < n; ++i) buf[i] = tmp[n - 1 - i];
+  return n;
+}
+
+std::size_t format_i64(std::int64_t v, char* buf) noexcept {
+  if (v >= 0) return format_u64(static_cast<std::uint64_t>(v), buf);
+  buf[0] = '-';
+  return 1 + format_u64(~static_cast<std::uint64_t>(v) + 1, buf + 1);
+}
+}  // namespace
+
+ArithResult Context::arith(std::string_view key_s, bool is_signed, std::uint64_t udelta, std::int64_t sdelta,
+                           bool decrement, bool* overflow) noexcept {
+  maybe_run_flush();
+  if (key_s.empty()) return {Status::kEmptyKey, 0, 0};
+  if (key_s.size() > config_.max_key_size) return {Status::kKeyTooLong, 0, 0};
+  const KeyRef key = make_key(key_s);
+  const Location loc = table_.locate(key.hash);
+  for (;;) {
+    const Found f = find(key, loc);
+    const Item* old = f.item != nullptr && liveness(f.item) == Liveness::kAlive ? f.item : nullptr;
+    char buf[24];
+    std::size_t len = 0;
+    std::uint64_t result = 0;
+    if (!is_signed) {
+      if (old == nullptr) {
+        stats_.incr_misses.add();
+        return {Status::kNotFound, 0, 0};
+      }
+      std::uint64_t v = 0;
+      if (!parse_u64(old->value(), &v)) return {Status::kNonNumeric, 0, 0};
+      result = decrement ? (v < udelta ? 0 : v - udelta) : v + udelta;  // incr wraps mod 2^64
+      len = format_u64(result, buf);
+    } else {
+      std::int64_t v = 0;
+      if (old != nullptr && !parse_i64(old->value(), &v)) return {Status::kNonNumeric, 0, 0};
+      std::int64_t r = 0;
+      if (__builtin_add_overflow(v, sdelta, &r)) {
+        if (overflow != nullptr) *overflow = true;
+        return {Status::kNonNumeric, 0, 0};
+      }
+      result = static_cast<std::uint64_t>(r);
+      len = format_i64(r, buf);
+    }
+    const std::uint32_t flags = old != nullptr ? old->flags() : 0;
+    std::size_t usable = 0;
+    Item* fresh = alloc_item(Item::footprint(key.key.size(), len, flags), &usable);
+    if (fresh == nullptr) return {Status::kNoMemory, 0, 0};
+    const std::uint8_t access0 = config_.policy == EvictionPolicy::kClock ? 1 : kLfuInit;
+    Item::init(fresh, key.key, len, flags, 0, old != nullptr ? old->load_expiry() : 0,
+               old != nullptr ? old->load_access() : access0);
+    std::memcpy(fresh->value_data(), buf, len);
+    SetRequest req;
+    req.mode = SetMode::kAdd;  // used only when there was no old item
+    const SetResult r = commit(key, fresh, usable, req, old);
+    if (r.status == Status::kOk) {
+      if (!is_signed) stats_.incr_hits.add();
+      return {Status::kOk, result, r.cas};
+    }
+    // The key changed (or appeared) under us: read it again.
+  }
+}
+
+ArithResult Context::incr(std::string_view key, std::uint64_t delta, bool decrement) noexcept {
+  return arith(key, false, delta, 0, decrement, nullptr);
+}
+
+ArithResult Context::incr_signed(std::string_view key, std::int64_t delta, bool* overflow) noexcept {
+  if (overflow != nullptr) *overflow = false;
+  return arith(key, true, 0, delta, false, overflow);
+}
+
+Status Context::del(std::string_view key_s, std::uint64_t cas) noexcept {
+  maybe_run_flush();
+  if (key_s.empty()) return Status::kEmptyKey;
+  if (key_s.size() > config_.max_key_size) return Status::kKeyTooLong;
+  const KeyRef key = make_key(key_s);
+  const Location loc = table_.locate(key.hash);
+  table_.lock_pair(loc.b1, loc.b2);
+  const Found f = find_locked(key, loc);
+  Status st = Status::kOk;
+  if (f.item == nullptr || liveness(f.item) != Liveness::kAlive) {
+    st = Status::kNotFound;
+  } else if (cas != 0 && f.item->version() != cas) {
+    st = Status::kExists;
+  }
+  if (f.item != nullptr && st != Status::kExists) unlink(f);  // a dead item goes too
+  table_.unlock_pair(loc.b1, loc.b2);
+  if (st == Status::kOk) {
+    stats_.delete_hits.add();
+    notify(MutationKind::kDelete, f.item);
+  } else if (st == Status::kNotFound) {
+    stats_.delete_misses.add();
+  }
+  return st;
+}
+
+ItemView Context::gat(std::string_view key_s, std::uint64_t expires_at_ms) noexcept {
+  maybe_run_flush();
+  if (key_s.empty() || key_s.size() > config_.max_key_size) return {};
+  const KeyRef key = make_key(key_s);
+  const Location loc = table_.locate(key.hash);
+  table_.lock_pair(loc.b1, loc.b2);
+  const Found f = find_locked(key, loc);
+  if (f.item == nullptr || liveness(f.item) != Liveness::kAlive) {
+    if (f.item != nullptr) unlink(f);
+    table_.unlock_pair(loc.b1, loc.b2);
+    stats_.touch_misses.add();
+    return {};
+  }
+  const std::uint64_t before = decode_expiry(f.item->load_expiry());
+  f.item->store_expiry(encode_expiry(expires_at_ms));
+  const std::uint64_t version = f.item->version();
+  table_.unlock_pair(loc.b1, loc.b2);
+  // The old wheel entry (if any) comes due at the old deadline and re-files the item then; a
+  // new one is needed only when the deadline moved earlier or there was none.
+  if (expires_at_ms != 0 && (before == 0 || expires_at_ms < before)) schedule_expiry(loc, version, expires_at_ms);
+  note_hit(f.item);
+  stats_.touch_hits.add();
+  return ItemView(f.item);
+}
+
+Status Context::touch(std::string_view key, std::uint64_t expires_at_ms) noexcept {
+  if (key.empty()) return Status::kEmptyKey;
+  if (key.size() > config_.max_key_size) return Status::kKeyTooLong;
+  return gat(key, expires_at_ms) ? Status::kOk : Status::kNotFound;
+}
+
+void Context::flush(std::uint64_t delay_ms) noexcept {
+  if (delay_ms == 0) {
+    store_.shared_->flush_at.store(0, std::memory_order_relaxed);
+    store_.flush_now();
+    notify(MutationKind::kFlush, nullptr);
+    return;
+  }
+  store_.shared_->flush_at.store(now_ms_ + delay_ms, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expiry and the loop
+
+void Context::schedule_expiry(const Location& loc, std::uint64_t version, std::uint64_t deadline_ms) noexcept {
+  const WheelEntry e{loc.b1, loc.tag, static_cast<std::uint16_t>(version)};
+  if (wheel_->insert(e, deadline_ms)) {
+    stats_.wheel_scheduled.add();
+  } else {
+    stats_.wheel_dropped.add();
+  }
+}
+
+void Context::fire(const WheelEntry& e) noexcept {
+  stats_.wheel_fired.add();
+  const std::uint32_t idx[2] = {e.bucket, table_.alt(e.bucket, e.tag)};
+  for (const std::uint32_t bi : idx) {
+    Bucket& b = table_.bucket(bi);
+    for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
+      if (b.tag[s].load(std::memory_order_relaxed) != e.tag) continue;
+      const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
+      if (ref == 0) continue;
+      Item* it = memory_.item_at(ref);
+      if (static_cast<std::uint16_t>(it->version()) != e.version16) continue;
+      const std::uint64_t deadline = decode_expiry(it->load_expiry());
+      if (deadline == 0) return;  // persisted since
+      if (now_ms_ < deadline) {   // touched to a later deadline: file it again
+        if (!wheel_->insert(e, deadline)) stats_.wheel_dropped.add();
+        return;
+      }
+      unlink_dead({it, bi, s}, Liveness::kExpired, false);
+      return;
+    }
+  }
+}
+
+void Context::tick() noexcept {
+  maybe_run_flush();
+  Store::Shared& sh = *store_.shared_;
+
+  // Active expiry: whatever the wheel says is due, a bounded number per call.
+  wheel_->advance(now_ms_);
+  WheelEntry due[64];
+  for (std::size_t budget = config_.expire_per_tick; budget > 0;) {
+    const std::size_t n = wheel_->pop_pending(due, std::min<std::size_t>(budget, 64));
+    if (n == 0) break;
+    for (std::size_t i = 0; i < n; ++i) fire(due[i]);
+    budget -= n;
+  }
+
+  // After a flush: sweep the table for flushed items, a few buckets per call.
+  if (sh.sweep_next.load(std::memory_order_relaxed) < table_.buckets()) {
+    const std::uint64_t start = sh.sweep_next.fetch_add(kSweepBucketsPerTick, std::memory_order_relaxed);
+    const std::uint64_t end = std::min<std::uint64_t>(start + kSweepBucketsPerTick, table_.buckets());
+    for (std::uint64_t bi = start; bi < end; ++bi) {
+      Bucket& b = table_.bucket(static_cast<std::uint32_t>(bi));
+      for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
+        const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
+        if (ref == 0) continue;
+        Item* it = memory_.item_at(ref);
+        const Liveness l = liveness(it);
+        if (l != Liveness::kAlive) unlink_dead({it, static_cast<std::uint32_t>(bi), s}, l, false);
+      }
+    }
+  }
+
+  // Headroom: keep a little budget free so that requests rarely evict inline.
+  const auto headroom = static_cast<std::int64_t>(config_.headroom_fraction * static_cast<double>(memory_.budget()));
+  const std::size_t rounds = arena_pressure_ ? 8 * kHeadroomBucketsPerTick : kHeadroomBucketsPerTick;
+  const bool pressure = arena_pressure_;
+  arena_pressure_ = false;
+  for (std::size_t i = 0; i < rounds && (pressure || memory_.pool() + credit_ < headroom); ++i) evict_bucket(false);
+}
+
+}  // namespace ferrite::store

@@ -1,0 +1,262 @@
+// The store: one in-memory table shared by the worker cores of a NUMA node, with memcached and
+// Redis semantics (get/set/add/replace/cas/append/prepend/delete/incr/decr/touch/gat/flush),
+// a hard memory limit enforced by CLOCK or LFU eviction, and TTLs by lazy check plus a timing
+// wheel per worker. No I/O: protocols and drivers live elsewhere.
+//
+// Threads never call the store directly: each worker attaches a Context and uses only that.
+//
+//   Store store(config);
+//   auto ctx = store.attach();           // one per worker thread
+//   loop:
+//     ctx->set_now(store.now_ms());      // once per iteration
+//     ... ctx->get(key) / ctx->set(...) ...
+//     ctx->tick();                       // active expiry, eviction headroom, flush sweeps
+//     ctx->quiescent();                  // releases every ItemView handed out so far
+//
+// An ItemView points straight into the table's memory: it stays valid until the context's next
+// quiescent() (QSBR), so a reply can reference the value without copying it.
+//
+// See docs/store.md for the design, the memory promise and the numbers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "core/rng.h"
+#include "store/config.h"
+#include "store/item.h"
+#include "store/stats.h"
+#include "store/table.h"
+
+namespace ferrite::store {
+
+enum class Status : std::uint8_t {
+  kOk = 0,
+  kNotFound,     // no such key (or it expired, or was flushed)
+  kExists,       // CAS mismatch: the item changed since the client read it
+  kNotStored,    // add on an existing key, replace/append/prepend on a missing one
+  kNonNumeric,   // incr/decr on a value that is not a decimal unsigned 64-bit number
+  kKeyTooLong,   // key longer than max_key_size
+  kEmptyKey,
+  kTooLarge,     // value longer than max_item_size
+  kNoMemory,     // bounded eviction could not make room
+};
+
+const char* status_name(Status s) noexcept;
+
+enum class SetMode : std::uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
+
+// A key with its hash, computed once (by the caller for batches, or by the store).
+struct KeyRef {
+  std::string_view key;
+  std::uint64_t hash;
+};
+KeyRef make_key(std::string_view key) noexcept;
+
+// Read-only view of a live item; valid until the owning context's next quiescent().
+class ItemView {
+ public:
+  ItemView() = default;
+  explicit ItemView(const Item* it) : it_(it) {}
+  explicit operator bool() const noexcept { return it_ != nullptr; }
+  std::string_view key() const noexcept { return it_->key(); }
+  std::string_view value() const noexcept { return it_->value(); }
+  std::uint32_t flags() const noexcept { return it_->flags(); }
+  std::uint64_t cas() const noexcept { return it_->version(); }
+  // Deadline on the store clock in ms; 0 = never expires.
+  std::uint64_t expires_at_ms() const noexcept { return decode_expiry(it_->load_expiry()); }
+  const Item* item() const noexcept { return it_; }
+
+ private:
+  const Item* it_ = nullptr;
+};
+
+struct SetRequest {
+  SetMode mode = SetMode::kSet;
+  std::uint32_t flags = 0;
+  std::uint64_t expires_at_ms = 0;  // store clock; 0 = never
+  std::uint64_t cas = 0;            // for kCas (and, when non-zero, checked by any mode)
+};
+
+struct SetResult {
+  Status status = Status::kOk;
+  std::uint64_t cas = 0;  // the new item's version when status == kOk
+};
+
+struct ArithResult {
+  Status status = Status::kOk;
+  std::uint64_t value = 0;  // the new value
+  std::uint64_t cas = 0;
+};
+
+// What every successful mutation reports, in one place (replication and the AOF hook in here).
+enum class MutationKind : std::uint8_t { kStore, kDelete, kExpire, kEvict, kFlush };
+class MutationObserver {
+ public:
+  virtual ~MutationObserver() = default;
+  // `item` is the new item for kStore, the removed one otherwise (nullptr for kFlush).
+  // Called on the mutating worker's thread, inside its request: must not block.
+  virtual void on_mutation(unsigned context_id, MutationKind kind, const Item* item) noexcept = 0;
+};
+
+class Store;
+class ItemMemory;
+class TimingWheel;
+struct WheelEntry;
+
+// A worker's handle on the store. Not thread-safe: one thread uses it.
+class Context {
+ public:
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  unsigned id() const noexcept { return id_; }
+  void set_now(std::uint64_t now_ms) noexcept { now_ms_ = now_ms; }
+  std::uint64_t now_ms() const noexcept { return now_ms_; }
+
+  // --- reads ---------------------------------------------------------------------------------
+  ItemView get(std::string_view key) noexcept { return get(make_key(key)); }
+  ItemView get(const KeyRef& key) noexcept;
+  // Batched get: hashes, prefetches buckets, then candidate items, then resolves each key.
+  void get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept;
+  // Starts loading the key's buckets into the cache.
+  void prefetch(const KeyRef& key) const noexcept;
+
+  // --- writes --------------------------------------------------------------------------------
+  SetResult set(std::string_view key, std::string_view value, const SetRequest& req = {}) noexcept {
+    return set(make_key(key), value, req);
+  }
+  SetResult set(const KeyRef& key, std::string_view value, const SetRequest& req = {}) noexcept;
+  // memcached incr/decr: unsigned 64-bit; incr wraps at 2^64, decr stops at 0. kNotFound on a
+  // missing key, kNonNumeric on a value that is not a decimal number of at most 20 digits.
+  ArithResult incr(std::string_view key, std::uint64_t delta, bool decrement = false) noexcept;
+  // Redis INCRBY/DECRBY: signed 64-bit; a missing key counts as 0 and is created (no expiry);
+  // kNonNumeric also on overflow (Redis replies with its own message for that case).
+  ArithResult incr_signed(std::string_view key, std::int64_t delta, bool* overflow) noexcept;
+  // Deletes the key; with cas != 0 only if the item's version matches (kExists otherwise).
+  Status del(std::string_view key, std::uint64_t cas = 0) noexcept;
+  // Sets a new deadline (0 = never) without changing the value or its CAS.
+  Status touch(std::string_view key, std::uint64_t expires_at_ms) noexcept;
+  // get-and-touch.
+  ItemView gat(std::string_view key, std::uint64_t expires_at_ms) noexcept;
+  // Invalidates every item stored before now + delay_ms, at that moment.
+  void flush(std::uint64_t delay_ms = 0) noexcept;
+
+  // --- the worker loop -----------------------------------------------------------------------
+  // Active expiry, keeping eviction headroom, sweeping after a flush; bounded work per call.
+  void tick() noexcept;
+  // Marks a quiescent point: every ItemView handed out before it is released.
+  void quiescent() noexcept;
+  // While offline (idle or blocked) the context does not hold reclamation back.
+  void offline() noexcept;
+  void online() noexcept;
+
+  const ContextStats& stats() const noexcept { return stats_; }
+  void set_observer(MutationObserver* obs) noexcept { observer_ = obs; }
+
+ private:
+  friend class Store;
+  Context(Store& store, unsigned id);
+
+  enum class Liveness : std::uint8_t { kAlive, kExpired, kFlushed };
+  struct Found {
+    Item* item = nullptr;
+    std::uint32_t bucket = 0;
+    unsigned slot = 0;
+  };
+  struct Retired {
+    Item* item;
+    std::uint64_t tag;  // grace period; kUntagged until the next quiescent point
+    std::size_t bytes;
+  };
+
+  Found find(const KeyRef& key, const Location& loc) const noexcept;
+  Found find_locked(const KeyRef& key, const Location& loc) const noexcept;
+  ItemView get_located(const KeyRef& key, const Location& loc) noexcept;
+  Liveness liveness(const Item* it) const noexcept;
+  void maybe_run_flush() noexcept;
+  void note_hit(Item* it) noexcept;
+  void unlink(const Found& f) noexcept;
+  void unlink_dead(const Found& f, Liveness why, bool by_request) noexcept;
+  bool place(const Location& loc, std::uint32_t ref) noexcept;
+  std::size_t evict_bucket(bool only_dead) noexcept;
+  bool make_room(std::size_t bytes) noexcept;
+  Item* alloc_item(std::size_t footprint, std::size_t* usable) noexcept;
+  void free_unpublished(Item* it, std::size_t usable) noexcept;
+  void retire(Item* it, std::size_t bytes) noexcept;
+  void tag_retired() noexcept;
+  void reclaim() noexcept;
+  std::uint64_t next_version(std::uint64_t floor) noexcept;
+  void schedule_expiry(const Location& loc, std::uint64_t version, std::uint64_t deadline_ms) noexcept;
+  void fire(const WheelEntry& e) noexcept;
+  SetResult commit(const KeyRef& key, Item* fresh, std::size_t usable, const SetRequest& req,
+                   const Item* expect) noexcept;
+  ArithResult arith(std::string_view key, bool is_signed, std::uint64_t udelta, std::int64_t sdelta,
+                    bool decrement, bool* overflow) noexcept;
+  static bool charge_wheel(void* self, std::int64_t delta) noexcept;
+  void notify(MutationKind kind, const Item* it) noexcept {
+    if (observer_ != nullptr) observer_->on_mutation(id_, kind, it);
+  }
+
+  Store& store_;
+  Table& table_;
+  ItemMemory& memory_;
+  const StoreConfig& config_;
+  const unsigned id_;
+  unsigned qsbr_id_ = 0;
+  std::uint64_t now_ms_ = 0;
+  std::uint64_t version_counter_ = 0;
+  ContextStats stats_;
+  MutationObserver* observer_ = nullptr;
+  std::unique_ptr<TimingWheel> wheel_;
+  void* heap_ = nullptr;           // mimalloc heap in the store's arena
+  std::int64_t credit_ = 0;        // bytes of the memory budget this context holds
+  Retired* retired_ = nullptr;     // ring of items waiting for a grace period
+  std::size_t retired_cap_ = 0, retired_head_ = 0, retired_count_ = 0, untagged_ = 0;
+  Rng rng_;
+  bool arena_pressure_ = false;    // the arena was full: evict ahead in tick()
+};
+
+class Store {
+ public:
+  // Throws std::invalid_argument naming the setting when the configuration is not usable.
+  explicit Store(const StoreConfig& config);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Attaches the calling thread (at most config.max_contexts at once).
+  std::unique_ptr<Context> attach();
+
+  const StoreConfig& config() const noexcept { return config_; }
+  // Milliseconds on the store clock (monotonic, 1 at the store's creation).
+  std::uint64_t now_ms() const noexcept;
+  // Converts a Unix time in ms to the store clock (for absolute expiries) and back.
+  std::uint64_t from_unix_ms(std::uint64_t unix_ms) const noexcept;
+  std::uint64_t to_unix_ms(std::uint64_t store_ms) const noexcept;
+
+  // Sums every context's counters, plus the table- and memory-wide figures.
+  StoreStats stats() const noexcept;
+  // Accounted bytes: live items (usable size) + table + wheels.
+  std::size_t bytes_used() const noexcept;
+  std::size_t memory_limit() const noexcept { return config_.memory_limit; }
+  std::size_t table_slots() const noexcept;
+  std::size_t table_bytes() const noexcept;
+
+ private:
+  friend class Context;
+  void detach(Context* ctx) noexcept;
+  void flush_now() noexcept;
+
+  StoreConfig config_;
+  std::unique_ptr<Table> table_;
+  std::unique_ptr<ItemMemory> memory_;
+  struct Shared;
+  std::unique_ptr<Shared> shared_;
+};
+
+}  // namespace ferrite::store
