@@ -87,21 +87,32 @@ bool TimingWheel::insert(WheelEntry e, std::uint64_t deadline_ms) noexcept {
   // Round up: an entry never comes due before its deadline.
   const std::uint64_t due = (deadline_ms + (1u << kTickShift) - 1) >> kTickShift;
   if (due <= tick_) return push(&pending_, e);
-  for (unsigned level = 0; level < kLevels; ++level) {
+  for (unsigned level = 0; level + 1 < kLevels; ++level) {
     const unsigned above = kSlotBits * (level + 1);
     if ((due >> above) == (tick_ >> above)) {
-      return push(&slots_[level][(due >> (kSlotBits * level)) & (kSlots - 1)], e);
+      return push_slot(level, due >> (kSlotBits * level), e);
     }
   }
-  // Beyond the top level: park in the top level's slot that rolls over last.
-  constexpr unsigned top = kLevels - 1;
-  return push(&slots_[top][((tick_ >> (kSlotBits * top)) - 1) & (kSlots - 1)], e);
+  // The top level wraps: a deadline less than one rotation ahead goes in its own slot, which
+  // rolls over before it is due; a later one waits in the slot that rolls over last.
+  constexpr unsigned top_shift = kSlotBits * (kLevels - 1);
+  const std::uint64_t diff = (due >> top_shift) - (tick_ >> top_shift);
+  const std::uint64_t slot = diff < kSlots ? (due >> top_shift) : (tick_ >> top_shift) + kSlots - 1;
+  return push_slot(kLevels - 1, slot, e);
 }
 
-void TimingWheel::splice_to_pending(Block** list) noexcept {
-  Block* b = *list;
+bool TimingWheel::push_slot(unsigned level, std::uint64_t slot, WheelEntry e) noexcept {
+  const auto i = static_cast<unsigned>(slot & (kSlots - 1));
+  if (!push(&slots_[level][i], e)) return false;
+  occupied_[level] |= std::uint64_t{1} << i;
+  return true;
+}
+
+void TimingWheel::splice_to_pending(unsigned level, unsigned slot) noexcept {
+  Block* b = slots_[level][slot];
   if (b == nullptr) return;
-  *list = nullptr;
+  slots_[level][slot] = nullptr;
+  occupied_[level] &= ~(std::uint64_t{1} << slot);
   Block* tail = b;
   while (tail->next != nullptr) tail = tail->next;
   tail->next = pending_;
@@ -110,18 +121,28 @@ void TimingWheel::splice_to_pending(Block** list) noexcept {
 
 void TimingWheel::advance(std::uint64_t now_ms, std::size_t max_ticks) noexcept {
   const std::uint64_t target = now_ms >> kTickShift;
-  if (count_ == 0) {
-    if (target > tick_) tick_ = target;
-    return;
-  }
   for (std::size_t n = 0; tick_ < target && n < max_ticks; ++n) {
-    ++tick_;
+    if (count_ == 0) {
+      tick_ = target;
+      return;
+    }
+    // Jump to the next tick where something happens: an occupied level-0 slot in this page,
+    // or the page boundary, where higher levels may roll over.
+    std::uint64_t next = (tick_ | (kSlots - 1)) + 1;
+    const unsigned cur = tick_ & (kSlots - 1);
+    const std::uint64_t later = cur == kSlots - 1 ? 0 : occupied_[0] & (~std::uint64_t{0} << (cur + 1));
+    if (later != 0) next = (tick_ & ~std::uint64_t{kSlots - 1}) + static_cast<unsigned>(__builtin_ctzll(later));
+    if (next > target) {
+      tick_ = target;
+      return;
+    }
+    tick_ = next;
     for (unsigned level = 1; level < kLevels; ++level) {
       const unsigned shift = kSlotBits * level;
       if ((tick_ & ((std::uint64_t{1} << shift) - 1)) != 0) break;
-      splice_to_pending(&slots_[level][(tick_ >> shift) & (kSlots - 1)]);
+      splice_to_pending(level, static_cast<unsigned>((tick_ >> shift) & (kSlots - 1)));
     }
-    splice_to_pending(&slots_[0][tick_ & (kSlots - 1)]);
+    splice_to_pending(0, static_cast<unsigned>(tick_ & (kSlots - 1)));
   }
 }
 

@@ -47,7 +47,8 @@ class TimingWheel {
 
   // Files an entry due at deadline_ms. False when no memory could be had for it.
   bool insert(WheelEntry e, std::uint64_t deadline_ms) noexcept;
-  // Moves every slot due by now_ms onto the pending list (at most max_ticks ticks per call).
+  // Moves every slot due by now_ms onto the pending list (at most max_ticks steps per call;
+  // a step jumps over empty slots to the next occupied one or page boundary).
   void advance(std::uint64_t now_ms, std::size_t max_ticks = 4096) noexcept;
   // Takes up to n due entries.
   std::size_t pop_pending(WheelEntry* out, std::size_t n) noexcept;
@@ -61,10 +62,12 @@ class TimingWheel {
   Block* take_block() noexcept;
   void put_block(Block* b) noexcept;
   bool push(Block** list, WheelEntry e) noexcept;
-  void splice_to_pending(Block** list) noexcept;
+  bool push_slot(unsigned level, std::uint64_t slot, WheelEntry e) noexcept;
+  void splice_to_pending(unsigned level, unsigned slot) noexcept;
 
   std::uint64_t tick_;
   Block* slots_[kLevels][kSlots] = {};
+  std::uint64_t occupied_[kLevels] = {};  // bit i: slots_[level][i] holds entries
   Block* pending_ = nullptr;
   Block* free_ = nullptr;
   std::size_t free_count_ = 0;
