@@ -39,8 +39,8 @@ class Qsbr {
   // An offline thread (idle, blocked in the kernel) does not hold grace periods back.
   void offline(unsigned id) noexcept { slots_[id].seen.store(0, std::memory_order_release); }
   void online(unsigned id) noexcept {
-    slots_[id].seen.store(global_.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // A read-modify-write: the thread's later reads cannot move above its announcement.
+    slots_[id].seen.exchange(global_.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
   }
 
   // Starts a new grace period and returns the tag for everything unlinked before the call.

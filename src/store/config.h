@@ -23,8 +23,10 @@ struct StoreConfig {
   std::size_t item_size_hint = 80;
   // Overrides the hint: the number of table slots (rounded up to whole buckets).
   std::size_t table_slots = 0;
-  // Worker contexts that may attach at once (at most 64: the low 6 bits of a version).
-  unsigned max_contexts = 64;
+  // Worker contexts that may attach at once (at most 64: the low 6 bits of a version): set it to
+  // the number of worker threads. Each one beyond the first gets a 32 MiB allocator segment of
+  // room in the arena (the allocator gives every thread segments of its own).
+  unsigned max_contexts = 1;
   // Slots the eviction hand may examine for one request before giving up with kNoMemory.
   std::size_t evict_scan_limit = 8192;
   // Memory kept free by tick() so that requests rarely evict inline: this fraction of the limit.

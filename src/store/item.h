@@ -151,7 +151,7 @@ static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free);
 inline std::uint32_t encode_expiry(std::uint64_t deadline_ms) noexcept {
   if (deadline_ms == 0) return 0;
   if (deadline_ms < kExpirySeconds) return static_cast<std::uint32_t>(deadline_ms);
-  std::uint64_t secs = (deadline_ms + 999) / 1000;  // round up: never expire early
+  std::uint64_t secs = deadline_ms / 1000 + (deadline_ms % 1000 != 0);  // round up: never expire early
   if (secs >= kExpirySeconds) secs = kExpirySeconds - 1;
   return kExpirySeconds | static_cast<std::uint32_t>(secs);
 }

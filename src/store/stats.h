@@ -26,6 +26,7 @@ namespace ferrite::store {
   X(touch_misses, "touch/gat on a missing key")                            \
   X(evictions, "live items removed to make room")                          \
   X(table_full_evictions, "of those, removed because both buckets were full") \
+  X(page_evictions, "of those, removed to empty allocator pages for a larger item") \
   X(expired_lazy, "expired items removed when a request found them")       \
   X(expired_active, "expired items removed by the timing wheel or the hand") \
   X(flushed_removed, "flushed items removed by the sweep or a request")    \

@@ -1,9 +1,11 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,6 +25,10 @@ constexpr std::uint8_t kLfuInit = 1;
 constexpr std::size_t kBatchStep = 16;
 constexpr std::size_t kSweepBucketsPerTick = 64;
 constexpr std::size_t kHeadroomBucketsPerTick = 32;
+constexpr std::size_t kLargeDemand = std::size_t{64} << 10;  // allocations that need whole pages
+constexpr unsigned kFragmentedTicks = 16;
+constexpr unsigned kFragCheckEvery = 32;         // ticks between fragmentation checks
+constexpr std::size_t kFragSlackDivisor = 32;    // touched-but-free memory allowed: ~3% of a share
 
 std::string too_small(const char* what, std::size_t value, std::size_t min) {
   return std::string(what) + ": " + std::to_string(value) + " is below the minimum of " + std::to_string(min);
@@ -67,6 +73,7 @@ struct Store::Shared {
   };
   LastVersion last_version[kMaxContexts];
 
+  std::atomic<unsigned> attached{0};
   std::mutex mu;  // attach/detach, stats, orphans: never on a request path
   Context* contexts[kMaxContexts] = {};
   StoreStats detached;
@@ -138,6 +145,7 @@ std::unique_ptr<Context> Store::attach() {
     if (shared_->contexts[i] == nullptr) {
       std::unique_ptr<Context> ctx(new Context(*this, i));
       shared_->contexts[i] = ctx.get();
+      shared_->attached.fetch_add(1, std::memory_order_relaxed);
       return ctx;
     }
   }
@@ -148,6 +156,7 @@ std::unique_ptr<Context> Store::attach() {
 void Store::detach(Context* ctx) noexcept {
   std::lock_guard lock(shared_->mu);
   shared_->contexts[ctx->id_] = nullptr;
+  shared_->attached.fetch_sub(1, std::memory_order_relaxed);
 #define FERRITE_FOLD(name, help) shared_->detached.name += ctx->stats_.name.get();
   FERRITE_STORE_COUNTERS(FERRITE_FOLD)
 #undef FERRITE_FOLD
@@ -412,8 +421,10 @@ void Context::unlink_dead(const Found& f, Liveness why, bool by_request) noexcep
 void Context::retire(Item* it, std::size_t bytes) noexcept {
   if (retired_count_ == retired_cap_) {
     // More unlinks in one loop iteration than the ring holds: nothing in it can be freed before
-    // this context's own next quiescent point, so the ring grows (rare; counted).
-    auto* bigger = new Retired[retired_cap_ * 2];
+    // this context's own next quiescent point, so the ring grows (rare; counted). Should even
+    // that fail, the item is leaked rather than freed under a reader.
+    auto* bigger = new (std::nothrow) Retired[retired_cap_ * 2];
+    if (bigger == nullptr) return;
     for (std::size_t i = 0; i < retired_count_; ++i) bigger[i] = retired_[(retired_head_ + i) % retired_cap_];
     delete[] retired_;
     retired_ = bigger;
@@ -463,6 +474,10 @@ void Context::quiescent() noexcept {
   tag_retired();
   store_.shared_->qsbr.quiescent(qsbr_id_);
   reclaim();
+  if (collect_pages_ && retired_count_ == 0) {
+    ItemMemory::collect(heap_);
+    collect_pages_ = false;
+  }
 }
 
 void Context::offline() noexcept {
@@ -475,7 +490,7 @@ void Context::online() noexcept { store_.shared_->qsbr.online(qsbr_id_); }
 // ---------------------------------------------------------------------------------------------
 // Memory and eviction
 
-std::size_t Context::evict_bucket(bool only_dead) noexcept {
+std::size_t Context::evict_bucket(Sweep mode) noexcept {
   Store::Shared& sh = *store_.shared_;
   const auto bi = static_cast<std::uint32_t>(sh.hand.fetch_add(1, std::memory_order_relaxed) % table_.buckets());
   Bucket& b = table_.bucket(bi);
@@ -488,8 +503,8 @@ std::size_t Context::evict_bucket(bool only_dead) noexcept {
     if (ref == 0) continue;
     Item* it = memory_.item_at(ref);
     const Liveness l = liveness(it);
-    if (l == Liveness::kAlive) {
-      if (only_dead) continue;
+    if (l == Liveness::kAlive && mode != Sweep::kForce) {
+      if (mode == Sweep::kDeadOnly) continue;
       const std::uint8_t a = it->load_access();
       if (config_.policy == EvictionPolicy::kClock) {
         if (a != 0) {  // second chance
@@ -538,10 +553,117 @@ std::size_t Context::evict_bucket(bool only_dead) noexcept {
   return removed;
 }
 
+// Evicts the item in an allocator block if, and only if, the table still links that very
+// item. The block may hold a retired item or one freed a moment ago by another thread, so its
+// header is checked against the block before the key is read, and only the table is trusted.
+std::size_t Context::evict_block(const Item* it, std::size_t block_size) noexcept {
+  if (block_size < sizeof(Item) + 8 || !ItemMemory::readable(it)) return 0;
+  const std::size_t klen = it->key_len();
+  const std::size_t vlen = it->value_len();
+  if (klen == 0 || klen > config_.max_key_size || vlen > config_.max_item_size ||
+      Item::footprint(klen, vlen, it->has_flags() ? 1 : 0) > block_size) {
+    return 0;
+  }
+  const KeyRef key = make_key(it->key());
+  const Location loc = table_.locate(key.hash);
+  table_.lock_pair(loc.b1, loc.b2);
+  const Found f = find_locked(key, loc);
+  std::size_t freed = 0;
+  if (f.item == it) {
+    freed = ItemMemory::usable_size(f.item);
+    unlink(f);
+  }
+  table_.unlock_pair(loc.b1, loc.b2);
+  if (freed != 0) {
+    stats_.evictions.add();
+    stats_.page_evictions.add();
+    notify(MutationKind::kEvict, f.item);
+  }
+  return freed;
+}
+
+// Fragmentation relief. Lists this context's allocator pages (cheap: one record per page) and
+// compares the bytes they have touched with the bytes live in them. When the gap is more than
+// about 3% of this context's share of the budget, or `want_bytes` of contiguous room is asked
+// for, it empties the aligned 4 MiB windows that hold the fewest live bytes of small and medium
+// items: every item in the pages overlapping them is evicted, and their memory comes back as
+// contiguous runs (memcached's slab reassignment, for a general allocator). Large values are
+// never evicted this way: they are what the room is for. At most kMaxWindows windows per call.
+// Returns the bytes of touched-but-free memory found (before any eviction).
+std::size_t Context::relieve(std::size_t want_bytes, bool measure_only) noexcept {
+  constexpr std::size_t kWin = std::size_t{4} << 20;  // fits three 1 MiB values (17 slices each)
+  constexpr std::size_t kMaxWindows = 8;
+  constexpr std::size_t kLargeBlock = std::size_t{128} << 10;
+  constexpr std::uint64_t kNone = ~std::uint64_t{0}, kTaken = kNone - 1;
+  struct Scan {
+    Context* self;
+    std::size_t n;
+    std::size_t touched = 0, live = 0;
+    std::size_t chosen[kMaxWindows] = {};
+    std::size_t n_chosen = 0;
+  } scan{this, memory_.arena_bytes() / kWin + 1};
+  window_live_.assign(scan.n, kNone);  // kNone: no small or medium page of ours there
+  ItemMemory::visit_pages(heap_, [](void* arg, const ItemMemory::Page& p) noexcept {
+    auto& sc = *static_cast<Scan*>(arg);
+    auto& live = sc.self->window_live_;
+    const std::size_t used = p.used * p.block_size;
+    const bool large = p.block_size >= kLargeBlock;
+    // A large object's page is rounded up to whole slices, but the tail is never touched.
+    sc.touched += large ? used : p.touched;
+    sc.live += used;
+    const std::size_t off = static_cast<std::size_t>(p.start - sc.self->memory_.base());
+    if (large || used == 0) return;
+    for (std::size_t w = off / kWin; w <= (off + p.bytes - 1) / kWin && w < sc.n; ++w) {
+      live[w] = (live[w] == kNone ? 0 : live[w]) + used;
+    }
+  }, &scan);
+  const std::size_t slack = scan.touched > scan.live ? scan.touched - scan.live : 0;
+  const std::size_t share = memory_.budget() / std::max(1u, store_.shared_->attached.load(std::memory_order_relaxed));
+  const std::size_t allowed = share / kFragSlackDivisor + (std::size_t{2} << 20);
+  std::size_t want = want_bytes;
+  if (slack > allowed) want = std::max(want, slack - allowed / 2);
+  if (measure_only || want == 0) return slack;
+  for (std::size_t got = 0; scan.n_chosen < kMaxWindows && got < want;) {
+    std::size_t best = SIZE_MAX;
+    for (std::size_t w = 0; w < scan.n; ++w) {
+      const std::uint64_t l = window_live_[w];
+      if (l != 0 && l < kTaken && (best == SIZE_MAX || l < window_live_[best])) best = w;
+    }
+    if (best == SIZE_MAX) break;
+    got += kWin - std::min<std::size_t>(kWin, window_live_[best]);
+    scan.chosen[scan.n_chosen++] = best;
+    window_live_[best] = kTaken;
+  }
+  if (scan.n_chosen == 0) return slack;
+  ItemMemory::visit_pages(heap_, [](void* arg, const ItemMemory::Page& p) noexcept {
+    auto& sc = *static_cast<Scan*>(arg);
+    if (p.used == 0 || p.block_size >= kLargeBlock) return;
+    const std::size_t off = static_cast<std::size_t>(p.start - sc.self->memory_.base());
+    bool hit = false;
+    for (std::size_t i = 0; i < sc.n_chosen && !hit; ++i) {
+      hit = off < (sc.chosen[i] + 1) * kWin && off + p.bytes > sc.chosen[i] * kWin;
+    }
+    if (!hit) return;
+    for (std::size_t b = 0; b + p.stride <= p.bytes; b += p.stride) {
+      sc.self->evict_block(reinterpret_cast<const Item*>(p.start + b), p.block_size);
+    }
+  }, &scan);
+  collect_pages_ = true;
+  return slack;
+}
+
 bool Context::make_room(std::size_t bytes) noexcept {
   if (memory_.charge(credit_, bytes)) return true;
+  // The policy's way first: second chances, decaying counters.
   for (std::size_t scanned = 0; scanned < config_.evict_scan_limit; scanned += kSlotsPerBucket) {
-    evict_bucket(false);
+    evict_bucket(Sweep::kPolicy);
+    if (memory_.charge(credit_, bytes)) return true;
+  }
+  // A request's work is bounded: past the scan limit, the hand evicts whatever it meets, for at
+  // most one sweep of the table. That finds room unless the memory is in other contexts' hands;
+  // it costs more only when the table is sparse (a few large values), one cache line a bucket.
+  for (std::size_t scanned = 0; scanned < table_.slots(); scanned += kSlotsPerBucket) {
+    evict_bucket(Sweep::kForce);
     if (memory_.charge(credit_, bytes)) return true;
   }
   return false;
@@ -553,12 +675,15 @@ Item* Context::alloc_item(std::size_t footprint, std::size_t* usable) noexcept {
     stats_.no_memory.add();
     return nullptr;
   }
+  if (footprint >= kLargeDemand) large_demand_ += footprint;
+  allocated_ += want;
   void* p = memory_.allocate(heap_, footprint);
   if (p == nullptr) {
-    // The arena is full although the budget is not (fragmentation). Memory unlinked now is
-    // only reusable after this loop iteration's quiescent point, so refuse this request and
-    // have tick() evict ahead of demand.
-    arena_pressure_ = true;
+    // The arena is full although the budget is not: fragmentation, typically large values
+    // arriving in a store full of small ones. Memory unlinked now is only reusable after this
+    // loop iteration's quiescent point, so refuse this request and have tick() empty whole
+    // allocator pages (memcached's slab reassignment, in effect).
+    fragmented_ticks_ = kFragmentedTicks;
     memory_.uncharge(credit_, want);
     stats_.no_memory.add();
     return nullptr;
@@ -797,7 +922,7 @@ bool parse_u64(std::string_view s, std::uint64_t* out) noexcept {
   std::uint64_t v = 0;
   for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
     const auto d = static_cast<std::uint64_t>(s[i] - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+    if (i - start == 20 || v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
     v = v * 10 + d;
   }
   if (i == start) return false;
@@ -1040,12 +1165,32 @@ void Context::tick() noexcept {
     }
   }
 
-  // Headroom: keep a little budget free so that requests rarely evict inline.
-  const auto headroom = static_cast<std::int64_t>(config_.headroom_fraction * static_cast<double>(memory_.budget()));
-  const std::size_t rounds = arena_pressure_ ? 8 * kHeadroomBucketsPerTick : kHeadroomBucketsPerTick;
-  const bool pressure = arena_pressure_;
-  arena_pressure_ = false;
-  for (std::size_t i = 0; i < rounds && (pressure || memory_.pool() + credit_ < headroom); ++i) evict_bucket(false);
+  // Fragmentation: check now and then, and every tick for a while after the arena refused an
+  // allocation (then also making contiguous room for the large allocations of the last tick).
+  if (fragmented_ticks_ > 0 || ticks_to_check_ == 0) {
+    relieve(fragmented_ticks_ > 0 ? large_demand_ : 0, false);
+    ticks_to_check_ = kFragCheckEvery;
+    if (fragmented_ticks_ > 0) --fragmented_ticks_;
+  } else {
+    --ticks_to_check_;
+  }
+  large_demand_ = 0;
+
+  // Headroom: keep free budget for the next iteration's writes, at least the configured
+  // fraction and twice what was allocated since the last tick (up to an eighth of the budget).
+  // Memory evicted inline is only reusable after the quiescent point, so an iteration that had
+  // to evict for each of its writes could run the arena dry; evicting here, ahead, it cannot.
+  const double budget = static_cast<double>(memory_.budget());
+  const auto headroom = static_cast<std::int64_t>(
+      std::max(config_.headroom_fraction * budget, std::min(2.0 * static_cast<double>(allocated_), budget / 8)));
+  allocated_ = 0;
+  const std::int64_t deficit = headroom - (memory_.pool() + credit_);
+  if (deficit > 0) {
+    // Buckets that hold about twice the deficit, whatever the items' sizes.
+    const auto limit = kHeadroomBucketsPerTick +
+                       static_cast<std::size_t>(2.0 * table_.buckets() * static_cast<double>(deficit) / budget);
+    for (std::size_t i = 0; i < limit && memory_.pool() + credit_ < headroom; ++i) evict_bucket(Sweep::kPolicy);
+  }
 }
 
 }  // namespace ferrite::store

@@ -24,6 +24,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "core/rng.h"
 #include "store/config.h"
@@ -183,7 +184,10 @@ class Context {
   void unlink(const Found& f) noexcept;
   void unlink_dead(const Found& f, Liveness why, bool by_request) noexcept;
   bool place(const Location& loc, std::uint32_t ref) noexcept;
-  std::size_t evict_bucket(bool only_dead) noexcept;
+  enum class Sweep : std::uint8_t { kPolicy, kDeadOnly, kForce };
+  std::size_t evict_bucket(Sweep mode) noexcept;
+  std::size_t evict_block(const Item* it, std::size_t block_size) noexcept;
+  std::size_t relieve(std::size_t want_bytes, bool measure_only) noexcept;
   bool make_room(std::size_t bytes) noexcept;
   Item* alloc_item(std::size_t footprint, std::size_t* usable) noexcept;
   void free_unpublished(Item* it, std::size_t usable) noexcept;
@@ -218,7 +222,12 @@ class Context {
   Retired* retired_ = nullptr;     // ring of items waiting for a grace period
   std::size_t retired_cap_ = 0, retired_head_ = 0, retired_count_ = 0, untagged_ = 0;
   Rng rng_;
-  bool arena_pressure_ = false;    // the arena was full: evict ahead in tick()
+  unsigned fragmented_ticks_ = 0;   // ticks left in which to check fragmentation every tick
+  unsigned ticks_to_check_ = 0;     // ticks until the next fragmentation check
+  std::size_t large_demand_ = 0;    // bytes of large allocations since the last tick()
+  std::size_t allocated_ = 0;       // bytes allocated since the last tick()
+  bool collect_pages_ = false;      // pages were emptied: hand them back at the quiescent point
+  std::vector<std::uint64_t> window_live_;  // evict_window's scratch, kept to avoid reallocating
 };
 
 class Store {
