@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the bench binaries (build/release unless BUILD is set) and runs them with the settings
+# bench/RESULTS.md quotes. Everything goes to stdout.
+#
+#   bench/run.sh                 all three (about 10-12 minutes on a 2-core VM)
+#   bench/run.sh store|items|hitratio
+#   BUILD=build/bench-scratch bench/run.sh store
+#   QUICK=1 bench/run.sh         1M keys only, one repetition / one seed (a couple of minutes)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${BUILD:-build/release}"
+WHAT="${1:-all}"
+QUICK="${QUICK:-0}"
+cd "$ROOT"
+
+if [[ ! -f "$BUILD/build.ninja" ]]; then
+  meson setup "$BUILD" --buildtype=release -Dbench=enabled
+fi
+ninja -C "$BUILD" bench/ferrite-store-bench bench/ferrite-item-bytes bench/ferrite-hitratio >&2
+
+B="$BUILD/bench"
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "# git: $(git rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
+
+run_store() {
+  echo "## ferrite-store-bench"
+  if [[ "$QUICK" == 1 ]]; then
+    (set -x; "$B/ferrite-store-bench" --benchmark_filter='/1000000/' --benchmark_min_time=0.5)
+  else
+    # 3 repetitions, median/mean/stddev reported; ~4 minutes including the 10M-key fills.
+    (set -x; "$B/ferrite-store-bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+      --benchmark_min_time=1)
+  fi
+}
+
+run_items() {
+  echo "## ferrite-item-bytes"
+  local n=3
+  [[ "$QUICK" == 1 ]] && n=1
+  for i in $(seq 1 "$n"); do
+    (set -x; "$B/ferrite-item-bytes" --items 1000000)
+  done
+}
+
+run_hitratio() {
+  echo "## ferrite-hitratio"
+  if [[ "$QUICK" == 1 ]]; then
+    (set -x; "$B/ferrite-hitratio" --keys 2000000 --requests 5000000)
+  else
+    # Full size: 10M keys, 10M warm-up + 20M measured requests per policy and workload, three seeds.
+    for seed in 1 2 3; do
+      (set -x; "$B/ferrite-hitratio" --keys 10000000 --warmup 10000000 --requests 20000000 --seed "$seed")
+    done
+  fi
+}
+
+case "$WHAT" in
+  store) run_store ;;
+  items) run_items ;;
+  hitratio) run_hitratio ;;
+  all) run_items; run_hitratio; run_store ;;
+  *) echo "usage: $0 [all|store|items|hitratio]" >&2; exit 2 ;;
+esac
