@@ -78,7 +78,8 @@ std::string check_value(std::string_view v, std::uint32_t key_id) {
 
 // A checksum over the whole value, to see that a held view did not change before quiescent().
 std::uint32_t whole_sum(std::string_view v) {
-  return fnv32(reinterpret_cast<const unsigned char*>(v.data()), v.size()) ^ static_cast<std::uint32_t>(v.size());
+  return fnv32(reinterpret_cast<const unsigned char*>(v.data()), v.size()) ^
+         static_cast<std::uint32_t>(v.size());
 }
 
 std::string data_key(std::uint32_t id) { return key_n("data:", id); }
@@ -138,7 +139,7 @@ std::string summary(const Store& store) {
 StoreConfig roomy_config() {
   StoreConfig c;
   c.memory_limit = std::size_t{64} << 20;
-  c.max_contexts = kThreads + 1;  // one per thread, plus the main thread
+  c.max_contexts = kThreads + 1;            // one per thread, plus the main thread
   c.max_item_size = std::size_t{64} << 10;  // bounds append growth: 256 keys x 64 KiB << limit
   return c;
 }
@@ -159,7 +160,7 @@ void run_threads(unsigned n, const std::function<void(unsigned)>& body) {
 TEST(StoreConcurrency, MixedOperationsNeverTearValues) {
   Store store(roomy_config());
   constexpr std::uint32_t kKeys = 256;
-  const std::size_t ops = scaled(100'000, 2000);
+  const std::size_t ops = scaled(60'000, 2000);
   Errors errors;
   std::atomic<std::uint64_t> hits{0}, no_memory{0};
 
@@ -215,8 +216,8 @@ TEST(StoreConcurrency, MixedOperationsNeverTearValues) {
         SetRequest req;
         req.mode = SetMode::kAdd;
         req.flags = id;
-        expect(ctx->set(key, make_value(id, tag(), segments()), req).status, {Status::kOk, Status::kNotStored},
-               "add");
+        expect(ctx->set(key, make_value(id, tag(), segments()), req).status,
+               {Status::kOk, Status::kNotStored}, "add");
       } else if (op < 75) {
         expect(ctx->del(key), {Status::kOk, Status::kNotFound}, "delete");
       } else if (op < 80) {
@@ -352,8 +353,8 @@ TEST(StoreConcurrency, IncrementsAreNeverLost) {
     EXPECT_EQ(std::string(v.value()), std::to_string(expected)) << "counter " << c;
   }
   // Each thread's i-th signed op adds 3 for odd i and -1 for even i.
-  const std::int64_t per = static_cast<std::int64_t>(per_thread / 2) * 3 -
-                           static_cast<std::int64_t>((per_thread + 1) / 2);
+  const std::int64_t per =
+      static_cast<std::int64_t>(per_thread / 2) * 3 - static_cast<std::int64_t>((per_thread + 1) / 2);
   const std::int64_t signed_expected = per * kThreads;
   ItemView total = ctx->get("sctr:total");
   ASSERT_TRUE(total);
@@ -491,7 +492,7 @@ void readers_vs_writers(const StoreConfig& config, std::size_t max_segments) {
   Store store(config);
   constexpr std::uint32_t kKeys = 64;
   constexpr unsigned kWriters = 1, kReaders = 2;
-  const std::size_t writes = scaled(60'000, 1000);
+  const std::size_t writes = scaled(30'000, 1000);
   Errors errors;
   std::atomic<bool> writers_done{false};
   std::atomic<std::uint64_t> verified{0};
@@ -508,8 +509,7 @@ void readers_vs_writers(const StoreConfig& config, std::size_t max_segments) {
     if (t < kWriters) {
       for (std::size_t i = 0; i < writes; ++i) {
         const auto id = static_cast<std::uint32_t>(rng.next() % kKeys);
-        const std::size_t segs =
-            rng.next() % 32 == 0 ? 1 + rng.next() % max_segments : 1 + rng.next() % 64;
+        const std::size_t segs = rng.next() % 32 == 0 ? 1 + rng.next() % max_segments : 1 + rng.next() % 64;
         const Status st = ctx->set(data_key(id), make_value(id, static_cast<std::uint32_t>(i), segs)).status;
         if (st != Status::kOk) errors.add(std::string("set: ") + status_name(st));
         if (i % 16 == 0) ctx->del(data_key(static_cast<std::uint32_t>(rng.next() % kKeys)));
@@ -545,7 +545,7 @@ TEST(StoreConcurrency, ReadersVersusWritersOfVaryingSizes) {
   StoreConfig c;
   c.memory_limit = std::size_t{64} << 20;
   c.max_contexts = kThreads + 1;  // one per thread, plus the main thread
-  readers_vs_writers(c, 4000);  // up to 64 KiB
+  readers_vs_writers(c, 4000);    // up to 64 KiB
 }
 
 TEST(StoreConcurrency, ReadersVersusWritersUnderEviction) {
@@ -553,7 +553,7 @@ TEST(StoreConcurrency, ReadersVersusWritersUnderEviction) {
   StoreConfig c;
   c.memory_limit = std::size_t{8} << 20;
   c.max_contexts = kThreads + 1;  // one per thread, plus the main thread
-  readers_vs_writers(c, 16000);  // up to 256 KiB: 64 keys of that do not fit in 8 MiB
+  readers_vs_writers(c, 16000);   // up to 256 KiB: 64 keys of that do not fit in 8 MiB
 }
 
 // One thread holds a view without passing a quiescent point while another overwrites and deletes
@@ -565,8 +565,8 @@ TEST(StoreConcurrency, ViewSurvivesOverwriteUntilQuiescent) {
   Store store(c);
   const int rounds = static_cast<int>(scaled(20, 3));
   Errors errors;
-  std::atomic<int> round{0};         // set by the holder: the round it holds a view for
-  std::atomic<int> churned{0};       // set by the writer: the last round it churned
+  std::atomic<int> round{0};    // set by the holder: the round it holds a view for
+  std::atomic<int> churned{0};  // set by the writer: the last round it churned
   std::atomic<bool> stop{false};
   std::thread holder([&] {
     auto ctx = store.attach();

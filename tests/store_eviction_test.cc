@@ -153,9 +153,9 @@ TEST(StoreEviction, FillStaysWithinLimit) {
   std::vector<std::size_t> last;
   for (std::size_t i = 4 * kLimit / kValueSize - 100; i < 4 * kLimit / kValueSize; ++i) last.push_back(i);
   EXPECT_GE(survival(h, "more", last), 0.5);
-  std::printf("items at first eviction: %zu; items at end: %lld; evictions: %lld; max bytes_used %zu of %zu\n",
-              first, static_cast<long long>(s.items), static_cast<long long>(s.evictions), w.max_used(),
-              kLimit);
+  std::printf(
+      "items at first eviction: %zu; items at end: %lld; evictions: %lld; max bytes_used %zu of %zu\n", first,
+      static_cast<long long>(s.items), static_cast<long long>(s.evictions), w.max_used(), kLimit);
 }
 
 // A store full of items nobody ever read: every one of them is a fair victim, so a write must
@@ -166,8 +166,8 @@ void cold_fill_never_refused(EvictionPolicy policy) {
   const std::size_t n = 4 * kLimit / kValueSize;
   for (std::size_t i = 0; i < n; ++i) w.set(key_of("cold", i), value_of(i));
   const StoreStats s = h.store.stats();
-  std::printf("%zu distinct writes into %zu MiB: %zu refused with kNoMemory, %lld evictions\n", n, kLimit >> 20,
-              w.no_memory(), static_cast<long long>(s.evictions));
+  std::printf("%zu distinct writes into %zu MiB: %zu refused with kNoMemory, %lld evictions\n", n,
+              kLimit >> 20, w.no_memory(), static_cast<long long>(s.evictions));
   EXPECT_EQ(w.no_memory(), 0u) << "writes refused although every item in the store was evictable";
   EXPECT_EQ(s.no_memory, static_cast<std::int64_t>(w.no_memory()));
   EXPECT_GT(s.evictions, static_cast<std::int64_t>(n / 2));
@@ -229,10 +229,11 @@ double hot_through_scan(EvictionPolicy policy, std::size_t reads_per_key, double
   const StoreStats s = h.store.stats();
   EXPECT_GT(s.evictions, static_cast<std::int64_t>(scan_n / 2));
   const double rate = survival(h, "hot", hot);
-  std::printf("%s: %zu hot keys read %zu times each, then a %.0fx scan (%zu sets, %zu refused with "
-              "kNoMemory): hot survival %.3f\n",
-              policy == EvictionPolicy::kLfu ? "LFU" : "CLOCK", hot_n, reads_per_key, scan_factor, scan_n,
-              w.no_memory(), rate);
+  std::printf(
+      "%s: %zu hot keys read %zu times each, then a %.0fx scan (%zu sets, %zu refused with "
+      "kNoMemory): hot survival %.3f\n",
+      policy == EvictionPolicy::kLfu ? "LFU" : "CLOCK", hot_n, reads_per_key, scan_factor, scan_n,
+      w.no_memory(), rate);
   return rate;
 }
 
@@ -279,8 +280,10 @@ TEST(StoreEviction, LargeValuesEvictManySmallOnes) {
     if (st != Status::kOk) ++never_stored;
     w.check_limit();
   }
-  std::printf("%zu max-size writes into a store full of small items: %zu refused at first, %zu never stored; "
-              "at most %d attempts\n", n, first_refused, never_stored, most_attempts);
+  std::printf(
+      "%zu max-size writes into a store full of small items: %zu refused at first, %zu never stored; "
+      "at most %d attempts\n",
+      n, first_refused, never_stored, most_attempts);
   EXPECT_EQ(never_stored, 0u) << "max-size writes still refused after " << kRetries
                               << " worker-loop iterations in a store full of evictable small items";
   EXPECT_LE(first_refused, n / 4) << "most max-size writes needed a retry";

@@ -1,8 +1,6 @@
 // Item layout (store/item.h) alone: init and accessors for the short and long forms, with and
 // without flags, footprint(), and the expiry encoding. item.h is header-only, so this suite needs
 // nothing but the header.
-#include "store/item.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -11,6 +9,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "store/item.h"
 
 namespace ferrite::store {
 namespace {
@@ -192,8 +192,8 @@ TEST(ItemExpiry, ZeroMeansNever) {
 }
 
 TEST(ItemExpiry, MillisecondFormIsExact) {
-  for (std::uint64_t d : {std::uint64_t{1}, std::uint64_t{999}, std::uint64_t{1000}, std::uint64_t{86'400'000},
-                          std::uint64_t{kExpirySeconds} - 1}) {
+  for (std::uint64_t d : {std::uint64_t{1}, std::uint64_t{999}, std::uint64_t{1000},
+                          std::uint64_t{86'400'000}, std::uint64_t{kExpirySeconds} - 1}) {
     const std::uint32_t code = encode_expiry(d);
     EXPECT_EQ(code & kExpirySeconds, 0u) << d;
     EXPECT_EQ(decode_expiry(code), d) << d;

@@ -754,8 +754,8 @@ TEST(StoreKey, LongFormKey) {
   Harness h(c);
   for (std::size_t len : {255u, 256u, 300u, 1024u}) {
     const std::string key(len, static_cast<char>('A' + len % 26));
-    ASSERT_EQ(h.set(key, key_n("v", len), SetMode::kSet, len == 300 ? 0xFFFFFFFFu : 0).status,
-              Status::kOk) << len;
+    ASSERT_EQ(h.set(key, key_n("v", len), SetMode::kSet, len == 300 ? 0xFFFFFFFFu : 0).status, Status::kOk)
+        << len;
     EXPECT_EQ(h.get(key), key_n("v", len));
     EXPECT_EQ(h.flags_of(key), len == 300 ? 0xFFFFFFFFu : 0u);
   }
@@ -803,8 +803,8 @@ TEST(StoreValue, ShortLongBoundary) {
   StoreConfig c = Harness::small_config();
   c.max_item_size = std::size_t{8} << 20;
   Harness h(c);
-  for (std::size_t len : {std::size_t{kShortValueMax} - 1, std::size_t{kShortValueMax},
-                          std::size_t{kShortValueMax} + 1}) {
+  for (std::size_t len :
+       {std::size_t{kShortValueMax} - 1, std::size_t{kShortValueMax}, std::size_t{kShortValueMax} + 1}) {
     const std::string value(len, static_cast<char>('a' + len % 7));
     ASSERT_EQ(h.set("k", value).status, Status::kOk) << len;
     const auto v = h.get("k");

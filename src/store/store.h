@@ -176,6 +176,7 @@ class Context {
   };
 
   Found find(const KeyRef& key, const Location& loc) const noexcept;
+  Found find_in(const KeyRef& key, std::uint32_t bucket, std::uint16_t tag) const noexcept;
   Found find_locked(const KeyRef& key, const Location& loc) const noexcept;
   ItemView get_located(const KeyRef& key, const Location& loc) noexcept;
   Liveness liveness(const Item* it) const noexcept;

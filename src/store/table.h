@@ -11,8 +11,9 @@
 // the tag alone (alt(alt(b, t), t) == b), so an entry can move to its other bucket without
 // reading its key: partial-key cuckoo hashing, as in MemC3, for any bucket count.
 //
-// Readers take no lock: they read the version of both buckets, scan tags, follow a matching ref
-// and compare the full key. A hit needs no re-check (items are immutable; the ref was the key's
+// Inserts fill a key's primary bucket first and use the alternate only when it is full, so most
+// hits read one bucket line. Readers take no lock: they read a bucket's version, match tags
+// (one SSE2 compare), follow a matching ref and compare the full key, primary bucket first. A hit needs no re-check (items are immutable; the ref was the key's
 // item when it was read); a miss re-reads both versions and retries if either changed, since a
 // displacement may have moved the key between the two reads. Writers lock the version word(s):
 // both buckets, lower index first, for anything that may insert; one bucket to remove a slot;
@@ -71,9 +72,15 @@ class Table {
   }
 
   // The other bucket of an entry with `tag` that sits in bucket `b`.
+  // No division on this path: F(tag) is a multiply-shift into [0, n), and the sum below is in
+  // [0, 3n), so two conditional subtractions finish the modulo.
   std::uint32_t alt(std::uint32_t b, std::uint16_t tag) const noexcept {
-    const std::uint64_t f = (std::uint64_t{tag} * 0x9E3779B97F4A7C15ull >> 32) % n_;
-    return static_cast<std::uint32_t>((f + 2 * std::uint64_t{n_} - 1 - b) % n_);
+    const std::uint64_t mixed = (std::uint64_t{tag} * 0x9E3779B97F4A7C15ull) >> 32;
+    const std::uint64_t f = (mixed * n_) >> 32;
+    std::uint64_t x = f + 2 * std::uint64_t{n_} - 1 - b;
+    if (x >= 2 * std::uint64_t{n_}) x -= 2 * std::uint64_t{n_};
+    if (x >= n_) x -= n_;
+    return static_cast<std::uint32_t>(x);
   }
 
   static void lock(Bucket& b) noexcept {
