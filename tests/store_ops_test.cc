@@ -1197,3 +1197,33 @@ TEST(StoreObserver, ReportsStoresAndDeletes) {
 
 }  // namespace
 }  // namespace ferrite::store
+
+namespace ferrite::store {
+namespace {
+
+TEST(StoreObserver, ReportsTouchesExpiriesAndFlushes) {
+  Harness h;
+  Recorder rec;
+  h.ctx->set_observer(&rec);
+  h.ctx->set_now(1000);
+  SetRequest req;
+  req.expires_at_ms = 2000;
+  ASSERT_EQ(h.ctx->set("t", "v", req).status, Status::kOk);
+  ASSERT_EQ(h.ctx->touch("t", 3000), Status::kOk);
+  ASSERT_EQ(h.ctx->touch("missing", 3000), Status::kNotFound);  // no event
+  h.ctx->set_now(3000);
+  EXPECT_FALSE(h.ctx->get("t"));  // expired: removed by the lazy check
+  h.ctx->flush();
+  h.ctx->set_observer(nullptr);
+  ASSERT_EQ(rec.events.size(), 4u);
+  EXPECT_EQ(rec.events[0].kind, MutationKind::kStore);
+  EXPECT_EQ(rec.events[1].kind, MutationKind::kTouch);
+  EXPECT_EQ(rec.events[1].key, "t");
+  EXPECT_EQ(rec.events[2].kind, MutationKind::kExpire);
+  EXPECT_EQ(rec.events[2].key, "t");
+  EXPECT_EQ(rec.events[3].kind, MutationKind::kFlush);
+  h.ctx->quiescent();
+}
+
+}  // namespace
+}  // namespace ferrite::store

@@ -1119,6 +1119,7 @@ ItemView Context::gat(std::string_view key_s, std::uint64_t expires_at_ms) noexc
   if (expires_at_ms != 0 && (before == 0 || expires_at_ms < before)) schedule_expiry(loc, version, expires_at_ms);
   note_hit(f.item);
   stats_.touch_hits.add();
+  notify(MutationKind::kTouch, f.item);
   return ItemView(f.item);
 }
 

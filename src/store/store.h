@@ -94,11 +94,12 @@ struct ArithResult {
 };
 
 // What every successful mutation reports, in one place (replication and the AOF hook in here).
-enum class MutationKind : std::uint8_t { kStore, kDelete, kExpire, kEvict, kFlush };
+enum class MutationKind : std::uint8_t { kStore, kTouch, kDelete, kExpire, kEvict, kFlush };
 class MutationObserver {
  public:
   virtual ~MutationObserver() = default;
-  // `item` is the new item for kStore, the removed one otherwise (nullptr for kFlush).
+  // `item` is the new item for kStore, the touched one for kTouch (its deadline changed), the
+  // removed one otherwise (nullptr for kFlush).
   // Called on the mutating worker's thread, inside its request: must not block.
   virtual void on_mutation(unsigned context_id, MutationKind kind, const Item* item) noexcept = 0;
 };
