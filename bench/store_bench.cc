@@ -107,6 +107,8 @@ fs::StoreConfig ferrite_config(std::size_t nkeys) {
   // memory_limit / item_size_hint, so both sizes see a realistically loaded table.
   cfg.table_slots = nkeys + nkeys / 2;
   cfg.policy = fs::EvictionPolicy::kClock;
+  // One context per benchmark thread (the prefill's context is gone before they attach).
+  cfg.max_contexts = 2;
   return cfg;
 }
 

@@ -663,5 +663,48 @@ TEST(StoreConcurrency, OfflineContextDoesNotBlockReclamation) {
   EXPECT_EQ(errors.count(), 0u) << errors.messages() << summary(store);
 }
 
+// Regression: overwrites from one thread leave freed blocks in the heap of the thread that
+// allocated the old items; the fragmentation relief used to see that slack and evict whole pages
+// of live items although the store was far below its limit.
+TEST(StoreConcurrency, CrossThreadOverwritesFarBelowTheLimitNeverEvict) {
+  StoreConfig c;
+  c.memory_limit = std::size_t{256} << 20;
+  c.max_contexts = kThreads + 1;
+  Store store(c);
+  const std::size_t keys = scaled(400'000, 40'000);
+  auto overwrite = [&](Context& ctx, std::uint64_t seed) {
+    Rng rng(seed);
+    for (std::size_t i = 0; i < keys; ++i) {
+      ctx.set(key_n("x:", static_cast<long long>(rng.next() % keys)), "fedcba9876543210fedcba9876543210");
+      if (i % 32 == 31) {
+        ctx.tick();
+        ctx.quiescent();
+      }
+    }
+  };
+  // The main thread fills (its heap holds every item), then overwrites alongside a new thread
+  // each round, which frees the main thread's blocks from the other heap.
+  auto main_ctx = store.attach();
+  main_ctx->set_now(kT0);
+  for (std::size_t k = 0; k < keys; ++k) {
+    main_ctx->set(key_n("x:", static_cast<long long>(k)), "0123456789abcdef0123456789abcdef");
+    if (k % 32 == 31) main_ctx->quiescent();
+  }
+  for (int round = 0; round < 4; ++round) {
+    std::thread other([&] {
+      auto ctx = store.attach();
+      ctx->set_now(kT0);
+      overwrite(*ctx, 100 + round);
+    });
+    overwrite(*main_ctx, 200 + round);
+    other.join();
+  }
+  main_ctx->quiescent();
+  const StoreStats st = store.stats();
+  EXPECT_EQ(st.evictions, 0) << summary(store);
+  EXPECT_EQ(st.items, static_cast<std::int64_t>(keys));
+  main_ctx.reset();
+}
+
 }  // namespace
 }  // namespace ferrite::store

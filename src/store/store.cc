@@ -25,7 +25,7 @@ namespace ferrite::store {
 namespace {
 constexpr std::uint64_t kUntagged = std::numeric_limits<std::uint64_t>::max();
 constexpr unsigned kMaxContexts = 64;
-constexpr std::uint8_t kLfuInit = 1;
+constexpr std::uint8_t kLfuInit = 0;  // on probation: evicted at the hand's first pass unless hit
 constexpr std::size_t kBatchStep = 16;
 constexpr std::size_t kSweepBucketsPerTick = 64;
 constexpr std::size_t kHeadroomBucketsPerTick = 32;
@@ -628,8 +628,8 @@ std::size_t Context::evict_block(const Item* it, std::size_t block_size) noexcep
 
 // Fragmentation relief. Lists this context's allocator pages (cheap: one record per page) and
 // compares the bytes they have touched with the bytes live in them. When the gap is more than
-// about 3% of this context's share of the budget, or `want_bytes` of contiguous room is asked
-// for, it empties the aligned 4 MiB windows that hold the fewest live bytes of small and medium
+// about 3% of this context's share of the budget and the store is near its limit, or
+// `want_bytes` of contiguous room is asked for, it empties the aligned 4 MiB windows that hold the fewest live bytes of small and medium
 // items: every item in the pages overlapping them is evicted, and their memory comes back as
 // contiguous runs (memcached's slab reassignment, for a general allocator). Large values are
 // never evicted this way: they are what the room is for. At most kMaxWindows windows per call.
@@ -664,8 +664,13 @@ std::size_t Context::relieve(std::size_t want_bytes, bool measure_only) noexcept
   const std::size_t slack = scan.touched > scan.live ? scan.touched - scan.live : 0;
   const std::size_t share = memory_.budget() / std::max(1u, store_.shared_->attached.load(std::memory_order_relaxed));
   const std::size_t allowed = share / kFragSlackDivisor + (std::size_t{2} << 20);
+  // Slack only matters near the limit: far from it, charged bytes plus slack are still within the
+  // budget (and overwrites from other threads routinely leave slack in this heap for a while).
+  const auto charged = static_cast<std::size_t>(std::max<std::int64_t>(
+      0, static_cast<std::int64_t>(memory_.budget()) - memory_.pool()));
+  const bool near_limit = charged + slack + allowed > memory_.budget();
   std::size_t want = want_bytes;
-  if (slack > allowed) want = std::max(want, slack - allowed / 2);
+  if (near_limit && slack > allowed) want = std::max(want, slack - allowed / 2);
   if (measure_only || want == 0) return slack;
   for (std::size_t got = 0; scan.n_chosen < kMaxWindows && got < want;) {
     std::size_t best = SIZE_MAX;
