@@ -125,7 +125,7 @@ class Context {
   ItemView get(const KeyRef& key) noexcept;
   // Batched get: hashes, prefetches buckets, then candidate items, then resolves each key.
   void get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept;
-  // Starts loading the key's buckets into the cache.
+  // Starts loading the key's primary bucket into the cache (before a set or get of that key).
   void prefetch(const KeyRef& key) const noexcept;
 
   // --- writes --------------------------------------------------------------------------------
