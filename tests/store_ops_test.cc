@@ -1227,3 +1227,40 @@ TEST(StoreObserver, ReportsTouchesExpiriesAndFlushes) {
 
 }  // namespace
 }  // namespace ferrite::store
+
+namespace ferrite::store {
+namespace {
+
+// Whoever finds an expired item (a read, a write, a delete, a touch) removes it the same way: it
+// counts as a lazy expiry and is reported to the observer.
+TEST(StoreObserver, ExpiredItemsFoundByWritesAreCountedAndReported) {
+  Harness h;
+  Recorder rec;
+  h.ctx->set_now(1000);
+  SetRequest req;
+  req.expires_at_ms = 2000;
+  for (const char* k : {"w", "d", "t"}) ASSERT_EQ(h.ctx->set(k, "v", req).status, Status::kOk);
+  h.ctx->set_observer(&rec);
+  h.ctx->set_now(2000);
+  const std::int64_t before = h.store.stats().expired_lazy;
+  EXPECT_EQ(h.ctx->set("w", "new").status, Status::kOk);   // a set over an expired item
+  EXPECT_EQ(h.ctx->del("d"), Status::kNotFound);           // a delete of one
+  EXPECT_EQ(h.ctx->touch("t", 9000), Status::kNotFound);   // a touch of one
+  h.ctx->set_observer(nullptr);
+  const StoreStats s = h.store.stats();
+  EXPECT_EQ(s.expired_lazy - before, 3);
+  EXPECT_EQ(s.get_expired, 0) << "none of these was a read";
+  EXPECT_EQ(s.items, 1);
+  ASSERT_EQ(rec.events.size(), 4u);
+  EXPECT_EQ(rec.events[0].kind, MutationKind::kExpire);
+  EXPECT_EQ(rec.events[0].key, "w");
+  EXPECT_EQ(rec.events[1].kind, MutationKind::kStore);
+  EXPECT_EQ(rec.events[2].kind, MutationKind::kExpire);
+  EXPECT_EQ(rec.events[2].key, "d");
+  EXPECT_EQ(rec.events[3].kind, MutationKind::kExpire);
+  EXPECT_EQ(rec.events[3].key, "t");
+  h.ctx->quiescent();
+}
+
+}  // namespace
+}  // namespace ferrite::store

@@ -386,7 +386,7 @@ ItemView Context::get_located(const KeyRef& key, const Location& loc) noexcept {
   }
   const Liveness l = liveness(f.item);
   if (l != Liveness::kAlive) {
-    unlink_dead(f, l, true);
+    unlink_dead(f, l, Via::kRead);
     stats_.get_misses.add();
     return {};
   }
@@ -433,32 +433,54 @@ void Context::get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept {
 // ---------------------------------------------------------------------------------------------
 // Unlinking, retiring, reclaiming
 
+// An item is leaving the table (its slot already cleared or reused): give its bytes back to the
+// budget and retire it for reclamation after a grace period.
+void Context::drop_linked(Item* it) noexcept {
+  const std::size_t bytes = ItemMemory::usable_size(it);
+  stats_.live_bytes_delta.sub(static_cast<std::int64_t>(bytes));
+  memory_.uncharge(credit_, bytes);
+  retire(it, bytes);
+}
+
 void Context::unlink(const Found& f) noexcept {
   Bucket& b = table_.bucket(f.bucket);
   b.ref[f.slot].store(0, std::memory_order_relaxed);
   b.tag[f.slot].store(0, std::memory_order_relaxed);
-  const std::size_t bytes = ItemMemory::usable_size(f.item);
   stats_.items_delta.sub();
-  stats_.live_bytes_delta.sub(static_cast<std::int64_t>(bytes));
-  memory_.uncharge(credit_, bytes);
-  retire(f.item, bytes);
+  drop_linked(f.item);
 }
 
-void Context::unlink_dead(const Found& f, Liveness why, bool by_request) noexcept {
+// Counts an item that was unlinked because it was dead or chosen for eviction, and reports it:
+// the one place every such removal goes through, whoever found it.
+void Context::account_removal(Item* it, Liveness why, Via via) noexcept {
+  switch (why) {
+    case Liveness::kAlive:
+      stats_.evictions.add();
+      notify(MutationKind::kEvict, it);
+      break;
+    case Liveness::kExpired:
+      (via == Via::kActive ? stats_.expired_active : stats_.expired_lazy).add();
+      if (via == Via::kRead) stats_.get_expired.add();
+      notify(MutationKind::kExpire, it);
+      break;
+    case Liveness::kFlushed:
+      stats_.flushed_removed.add();
+      if (via == Via::kRead) stats_.get_flushed.add();
+      break;
+  }
+}
+
+void Context::unlink_dead(const Found& f, Liveness why, Via via) noexcept {
   Bucket& b = table_.bucket(f.bucket);
   Table::lock(b);
   const bool still = b.ref[f.slot].load(std::memory_order_relaxed) == memory_.ref_of(f.item);
   if (still) unlink(f);
   Table::unlock(b);
-  if (!still) return;
-  if (why == Liveness::kExpired) {
-    (by_request ? stats_.expired_lazy : stats_.expired_active).add();
-    if (by_request) stats_.get_expired.add();
-    notify(MutationKind::kExpire, f.item);
-  } else {
-    stats_.flushed_removed.add();
-    if (by_request) stats_.get_flushed.add();
-  }
+  if (still) account_removal(f.item, why, via);
+}
+
+std::uint8_t Context::initial_access() const noexcept {
+  return config_.policy == EvictionPolicy::kClock ? 1 : kLfuInit;
 }
 
 void Context::retire(Item* it, std::size_t bytes) noexcept {
@@ -533,9 +555,15 @@ void Context::online() noexcept { store_.shared_->qsbr.online(qsbr_id_); }
 // ---------------------------------------------------------------------------------------------
 // Memory and eviction
 
-std::size_t Context::evict_bucket(Sweep mode) noexcept {
-  Store::Shared& sh = *store_.shared_;
-  const auto bi = static_cast<std::uint32_t>(sh.hand.fetch_add(1, std::memory_order_relaxed) % table_.buckets());
+// Moves the shared hand on by one bucket and evicts there.
+std::size_t Context::turn_hand(Sweep mode) noexcept {
+  const std::uint64_t h = store_.shared_->hand.fetch_add(1, std::memory_order_relaxed);
+  return evict_bucket(static_cast<std::uint32_t>(h % table_.buckets()), mode);
+}
+
+// Removes from one bucket the dead items and, unless `mode` is kDeadOnly, the live ones the
+// policy gives up (kForce: every live one).
+std::size_t Context::evict_bucket(std::uint32_t bi, Sweep mode) noexcept {
   Bucket& b = table_.bucket(bi);
   unsigned victims[kSlotsPerBucket];
   std::uint32_t victim_refs[kSlotsPerBucket];
@@ -578,21 +606,7 @@ std::size_t Context::evict_bucket(Sweep mode) noexcept {
     ++removed;
   }
   Table::unlock(b);
-  for (unsigned i = 0; i < removed; ++i) {
-    switch (why[i]) {
-      case Liveness::kAlive:
-        stats_.evictions.add();
-        notify(MutationKind::kEvict, gone[i]);
-        break;
-      case Liveness::kExpired:
-        stats_.expired_active.add();
-        notify(MutationKind::kExpire, gone[i]);
-        break;
-      case Liveness::kFlushed:
-        stats_.flushed_removed.add();
-        break;
-    }
-  }
+  for (unsigned i = 0; i < removed; ++i) account_removal(gone[i], why[i], Via::kActive);
   return removed;
 }
 
@@ -628,12 +642,12 @@ std::size_t Context::evict_block(const Item* it, std::size_t block_size) noexcep
 // Fragmentation relief. Lists this context's allocator pages (cheap: one record per page) and
 // compares the bytes they have touched with the bytes live in them. When the gap is more than
 // about 3% of this context's share of the budget and the store is near its limit, or
-// `want_bytes` of contiguous room is asked for, it empties the aligned 4 MiB windows that hold the fewest live bytes of small and medium
-// items: every item in the pages overlapping them is evicted, and their memory comes back as
-// contiguous runs (memcached's slab reassignment, for a general allocator). Large values are
-// never evicted this way: they are what the room is for. At most kMaxWindows windows per call.
-// Returns the bytes of touched-but-free memory found (before any eviction).
-std::size_t Context::relieve(std::size_t want_bytes, bool measure_only) noexcept {
+// `want_bytes` of contiguous room is asked for, it empties the aligned 4 MiB windows that hold
+// the fewest live bytes of small and medium items: every item in the pages overlapping them is
+// evicted, and their memory comes back as contiguous runs (memcached's slab reassignment, for a
+// general allocator). Large values are never evicted this way: they are what the room is for.
+// At most kMaxWindows windows per call.
+void Context::relieve(std::size_t want_bytes) noexcept {
   constexpr std::size_t kWin = std::size_t{4} << 20;  // fits three 1 MiB values (17 slices each)
   constexpr std::size_t kMaxWindows = 8;
   constexpr std::size_t kLargeBlock = std::size_t{128} << 10;
@@ -670,7 +684,7 @@ std::size_t Context::relieve(std::size_t want_bytes, bool measure_only) noexcept
   const bool near_limit = charged + slack + allowed > memory_.budget();
   std::size_t want = want_bytes;
   if (near_limit && slack > allowed) want = std::max(want, slack - allowed / 2);
-  if (measure_only || want == 0) return slack;
+  if (want == 0) return;
   for (std::size_t got = 0; scan.n_chosen < kMaxWindows && got < want;) {
     std::size_t best = SIZE_MAX;
     for (std::size_t w = 0; w < scan.n; ++w) {
@@ -682,7 +696,7 @@ std::size_t Context::relieve(std::size_t want_bytes, bool measure_only) noexcept
     scan.chosen[scan.n_chosen++] = best;
     window_live_[best] = kTaken;
   }
-  if (scan.n_chosen == 0) return slack;
+  if (scan.n_chosen == 0) return;
   ItemMemory::visit_pages(heap_, [](void* arg, const ItemMemory::Page& p) noexcept {
     auto& sc = *static_cast<Scan*>(arg);
     if (p.used == 0 || p.block_size >= kLargeBlock) return;
@@ -697,21 +711,20 @@ std::size_t Context::relieve(std::size_t want_bytes, bool measure_only) noexcept
     }
   }, &scan);
   collect_pages_ = true;
-  return slack;
 }
 
 bool Context::make_room(std::size_t bytes) noexcept {
   if (memory_.charge(credit_, bytes)) return true;
   // The policy's way first: second chances, decaying counters.
   for (std::size_t scanned = 0; scanned < config_.evict_scan_limit; scanned += kSlotsPerBucket) {
-    evict_bucket(Sweep::kPolicy);
+    turn_hand(Sweep::kPolicy);
     if (memory_.charge(credit_, bytes)) return true;
   }
   // A request's work is bounded: past the scan limit, the hand evicts whatever it meets, for at
   // most one sweep of the table. That finds room unless the memory is in other contexts' hands;
   // it costs more only when the table is sparse (a few large values), one cache line a bucket.
   for (std::size_t scanned = 0; scanned < table_.slots(); scanned += kSlotsPerBucket) {
-    evict_bucket(Sweep::kForce);
+    turn_hand(Sweep::kForce);
     if (memory_.charge(credit_, bytes)) return true;
   }
   return false;
@@ -818,16 +831,16 @@ bool Context::place(const Location& loc, std::uint32_t ref) noexcept {
     Bucket& b = table_.bucket(bi);
     for (unsigned j = 0; j < kSlotsPerBucket; ++j) {
       const Item* it = memory_.item_at(b.ref[j].load(std::memory_order_relaxed));
-      const int score = liveness(it) != Liveness::kAlive ? -1 : it->load_access();
+      const int score = liveness(it) != Liveness::kAlive ? -1 : it->load_access();  // dead first
       if (score < best) best = score, best_slot = j, best_bucket = bi;
     }
   }
   Bucket& vb = table_.bucket(best_bucket);
   Item* victim = memory_.item_at(vb.ref[best_slot].load(std::memory_order_relaxed));
+  const Liveness why = liveness(victim);
   unlink({victim, best_bucket, best_slot});
-  stats_.evictions.add();
-  stats_.table_full_evictions.add();
-  notify(MutationKind::kEvict, victim);
+  if (why == Liveness::kAlive) stats_.table_full_evictions.add();
+  account_removal(victim, why, Via::kWrite);
   put(vb, best_slot);
   return true;
 }
@@ -837,11 +850,12 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
   const Location loc = table_.locate(key.hash);
   table_.lock_pair(loc.b1, loc.b2);
   Found f = find_locked(key, loc);
-  if (f.item != nullptr && liveness(f.item) != Liveness::kAlive) {
-    const Liveness why = liveness(f.item);
-    unlink(f);
-    (why == Liveness::kExpired ? stats_.expired_lazy : stats_.flushed_removed).add();
-    f = {};
+  if (f.item != nullptr) {
+    if (const Liveness why = liveness(f.item); why != Liveness::kAlive) {
+      unlink(f);
+      account_removal(f.item, why, Via::kWrite);
+      f = {};
+    }
   }
   Status st = Status::kOk;
   if (expect != nullptr) {
@@ -877,12 +891,8 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
   fresh->set_version(version);
   const std::uint32_t ref = memory_.ref_of(fresh);
   if (f.item != nullptr) {
-    Item* old = f.item;
     table_.bucket(f.bucket).ref[f.slot].store(ref, std::memory_order_release);
-    const std::size_t old_bytes = ItemMemory::usable_size(old);
-    stats_.live_bytes_delta.sub(static_cast<std::int64_t>(old_bytes));
-    memory_.uncharge(credit_, old_bytes);
-    retire(old, old_bytes);
+    drop_linked(f.item);
   } else {
     place(loc, ref);
     stats_.items_delta.add();
@@ -948,8 +958,7 @@ SetResult Context::set(const KeyRef& key, std::string_view value, const SetReque
     stats_.set_failures.add();
     return {Status::kNoMemory, 0};
   }
-  const std::uint8_t access0 = config_.policy == EvictionPolicy::kClock ? 1 : kLfuInit;
-  Item::init(fresh, key.key, value.size(), req.flags, 0, encode_expiry(req.expires_at_ms), access0);
+  Item::init(fresh, key.key, value.size(), req.flags, 0, encode_expiry(req.expires_at_ms), initial_access());
   if (!value.empty()) std::memcpy(fresh->value_data(), value.data(), value.size());
   return commit(key, fresh, usable, req, nullptr);
 }
@@ -1052,9 +1061,8 @@ ArithResult Context::arith(std::string_view key_s, bool is_signed, std::uint64_t
     std::size_t usable = 0;
     Item* fresh = alloc_item(Item::footprint(key.key.size(), len, flags), &usable);
     if (fresh == nullptr) return {Status::kNoMemory, 0, 0};
-    const std::uint8_t access0 = config_.policy == EvictionPolicy::kClock ? 1 : kLfuInit;
     Item::init(fresh, key.key, len, flags, 0, old != nullptr ? old->load_expiry() : 0,
-               old != nullptr ? old->load_access() : access0);
+               old != nullptr ? old->load_access() : initial_access());
     std::memcpy(fresh->value_data(), buf, len);
     SetRequest req;
     req.mode = SetMode::kAdd;  // used only when there was no old item
@@ -1084,13 +1092,19 @@ Status Context::del(std::string_view key_s, std::uint64_t cas) noexcept {
   const Location loc = table_.locate(key.hash);
   table_.lock_pair(loc.b1, loc.b2);
   const Found f = find_locked(key, loc);
+  const Liveness l = f.item != nullptr ? liveness(f.item) : Liveness::kAlive;
   Status st = Status::kOk;
-  if (f.item == nullptr || liveness(f.item) != Liveness::kAlive) {
+  if (f.item == nullptr || l != Liveness::kAlive) {
     st = Status::kNotFound;
+    if (f.item != nullptr) {  // a dead item goes too
+      unlink(f);
+      account_removal(f.item, l, Via::kWrite);
+    }
   } else if (cas != 0 && f.item->version() != cas) {
     st = Status::kExists;
+  } else {
+    unlink(f);
   }
-  if (f.item != nullptr && st != Status::kExists) unlink(f);  // a dead item goes too
   table_.unlock_pair(loc.b1, loc.b2);
   if (st == Status::kOk) {
     stats_.delete_hits.add();
@@ -1108,8 +1122,12 @@ ItemView Context::gat(std::string_view key_s, std::uint64_t expires_at_ms) noexc
   const Location loc = table_.locate(key.hash);
   table_.lock_pair(loc.b1, loc.b2);
   const Found f = find_locked(key, loc);
-  if (f.item == nullptr || liveness(f.item) != Liveness::kAlive) {
-    if (f.item != nullptr) unlink(f);
+  if (const Liveness l = f.item != nullptr ? liveness(f.item) : Liveness::kAlive;
+      f.item == nullptr || l != Liveness::kAlive) {
+    if (f.item != nullptr) {
+      unlink(f);
+      account_removal(f.item, l, Via::kWrite);
+    }
     table_.unlock_pair(loc.b1, loc.b2);
     stats_.touch_misses.add();
     return {};
@@ -1160,8 +1178,8 @@ void Context::fire(const WheelEntry& e) noexcept {
   const std::uint32_t idx[2] = {e.bucket, table_.alt(e.bucket, e.tag)};
   for (const std::uint32_t bi : idx) {
     Bucket& b = table_.bucket(bi);
-    for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
-      if (b.tag[s].load(std::memory_order_relaxed) != e.tag) continue;
+    for (std::uint32_t m = match_tags(b, e.tag); m != 0; m &= m - 1) {
+      const unsigned s = static_cast<unsigned>(__builtin_ctz(m)) >> 1;
       const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
       if (ref == 0) continue;
       Item* it = memory_.item_at(ref);
@@ -1172,7 +1190,7 @@ void Context::fire(const WheelEntry& e) noexcept {
         if (!wheel_->insert(e, deadline)) stats_.wheel_dropped.add();
         return;
       }
-      unlink_dead({it, bi, s}, Liveness::kExpired, false);
+      unlink_dead({it, bi, s}, Liveness::kExpired, Via::kActive);
       return;
     }
   }
@@ -1196,22 +1214,13 @@ void Context::tick() noexcept {
   if (sh.sweep_next.load(std::memory_order_relaxed) < table_.buckets()) {
     const std::uint64_t start = sh.sweep_next.fetch_add(kSweepBucketsPerTick, std::memory_order_relaxed);
     const std::uint64_t end = std::min<std::uint64_t>(start + kSweepBucketsPerTick, table_.buckets());
-    for (std::uint64_t bi = start; bi < end; ++bi) {
-      Bucket& b = table_.bucket(static_cast<std::uint32_t>(bi));
-      for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
-        const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
-        if (ref == 0) continue;
-        Item* it = memory_.item_at(ref);
-        const Liveness l = liveness(it);
-        if (l != Liveness::kAlive) unlink_dead({it, static_cast<std::uint32_t>(bi), s}, l, false);
-      }
-    }
+    for (std::uint64_t bi = start; bi < end; ++bi) evict_bucket(static_cast<std::uint32_t>(bi), Sweep::kDeadOnly);
   }
 
   // Fragmentation: check now and then, and every tick for a while after the arena refused an
   // allocation (then also making contiguous room for the large allocations of the last tick).
   if (fragmented_ticks_ > 0 || ticks_to_check_ == 0) {
-    relieve(fragmented_ticks_ > 0 ? large_demand_ : 0, false);
+    relieve(fragmented_ticks_ > 0 ? large_demand_ : 0);
     ticks_to_check_ = kFragCheckEvery;
     if (fragmented_ticks_ > 0) --fragmented_ticks_;
   } else {
@@ -1232,7 +1241,7 @@ void Context::tick() noexcept {
     // Buckets that hold about twice the deficit, whatever the items' sizes.
     const auto limit = kHeadroomBucketsPerTick +
                        static_cast<std::size_t>(2.0 * table_.buckets() * static_cast<double>(deficit) / budget);
-    for (std::size_t i = 0; i < limit && memory_.pool() + credit_ < headroom; ++i) evict_bucket(Sweep::kPolicy);
+    for (std::size_t i = 0; i < limit && memory_.pool() + credit_ < headroom; ++i) turn_hand(Sweep::kPolicy);
   }
 }
 

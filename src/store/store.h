@@ -100,7 +100,8 @@ class MutationObserver {
   virtual ~MutationObserver() = default;
   // `item` is the new item for kStore, the touched one for kTouch (its deadline changed), the
   // removed one otherwise (nullptr for kFlush).
-  // Called on the mutating worker's thread, inside its request: must not block.
+  // Called on the mutating worker's thread, inside its request and possibly while the store
+  // holds bucket locks: it must not block and must not call back into the store.
   virtual void on_mutation(unsigned context_id, MutationKind kind, const Item* item) noexcept = 0;
 };
 
@@ -183,13 +184,19 @@ class Context {
   Liveness liveness(const Item* it) const noexcept;
   void maybe_run_flush() noexcept;
   void note_hit(Item* it) noexcept;
+  // Who found an item gone or chose to remove it: a read, a write, or the hand/wheel/sweep.
+  enum class Via : std::uint8_t { kRead, kWrite, kActive };
   void unlink(const Found& f) noexcept;
-  void unlink_dead(const Found& f, Liveness why, bool by_request) noexcept;
+  void drop_linked(Item* it) noexcept;
+  void account_removal(Item* it, Liveness why, Via via) noexcept;
+  void unlink_dead(const Found& f, Liveness why, Via via) noexcept;
+  std::uint8_t initial_access() const noexcept;
   bool place(const Location& loc, std::uint32_t ref) noexcept;
   enum class Sweep : std::uint8_t { kPolicy, kDeadOnly, kForce };
-  std::size_t evict_bucket(Sweep mode) noexcept;
+  std::size_t evict_bucket(std::uint32_t bucket, Sweep mode) noexcept;
+  std::size_t turn_hand(Sweep mode) noexcept;
   std::size_t evict_block(const Item* it, std::size_t block_size) noexcept;
-  std::size_t relieve(std::size_t want_bytes, bool measure_only) noexcept;
+  void relieve(std::size_t want_bytes) noexcept;
   bool make_room(std::size_t bytes) noexcept;
   Item* alloc_item(std::size_t footprint, std::size_t* usable) noexcept;
   void free_unpublished(Item* it, std::size_t usable) noexcept;
