@@ -81,12 +81,7 @@ struct Store::Shared {
   std::mutex mu;  // attach/detach, stats, orphans: never on a request path
   Context* contexts[kMaxContexts] = {};
   StoreStats detached;
-  struct Orphan {
-    Item* item;
-    std::uint64_t tag;
-    std::size_t bytes;
-  };
-  std::vector<Orphan> orphans;
+  std::vector<RetiredItem> orphans;  // left by detached contexts, freed by any other
   std::atomic<bool> has_orphans{false};
 };
 
@@ -133,7 +128,7 @@ Store::Store(const StoreConfig& config) : config_(config) {
 
 Store::~Store() {
   // Contexts must be gone (each detaches itself). Free what is still linked or waiting.
-  for (Shared::Orphan& o : shared_->orphans) memory_->release(o.item);
+  for (const RetiredItem& o : shared_->orphans) memory_->release(o.item);
   for (std::uint32_t b = 0; b < table_->buckets(); ++b) {
     Bucket& bucket = table_->bucket(b);
     for (auto& r : bucket.ref) {
@@ -229,7 +224,7 @@ Context::Context(Store& store, unsigned id)
   now_ms_ = store_.now_ms();
   wheel_ = std::make_unique<TimingWheel>(now_ms_, &Context::charge_wheel, this);
   retired_cap_ = 4096;
-  retired_ = new Retired[retired_cap_];
+  retired_ = new RetiredItem[retired_cap_];
 }
 
 Context::~Context() {
@@ -241,8 +236,7 @@ Context::~Context() {
   {
     std::lock_guard lock(sh.mu);
     for (; retired_count_ > 0; --retired_count_) {
-      const Retired& r = retired_[retired_head_];
-      sh.orphans.push_back({r.item, r.tag, r.bytes});
+      sh.orphans.push_back(retired_[retired_head_]);
       retired_head_ = (retired_head_ + 1) % retired_cap_;
     }
     if (!sh.orphans.empty()) sh.has_orphans.store(true, std::memory_order_release);
@@ -488,7 +482,7 @@ void Context::retire(Item* it, std::size_t bytes) noexcept {
     // More unlinks in one loop iteration than the ring holds: nothing in it can be freed before
     // this context's own next quiescent point, so the ring grows (rare; counted). Should even
     // that fail, the item is leaked rather than freed under a reader.
-    auto* bigger = new (std::nothrow) Retired[retired_cap_ * 2];
+    auto* bigger = new (std::nothrow) RetiredItem[retired_cap_ * 2];
     if (bigger == nullptr) return;
     for (std::size_t i = 0; i < retired_count_; ++i) bigger[i] = retired_[(retired_head_ + i) % retired_cap_];
     delete[] retired_;
@@ -517,22 +511,24 @@ void Context::reclaim() noexcept {
   if (retired_count_ == 0 && !sh.has_orphans.load(std::memory_order_relaxed)) return;
   const std::uint64_t safe = sh.qsbr.safe_below();
   while (retired_count_ > 0 && retired_[retired_head_].tag < safe) {
-    const Retired& r = retired_[retired_head_];
-    memory_.release(r.item);
-    stats_.retired_bytes_delta.sub(static_cast<std::int64_t>(r.bytes));
+    free_retired(retired_[retired_head_]);
     retired_head_ = (retired_head_ + 1) % retired_cap_;
     --retired_count_;
   }
   if (sh.has_orphans.load(std::memory_order_acquire) && sh.mu.try_lock()) {
-    std::erase_if(sh.orphans, [&](const Store::Shared::Orphan& o) {
+    std::erase_if(sh.orphans, [&](const RetiredItem& o) {
       if (o.tag >= safe) return false;
-      memory_.release(o.item);
-      stats_.retired_bytes_delta.sub(static_cast<std::int64_t>(o.bytes));
+      free_retired(o);
       return true;
     });
     sh.has_orphans.store(!sh.orphans.empty(), std::memory_order_release);
     sh.mu.unlock();
   }
+}
+
+void Context::free_retired(const RetiredItem& r) noexcept {
+  memory_.release(r.item);
+  stats_.retired_bytes_delta.sub(static_cast<std::int64_t>(r.bytes));
 }
 
 void Context::quiescent() noexcept {

@@ -107,6 +107,13 @@ class MutationObserver {
 
 class Store;
 class ItemMemory;
+
+// An unlinked item waiting for its grace period (internal to the store).
+struct RetiredItem {
+  Item* item;
+  std::uint64_t tag;  // grace period; ~0 until the next quiescent point
+  std::size_t bytes;
+};
 class TimingWheel;
 struct WheelEntry;
 
@@ -171,11 +178,6 @@ class Context {
     std::uint32_t bucket = 0;
     unsigned slot = 0;
   };
-  struct Retired {
-    Item* item;
-    std::uint64_t tag;  // grace period; kUntagged until the next quiescent point
-    std::size_t bytes;
-  };
 
   Found find(const KeyRef& key, const Location& loc) const noexcept;
   Found find_in(const KeyRef& key, std::uint32_t bucket, std::uint16_t tag) const noexcept;
@@ -203,6 +205,7 @@ class Context {
   void retire(Item* it, std::size_t bytes) noexcept;
   void tag_retired() noexcept;
   void reclaim() noexcept;
+  void free_retired(const RetiredItem& r) noexcept;
   std::uint64_t next_version(std::uint64_t floor) noexcept;
   void schedule_expiry(const Location& loc, std::uint64_t version, std::uint64_t deadline_ms) noexcept;
   void fire(const WheelEntry& e) noexcept;
@@ -228,7 +231,7 @@ class Context {
   std::unique_ptr<TimingWheel> wheel_;
   void* heap_ = nullptr;           // mimalloc heap in the store's arena
   std::int64_t credit_ = 0;        // bytes of the memory budget this context holds
-  Retired* retired_ = nullptr;     // ring of items waiting for a grace period
+  RetiredItem* retired_ = nullptr;     // ring of items waiting for a grace period
   std::size_t retired_cap_ = 0, retired_head_ = 0, retired_count_ = 0, untagged_ = 0;
   Rng rng_;
   unsigned fragmented_ticks_ = 0;   // ticks left in which to check fragmentation every tick
