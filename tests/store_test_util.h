@@ -75,32 +75,27 @@ struct Harness {
 
   void at(std::uint64_t now_ms) { ctx->set_now(now_ms); }
 
-  // The value, or nullopt on a miss; ends with a quiescent point.
-  std::optional<std::string> get(std::string_view key) {
-    ItemView v = ctx->get(key);
-    std::optional<std::string> out;
-    if (v) out.emplace(v.value());
+  // Reads the key and hands the view (empty on a miss) to `read`; ends with a quiescent point,
+  // so `read` must copy what it keeps.
+  template <typename Read>
+  auto with_item(std::string_view key, Read read) {
+    auto out = read(ctx->get(key));
     ctx->quiescent();
     return out;
   }
-  // The item's CAS, or 0 on a miss.
+  // The value, or nullopt on a miss.
+  std::optional<std::string> get(std::string_view key) {
+    return with_item(key, [](ItemView v) { return v ? std::optional<std::string>(v.value()) : std::nullopt; });
+  }
+  // The item's CAS, or 0 on a miss; likewise its flags and deadline.
   std::uint64_t cas_of(std::string_view key) {
-    ItemView v = ctx->get(key);
-    const std::uint64_t c = v ? v.cas() : 0;
-    ctx->quiescent();
-    return c;
+    return with_item(key, [](ItemView v) { return v ? v.cas() : std::uint64_t{0}; });
   }
   std::uint32_t flags_of(std::string_view key) {
-    ItemView v = ctx->get(key);
-    const std::uint32_t f = v ? v.flags() : 0;
-    ctx->quiescent();
-    return f;
+    return with_item(key, [](ItemView v) { return v ? v.flags() : std::uint32_t{0}; });
   }
   std::uint64_t expiry_of(std::string_view key) {
-    ItemView v = ctx->get(key);
-    const std::uint64_t e = v ? v.expires_at_ms() : 0;
-    ctx->quiescent();
-    return e;
+    return with_item(key, [](ItemView v) { return v ? v.expires_at_ms() : std::uint64_t{0}; });
   }
 
   SetResult set(std::string_view key, std::string_view value, SetMode mode = SetMode::kSet,

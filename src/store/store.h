@@ -239,7 +239,7 @@ class Context {
   std::size_t large_demand_ = 0;    // bytes of large allocations since the last tick()
   std::size_t allocated_ = 0;       // bytes allocated since the last tick()
   bool collect_pages_ = false;      // pages were emptied: hand them back at the quiescent point
-  std::vector<std::uint64_t> window_live_;  // evict_window's scratch, kept to avoid reallocating
+  std::vector<std::uint64_t> window_live_;  // relieve()'s scratch, kept to avoid reallocating
 };
 
 class Store {
