@@ -1,0 +1,124 @@
+#include "engine/session.h"
+
+#include <ctime>
+
+#include "core/clock.h"
+
+namespace ferrite::engine {
+
+std::string_view proto_name(Proto p) noexcept {
+  switch (p) {
+    case Proto::kMemcacheText: return "memcache_text";
+    case Proto::kMemcacheMeta: return "memcache_meta";
+    case Proto::kMemcacheBinary: return "memcache_binary";
+    case Proto::kMemcacheUdp: return "memcache_udp";
+    case Proto::kResp: return "resp";
+    case Proto::kHttp: return "http";
+    case Proto::kBinary: return "binary";
+    case Proto::kBinaryUdp: return "binary_udp";
+    case Proto::kCount: break;
+  }
+  return "unknown";
+}
+
+std::string_view op_name(Op op) noexcept {
+  switch (op) {
+#define FERRITE_OP_NAME(name) \
+  case Op::k_##name:          \
+    return #name;
+    FERRITE_OPS(FERRITE_OP_NAME)
+#undef FERRITE_OP_NAME
+    case Op::kCount: break;
+  }
+  return "unknown";
+}
+
+namespace {
+// TSC ticks per nanosecond, measured once against the monotonic clock.
+double cycles_per_ns() noexcept {
+  static const double ratio = [] {
+    const std::uint64_t c0 = cycles();
+    timespec t0{}, t1{};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while ((t1.tv_sec - t0.tv_sec) * 1'000'000'000LL + (t1.tv_nsec - t0.tv_nsec) < 2'000'000);
+    const std::uint64_t c1 = cycles();
+    const double ns = static_cast<double>((t1.tv_sec - t0.tv_sec) * 1'000'000'000LL + (t1.tv_nsec - t0.tv_nsec));
+    const double r = static_cast<double>(c1 - c0) / ns;
+    return r > 0 ? r : 1.0;
+  }();
+  return ratio;
+}
+}  // namespace
+
+std::uint64_t cycles_to_ns(std::uint64_t c) noexcept {
+  return static_cast<std::uint64_t>(static_cast<double>(c) / cycles_per_ns());
+}
+
+void Exec::count(Proto p, Op op, std::uint64_t start_cycles) noexcept {
+  const auto pi = static_cast<std::size_t>(p), oi = static_cast<std::size_t>(op);
+  stats.requests[pi][oi].add();
+  const std::uint64_t now = cycles();
+  stats.latency[pi][oi].record(now > start_cycles ? cycles_to_ns(now - start_cycles) : 0);
+}
+
+std::uint64_t memcache_deadline(std::int64_t exptime, const Exec& ex) noexcept {
+  constexpr std::int64_t kRelativeMax = 60 * 60 * 24 * 30;  // memcached's REALTIME_MAXDELTA
+  if (exptime == 0) return 0;
+  if (exptime < 0) return 1;  // the store clock's first moment: always in the past
+  if (exptime <= kRelativeMax) return ex.now_ms() + static_cast<std::uint64_t>(exptime) * 1000;
+  const std::uint64_t unix = static_cast<std::uint64_t>(exptime) * 1000;
+  const std::uint64_t d = ex.store().from_unix_ms(unix);
+  return d == 0 ? 1 : d;
+}
+
+std::int64_t StatsTotals::requests_for(Op op) const noexcept {
+  std::int64_t n = 0;
+  for (std::size_t p = 0; p < kProtoCount; ++p) n += requests[p][static_cast<std::size_t>(op)];
+  return n;
+}
+std::int64_t StatsTotals::total_hits() const noexcept {
+  std::int64_t n = 0;
+  for (auto h : hits) n += h;
+  return n;
+}
+std::int64_t StatsTotals::total_misses() const noexcept {
+  std::int64_t n = 0;
+  for (auto m : misses) n += m;
+  return n;
+}
+
+void sum_stats(const Shared& shared, StatsTotals& t) noexcept {
+  t = StatsTotals{};
+  for (const WorkerStats* w : shared.worker_stats) {
+    if (w == nullptr) continue;
+    for (std::size_t p = 0; p < kProtoCount; ++p) {
+      for (std::size_t o = 0; o < kOpCount; ++o) {
+        t.requests[p][o] += w->requests[p][o].get();
+        for (std::size_t b = 0; b < kLatencyBuckets; ++b) t.latency_buckets[p][o][b] += w->latency[p][o].buckets[b].get();
+        t.latency_sum_ns[p][o] += w->latency[p][o].sum_ns.get();
+      }
+      t.hits[p] += w->hits[p].get();
+      t.misses[p] += w->misses[p].get();
+      t.protocol_errors[p] += w->protocol_errors[p].get();
+    }
+    t.connections_accepted += w->connections_accepted.get();
+    t.connections_closed += w->connections_closed.get();
+    t.connections_refused += w->connections_refused.get();
+    t.connections_current += w->connections_current.get();
+    t.idle_closed += w->idle_closed.get();
+    t.backpressure_stalls += w->backpressure_stalls.get();
+    t.bytes_read += w->bytes_read.get();
+    t.bytes_written += w->bytes_written.get();
+    t.datagrams_in += w->datagrams_in.get();
+    t.datagrams_out += w->datagrams_out.get();
+    t.datagrams_dropped += w->datagrams_dropped.get();
+    t.loop_iterations += w->loop_iterations.get();
+    t.busy_iterations += w->busy_iterations.get();
+    t.cycles_busy += w->cycles_busy.get();
+    t.cycles_total += w->cycles_total.get();
+  }
+}
+
+}  // namespace ferrite::engine

@@ -1,0 +1,181 @@
+// What a protocol session sees of the engine: the Exec environment of the worker it runs on,
+// and the Session / DatagramHandler interfaces every protocol implements.
+//
+// A session is created when a connection is accepted and lives as long as it. The worker hands
+// it every byte the peer sent that has not been consumed yet; the session parses and executes
+// every complete request in one pass, appends the replies to one output buffer (sent once per
+// loop iteration), and returns how many bytes it consumed. An incomplete request is simply left
+// unconsumed: the worker offers it again, with more bytes after it, next time.
+//
+// Codecs (src/proto) parse and encode; sessions (src/engine/<protocol>) run the parsed requests
+// on the store through the worker's Context. Nothing here does I/O, so every session is tested
+// by feeding it bytes.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/buffer.h"
+#include "engine/stats.h"
+#include "store/store.h"
+
+namespace ferrite::engine {
+
+// Engine-wide settings (from the [server] section and friends); read-only on the workers except
+// where noted.
+struct EngineSettings {
+  std::string version = "0.1.0";          // what `version`, INFO and HELLO report
+  unsigned workers = 1;
+  std::size_t max_connections = 4096;     // across all workers; beyond it accepts are refused
+  std::size_t max_reply_bytes = 4u << 20; // unsent reply bytes per connection before reads pause
+  std::size_t max_request_bytes = (1u << 20) + (64u << 10);  // one request's buffered bytes
+  std::uint64_t idle_timeout_ms = 0;      // 0 = never
+  std::size_t udp_max_datagram = 1400;    // payload bytes of one reply datagram
+  std::atomic<int> verbosity{0};          // memcached `verbosity`; the log level
+};
+
+// Runtime access to the configuration for CONFIG GET/SET and the management plane; implemented by
+// the server. Not on the hot path (it may allocate and take locks).
+class ConfigAccess {
+ public:
+  virtual ~ConfigAccess() = default;
+  // Every key (Ferrite's dotted names) matching the glob, with its current value as text.
+  virtual std::vector<std::pair<std::string, std::string>> get(std::string_view glob) const = 0;
+  // Changes a key that can change live; returns "" on success or what was wrong.
+  virtual std::string set(std::string_view key, std::string_view value) = 0;
+};
+
+// What every worker shares: the store, the settings, and each worker's counters.
+struct Shared {
+  store::Store* store = nullptr;
+  EngineSettings settings;
+  ConfigAccess* config = nullptr;                   // may be null (tests)
+  std::vector<const WorkerStats*> worker_stats;     // one per worker, index = worker id
+  std::uint64_t start_unix_ms = 0;                  // for uptime
+  std::atomic<std::uint64_t> next_connection_id{1};
+  std::atomic<std::int64_t> connections{0};         // open connections, all workers
+  std::atomic<std::int64_t> total_connections{0};   // accepted since start
+  std::atomic<bool> shutdown_requested{false};
+};
+
+// The worker a session runs on. One per worker thread.
+struct Exec {
+  Shared& shared;
+  store::Context& ctx;
+  WorkerStats& stats;
+  unsigned worker_id = 0;
+
+  store::Store& store() const noexcept { return *shared.store; }
+  const EngineSettings& settings() const noexcept { return shared.settings; }
+  std::uint64_t now_ms() const noexcept { return ctx.now_ms(); }  // store clock
+  std::uint64_t unix_ms() const noexcept { return shared.store->to_unix_ms(ctx.now_ms()); }
+
+  // Counts one request (and its latency from `start_cycles`, a core/clock.h cycles() reading).
+  void count(Proto p, Op op, std::uint64_t start_cycles) noexcept;
+  void count(Proto p, Op op) noexcept {
+    stats.requests[static_cast<std::size_t>(p)][static_cast<std::size_t>(op)].add();
+  }
+  void hit(Proto p) noexcept { stats.hits[static_cast<std::size_t>(p)].add(); }
+  void miss(Proto p) noexcept { stats.misses[static_cast<std::size_t>(p)].add(); }
+  void protocol_error(Proto p) noexcept { stats.protocol_errors[static_cast<std::size_t>(p)].add(); }
+};
+
+// memcached's exptime: 0 never; negative already expired; up to 30 days relative seconds; above
+// that an absolute Unix time in seconds (in the past: already expired). Returns a store deadline.
+std::uint64_t memcache_deadline(std::int64_t exptime, const Exec& ex) noexcept;
+
+// Converts a core/clock.h cycles() difference to nanoseconds.
+std::uint64_t cycles_to_ns(std::uint64_t cycles) noexcept;
+
+// Sums every worker's counters (for stats / INFO / metrics; not on the request path).
+struct StatsTotals {
+  std::int64_t requests[kProtoCount][kOpCount] = {};
+  std::int64_t hits[kProtoCount] = {};
+  std::int64_t misses[kProtoCount] = {};
+  std::int64_t protocol_errors[kProtoCount] = {};
+  std::int64_t latency_buckets[kProtoCount][kOpCount][kLatencyBuckets] = {};
+  std::int64_t latency_sum_ns[kProtoCount][kOpCount] = {};
+  std::int64_t connections_accepted = 0, connections_closed = 0, connections_refused = 0;
+  std::int64_t connections_current = 0, idle_closed = 0, backpressure_stalls = 0;
+  std::int64_t bytes_read = 0, bytes_written = 0;
+  std::int64_t datagrams_in = 0, datagrams_out = 0, datagrams_dropped = 0;
+  std::int64_t loop_iterations = 0, busy_iterations = 0, cycles_busy = 0, cycles_total = 0;
+
+  std::int64_t requests_for(Op op) const noexcept;  // across protocols
+  std::int64_t total_hits() const noexcept;
+  std::int64_t total_misses() const noexcept;
+};
+void sum_stats(const Shared& shared, StatsTotals& out) noexcept;
+
+// Per-connection facts the engine keeps (for CLIENT INFO, stats conns, the management plane).
+struct ConnInfo {
+  std::uint64_t id = 0;
+  char peer[64] = {};           // "127.0.0.1:54321" or "[::1]:54321"
+  char local[64] = {};
+  std::uint64_t created_unix_ms = 0;
+  std::uint64_t last_active_ms = 0;  // store clock
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+};
+
+class Session {
+ public:
+  explicit Session(const ConnInfo& info) : info_(info) {}
+  virtual ~Session() = default;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Parses and executes every complete request at the front of `in`, appending replies to `out`.
+  // Returns the bytes consumed. May stop early (returning less) once out.size() reaches
+  // settings().max_reply_bytes: the worker calls again when the peer has read some replies.
+  // A request longer than settings().max_request_bytes that is still incomplete must be refused
+  // (error reply or close_after_reply()): the worker closes a connection whose unconsumed input
+  // exceeds that cap.
+  virtual std::size_t feed(std::string_view in, Buffer& out, Exec& ex) = 0;
+
+  // The peer closed its side; `pending` holds the unconsumed bytes (an incomplete request).
+  virtual void on_peer_closed(std::string_view /*pending*/) {}
+
+  // Once set, the worker sends what `out` holds, then closes the connection (quit, fatal errors).
+  bool closing() const noexcept { return closing_; }
+  const ConnInfo& info() const noexcept { return info_; }
+  virtual Proto proto() const noexcept = 0;
+
+ protected:
+  void close_after_reply() noexcept { closing_ = true; }
+  const ConnInfo& info_;
+
+ private:
+  bool closing_ = false;
+};
+
+// Reply datagrams for one request datagram: contiguous in `buf`, datagram i ends at ends[i].
+struct DatagramOut {
+  Buffer buf;
+  std::vector<std::uint32_t> ends;  // reserved once; cleared per request datagram
+  void clear() noexcept {
+    buf.clear();
+    ends.clear();
+  }
+  void end_datagram() { ends.push_back(static_cast<std::uint32_t>(buf.size())); }
+  std::size_t count() const noexcept { return ends.size(); }
+  std::string_view datagram(std::size_t i) const noexcept {
+    const std::uint32_t b = i == 0 ? 0 : ends[i - 1];
+    return {buf.data() + b, ends[i] - b};
+  }
+};
+
+// A UDP protocol: one request datagram in, zero or more reply datagrams out. Stateless between
+// datagrams. The worker drops (and counts) replies larger than its reflection bound.
+class DatagramHandler {
+ public:
+  virtual ~DatagramHandler() = default;
+  virtual void on_datagram(std::string_view in, DatagramOut& out, Exec& ex) = 0;
+};
+
+}  // namespace ferrite::engine
