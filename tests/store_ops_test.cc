@@ -1262,5 +1262,20 @@ TEST(StoreObserver, ExpiredItemsFoundByWritesAreCountedAndReported) {
   h.ctx->quiescent();
 }
 
+TEST(StoreOpsFlush, SweepFlushedLeavesNoItems) {
+  StoreConfig cfg;
+  cfg.memory_limit = std::size_t{64} << 20;
+  Store store(cfg);
+  auto ctx = store.attach();
+  ctx->set_now(store.now_ms());
+  for (int i = 0; i < 5000; ++i) ASSERT_EQ(ctx->set(key_n("k", i), "v").status, Status::kOk);
+  ctx->quiescent();
+  EXPECT_EQ(store.stats().items, 5000);
+  ctx->flush(0);
+  ctx->sweep_flushed();
+  EXPECT_EQ(store.stats().items, 0);
+  EXPECT_FALSE(ctx->get("k1"));
+}
+
 }  // namespace
 }  // namespace ferrite::store

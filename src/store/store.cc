@@ -1192,6 +1192,16 @@ void Context::fire(const WheelEntry& e) noexcept {
   }
 }
 
+void Context::sweep_flushed() noexcept {
+  maybe_run_flush();
+  Store::Shared& sh = *store_.shared_;
+  while (sh.sweep_next.load(std::memory_order_relaxed) < table_.buckets()) {
+    const std::uint64_t start = sh.sweep_next.fetch_add(kSweepBucketsPerTick, std::memory_order_relaxed);
+    const std::uint64_t end = std::min<std::uint64_t>(start + kSweepBucketsPerTick, table_.buckets());
+    for (std::uint64_t bi = start; bi < end; ++bi) evict_bucket(static_cast<std::uint32_t>(bi), Sweep::kDeadOnly);
+  }
+}
+
 void Context::tick() noexcept {
   maybe_run_flush();
   Store::Shared& sh = *store_.shared_;

@@ -156,6 +156,10 @@ class Context {
   // Invalidates every item stored before now + delay_ms, at that moment.
   void flush(std::uint64_t delay_ms = 0) noexcept;
 
+  // Finishes the sweep that follows a flush now instead of a few buckets per tick(), so that
+  // stats().items is exact afterwards (Redis FLUSHALL then DBSIZE). O(table); not for hot paths.
+  void sweep_flushed() noexcept;
+
   // --- the worker loop -----------------------------------------------------------------------
   // Active expiry, keeping eviction headroom, sweeping after a flush; bounded work per call.
   void tick() noexcept;
