@@ -49,9 +49,19 @@ ferrite_install_packages() {
   fi
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q -o Acquire::Retries=3 \
     || ferrite_die "apt-get update failed"
+  # The peers we test against (memcached, redis-server) are daemons whose packages start them
+  # on their default ports, the ports ferrited's default config uses. A policy-rc.d that says
+  # "no" (exit 101) keeps them stopped while they are installed; we start them ourselves, on
+  # other ports, only in the tests and benchmarks.
+  local policy=/usr/sbin/policy-rc.d made_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null && "${sudo[@]}" chmod 755 "$policy" && made_policy=1
+  fi
+  local rc=0
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q -o Acquire::Retries=3 --no-install-recommends "${missing[@]}" \
-    || ferrite_die "apt-get install failed"
+    apt-get install -y -q -o Acquire::Retries=3 --no-install-recommends "${missing[@]}" || rc=$?
+  ((made_policy)) && "${sudo[@]}" rm -f "$policy"
+  ((rc == 0)) || ferrite_die "apt-get install failed"
 }
 
 # --- build configurations -------------------------------------------------------------------
