@@ -1,0 +1,465 @@
+#include "uring_driver.h"
+
+#include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+namespace ferrite::uring {
+namespace {
+
+// user_data: the operation in the top byte, the connection / listener / slot index below.
+enum Op : std::uint64_t { kAccept = 1, kRecv, kSend, kRecvMsg, kSendMsg, kCancel };
+constexpr std::uint64_t ud(Op op, std::uint32_t index) { return (static_cast<std::uint64_t>(op) << 56) | index; }
+constexpr Op ud_op(std::uint64_t u) { return static_cast<Op>(u >> 56); }
+constexpr std::uint32_t ud_index(std::uint64_t u) { return static_cast<std::uint32_t>(u); }
+
+constexpr unsigned kStreamGroup = 0;
+constexpr unsigned kDatagramGroup = 1;
+
+[[noreturn]] void fail(int err, const char* what) { throw std::system_error(err, std::system_category(), what); }
+
+// A ring of provided buffers the kernel picks from (one group).
+struct BufferRing {
+  io_uring_buf_ring* ring = nullptr;
+  char* base = nullptr;
+  unsigned count = 0, size = 0, mask = 0;
+  std::size_t ring_bytes = 0, base_bytes = 0;
+  std::vector<std::uint16_t> used;  // handed out since the last poll: give back next time
+
+  void setup(io_uring* uring, unsigned group, unsigned n, unsigned bytes) {
+    count = n;
+    size = bytes;
+    mask = static_cast<unsigned>(io_uring_buf_ring_mask(n));
+    ring_bytes = n * sizeof(io_uring_buf);
+    void* r = mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (r == MAP_FAILED) fail(errno, "mmap (buffer ring)");
+    ring = static_cast<io_uring_buf_ring*>(r);
+    base_bytes = static_cast<std::size_t>(n) * bytes;
+    void* b = mmap(nullptr, base_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (b == MAP_FAILED) fail(errno, "mmap (receive buffers)");
+    base = static_cast<char*>(b);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uint64_t>(ring);
+    reg.ring_entries = n;
+    reg.bgid = static_cast<std::uint16_t>(group);
+    const int rc = io_uring_register_buf_ring(uring, &reg, 0);
+    if (rc < 0) fail(-rc, "io_uring_register_buf_ring");
+    io_uring_buf_ring_init(ring);
+    for (unsigned i = 0; i < n; ++i) io_uring_buf_ring_add(ring, base + static_cast<std::size_t>(i) * bytes, bytes, static_cast<unsigned short>(i), static_cast<int>(mask), static_cast<int>(i));
+    io_uring_buf_ring_advance(ring, static_cast<int>(n));
+    used.reserve(n);
+  }
+  char* at(unsigned id) const { return base + static_cast<std::size_t>(id) * size; }
+  void recycle() {
+    if (used.empty()) return;
+    int i = 0;
+    for (const std::uint16_t id : used) io_uring_buf_ring_add(ring, at(id), size, id, static_cast<int>(mask), i++);
+    io_uring_buf_ring_advance(ring, i);
+    used.clear();
+  }
+  void teardown() {
+    if (ring != nullptr) munmap(ring, ring_bytes);
+    if (base != nullptr) munmap(base, base_bytes);
+    ring = nullptr;
+    base = nullptr;
+  }
+};
+
+struct Conn {
+  int fd = -1;
+  bool open = false;
+  bool recv_armed = false;
+  bool send_inflight = false;
+  bool paused = false;
+  bool closing = false;
+  bool rearm_queued = false;
+};
+
+struct Listener {
+  int fd = -1;
+  std::uint16_t tag = 0;
+  bool datagram = false;
+  bool armed = false;
+  msghdr msg{};  // recvmsg multishot template: the name length tells the kernel how much room
+};
+
+struct SendSlot {
+  msghdr msg{};
+  iovec iov{};
+  io::Endpoint to;
+  char* data = nullptr;
+};
+
+}  // namespace
+
+struct UringDriver::Impl {
+  DriverConfig cfg;
+  io_uring ring{};
+  BufferRing stream, dgram;
+  std::vector<Conn> conns;
+  std::vector<io::ConnId> free_conns;
+  std::vector<io::ConnId> rearm, finished;
+  std::vector<Listener> listeners;
+  std::vector<SendSlot> slots;
+  std::vector<std::uint32_t> free_slots;
+  char* slot_memory = nullptr;
+  std::size_t slot_bytes = 0;
+  std::vector<io::Endpoint> peers;  // one per event of the current poll
+  bool listening = true;
+  std::size_t open = 0;
+
+  io_uring_sqe* sqe() {
+    io_uring_sqe* s = io_uring_get_sqe(&ring);
+    if (s == nullptr) {
+      io_uring_submit(&ring);
+      s = io_uring_get_sqe(&ring);
+      if (s == nullptr) fail(EBUSY, "io_uring_get_sqe");
+    }
+    return s;
+  }
+
+  void arm_accept(std::uint32_t li) {
+    Listener& l = listeners[li];
+    io_uring_sqe* s = sqe();
+    io_uring_prep_multishot_accept(s, l.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(s, ud(kAccept, li));
+    l.armed = true;
+  }
+  void arm_recvmsg(std::uint32_t li) {
+    Listener& l = listeners[li];
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recvmsg_multishot(s, l.fd, &l.msg, 0);
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = kDatagramGroup;
+    io_uring_sqe_set_data64(s, ud(kRecvMsg, li));
+    l.armed = true;
+  }
+  void arm_recv(io::ConnId id) {
+    Conn& c = conns[id];
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = kStreamGroup;
+    io_uring_sqe_set_data64(s, ud(kRecv, id));
+    c.recv_armed = true;
+  }
+  void queue_rearm(io::ConnId id) {
+    Conn& c = conns[id];
+    if (!c.rearm_queued) {
+      c.rearm_queued = true;
+      rearm.push_back(id);
+    }
+  }
+  // Closes the socket once no operation refers to it any more.
+  void maybe_finish(io::ConnId id) {
+    Conn& c = conns[id];
+    if (!c.closing || c.recv_armed || c.send_inflight || c.fd < 0) return;
+    ::close(c.fd);
+    c.fd = -1;
+    finished.push_back(id);
+  }
+  io::ConnId new_conn(int fd) {
+    io::ConnId id;
+    if (!free_conns.empty()) {
+      id = free_conns.back();
+      free_conns.pop_back();
+    } else {
+      id = static_cast<io::ConnId>(conns.size());
+      conns.emplace_back();
+    }
+    conns[id] = Conn{};
+    conns[id].fd = fd;
+    conns[id].open = true;
+    ++open;
+    return id;
+  }
+};
+
+UringDriver::UringDriver(const DriverConfig& config) : impl_(std::make_unique<Impl>()) {
+  Impl& d = *impl_;
+  d.cfg = config;
+  io_uring_params p{};
+  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_CQSIZE;
+  p.cq_entries = config.sq_entries * 8;
+  int rc = io_uring_queue_init_params(config.sq_entries, &d.ring, &p);
+  if (rc < 0) {
+    p = io_uring_params{};  // older kernels: no single-issuer hint
+    p.flags = IORING_SETUP_CQSIZE;
+    p.cq_entries = config.sq_entries * 8;
+    rc = io_uring_queue_init_params(config.sq_entries, &d.ring, &p);
+  }
+  if (rc < 0) fail(-rc, "io_uring_queue_init");
+  d.stream.setup(&d.ring, kStreamGroup, config.recv_buffers, config.recv_buffer_size);
+  d.dgram.setup(&d.ring, kDatagramGroup, config.datagram_buffers, config.datagram_buffer_size);
+  d.slot_bytes = static_cast<std::size_t>(config.datagram_send_slots) * config.datagram_send_size;
+  void* m = mmap(nullptr, d.slot_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (m == MAP_FAILED) fail(errno, "mmap (datagram slots)");
+  d.slot_memory = static_cast<char*>(m);
+  d.slots.resize(config.datagram_send_slots);
+  for (std::uint32_t i = 0; i < config.datagram_send_slots; ++i) {
+    d.slots[i].data = d.slot_memory + static_cast<std::size_t>(i) * config.datagram_send_size;
+    d.free_slots.push_back(config.datagram_send_slots - 1 - i);
+  }
+}
+
+UringDriver::~UringDriver() {
+  Impl& d = *impl_;
+  for (Conn& c : d.conns)
+    if (c.fd >= 0) ::close(c.fd);
+  for (Listener& l : d.listeners)
+    if (l.fd >= 0) ::close(l.fd);
+  io_uring_queue_exit(&d.ring);
+  d.stream.teardown();
+  d.dgram.teardown();
+  if (d.slot_memory != nullptr) munmap(d.slot_memory, d.slot_bytes);
+}
+
+void UringDriver::add_listener(int fd, std::uint16_t tag, bool datagram) {
+  Impl& d = *impl_;
+  const auto li = static_cast<std::uint32_t>(d.listeners.size());
+  d.listeners.push_back(Listener{});
+  Listener& l = d.listeners.back();
+  l.fd = fd;
+  l.tag = tag;
+  l.datagram = datagram;
+  l.msg.msg_namelen = sizeof(sockaddr_storage);
+  if (datagram) {
+    d.arm_recvmsg(li);
+  } else {
+    d.arm_accept(li);
+  }
+}
+
+std::size_t UringDriver::poll(io::Event* events, std::size_t max, int wait_us) {
+  Impl& d = *impl_;
+  if (d.peers.size() < max) d.peers.resize(max);
+  d.stream.recycle();
+  d.dgram.recycle();
+  for (const io::ConnId id : d.rearm) {
+    Conn& c = d.conns[id];
+    c.rearm_queued = false;
+    if (c.open && !c.closing && !c.paused && !c.recv_armed) d.arm_recv(id);
+  }
+  d.rearm.clear();
+  for (std::uint32_t li = 0; li < d.listeners.size(); ++li) {
+    Listener& l = d.listeners[li];
+    if (d.listening && !l.armed && l.fd >= 0) {
+      if (l.datagram) {
+        d.arm_recvmsg(li);
+      } else {
+        d.arm_accept(li);
+      }
+    }
+  }
+
+  std::size_t n = 0;
+  while (!d.finished.empty() && n < max) {
+    const io::ConnId id = d.finished.back();
+    d.finished.pop_back();
+    d.conns[id].open = false;
+    d.free_conns.push_back(id);
+    --d.open;
+    events[n++] = io::Event{io::EventType::kClosed, 0, id, 0, nullptr, 0, nullptr};
+  }
+
+  if (n == 0 && wait_us > 0 && io_uring_cq_ready(&d.ring) == 0) {
+    __kernel_timespec ts{};
+    ts.tv_sec = wait_us / 1'000'000;
+    ts.tv_nsec = static_cast<long long>(wait_us % 1'000'000) * 1000;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_submit_and_wait_timeout(&d.ring, &cqe, 1, &ts, nullptr);
+  } else {
+    io_uring_submit(&d.ring);
+  }
+
+  unsigned head;
+  unsigned seen = 0;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(&d.ring, head, cqe) {
+    if (n >= max) break;
+    ++seen;
+    const std::uint64_t u = io_uring_cqe_get_data64(cqe);
+    const std::uint32_t idx = ud_index(u);
+    const int res = cqe->res;
+    const bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    switch (ud_op(u)) {
+      case kAccept: {
+        Listener& l = d.listeners[idx];
+        if (!more) l.armed = false;
+        if (res < 0) break;  // EMFILE and friends: re-armed on the next poll
+        if (!d.listening) {
+          ::close(res);
+          break;
+        }
+        const int one = 1;
+        setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        const io::ConnId id = d.new_conn(res);
+        d.arm_recv(id);
+        io::Endpoint& peer = d.peers[n];
+        peer.len = sizeof(peer.addr);
+        if (getpeername(res, reinterpret_cast<sockaddr*>(&peer.addr), &peer.len) != 0) peer.len = 0;
+        events[n++] = io::Event{io::EventType::kAccepted, l.tag, id, 0, nullptr, 0, &peer};
+        break;
+      }
+      case kRecv: {
+        Conn& c = d.conns[idx];
+        if (!more) c.recv_armed = false;
+        if (res > 0 && (cqe->flags & IORING_CQE_F_BUFFER) != 0) {
+          const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+          d.stream.used.push_back(bid);
+          if (!c.closing) {
+            events[n++] = io::Event{io::EventType::kData, 0, idx, res, d.stream.at(bid), static_cast<std::uint32_t>(res), nullptr};
+          }
+          if (!more && !c.closing && !c.paused) d.queue_rearm(idx);
+        } else if (res == -ENOBUFS || res == -ECANCELED) {
+          if (!c.closing && !c.paused) d.queue_rearm(idx);
+        } else if (!more && !c.closing) {
+          events[n++] = io::Event{io::EventType::kPeerClosed, 0, idx, res, nullptr, 0, nullptr};
+        }
+        d.maybe_finish(idx);
+        break;
+      }
+      case kSend: {
+        Conn& c = d.conns[idx];
+        c.send_inflight = false;
+        if (!c.closing) events[n++] = io::Event{io::EventType::kSent, 0, idx, res, nullptr, 0, nullptr};
+        d.maybe_finish(idx);
+        break;
+      }
+      case kRecvMsg: {
+        Listener& l = d.listeners[idx];
+        if (!more) l.armed = false;
+        if (res <= 0 || (cqe->flags & IORING_CQE_F_BUFFER) == 0) break;
+        const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        d.dgram.used.push_back(bid);
+        if (!d.listening) break;
+        io_uring_recvmsg_out* out = io_uring_recvmsg_validate(d.dgram.at(bid), res, &l.msg);
+        if (out == nullptr || (out->flags & MSG_TRUNC) != 0) break;  // truncated: not ours to guess
+        io::Endpoint& peer = d.peers[n];
+        peer.len = out->namelen > sizeof(peer.addr) ? sizeof(peer.addr) : out->namelen;
+        std::memcpy(&peer.addr, io_uring_recvmsg_name(out), peer.len);
+        const char* payload = static_cast<const char*>(io_uring_recvmsg_payload(out, &l.msg));
+        const auto len = io_uring_recvmsg_payload_length(out, res, &l.msg);
+        events[n++] = io::Event{io::EventType::kDatagram, l.tag, 0, 0, payload, len, &peer};
+        break;
+      }
+      case kSendMsg:
+        d.free_slots.push_back(idx);
+        break;
+      case kCancel:
+        break;
+    }
+  }
+  io_uring_cq_advance(&d.ring, seen);
+  return n;
+}
+
+void UringDriver::send(io::ConnId id, const char* data, std::size_t len) {
+  Impl& d = *impl_;
+  Conn& c = d.conns[id];
+  if (c.closing || c.send_inflight) return;
+  io_uring_sqe* s = d.sqe();
+  io_uring_prep_send(s, c.fd, data, len, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(s, ud(kSend, id));
+  c.send_inflight = true;
+}
+
+bool UringDriver::send_datagram(std::uint16_t tag, const io::Endpoint& to, const char* data, std::size_t len) {
+  Impl& d = *impl_;
+  if (d.free_slots.empty() || len > d.cfg.datagram_send_size) return false;
+  int fd = -1;
+  for (const Listener& l : d.listeners) {
+    if (l.datagram && l.tag == tag) {
+      fd = l.fd;
+      break;
+    }
+  }
+  if (fd < 0) return false;
+  const std::uint32_t si = d.free_slots.back();
+  d.free_slots.pop_back();
+  SendSlot& slot = d.slots[si];
+  std::memcpy(slot.data, data, len);
+  slot.to = to;
+  slot.iov.iov_base = slot.data;
+  slot.iov.iov_len = len;
+  slot.msg = msghdr{};
+  slot.msg.msg_name = &slot.to.addr;
+  slot.msg.msg_namelen = to.len;
+  slot.msg.msg_iov = &slot.iov;
+  slot.msg.msg_iovlen = 1;
+  io_uring_sqe* s = d.sqe();
+  io_uring_prep_sendmsg(s, fd, &slot.msg, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(s, ud(kSendMsg, si));
+  return true;
+}
+
+void UringDriver::pause(io::ConnId id) {
+  Impl& d = *impl_;
+  Conn& c = d.conns[id];
+  if (c.paused || c.closing) return;
+  c.paused = true;
+  if (c.recv_armed) {
+    io_uring_sqe* s = d.sqe();
+    io_uring_prep_cancel64(s, ud(kRecv, id), 0);
+    io_uring_sqe_set_data64(s, ud(kCancel, id));
+  }
+}
+
+void UringDriver::resume(io::ConnId id) {
+  Impl& d = *impl_;
+  Conn& c = d.conns[id];
+  if (!c.paused || c.closing) return;
+  c.paused = false;
+  d.queue_rearm(id);
+}
+
+void UringDriver::close(io::ConnId id) {
+  Impl& d = *impl_;
+  Conn& c = d.conns[id];
+  if (!c.open || c.closing) return;
+  c.closing = true;
+  // Ends the multishot receive (it completes with 0) and a send stuck on a full socket.
+  ::shutdown(c.fd, SHUT_RDWR);
+  if (c.recv_armed) {
+    io_uring_sqe* s = d.sqe();
+    io_uring_prep_cancel64(s, ud(kRecv, id), 0);
+    io_uring_sqe_set_data64(s, ud(kCancel, id));
+  }
+  d.maybe_finish(id);
+}
+
+void UringDriver::stop_listening() {
+  Impl& d = *impl_;
+  if (!d.listening) return;
+  d.listening = false;
+  for (Listener& l : d.listeners) {
+    if (l.fd < 0) continue;
+    io_uring_sqe* s = d.sqe();
+    io_uring_prep_cancel_fd(s, l.fd, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(s, ud(kCancel, 0));
+  }
+  io_uring_submit(&d.ring);
+  for (Listener& l : d.listeners) {
+    if (l.fd >= 0) ::close(l.fd);
+    l.fd = -1;
+  }
+}
+
+io::Endpoint UringDriver::local_address(io::ConnId id) const {
+  io::Endpoint e;
+  const Conn& c = impl_->conns[id];
+  e.len = sizeof(e.addr);
+  if (c.fd < 0 || getsockname(c.fd, reinterpret_cast<sockaddr*>(&e.addr), &e.len) != 0) e.len = 0;
+  return e;
+}
+
+std::size_t UringDriver::open_connections() const noexcept { return impl_->open; }
+
+}  // namespace ferrite::uring

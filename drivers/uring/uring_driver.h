@@ -1,0 +1,59 @@
+// The kernel driver: sockets through one io_uring per worker.
+//
+// - TCP: a multishot accept per listening socket (each worker has its own SO_REUSEPORT socket,
+//   so the kernel spreads connections), a multishot recv per connection from a ring of provided
+//   buffers, one send per connection in flight (the worker gathers a loop iteration's replies).
+// - UDP: a multishot recvmsg per socket from its own provided-buffer ring; replies through
+//   sendmsg from a fixed pool of datagram slots.
+// - Nothing allocates after construction except the connection table growing to a new high.
+//
+// Received bytes stay in the provided buffer until the next poll(), which hands the buffers back
+// to the kernel: the worker reads them in place.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "core/io.h"
+
+namespace ferrite::uring {
+
+struct DriverConfig {
+  unsigned sq_entries = 1024;
+  unsigned recv_buffers = 512;          // TCP receive buffers (a power of two)
+  unsigned recv_buffer_size = 16384;
+  unsigned datagram_buffers = 128;      // UDP receive buffers (a power of two)
+  unsigned datagram_buffer_size = 65536 + 512;  // a whole UDP datagram plus its header and address
+  unsigned datagram_send_slots = 256;
+  unsigned datagram_send_size = 65536;
+};
+
+class UringDriver final : public io::Driver {
+ public:
+  // Throws std::system_error when the ring or its buffers cannot be set up.
+  explicit UringDriver(const DriverConfig& config = {});
+  ~UringDriver() override;
+  UringDriver(const UringDriver&) = delete;
+  UringDriver& operator=(const UringDriver&) = delete;
+
+  // Takes ownership of a bound socket: listening TCP (stream) or UDP (datagram).
+  void add_listener(int fd, std::uint16_t tag, bool datagram);
+
+  std::size_t poll(io::Event* events, std::size_t max, int wait_us) override;
+  void send(io::ConnId conn, const char* data, std::size_t len) override;
+  bool send_datagram(std::uint16_t tag, const io::Endpoint& to, const char* data, std::size_t len) override;
+  void pause(io::ConnId conn) override;
+  void resume(io::ConnId conn) override;
+  void close(io::ConnId conn) override;
+  void stop_listening() override;
+  io::Endpoint local_address(io::ConnId conn) const override;
+
+  std::size_t open_connections() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ferrite::uring

@@ -1,0 +1,432 @@
+#include "engine/worker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "core/clock.h"
+
+namespace ferrite::engine {
+
+struct Worker::Conn {
+  bool open = false;
+  Service service = Service::kMemcache;
+  std::unique_ptr<Session> session;
+  ConnInfo info;
+  Buffer pending;          // input not consumed yet (an incomplete request, or held back)
+  Buffer out[2];           // out[cur] is filled; the other may be in flight
+  unsigned cur = 0;
+  bool sending = false;    // out[cur ^ 1] is in flight
+  std::size_t sent = 0;    // bytes of the in-flight buffer already sent
+  bool paused = false;     // the driver stopped reading (back-pressure)
+  bool close_after_flush = false;
+  bool closing = false;    // driver.close() called
+  bool dirty = false;      // in dirty_: has replies to send or a close to start
+};
+
+namespace {
+
+constexpr std::size_t kEventsPerPoll = 256;
+constexpr std::uint64_t kIdleSweepEveryMs = 1000;
+constexpr unsigned kSpinIterations = 256;  // empty polls before an adaptive worker sleeps
+constexpr int kSleepUs = 10'000;
+// A buffer that grew past this for one big reply is shrunk back after it was sent.
+constexpr std::size_t kKeepBufferBytes = 256 << 10;
+
+void format_endpoint(const io::Endpoint& e, char* out, std::size_t cap) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (e.len != 0 && e.addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&e.addr);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    port = ntohs(a->sin_port);
+    std::snprintf(out, cap, "%s:%u", host, port);
+  } else if (e.len != 0 && e.addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&e.addr);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    port = ntohs(a->sin6_port);
+    std::snprintf(out, cap, "[%s]:%u", host, port);
+  } else {
+    std::snprintf(out, cap, "unknown");
+  }
+}
+
+// What a connection over the limit hears before it is closed, in its listener's protocol.
+std::string_view refusal(Service s) {
+  switch (s) {
+    case Service::kMemcache: return "SERVER_ERROR Too many open connections\r\n";
+    case Service::kResp: return "-ERR max number of clients reached\r\n";
+    case Service::kHttp:
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 29\r\n"
+             "Connection: close\r\n\r\ntoo many open connections\r\n\r\n";
+    default: return {};
+  }
+}
+
+}  // namespace
+
+Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& services, io::Driver& driver,
+               WorkerStats& stats)
+    : shared_(shared), options_(options), services_(services), driver_(driver), stats_(stats) {
+  ctx_ = shared_.store->attach();
+  ctx_->set_now(shared_.store->now_ms());
+  exec_ = std::make_unique<Exec>(Exec{shared_, *ctx_, stats_, options_.id});
+  datagram_handlers_.resize(options_.services.size());
+  for (std::size_t tag = 0; tag < options_.services.size(); ++tag) {
+    if (options_.services[tag] == Service::kMemcacheUdp && services_.memcache_udp != nullptr) {
+      datagram_handlers_[tag] = services_.memcache_udp();
+    } else if (options_.services[tag] == Service::kBinaryUdp && services_.binary_udp != nullptr) {
+      datagram_handlers_[tag] = services_.binary_udp();
+    }
+  }
+  datagram_out_.buf.reserve(64 << 10);
+  datagram_out_.ends.reserve(1024);
+  dirty_.reserve(1024);
+}
+
+Worker::~Worker() {
+  conns_.clear();  // sessions before the context they used
+  exec_.reset();
+  ctx_.reset();
+}
+
+Worker::Conn& Worker::conn(io::ConnId id) {
+  if (id >= conns_.size()) conns_.resize(id + 1);
+  if (!conns_[id]) conns_[id] = std::make_unique<Conn>();
+  return *conns_[id];
+}
+
+bool Worker::backpressured(const Conn& c) const noexcept {
+  std::size_t owed = c.out[c.cur].size();
+  if (c.sending) owed += c.out[c.cur ^ 1].size() - c.sent;
+  return owed >= shared_.settings.max_reply_bytes;
+}
+
+void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
+  io::Event events[kEventsPerPoll];
+  unsigned idle = 0;
+  std::uint64_t drain_deadline = 0;
+  for (;;) {
+    const std::uint64_t t0 = cycles();
+    const std::uint64_t now = shared_.store->now_ms();
+    ctx_->set_now(now);
+
+    if (!draining_ && stop.load(std::memory_order_relaxed)) {
+      draining_ = true;
+      drain_deadline = now + drain_ms;
+      driver_.stop_listening();
+    }
+    if (draining_) {
+      // Close every connection that owes nothing (or all of them once the time is up).
+      bool any_open = false;
+      for (std::size_t id = 0; id < conns_.size(); ++id) {
+        if (!conns_[id] || !conns_[id]->open) continue;
+        any_open = true;
+        Conn& c = *conns_[id];
+        if (!c.closing && ((!c.sending && c.out[c.cur].empty()) || now >= drain_deadline)) {
+          c.closing = true;
+          driver_.close(static_cast<io::ConnId>(id));
+        }
+      }
+      if (!any_open || now >= drain_deadline + 1000) break;
+    }
+
+    int wait_us = 0;
+    if (options_.polling == Polling::kAdaptive && idle >= kSpinIterations) wait_us = draining_ ? 1000 : kSleepUs;
+    if (wait_us > 0) ctx_->offline();
+    const std::size_t n = driver_.poll(events, kEventsPerPoll, wait_us);
+    if (wait_us > 0) ctx_->online();
+    const std::uint64_t t1 = cycles();
+
+    for (std::size_t i = 0; i < n; ++i) handle(events[i]);
+    flush_dirty();
+
+    if (now >= next_idle_sweep_ms_) {
+      next_idle_sweep_ms_ = now + kIdleSweepEveryMs;
+      sweep_idle();
+    }
+    ctx_->tick();
+    ctx_->quiescent();
+
+    stats_.loop_iterations.add();
+    const std::uint64_t t2 = cycles();
+    if (n > 0) {
+      idle = 0;
+      stats_.busy_iterations.add();
+      stats_.cycles_busy.add(static_cast<std::int64_t>(t2 - t1));
+    } else if (idle < kSpinIterations) {
+      ++idle;
+    }
+    stats_.cycles_total.add(static_cast<std::int64_t>(t2 - t0));
+  }
+  // Anything still open is closed by the driver's destructor; account for it here.
+  for (auto& c : conns_) {
+    if (c && c->open) {
+      c->open = false;
+      c->session.reset();
+      stats_.connections_current.sub();
+      stats_.connections_closed.add();
+      shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+void Worker::handle(const io::Event& ev) {
+  switch (ev.type) {
+    case io::EventType::kAccepted: on_accept(ev); break;
+    case io::EventType::kData:
+      stats_.bytes_read.add(ev.len);
+      on_data(ev.conn, ev.data, ev.len);
+      break;
+    case io::EventType::kPeerClosed: on_peer_closed(ev.conn); break;
+    case io::EventType::kSent: on_sent(ev.conn, ev.res); break;
+    case io::EventType::kClosed: on_closed(ev.conn); break;
+    case io::EventType::kDatagram: on_datagram(ev); break;
+  }
+}
+
+void Worker::on_accept(const io::Event& ev) {
+  Conn& c = conn(ev.conn);
+  c.open = true;
+  c.service = ev.tag < options_.services.size() ? options_.services[ev.tag] : Service::kMemcache;
+  c.session.reset();
+  c.pending.clear();
+  c.out[0].clear();
+  c.out[1].clear();
+  c.cur = 0;
+  c.sending = false;
+  c.sent = 0;
+  c.paused = false;
+  c.close_after_flush = false;
+  c.closing = false;
+  c.dirty = false;
+  c.info = ConnInfo{};
+  c.info.id = shared_.next_connection_id.fetch_add(1, std::memory_order_relaxed);
+  if (ev.peer != nullptr) format_endpoint(*ev.peer, c.info.peer, sizeof(c.info.peer));
+  const io::Endpoint local = driver_.local_address(ev.conn);
+  format_endpoint(local, c.info.local, sizeof(c.info.local));
+  c.info.created_unix_ms = exec_->unix_ms();
+  c.info.last_active_ms = ctx_->now_ms();
+
+  stats_.connections_accepted.add();
+  stats_.connections_current.add();
+  shared_.total_connections.fetch_add(1, std::memory_order_relaxed);
+  const std::int64_t open = shared_.connections.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (open > static_cast<std::int64_t>(shared_.settings.max_connections) || draining_) {
+    stats_.connections_refused.add();
+    c.out[c.cur].append(refusal(c.service));
+    c.close_after_flush = true;
+    if (!c.dirty) {
+      c.dirty = true;
+      dirty_.push_back(ev.conn);
+    }
+    return;
+  }
+  switch (c.service) {
+    case Service::kResp:
+      if (services_.resp != nullptr) c.session = services_.resp(c.info);
+      break;
+    case Service::kHttp:
+      if (services_.http != nullptr) c.session = services_.http(c.info);
+      break;
+    case Service::kBinary:
+      if (services_.binary != nullptr) c.session = services_.binary(c.info);
+      break;
+    default:
+      break;  // memcache: chosen by the first byte
+  }
+}
+
+std::size_t Worker::run_session(Conn& c, std::string_view in) {
+  if (!c.session) {
+    // memcached's rule: a connection whose first byte is the binary magic speaks binary.
+    const bool binary = static_cast<unsigned char>(in[0]) == 0x80;
+    Services::SessionFactory make = binary ? services_.memcache_binary : services_.memcache_text;
+    if (make != nullptr) c.session = make(c.info);
+    if (!c.session) {
+      c.close_after_flush = true;
+      return in.size();
+    }
+  }
+  const std::size_t n = c.session->feed(in, c.out[c.cur], *exec_);
+  if (c.session->closing()) c.close_after_flush = true;
+  return n;
+}
+
+void Worker::on_data(io::ConnId id, const char* data, std::size_t len) {
+  Conn& c = conn(id);
+  if (!c.open || c.closing) return;
+  c.info.bytes_in += len;
+  c.info.last_active_ms = ctx_->now_ms();
+  if (c.close_after_flush) return;  // after quit or a fatal error, input is ignored
+
+  const bool direct = c.pending.empty();
+  std::string_view in(data, len);
+  if (!direct) {
+    c.pending.append(data, len);
+    in = c.pending.view();
+  }
+  std::size_t consumed = 0;
+  if (!backpressured(c)) consumed = run_session(c, in);
+  if (direct) {
+    if (consumed < in.size()) c.pending.append(in.substr(consumed));
+  } else {
+    c.pending.consume(consumed);
+  }
+
+  const EngineSettings& s = shared_.settings;
+  if (c.pending.size() > s.max_request_bytes) {
+    if (backpressured(c) || consumed > 0) {
+      if (!c.paused) {
+        c.paused = true;
+        stats_.backpressure_stalls.add();
+        driver_.pause(id);
+      }
+    } else if (!c.close_after_flush) {
+      // One request larger than anything we accept, still incomplete: the session did not
+      // refuse it, so the connection goes (memcached and Redis close such connections too).
+      stats_.protocol_errors[static_cast<std::size_t>(c.session ? c.session->proto() : Proto::kMemcacheText)].add();
+      c.close_after_flush = true;
+      c.pending.clear();
+    }
+  }
+  if (!c.dirty && (!c.out[c.cur].empty() || c.close_after_flush)) {
+    c.dirty = true;
+    dirty_.push_back(id);
+  }
+}
+
+void Worker::resume_input(io::ConnId id) {
+  Conn& c = conn(id);
+  if (c.close_after_flush || c.closing) return;
+  if (!c.pending.empty() && !backpressured(c)) {
+    const std::size_t n = run_session(c, c.pending.view());
+    c.pending.consume(n);
+  }
+  if (c.paused && c.pending.size() <= shared_.settings.max_request_bytes && !backpressured(c)) {
+    c.paused = false;
+    driver_.resume(id);
+  }
+}
+
+void Worker::on_sent(io::ConnId id, int res) {
+  Conn& c = conn(id);
+  if (!c.open || !c.sending) return;
+  Buffer& b = c.out[c.cur ^ 1];
+  if (res <= 0) {
+    begin_close(id);
+    return;
+  }
+  stats_.bytes_written.add(res);
+  c.info.bytes_out += static_cast<std::uint64_t>(res);
+  c.sent += static_cast<std::size_t>(res);
+  if (c.sent < b.size()) {
+    driver_.send(id, b.data() + c.sent, b.size() - c.sent);
+    return;
+  }
+  b.clear();
+  b.shrink_to(kKeepBufferBytes);
+  c.sending = false;
+  c.sent = 0;
+  resume_input(id);
+  if (!c.dirty) {
+    c.dirty = true;
+    dirty_.push_back(id);
+  }
+}
+
+void Worker::on_peer_closed(io::ConnId id) {
+  Conn& c = conn(id);
+  if (!c.open) return;
+  if (c.session) c.session->on_peer_closed(c.pending.view());
+  c.pending.clear();
+  c.close_after_flush = true;
+  if (!c.dirty) {
+    c.dirty = true;
+    dirty_.push_back(id);
+  }
+}
+
+void Worker::begin_close(io::ConnId id) {
+  Conn& c = conn(id);
+  if (c.closing) return;
+  c.closing = true;
+  driver_.close(id);
+}
+
+void Worker::on_closed(io::ConnId id) {
+  Conn& c = conn(id);
+  if (!c.open) return;
+  c.open = false;
+  c.session.reset();
+  c.pending.clear();
+  c.pending.shrink_to(0);
+  for (Buffer& b : c.out) {
+    b.clear();
+    b.shrink_to(kKeepBufferBytes);
+  }
+  stats_.connections_current.sub();
+  stats_.connections_closed.add();
+  shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::flush(io::ConnId id) {
+  Conn& c = conn(id);
+  c.dirty = false;
+  if (!c.open || c.closing) return;
+  if (!c.sending && !c.out[c.cur].empty()) {
+    c.sending = true;
+    c.sent = 0;
+    Buffer& b = c.out[c.cur];
+    c.cur ^= 1;
+    driver_.send(id, b.data(), b.size());
+    return;
+  }
+  if (c.close_after_flush && !c.sending && c.out[c.cur].empty()) begin_close(id);
+}
+
+void Worker::flush_dirty() {
+  // flush() may not add to dirty_, so a plain loop over the snapshot is safe.
+  for (std::size_t i = 0; i < dirty_.size(); ++i) flush(dirty_[i]);
+  dirty_.clear();
+}
+
+void Worker::sweep_idle() {
+  const std::uint64_t timeout = shared_.settings.idle_timeout_ms;
+  if (timeout == 0) return;
+  const std::uint64_t now = ctx_->now_ms();
+  for (std::size_t id = 0; id < conns_.size(); ++id) {
+    if (!conns_[id] || !conns_[id]->open) continue;
+    Conn& c = *conns_[id];
+    if (!c.closing && !c.sending && now - c.info.last_active_ms > timeout) {
+      stats_.idle_closed.add();
+      begin_close(static_cast<io::ConnId>(id));
+    }
+  }
+}
+
+void Worker::on_datagram(const io::Event& ev) {
+  stats_.datagrams_in.add();
+  stats_.bytes_read.add(ev.len);
+  DatagramHandler* h = ev.tag < datagram_handlers_.size() ? datagram_handlers_[ev.tag].get() : nullptr;
+  if (h == nullptr || ev.peer == nullptr) {
+    stats_.datagrams_dropped.add();
+    return;
+  }
+  datagram_out_.clear();
+  h->on_datagram(std::string_view(ev.data, ev.len), datagram_out_, *exec_);
+  for (std::size_t i = 0; i < datagram_out_.count(); ++i) {
+    const std::string_view d = datagram_out_.datagram(i);
+    if (driver_.send_datagram(ev.tag, *ev.peer, d.data(), d.size())) {
+      stats_.datagrams_out.add();
+      stats_.bytes_written.add(static_cast<std::int64_t>(d.size()));
+    } else {
+      stats_.datagrams_dropped.add();
+    }
+  }
+}
+
+}  // namespace ferrite::engine

@@ -1,0 +1,111 @@
+// A worker: one pinned thread, one store context, one or more drivers, run to completion.
+//
+//   loop:
+//     set the store clock
+//     poll the driver (submits last iteration's sends; waits only when idle, see Polling)
+//     for every event: accept / feed the connection's session / account a finished send
+//     send each connection's gathered replies (one send per connection per iteration)
+//     ctx.tick(); ctx.quiescent()
+//
+// Connections keep their unconsumed input (an incomplete request) and two reply buffers: one
+// being filled by the session while the other is in flight. Back-pressure: while a connection
+// has max_reply_bytes unsent, its input is not parsed; once it also holds max_request_bytes of
+// unparsed input, the driver stops reading it. A connection whose single request outgrows
+// max_request_bytes is closed.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/io.h"
+#include "engine/session.h"
+
+namespace ferrite::engine {
+
+// What a listener serves.
+enum class Service : std::uint8_t {
+  kMemcache,     // TCP: memcached text + meta, or binary when the first byte is 0x80
+  kMemcacheUdp,  // UDP: memcached's frame header around text + meta
+  kResp,
+  kHttp,
+  kBinary,
+  kBinaryUdp,
+};
+
+// The protocols' constructors (filled in by the server; a null entry serves nothing).
+struct Services {
+  using SessionFactory = std::unique_ptr<Session> (*)(const ConnInfo&);
+  using DatagramFactory = std::unique_ptr<DatagramHandler> (*)();
+  SessionFactory memcache_text = nullptr;
+  SessionFactory memcache_binary = nullptr;
+  SessionFactory resp = nullptr;
+  SessionFactory http = nullptr;
+  SessionFactory binary = nullptr;
+  DatagramFactory memcache_udp = nullptr;
+  DatagramFactory binary_udp = nullptr;
+};
+
+enum class Polling : std::uint8_t {
+  kAdaptive,  // spin while there is work, then sleep in the driver (up to 10 ms) when idle
+  kBusy,      // never sleep (an appliance core)
+};
+
+struct WorkerOptions {
+  unsigned id = 0;
+  Polling polling = Polling::kAdaptive;
+  // Listener tag -> what it serves (tags are the drivers' listener tags).
+  std::vector<Service> services;
+};
+
+class Worker {
+ public:
+  // Call on the worker's own thread: the store context is attached here. `stats` is this
+  // worker's entry in shared.worker_stats (owned by the caller, so readers never race its birth).
+  Worker(Shared& shared, const WorkerOptions& options, const Services& services, io::Driver& driver,
+         WorkerStats& stats);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs until `stop` is set, then stops accepting, sends what is owed (for up to
+  // `drain_ms`), closes every connection and returns.
+  void run(const std::atomic<bool>& stop, std::uint64_t drain_ms = 2000);
+
+  WorkerStats& stats() noexcept { return stats_; }
+
+ private:
+  struct Conn;
+  void handle(const io::Event& ev);
+  void on_accept(const io::Event& ev);
+  void on_data(io::ConnId id, const char* data, std::size_t len);
+  void on_sent(io::ConnId id, int res);
+  void on_peer_closed(io::ConnId id);
+  void on_closed(io::ConnId id);
+  void on_datagram(const io::Event& ev);
+  std::size_t run_session(Conn& c, std::string_view in);
+  void resume_input(io::ConnId id);
+  void flush(io::ConnId id);
+  void flush_dirty();
+  void begin_close(io::ConnId id);
+  void sweep_idle();
+  bool backpressured(const Conn& c) const noexcept;
+  Conn& conn(io::ConnId id);
+
+  Shared& shared_;
+  WorkerOptions options_;
+  Services services_;
+  io::Driver& driver_;
+  WorkerStats& stats_;
+  std::unique_ptr<store::Context> ctx_;
+  std::unique_ptr<Exec> exec_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::vector<io::ConnId> dirty_;
+  std::vector<std::unique_ptr<DatagramHandler>> datagram_handlers_;  // by listener tag
+  DatagramOut datagram_out_;
+  std::uint64_t next_idle_sweep_ms_ = 0;
+  bool draining_ = false;
+};
+
+}  // namespace ferrite::engine
