@@ -158,6 +158,43 @@ TEST(StoreEviction, FillStaysWithinLimit) {
       static_cast<long long>(s.items), static_cast<long long>(s.evictions), w.max_used(), kLimit);
 }
 
+// A live lower limit (ferritectl config set server.memory): the store evicts down to it within
+// a few loop iterations, keeps serving writes under it, and can go back up to where it started.
+TEST(StoreEviction, LoweredLimitEvictsDownToIt) {
+  StoreConfig cfg = small(EvictionPolicy::kClock);
+  cfg.memory_limit = std::size_t{32} << 20;
+  Harness h(cfg);
+  Worker w(h);
+  for (std::size_t i = 0; i < 2 * cfg.memory_limit / kValueSize; ++i) w.set(key_of("fill", i), value_of(i));
+  ASSERT_GT(h.store.stats().bytes_used, static_cast<std::int64_t>(cfg.memory_limit * 9 / 10));
+
+  const std::size_t lower = std::size_t{16} << 20;
+  EXPECT_EQ(h.store.set_memory_limit(lower), "");
+  EXPECT_EQ(h.store.memory_limit(), lower);
+  for (int i = 0; i < 200; ++i) {
+    h.ctx->tick();
+    h.ctx->quiescent();
+  }
+  StoreStats s = h.store.stats();
+  EXPECT_EQ(s.memory_limit, static_cast<std::int64_t>(lower));
+  EXPECT_LE(s.bytes_used, static_cast<std::int64_t>(lower));
+  // Writes keep working under the new limit and fill it again. (Right after the drop the store
+  // may hold well under the new limit: emptying allocator pages so that resident memory follows
+  // the limit down evicts whole pages.)
+  for (std::size_t i = 0; i < lower / kValueSize; ++i) w.set(key_of("after", i), value_of(i));
+  s = h.store.stats();
+  EXPECT_LE(s.bytes_used, static_cast<std::int64_t>(lower));
+  EXPECT_GT(s.bytes_used, static_cast<std::int64_t>(lower * 2 / 3)) << "the lowered limit is not used";
+
+  EXPECT_NE(h.store.set_memory_limit(cfg.memory_limit + 1), "");
+  EXPECT_NE(h.store.set_memory_limit(1 << 20), "");
+  EXPECT_EQ(h.store.set_memory_limit(cfg.memory_limit), "");
+  for (std::size_t i = 0; i < 2 * cfg.memory_limit / kValueSize; ++i) w.set(key_of("again", i), value_of(i));
+  s = h.store.stats();
+  EXPECT_GT(s.bytes_used, static_cast<std::int64_t>(lower + (lower / 2))) << "the raised limit is not used";
+  EXPECT_LE(s.bytes_used, static_cast<std::int64_t>(cfg.memory_limit));
+}
+
 // A store full of items nobody ever read: every one of them is a fair victim, so a write must
 // never be refused for want of memory, whatever the policy.
 void cold_fill_never_refused(EvictionPolicy policy) {

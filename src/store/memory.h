@@ -74,13 +74,20 @@ class ItemMemory {
   void uncharge(std::int64_t& credit, std::size_t bytes) noexcept;
   void return_credit(std::int64_t& credit) noexcept;
   std::int64_t pool() const noexcept { return pool_.load(std::memory_order_relaxed); }
-  std::size_t budget() const noexcept { return budget_; }
+  std::size_t budget() const noexcept { return budget_.load(std::memory_order_relaxed); }
+  // Changes the budget by `delta` bytes at once (a live memory-limit change). Lowering it takes
+  // the bytes out of the shared pool, which may go negative: contexts then evict in tick()
+  // until their charges fit again.
+  void adjust_budget(std::int64_t delta) noexcept {
+    budget_.fetch_add(static_cast<std::size_t>(delta), std::memory_order_relaxed);
+    pool_.fetch_add(delta, std::memory_order_relaxed);
+  }
   std::size_t arena_bytes() const noexcept { return arena_size_; }
 
   struct Arena;  // defined in memory.cc
 
  private:
-  const std::size_t budget_;
+  std::atomic<std::size_t> budget_;
   const std::int64_t chunk_;
   Arena* arena_ = nullptr;
   char* base_ = nullptr;

@@ -121,6 +121,7 @@ Store::Store(const StoreConfig& config) : config_(config) {
   }
   table_ = std::make_unique<Table>(slots);
   memory_ = std::make_unique<ItemMemory>(config_.memory_limit - table_->bytes(), config_.max_contexts);
+  limit_.store(config_.memory_limit, std::memory_order_relaxed);
   shared_ = std::make_unique<Shared>(config_.max_contexts);
   shared_->epoch_mono_ms = monotonic_ms();
   shared_->epoch_unix_ms = unix_ms();
@@ -187,7 +188,7 @@ StoreStats Store::stats() const noexcept {
   s.wheel_bytes = s.wheel_bytes_delta;
   s.table_bytes = static_cast<std::int64_t>(table_->bytes());
   s.bytes_used = s.item_bytes + s.wheel_bytes + s.table_bytes;
-  s.memory_limit = static_cast<std::int64_t>(config_.memory_limit);
+  s.memory_limit = static_cast<std::int64_t>(memory_limit());
   s.table_slots = static_cast<std::int64_t>(table_->slots());
   return s;
 }
@@ -195,6 +196,18 @@ StoreStats Store::stats() const noexcept {
 std::size_t Store::bytes_used() const noexcept { return static_cast<std::size_t>(stats().bytes_used); }
 std::size_t Store::table_slots() const noexcept { return table_->slots(); }
 std::size_t Store::table_bytes() const noexcept { return table_->bytes(); }
+
+std::string Store::set_memory_limit(std::size_t bytes) {
+  const std::size_t floor = table_->bytes() + (std::size_t{8} << 20);
+  if (bytes > config_.memory_limit) {
+    return "cannot raise the memory limit above " + std::to_string(config_.memory_limit) +
+           " bytes, the limit the store started with (restart to raise it)";
+  }
+  if (bytes < floor) return "the memory limit must be at least " + std::to_string(floor) + " bytes (the table plus 8 MiB)";
+  const std::size_t old = limit_.exchange(bytes, std::memory_order_relaxed);
+  memory_->adjust_budget(static_cast<std::int64_t>(bytes) - static_cast<std::int64_t>(old));
+  return "";
+}
 
 void Store::flush_now() noexcept {
   // Everything issued so far is at or below the largest last version; contexts issue versions
@@ -1247,7 +1260,13 @@ void Context::tick() noexcept {
     // Buckets that hold about twice the deficit, whatever the items' sizes.
     const auto limit = kHeadroomBucketsPerTick +
                        static_cast<std::size_t>(2.0 * table_.buckets() * static_cast<double>(deficit) / budget);
-    for (std::size_t i = 0; i < limit && memory_.pool() + credit_ < headroom; ++i) turn_hand(Sweep::kPolicy);
+    // What this loop evicts comes back to the budget only after the quiescent point: count it
+    // as returned, or a large deficit (a lowered limit) would evict twice what it needs.
+    const std::int64_t retired_before = stats_.retired_bytes_delta.get();
+    for (std::size_t i = 0;
+         i < limit && memory_.pool() + credit_ + (stats_.retired_bytes_delta.get() - retired_before) < headroom; ++i) {
+      turn_hand(Sweep::kPolicy);
+    }
   }
 }
 

@@ -19,10 +19,12 @@
 // See docs/store.md for the design, the memory promise and the numbers.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -268,7 +270,11 @@ class Store {
   StoreStats stats() const noexcept;
   // Accounted bytes: live items (usable size) + table + wheels.
   std::size_t bytes_used() const noexcept;
-  std::size_t memory_limit() const noexcept { return config_.memory_limit; }
+  std::size_t memory_limit() const noexcept { return limit_.load(std::memory_order_relaxed); }
+  // Changes the memory limit while the store runs. Lowering it makes the contexts evict down to
+  // the new limit over their next ticks; it can be raised back up to the limit the store was
+  // created with (its arena was sized for that), not beyond. Returns "" or why not.
+  std::string set_memory_limit(std::size_t bytes);
   std::size_t table_slots() const noexcept;
   std::size_t table_bytes() const noexcept;
 
@@ -278,6 +284,7 @@ class Store {
   void flush_now() noexcept;
 
   StoreConfig config_;
+  std::atomic<std::size_t> limit_{0};
   std::unique_ptr<Table> table_;
   std::unique_ptr<ItemMemory> memory_;
   struct Shared;
