@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -1260,6 +1261,34 @@ TEST(StoreObserver, ExpiredItemsFoundByWritesAreCountedAndReported) {
   EXPECT_EQ(rec.events[3].kind, MutationKind::kExpire);
   EXPECT_EQ(rec.events[3].key, "t");
   h.ctx->quiescent();
+}
+
+TEST(StoreOpsScan, VisitsEveryLiveItemOnce) {
+  StoreConfig cfg;
+  cfg.memory_limit = std::size_t{64} << 20;
+  Store store(cfg);
+  auto ctx = store.attach();
+  ctx->set_now(store.now_ms());
+  for (int i = 0; i < 3000; ++i) ASSERT_EQ(ctx->set(key_n("s", i), std::string(static_cast<std::size_t>(i % 50), 'v')).status, Status::kOk);
+  ASSERT_EQ(ctx->del("s7"), Status::kOk);
+  SetRequest dying;
+  dying.expires_at_ms = ctx->now_ms() + 10;
+  ASSERT_EQ(ctx->set("expiring", "x", dying).status, Status::kOk);
+  ctx->set_now(ctx->now_ms() + 20);
+  std::map<std::string, std::size_t> seen;
+  std::uint64_t cursor = 0;
+  int calls = 0;
+  do {
+    ctx->scan(&cursor, 1000, [](void* arg, const ItemView& it) {
+      (*static_cast<std::map<std::string, std::size_t>*>(arg))[std::string(it.key())] += 1;
+    }, &seen);
+    ++calls;
+  } while (cursor != 0 && calls < 1'000'000);
+  EXPECT_GT(calls, 1);
+  EXPECT_EQ(seen.size(), 2999u);
+  EXPECT_EQ(seen.count("s7"), 0u);
+  EXPECT_EQ(seen.count("expiring"), 0u);
+  for (const auto& [k, n] : seen) ASSERT_EQ(n, 1u) << k;
 }
 
 TEST(StoreOpsFlush, SweepFlushedLeavesNoItems) {

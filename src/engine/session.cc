@@ -60,7 +60,29 @@ void Exec::count(Proto p, Op op, std::uint64_t start_cycles) noexcept {
   const auto pi = static_cast<std::size_t>(p), oi = static_cast<std::size_t>(op);
   stats.requests[pi][oi].add();
   const std::uint64_t now = cycles();
-  stats.latency[pi][oi].record(now > start_cycles ? cycles_to_ns(now - start_cycles) : 0);
+  const std::uint64_t ns = now > start_cycles ? cycles_to_ns(now - start_cycles) : 0;
+  stats.latency[pi][oi].record(ns);
+  const std::uint64_t slow = shared.settings.slow_request_ns.load(std::memory_order_relaxed);
+  if (slow != 0 && ns >= slow && control != nullptr) {
+    Event e;
+    e.unix_ms = unix_ms();
+    e.type = EventType::kSlowRequest;
+    e.worker = static_cast<std::uint16_t>(worker_id);
+    e.a = static_cast<std::int64_t>(ns);
+    e.b = static_cast<std::int64_t>(pi << 8 | oi);
+    if (!control->events.push(e)) control->events_dropped.add();
+  }
+}
+
+std::string_view event_type_name(EventType t) noexcept {
+  switch (t) {
+    case EventType::kSlowRequest: return "slow_request";
+    case EventType::kConnectionsRefused: return "connections_refused";
+    case EventType::kEvictionStorm: return "eviction_storm";
+    case EventType::kConfigChanged: return "config_changed";
+    case EventType::kNoMemory: return "no_memory";
+  }
+  return "unknown";
 }
 
 std::uint64_t memcache_deadline(std::int64_t exptime, const Exec& ex) noexcept {

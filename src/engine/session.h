@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/buffer.h"
+#include "engine/control.h"
 #include "engine/stats.h"
 #include "store/store.h"
 
@@ -38,6 +39,8 @@ struct EngineSettings {
   std::uint64_t idle_timeout_ms = 0;      // 0 = never
   std::size_t udp_max_datagram = 1400;    // payload bytes of one reply datagram
   std::atomic<int> verbosity{0};          // memcached `verbosity`; the log level
+  // Requests slower than this (executing, not queueing) become slow-request events; 0 = none.
+  std::atomic<std::uint64_t> slow_request_ns{10'000'000};
 };
 
 // Runtime access to the configuration for CONFIG GET/SET and the management plane; implemented by
@@ -57,6 +60,7 @@ struct Shared {
   EngineSettings settings;
   ConfigAccess* config = nullptr;                   // may be null (tests)
   std::vector<const WorkerStats*> worker_stats;     // one per worker, index = worker id
+  std::vector<WorkerControl*> controls;             // one per worker (may be empty: tests)
   std::uint64_t start_unix_ms = 0;                  // for uptime
   std::atomic<std::uint64_t> next_connection_id{1};
   std::atomic<std::int64_t> connections{0};         // open connections, all workers
@@ -70,6 +74,7 @@ struct Exec {
   store::Context& ctx;
   WorkerStats& stats;
   unsigned worker_id = 0;
+  WorkerControl* control = nullptr;  // events and the hot-key sketch; null in codec tests
 
   store::Store& store() const noexcept { return *shared.store; }
   const EngineSettings& settings() const noexcept { return shared.settings; }
@@ -80,6 +85,10 @@ struct Exec {
   void count(Proto p, Op op, std::uint64_t start_cycles) noexcept;
   void count(Proto p, Op op) noexcept {
     stats.requests[static_cast<std::size_t>(p)][static_cast<std::size_t>(op)].add();
+  }
+  // A key a request named (get or set): feeds the hot-key sketch (sampled).
+  void note_key(std::string_view key) noexcept {
+    if (control != nullptr) control->hot.note(key);
   }
   void hit(Proto p) noexcept { stats.hits[static_cast<std::size_t>(p)].add(); }
   void miss(Proto p) noexcept { stats.misses[static_cast<std::size_t>(p)].add(); }

@@ -35,6 +35,8 @@ constexpr unsigned kSpinIterations = 256;  // empty polls before an adaptive wor
 constexpr int kSleepUs = 10'000;
 // A buffer that grew past this for one big reply is shrunk back after it was sent.
 constexpr std::size_t kKeepBufferBytes = 256 << 10;
+// Evictions per second by one worker that make an eviction-storm event.
+constexpr std::int64_t kEvictionStormPerSecond = 10'000;
 
 void format_endpoint(const io::Endpoint& e, char* out, std::size_t cap) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -73,7 +75,7 @@ Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& ser
     : shared_(shared), options_(options), services_(services), driver_(driver), stats_(stats) {
   ctx_ = shared_.store->attach();
   ctx_->set_now(shared_.store->now_ms());
-  exec_ = std::make_unique<Exec>(Exec{shared_, *ctx_, stats_, options_.id});
+  exec_ = std::make_unique<Exec>(Exec{shared_, *ctx_, stats_, options_.id, options_.control});
   datagram_handlers_.resize(options_.services.size());
   for (std::size_t tag = 0; tag < options_.services.size(); ++tag) {
     if (options_.services[tag] == Service::kMemcacheUdp && services_.memcache_udp != nullptr) {
@@ -147,6 +149,13 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
     if (now >= next_idle_sweep_ms_) {
       next_idle_sweep_ms_ = now + kIdleSweepEveryMs;
       sweep_idle();
+    }
+    if (options_.control != nullptr) {
+      serve_control();
+      if (now >= next_second_ms_) {
+        next_second_ms_ = now + 1000;
+        every_second(now);
+      }
     }
     ctx_->tick();
     ctx_->quiescent();
@@ -405,6 +414,92 @@ void Worker::sweep_idle() {
       stats_.idle_closed.add();
       begin_close(static_cast<io::ConnId>(id));
     }
+  }
+}
+
+void Worker::push_event(EventType type, std::int64_t a) {
+  Event e;
+  e.unix_ms = exec_->unix_ms();
+  e.type = type;
+  e.worker = static_cast<std::uint16_t>(options_.id);
+  e.a = a;
+  if (!options_.control->events.push(e)) options_.control->events_dropped.add();
+}
+
+void Worker::every_second(std::uint64_t /*now_ms*/) {
+  // Events worth a look, at most one of each kind per second per worker.
+  const std::int64_t refused = stats_.connections_refused.get();
+  if (refused != last_refused_) push_event(EventType::kConnectionsRefused, refused - last_refused_);
+  last_refused_ = refused;
+  const store::ContextStats& cs = ctx_->stats();
+  const std::int64_t evictions = cs.evictions.get();
+  if (evictions - last_evictions_ >= kEvictionStormPerSecond) push_event(EventType::kEvictionStorm, evictions - last_evictions_);
+  last_evictions_ = evictions;
+  const std::int64_t no_memory = cs.no_memory.get();
+  if (no_memory != last_no_memory_) push_event(EventType::kNoMemory, no_memory - last_no_memory_);
+  last_no_memory_ = no_memory;
+  // The hot-key sketch follows the current load: counts halve every 10 seconds.
+  if (++seconds_ % 10 == 0) options_.control->hot.decay();
+}
+
+void Worker::serve_control() {
+  ControlRequest* req = nullptr;
+  while (options_.control->inbox.pop(&req)) {
+    answer(*req);
+    req->done.store(true, std::memory_order_release);
+  }
+}
+
+void Worker::answer(ControlRequest& req) {
+  const std::uint64_t now = ctx_->now_ms();
+  switch (req.kind) {
+    case ControlRequest::Kind::kClients:
+      for (std::size_t id = 0; id < conns_.size(); ++id) {
+        if (!conns_[id] || !conns_[id]->open) continue;
+        const Conn& c = *conns_[id];
+        ClientRow row;
+        row.id = c.info.id;
+        row.peer = c.info.peer;
+        row.local = c.info.local;
+        row.protocol = c.session ? proto_name(c.session->proto()) : std::string_view("memcache");
+        row.age_ms = exec_->unix_ms() - c.info.created_unix_ms;
+        row.idle_ms = now - c.info.last_active_ms;
+        row.bytes_in = c.info.bytes_in;
+        row.bytes_out = c.info.bytes_out;
+        row.pending_bytes = c.pending.size();
+        row.reply_bytes = c.out[0].size() + c.out[1].size() - (c.sending ? c.sent : 0);
+        row.worker = options_.id;
+        req.clients.push_back(std::move(row));
+      }
+      break;
+    case ControlRequest::Kind::kHotKeys:
+      options_.control->hot.snapshot(&req.hot);
+      break;
+    case ControlRequest::Kind::kBigKeys: {
+      struct Top {
+        std::vector<BigKey>* out;
+        std::size_t limit;
+      } top{&req.big, req.limit == 0 ? 1 : req.limit};
+      ctx_->scan(&req.cursor, req.scan_buckets, [](void* arg, const store::ItemView& it) {
+        auto& t = *static_cast<Top*>(arg);
+        const std::size_t size = it.value().size();
+        if (t.out->size() >= t.limit) {
+          // Replace the smallest when this one is larger.
+          std::size_t min_i = 0;
+          for (std::size_t i = 1; i < t.out->size(); ++i)
+            if ((*t.out)[i].value_bytes < (*t.out)[min_i].value_bytes) min_i = i;
+          if ((*t.out)[min_i].value_bytes >= size) return;
+          (*t.out)[min_i] = BigKey{std::string(it.key()), size};
+          return;
+        }
+        t.out->push_back(BigKey{std::string(it.key()), size});
+      }, &top);
+      break;
+    }
+    case ControlRequest::Kind::kFlush:
+      ctx_->flush(0);
+      ctx_->sweep_flushed();
+      break;
   }
 }
 

@@ -57,6 +57,8 @@ struct WorkerOptions {
   Polling polling = Polling::kAdaptive;
   // Listener tag -> what it serves (tags are the drivers' listener tags).
   std::vector<Service> services;
+  // The management plane's view of this worker (events, requests, hot keys); may be null.
+  WorkerControl* control = nullptr;
 };
 
 class Worker {
@@ -90,6 +92,10 @@ class Worker {
   void flush_dirty();
   void begin_close(io::ConnId id);
   void sweep_idle();
+  void serve_control();
+  void answer(ControlRequest& req);
+  void every_second(std::uint64_t now_ms);
+  void push_event(EventType type, std::int64_t a);
   bool backpressured(const Conn& c) const noexcept;
   Conn& conn(io::ConnId id);
 
@@ -105,6 +111,9 @@ class Worker {
   std::vector<std::unique_ptr<DatagramHandler>> datagram_handlers_;  // by listener tag
   DatagramOut datagram_out_;
   std::uint64_t next_idle_sweep_ms_ = 0;
+  std::uint64_t next_second_ms_ = 0;
+  unsigned seconds_ = 0;
+  std::int64_t last_refused_ = 0, last_evictions_ = 0, last_no_memory_ = 0;
   bool draining_ = false;
 };
 

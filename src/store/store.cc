@@ -407,6 +407,23 @@ ItemView Context::get(const KeyRef& key) noexcept {
   return get_located(key, table_.locate(key.hash));
 }
 
+void Context::scan(std::uint64_t* cursor, std::size_t buckets, ItemFn fn, void* arg) noexcept {
+  maybe_run_flush();
+  const std::uint64_t total = table_.buckets();
+  std::uint64_t bi = *cursor % total;
+  const std::uint64_t end = std::min<std::uint64_t>(total, bi + buckets);
+  for (; bi < end; ++bi) {
+    const Bucket& b = table_.bucket(static_cast<std::uint32_t>(bi));
+    for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
+      const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
+      if (ref == 0) continue;
+      const Item* it = memory_.item_at(ref);  // safe to read until our next quiescent point
+      if (liveness(it) == Liveness::kAlive) fn(arg, ItemView(it));
+    }
+  }
+  *cursor = bi >= total ? 0 : bi;
+}
+
 void Context::prefetch(const KeyRef& key) const noexcept {
   // The primary bucket: where a key almost always is, and where a write takes its first lock.
   prefetch_write(&table_.bucket(table_.locate(key.hash).b1));

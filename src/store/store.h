@@ -138,6 +138,12 @@ class Context {
   // Starts loading the key's primary bucket into the cache (before a set or get of that key).
   void prefetch(const KeyRef& key) const noexcept;
 
+  // Visits the live items of `buckets` buckets from *cursor (a bucket index) and advances it;
+  // *cursor is 0 again once the whole table was covered. Items stored or removed meanwhile may
+  // or may not be seen. For the management plane and anti-entropy, not for requests.
+  using ItemFn = void (*)(void* arg, const ItemView& item);
+  void scan(std::uint64_t* cursor, std::size_t buckets, ItemFn fn, void* arg) noexcept;
+
   // --- writes --------------------------------------------------------------------------------
   SetResult set(std::string_view key, std::string_view value, const SetRequest& req = {}) noexcept {
     return set(make_key(key), value, req);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -36,7 +37,8 @@ class LineEcho final : public Session {
       if (nl == std::string_view::npos) break;
       const std::string_view line = in.substr(used, nl - used);
       used = nl + 1;
-      ex.count(Proto::kMemcacheText, Op::k_other);
+      ex.count(Proto::kMemcacheText, Op::k_other, cycles());
+      ex.note_key(line);
       if (line == "quit") {
         out.append("bye\n");
         close_after_reply();
@@ -72,6 +74,7 @@ class WorkerFixture : public ::testing::Test {
   void start(std::size_t max_connections = 1000, std::uint64_t idle_ms = 0, std::size_t max_reply = 1 << 20) {
     store::StoreConfig sc;
     sc.memory_limit = 32 << 20;
+    sc.max_contexts = 2;
     store_ = std::make_unique<store::Store>(sc);
     shared_.store = store_.get();
     shared_.settings.max_connections = max_connections;
@@ -101,6 +104,7 @@ class WorkerFixture : public ::testing::Test {
       driver.add_listener(listen_fd_, 0, false);
       WorkerOptions opts;
       opts.services = {Service::kMemcache};
+      opts.control = &control_;
       Services services;
       services.memcache_text = make_echo;
       Worker w(shared_, opts, services, driver, stats_);
@@ -149,6 +153,15 @@ class WorkerFixture : public ::testing::Test {
     return ::recv(fd, &c, 1, 0) == 0;
   }
 
+  // Posts a request to the worker and waits (bounded) for the answer.
+  bool ask(ControlRequest& req) {
+    if (!control_.inbox.push(&req)) return false;
+    for (int i = 0; i < 5000 && !req.done.load(std::memory_order_acquire); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return req.done.load(std::memory_order_acquire);
+  }
+
+  WorkerControl control_;
   std::unique_ptr<store::Store> store_;
   Shared shared_;
   WorkerStats stats_;
@@ -270,6 +283,67 @@ TEST_F(WorkerFixture, HandlesManyConnectionsAtOnce) {
     EXPECT_EQ(read_n(fds[i], want.size()), want);
   }
   for (int fd : fds) ::close(fd);
+}
+
+TEST_F(WorkerFixture, AnswersControlRequestsBetweenIterations) {
+  start();
+  const int fd = connect_client();
+  std::string req;
+  for (int i = 0; i < 4000; ++i) req += (i % 4 == 0) ? numbered("cold", i) : std::string("hot\n");
+  send_all(fd, req);
+  ASSERT_EQ(read_n(fd, req.size()).size(), req.size());
+
+  ControlRequest clients;
+  clients.kind = ControlRequest::Kind::kClients;
+  ASSERT_TRUE(ask(clients));
+  ASSERT_EQ(clients.clients.size(), 1u);
+  EXPECT_EQ(clients.clients[0].bytes_in, req.size());
+  EXPECT_EQ(clients.clients[0].protocol, "memcache_text");
+  EXPECT_EQ(clients.clients[0].peer.rfind("127.0.0.1:", 0), 0u);
+
+  ControlRequest hot;
+  hot.kind = ControlRequest::Kind::kHotKeys;
+  ASSERT_TRUE(ask(hot));
+  ASSERT_FALSE(hot.hot.empty());
+  const auto top = std::max_element(hot.hot.begin(), hot.hot.end(),
+                                    [](const auto& a, const auto& b) { return a.count < b.count; });
+  EXPECT_EQ(top->key, "hot");
+  EXPECT_NEAR(static_cast<double>(top->count), 3000.0, 400.0);
+  ::close(fd);
+}
+
+TEST_F(WorkerFixture, PushesSlowRequestEvents) {
+  shared_.settings.slow_request_ns = 1;  // every request is slow
+  start();
+  const int fd = connect_client();
+  send_all(fd, "a\nb\n");
+  ASSERT_EQ(read_n(fd, 4), "a\nb\n");
+  Event e;
+  int got = 0;
+  for (int i = 0; i < 1000 && got < 2; ++i) {
+    while (control_.events.pop(&e)) {
+      if (e.type == EventType::kSlowRequest) ++got;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(got, 2);
+  ::close(fd);
+}
+
+TEST_F(WorkerFixture, FlushRequestEmptiesTheStore) {
+  start();
+  // The store is shared: write through a context of our own, detached before the worker asks.
+  {
+    auto ctx = store_->attach();
+    ctx->set_now(store_->now_ms());
+    for (int i = 0; i < 100; ++i) ASSERT_EQ(ctx->set(numbered("k", i), "v").status, store::Status::kOk);
+    ctx->quiescent();
+  }
+  ASSERT_EQ(store_->stats().items, 100);
+  ControlRequest flush;
+  flush.kind = ControlRequest::Kind::kFlush;
+  ASSERT_TRUE(ask(flush));
+  EXPECT_EQ(store_->stats().items, 0);
 }
 
 }  // namespace
