@@ -1,0 +1,178 @@
+#include "server/daemon.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+#include "core/clock.h"
+#include "uring_driver.h"
+
+namespace ferrite::server {
+namespace {
+
+sockaddr_storage make_address(const ListenerSpec& l, socklen_t* len) {
+  sockaddr_storage ss{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, l.host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(l.port);
+    *len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, l.host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(l.port);
+    *len = sizeof(sockaddr_in6);
+  } else {
+    throw std::runtime_error("listen." + l.name + ": '" + l.host + "' is not a numeric IPv4 or IPv6 address");
+  }
+  return ss;
+}
+
+std::string describe(const ListenerSpec& l) {
+  return l.host.find(':') != std::string::npos ? "[" + l.host + "]:" + std::to_string(l.port)
+                                               : l.host + ":" + std::to_string(l.port);
+}
+
+// One socket of listener `l`, bound (and listening for TCP).
+int open_socket(const ListenerSpec& l) {
+  socklen_t len = 0;
+  const sockaddr_storage ss = make_address(l, &len);
+  const int fd = socket(ss.ss_family, (l.datagram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("listen." + l.name + ": socket: " + std::strerror(errno));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error("listen." + l.name + ": " + describe(l) + ": " +
+                             (err == EADDRINUSE ? std::string("address already in use") : std::strerror(err)));
+  }
+  if (!l.datagram && listen(fd, 1024) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error("listen." + l.name + ": " + describe(l) + ": listen: " + std::strerror(err));
+  }
+  return fd;
+}
+
+std::uint16_t bound_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
+}  // namespace
+
+Daemon::Daemon(const DaemonSpec& spec, const engine::Services& services, engine::ConfigAccess* config)
+    : spec_(spec), services_(services) {
+  store::StoreConfig sc = spec_.store;
+  sc.max_contexts = spec_.workers;
+  store_ = std::make_unique<store::Store>(sc);
+  shared_.store = store_.get();
+  shared_.config = config;
+  shared_.settings.version = spec_.version;
+  shared_.settings.workers = spec_.workers;
+  shared_.settings.max_connections = spec_.max_connections;
+  shared_.settings.max_reply_bytes = spec_.max_reply_bytes;
+  shared_.settings.max_request_bytes = sc.max_item_size + (64u << 10);
+  shared_.settings.idle_timeout_ms = spec_.idle_timeout_ms;
+  shared_.start_unix_ms = unix_ms();
+  for (unsigned i = 0; i < spec_.workers; ++i) {
+    stats_.push_back(std::make_unique<engine::WorkerStats>());
+    shared_.worker_stats.push_back(stats_.back().get());
+    controls_.push_back(std::make_unique<engine::WorkerControl>());
+    shared_.controls.push_back(controls_.back().get());
+  }
+}
+
+Daemon::~Daemon() {
+  stop();
+  for (auto& per_worker : fds_)
+    for (int fd : per_worker)
+      if (fd >= 0) ::close(fd);
+}
+
+void Daemon::start() {
+  // Bind everything before any worker starts, so that a port in use fails the start-up with
+  // its name. A listener on port 0 takes the port the first socket got for all the others.
+  fds_.assign(spec_.workers, std::vector<int>(spec_.listeners.size(), -1));
+  for (std::size_t li = 0; li < spec_.listeners.size(); ++li) {
+    ListenerSpec& l = spec_.listeners[li];
+    for (unsigned w = 0; w < spec_.workers; ++w) {
+      fds_[w][li] = open_socket(l);
+      if (l.port == 0) l.port = bound_port(fds_[w][li]);
+    }
+  }
+  for (unsigned w = 0; w < spec_.workers; ++w) threads_.emplace_back([this, w] { worker_main(w); });
+  while (ready_.load() < spec_.workers && !failed_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (failed_.load()) {
+    stop();
+    throw std::runtime_error(failure());
+  }
+}
+
+void Daemon::worker_main(unsigned id) {
+  if (!spec_.cpus.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(spec_.cpus[id % spec_.cpus.size()], &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  }
+  char name[16];
+  std::snprintf(name, sizeof(name), "ferrite-w%u", id);
+  pthread_setname_np(pthread_self(), name);
+  try {
+    uring::UringDriver driver;
+    engine::WorkerOptions opts;
+    opts.id = id;
+    opts.polling = spec_.polling;
+    opts.control = controls_[id].get();
+    for (std::size_t li = 0; li < spec_.listeners.size(); ++li) {
+      opts.services.push_back(spec_.listeners[li].service);
+      driver.add_listener(fds_[id][li], static_cast<std::uint16_t>(li), spec_.listeners[li].datagram);
+      fds_[id][li] = -1;  // the driver owns it now
+    }
+    engine::Worker worker(shared_, opts, services_, driver, *stats_[id]);
+    ready_.fetch_add(1);
+    worker.run(stop_);
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> lock(failure_mutex_);
+    if (failure_.empty()) failure_ = std::string("worker ") + std::to_string(id) + ": " + e.what();
+    failed_.store(true);
+  }
+}
+
+std::string Daemon::bound_addresses() const {
+  std::string s;
+  for (const ListenerSpec& l : spec_.listeners) {
+    if (!s.empty()) s += ' ';
+    s += l.name + "=" + describe(l);
+  }
+  return s;
+}
+
+std::string Daemon::failure() const {
+  std::lock_guard<std::mutex> lock(failure_mutex_);
+  return failure_;
+}
+
+void Daemon::stop() {
+  stop_.store(true);
+  for (std::thread& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+}  // namespace ferrite::server

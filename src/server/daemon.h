@@ -1,0 +1,80 @@
+// The running appliance: listener sockets bound up front, one pinned worker thread per core
+// (each with its own io_uring driver and store context), and an orderly stop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/session.h"
+#include "engine/worker.h"
+#include "store/store.h"
+
+namespace ferrite::server {
+
+struct ListenerSpec {
+  std::string name;        // the config key's short name: "memcache", "resp", ...
+  engine::Service service;
+  std::string host;        // numeric IPv4 or IPv6 (no brackets)
+  std::uint16_t port = 0;  // 0: any free port (the same one for every worker)
+  bool datagram = false;
+};
+
+struct DaemonSpec {
+  store::StoreConfig store;
+  unsigned workers = 1;
+  std::vector<int> cpus;   // worker i runs on cpus[i % size]; empty: not pinned
+  engine::Polling polling = engine::Polling::kAdaptive;
+  std::vector<ListenerSpec> listeners;
+  std::size_t max_connections = 4096;
+  std::size_t max_reply_bytes = 4u << 20;
+  std::uint64_t idle_timeout_ms = 0;
+  std::string version;
+};
+
+class Daemon {
+ public:
+  Daemon(const DaemonSpec& spec, const engine::Services& services, engine::ConfigAccess* config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Binds every listener (once per worker, SO_REUSEPORT) and starts the workers; returns when
+  // all of them are serving. Throws std::runtime_error naming the listener and the address.
+  void start();
+  // "memcache=127.0.0.1:11211 resp=..." with the ports actually bound.
+  std::string bound_addresses() const;
+  // Stops accepting, lets the workers send what they owe, joins them.
+  void stop();
+
+  // Set when a worker died (its error); the daemon should then stop.
+  bool failed() const noexcept { return failed_.load(); }
+  std::string failure() const;
+
+  engine::Shared& shared() noexcept { return shared_; }
+  unsigned workers() const noexcept { return spec_.workers; }
+  store::Store& store() noexcept { return *store_; }
+
+ private:
+  void worker_main(unsigned id);
+
+  DaemonSpec spec_;
+  engine::Services services_;
+  std::unique_ptr<store::Store> store_;
+  engine::Shared shared_;
+  std::vector<std::unique_ptr<engine::WorkerStats>> stats_;
+  std::vector<std::unique_ptr<engine::WorkerControl>> controls_;
+  std::vector<std::vector<int>> fds_;  // [worker][listener]
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  std::atomic<unsigned> ready_{0};
+  std::atomic<bool> failed_{false};
+  mutable std::mutex failure_mutex_;
+  std::string failure_;
+};
+
+}  // namespace ferrite::server

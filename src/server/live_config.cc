@@ -1,0 +1,93 @@
+#include "server/live_config.h"
+
+#include <fnmatch.h>
+
+#include "core/size.h"
+#include "server/settings.h"
+
+namespace ferrite::server {
+
+LiveConfig::LiveConfig(const ServerConfig& config, engine::EngineSettings* settings, store::Store* store)
+    : config_(config), settings_(settings), store_(store) {}
+
+void LiveConfig::set_targets(engine::EngineSettings* settings, store::Store* store) {
+  std::lock_guard lock(mu_);
+  settings_ = settings;
+  store_ = store;
+}
+
+void LiveConfig::refresh_log_level() const {
+  if (settings_ == nullptr) return;
+  const LogLevel level = level_for_verbosity(settings_->verbosity.load(std::memory_order_relaxed));
+  if (level == config_.log_level) return;
+  config_.log_level = level;
+  config_.values.set("log.level", kLogLevelChoices[static_cast<std::size_t>(level)]);
+}
+
+std::vector<std::pair<std::string, std::string>> LiveConfig::get(std::string_view glob) const {
+  const std::string pattern(glob);
+  std::vector<std::pair<std::string, std::string>> out;
+  std::lock_guard lock(mu_);
+  refresh_log_level();
+  for (const Setting& s : all_settings()) {
+    const std::string name(s.name);
+    if (fnmatch(pattern.c_str(), name.c_str(), FNM_CASEFOLD) == 0)
+      out.emplace_back(name, config_.values.get(s.key));
+  }
+  return out;
+}
+
+std::string LiveConfig::set(std::string_view key, std::string_view value) {
+  std::string name(key);
+  for (char& c : name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  const Setting* s = find_setting(name);
+  if (s == nullptr) return unknown_key_error(key);
+  if (!s->live) {
+    return name +
+           ": cannot change while ferrited runs (set it in the configuration file, or with --set, "
+           "and restart)";
+  }
+  std::string canonical;
+  if (std::string error = check_value(*s, value, quote(value), &canonical); !error.empty()) return error;
+
+  std::lock_guard lock(mu_);
+  switch (s->key) {
+    case Key::kLogLevel: {
+      const auto level = static_cast<LogLevel>(parse_choice(*s, canonical).value_or(0));
+      if (settings_ != nullptr) settings_->verbosity.store(verbosity_for(level), std::memory_order_relaxed);
+      config_.log_level = level;
+      break;
+    }
+    case Key::kMemory: {
+      const std::uint64_t bytes = parse_size(canonical).value_or(0);
+      if (config_.store.max_item_size > bytes / 4) {
+        return "server.memory: " + quote(value) + " is less than 4 times server.max_item_size (" +
+               toml_value(setting(Key::kMaxItemSize), config_.values.get(Key::kMaxItemSize)) +
+               "); expected at least " + format_size(config_.store.max_item_size * 4);
+      }
+      if (store_ != nullptr) {
+        if (std::string error = store_->set_memory_limit(bytes); !error.empty()) {
+          return "server.memory: " + quote(value) + ": " + error;
+        }
+      }
+      config_.store.memory_limit = bytes;
+      break;
+    }
+    default:
+      return name + ": marked live but not applied by LiveConfig::set";
+  }
+  config_.values.set(name, canonical);
+  return "";
+}
+
+ServerConfig LiveConfig::current() const {
+  std::lock_guard lock(mu_);
+  refresh_log_level();
+  return config_;
+}
+
+std::string LiveConfig::digest() const { return current().digest(); }
+
+}  // namespace ferrite::server

@@ -1,0 +1,49 @@
+// The server's engine::ConfigAccess: CONFIG GET/SET (RESP) and the management socket read every
+// key as text and change the keys marked live in the settings table (log.level, server.memory).
+// Not on the request path: a mutex guards the values.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/session.h"
+#include "server/config.h"
+#include "store/store.h"
+
+namespace ferrite::server {
+
+class LiveConfig final : public engine::ConfigAccess {
+ public:
+  // Live changes go to `settings` (log.level sets its verbosity, and log.level is read back from
+  // it, since memcached's verbosity command changes it too) and to `store` (server.memory). Either
+  // may be null (tests): the keys it carries then change here only. Both must outlive this object.
+  LiveConfig(const ServerConfig& config, engine::EngineSettings* settings, store::Store* store);
+  // Sets the targets later, for when they are made after this object (the daemon that owns them
+  // takes a ConfigAccess* when it is constructed).
+  void set_targets(engine::EngineSettings* settings, store::Store* store);
+
+  // Every key whose name matches the glob (*, ?, [...]; case-insensitive), in table order, with its
+  // current value in canonical spelling.
+  std::vector<std::pair<std::string, std::string>> get(std::string_view glob) const override;
+  // Changes a live key. Returns "" or the error: an unknown key (with a suggestion), a key that
+  // needs a restart, or a bad value (naming the key, the value and what is allowed).
+  std::string set(std::string_view key, std::string_view value) override;
+
+  // The configuration as it is now, with live changes.
+  ServerConfig current() const;
+  // ServerConfig::digest() of current().
+  std::string digest() const;
+
+ private:
+  void refresh_log_level() const;  // mu_ held: config_ follows settings_->verbosity
+
+  mutable std::mutex mu_;
+  mutable ServerConfig config_;
+  engine::EngineSettings* settings_;
+  store::Store* store_;
+};
+
+}  // namespace ferrite::server

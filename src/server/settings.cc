@@ -1,0 +1,240 @@
+#include "server/settings.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdint>
+
+namespace ferrite::server {
+
+namespace {
+
+constexpr std::uint64_t kKiB = std::uint64_t{1} << 10;
+constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
+constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
+constexpr std::uint64_t kTiB = std::uint64_t{1} << 40;
+constexpr std::uint64_t kYear = 365 * 86400;
+
+constexpr bool kLive = true;      // may change while ferrited runs
+constexpr bool kRestart = false;  // needs a restart
+
+// Row builders (numbers, enums, text), so that each row reads: key, name, default, range, liveness,
+// meaning.
+constexpr Setting number(Key key, std::string_view name, Type type, std::string_view def, std::uint64_t min,
+                         std::uint64_t max, bool live, std::string_view help) {
+  return {key, name, type, def, min, max, {}, live, help};
+}
+constexpr Setting choice(Key key, std::string_view name, std::string_view def,
+                         std::span<const std::string_view> choices, bool live, std::string_view help) {
+  return {key, name, Type::kEnum, def, 0, 0, choices, live, help};
+}
+constexpr Setting text(Key key, std::string_view name, Type type, std::string_view def,
+                       std::string_view help) {
+  return {key, name, type, def, 0, 0, {}, kRestart, help};
+}
+
+constexpr std::array<Setting, kKeyCount> kSettings{{
+    // [server]
+    number(Key::kWorkers, "server.workers", Type::kInt, "0", 0, 64, kRestart,
+           "Worker threads, each pinned to one CPU and serving every listener. 0 = one per CPU listed in "
+           "server.cpus, or else one per CPU this process may run on (at most 64)."),
+    number(Key::kMemory, "server.memory", Type::kSize, "1GiB", 8 * kMiB, 16 * kTiB, kLive,
+           "The store's memory limit. Everything counts against it: items (by their allocator usable size), "
+           "the hash table and the TTL wheels. While ferrited runs it can be lowered (the store evicts down "
+           "to it) and raised back up to its start-up value."),
+    choice(Key::kPolicy, "server.policy", "clock", kPolicyChoices, kRestart,
+           "Eviction when memory is full: clock (second chance: a hit sets a reference bit, the hand clears "
+           "it or evicts) or lfu (a logarithmic frequency counter, decayed by the hand)."),
+    number(Key::kMaxKeySize, "server.max_key_size", Type::kInt, "250", 1, 65535, kRestart,
+           "Longest key accepted, in bytes (memcached's limit is 250)."),
+    number(Key::kMaxItemSize, "server.max_item_size", Type::kSize, "1MiB", 1, kGiB, kRestart,
+           "Longest value accepted (memcached's item size limit); at most a quarter of server.memory. A "
+           "request may buffer this much plus 64KiB of headers."),
+    number(Key::kItemSizeHint, "server.item_size_hint", Type::kSize, "64", 16, kGiB, kRestart,
+           "The typical item size (key, value and about 16 bytes of metadata): the hash table is sized "
+           "once, for server.memory / item_size_hint items."),
+    number(Key::kMaxConnections, "server.max_connections", Type::kInt, "4096", 1, std::uint64_t{1} << 20,
+           kRestart, "Open client connections across all workers; beyond it new connections are refused."),
+    number(Key::kMaxReplyBytes, "server.max_reply_bytes", Type::kSize, "4MiB", 16 * kKiB, kGiB, kRestart,
+           "Unsent reply bytes per connection before the server stops reading its requests (back-pressure "
+           "on clients that pipeline without reading)."),
+    number(Key::kIdleTimeout, "server.idle_timeout", Type::kDuration, "0", 0, kYear, kRestart,
+           "Close a client connection after this long without a request. 0 = never."),
+    choice(Key::kPoll, "server.poll", "adaptive", kPollChoices, kRestart,
+           "What an idle worker does: adaptive (spin briefly, then sleep until I/O arrives) or busy (spin "
+           "always: the lowest latency, one whole CPU per worker)."),
+    text(Key::kCpus, "server.cpus", Type::kCpuList, "",
+         "The CPUs workers are pinned to, in order (worker i on the i-th CPU listed), such as \"0-3,8\". "
+         "Empty = the CPUs this process may run on, in order."),
+    choice(Key::kDriver, "server.driver", "uring", kDriverChoices, kRestart,
+           "Network I/O: uring (kernel sockets through io_uring; runs anywhere) or dpdk (kernel bypass; "
+           "needs a DPDK build and a port for it)."),
+    // [listen]
+    text(Key::kListenMemcache, "listen.memcache", Type::kAddress, "127.0.0.1:11211",
+         "memcached text, meta and binary protocols over TCP."),
+    text(Key::kListenMemcacheUdp, "listen.memcache_udp", Type::kAddress, "",
+         "memcached text and meta over UDP (with memcached's 8-byte frame header). Off by default: UDP "
+         "replies can be aimed at a spoofed source."),
+    text(Key::kListenResp, "listen.resp", Type::kAddress, "127.0.0.1:6379",
+         "Redis protocol (RESP2 and RESP3) over TCP."),
+    text(Key::kListenHttp, "listen.http", Type::kAddress, "127.0.0.1:8080",
+         "HTTP/1.1: GET, PUT and DELETE /cache/{key}, /metrics, /health."),
+    text(Key::kListenBinary, "listen.binary", Type::kAddress, "127.0.0.1:7070",
+         "Ferrite's binary protocol over TCP."),
+    text(Key::kListenBinaryUdp, "listen.binary_udp", Type::kAddress, "127.0.0.1:7070",
+         "Ferrite's binary protocol over UDP (several requests per datagram)."),
+    // [log]
+    choice(Key::kLogLevel, "log.level", "info", kLogLevelChoices, kLive,
+           "The least severe messages written to stderr: error, warn, info or debug. memcached's verbosity "
+           "command sets the same thing (0 = error, 1 = warn, 2 = info, 3 = debug)."),
+    // [mgmt]
+    text(Key::kMgmtSocket, "mgmt.socket", Type::kPath, "/run/ferrite/ferrited.sock",
+         "The management socket (a unix domain socket) that ferritectl talks to. Empty = off."),
+}};
+
+constexpr bool table_in_key_order() {
+  for (std::size_t i = 0; i < kSettings.size(); ++i) {
+    if (static_cast<std::size_t>(kSettings[i].key) != i) return false;
+  }
+  return true;
+}
+static_assert(table_in_key_order(), "kSettings rows must be in Key order");
+
+char lower(char c) noexcept { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// Optimal string alignment distance (Levenshtein plus adjacent transpositions), case-insensitive.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1])) {
+        cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+      }
+    }
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// The candidate nearest to `unknown`, if close enough to be a typo of it: within a third of the
+// length of `word` (the part that is probably misspelt), 1 to 3 edits.
+std::string_view nearest(std::string_view unknown, std::string_view word,
+                         std::span<const std::string_view> candidates) {
+  std::string_view best;
+  std::size_t best_distance = SIZE_MAX;
+  for (const std::string_view c : candidates) {
+    const std::size_t d = edit_distance(unknown, c);
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  const std::size_t limit = std::clamp<std::size_t>(word.size() / 3, 1, 3);
+  return best_distance <= limit ? best : std::string_view{};
+}
+
+// Appends `text` to `out` wrapped at `width` columns, each line starting with `prefix`.
+void wrap(std::string_view text, std::string_view prefix, std::size_t width, std::string* out) {
+  std::string line(prefix);
+  while (!text.empty()) {
+    const std::size_t space = text.find(' ');
+    const std::string_view word = text.substr(0, space);
+    text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
+    if (line.size() > prefix.size() && line.size() + 1 + word.size() > width) {
+      *out += line + "\n";
+      line = prefix;
+    }
+    if (line.size() > prefix.size()) line += ' ';
+    line += word;
+  }
+  *out += line + "\n";
+}
+
+}  // namespace
+
+std::span<const Setting> all_settings() noexcept { return kSettings; }
+
+const Setting& setting(Key key) noexcept { return kSettings[static_cast<std::size_t>(key)]; }
+
+const Setting* find_setting(std::string_view name) noexcept {
+  for (const Setting& s : kSettings) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> all_sections() {
+  std::vector<std::string_view> out;
+  for (const Setting& s : kSettings) {
+    if (std::find(out.begin(), out.end(), s.section()) == out.end()) out.push_back(s.section());
+  }
+  return out;
+}
+
+std::string_view suggest_key(std::string_view unknown) {
+  // The same key name under the wrong section (store.memory, or a bare "workers").
+  const std::string_view short_name = unknown.substr(unknown.find('.') + 1);
+  for (const Setting& s : kSettings) {
+    if (iequals(s.short_name(), short_name)) return s.name;
+  }
+  std::vector<std::string_view> names;
+  for (const Setting& s : kSettings) names.push_back(s.name);
+  return nearest(unknown, short_name, names);
+}
+
+std::string unknown_key_error(std::string_view name) {
+  const std::string_view near = suggest_key(name);
+  return std::string(name) + ": unknown key " +
+         (near.empty() ? std::string("(see ferrited --describe-config)")
+                       : "(did you mean " + quote(near) + "?)");
+}
+
+std::string_view suggest_section(std::string_view unknown) {
+  return nearest(unknown, unknown, all_sections());
+}
+
+std::optional<std::size_t> parse_choice(const Setting& s, std::string_view text) noexcept {
+  for (std::size_t i = 0; i < s.choices.size(); ++i) {
+    if (iequals(s.choices[i], text)) return i;
+  }
+  return std::nullopt;
+}
+
+std::string describe_config() {
+  std::string out =
+      "# ferrited settings: every key with its default, type and meaning. This text is itself a valid\n"
+      "# configuration (ferrited --config FILE); ferrited --set section.key=value overrides one key.\n"
+      "#\n"
+      "# Sizes are bytes or a number with a binary unit: B, KiB, MiB, GiB, TiB (K, M, G, T alike).\n"
+      "# Durations are seconds or a number with a unit: s, m, h, d. Listener addresses are\n"
+      "# \"host:port\" with a numeric host (\"[::1]:6379\" for IPv6); \"\" turns a listener off and\n"
+      "# port 0 takes any free port. Keys marked \"changes live\" can be set while ferrited runs\n"
+      "# (CONFIG SET, the management socket); the others need a restart.\n";
+  std::string_view section;
+  for (const Setting& s : kSettings) {
+    if (s.section() != section) {
+      section = s.section();
+      out += "\n[" + std::string(section) + "]\n";
+    }
+    out += "\n# " + std::string(s.short_name()) + ": " + type_summary(s) + "; " +
+           (s.live ? "changes live" : "restart to change") + "\n";
+    wrap(s.help, "#   ", 100, &out);
+    out += std::string(s.short_name()) + " = " + toml_value(s, s.default_value) + "\n";
+  }
+  return out;
+}
+
+}  // namespace ferrite::server

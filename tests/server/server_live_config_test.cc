@@ -1,0 +1,178 @@
+// LiveConfig, the server's engine::ConfigAccess: CONFIG GET by glob, CONFIG SET of live keys
+// (log.level into the engine's verbosity, server.memory into the store).
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/live_config.h"
+#include "store/store.h"
+
+namespace ferrite::server {
+namespace {
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+std::vector<std::string> names(const Pairs& pairs) {
+  std::vector<std::string> out;
+  for (const auto& p : pairs) out.push_back(p.first);
+  return out;
+}
+
+ServerConfig resolved(std::initializer_list<std::pair<std::string_view, std::string_view>> sets) {
+  ConfigValues v;
+  for (const auto& [k, text] : sets) EXPECT_EQ(v.set(k, text), "") << k;
+  ServerConfig c;
+  const std::vector<unsigned> cpus{0, 1};
+  EXPECT_EQ(resolve_config(v, cpus, &c), std::vector<std::string>{});
+  return c;
+}
+
+ServerConfig sample() { return resolved({{"server.memory", "2048MiB"}, {"listen.http", ""}}); }
+
+// A server's live parts: engine settings and a small store, set up from `config` as main() does.
+struct Server {
+  explicit Server(const ServerConfig& c) {
+    c.apply_to(settings);
+    store = std::make_unique<store::Store>(c.store);
+  }
+  engine::EngineSettings settings;
+  std::unique_ptr<store::Store> store;
+};
+
+TEST(LiveConfig, GetsKeysByGlobInTableOrder) {
+  const LiveConfig config(sample(), nullptr, nullptr);
+  EXPECT_EQ(config.get("server.memory"), (Pairs{{"server.memory", "2GiB"}}));
+  EXPECT_EQ(config.get("SERVER.MEMORY"), (Pairs{{"server.memory", "2GiB"}}));
+  EXPECT_EQ(config.get("listen.http"), (Pairs{{"listen.http", ""}}));
+  EXPECT_EQ(names(config.get("listen.*udp")),
+            (std::vector<std::string>{"listen.memcache_udp", "listen.binary_udp"}));
+  EXPECT_EQ(names(config.get("*.level")), (std::vector<std::string>{"log.level"}));
+  EXPECT_EQ(names(config.get("server.max_[ik]*")),
+            (std::vector<std::string>{"server.max_key_size", "server.max_item_size"}));
+  EXPECT_EQ(config.get("server.*").size(), 12u);
+  EXPECT_EQ(config.get("nothing*"), Pairs{});
+
+  const Pairs all = config.get("*");
+  ASSERT_EQ(all.size(), kKeyCount);
+  for (std::size_t i = 0; i < kKeyCount; ++i) {
+    EXPECT_EQ(all[i].first, all_settings()[i].name);
+    EXPECT_EQ(all[i].second, sample().values.get(static_cast<Key>(i)));
+  }
+}
+
+TEST(LiveConfig, SetsLogLevelAndTheEngineSeesIt) {
+  Server server(resolved({{"server.memory", "16MiB"}}));
+  LiveConfig config(resolved({{"server.memory", "16MiB"}}), &server.settings, server.store.get());
+  EXPECT_EQ(server.settings.verbosity.load(), verbosity_for(LogLevel::kInfo));
+  EXPECT_EQ(config.set("log.level", "debug"), "");
+  EXPECT_EQ(server.settings.verbosity.load(), 3);
+  EXPECT_EQ(config.get("log.level"), (Pairs{{"log.level", "debug"}}));
+  EXPECT_EQ(config.set("LOG.LEVEL", "Error"), "");
+  EXPECT_EQ(server.settings.verbosity.load(), 0);
+  EXPECT_EQ(config.current().log_level, LogLevel::kError);
+  EXPECT_EQ(config.current().values.get(Key::kLogLevel), "error");
+}
+
+TEST(LiveConfig, TargetsCanBeSetAfterConstruction) {
+  const ServerConfig c = resolved({{"server.memory", "64MiB"}});
+  LiveConfig config(c, nullptr, nullptr);
+  Server server(c);
+  config.set_targets(&server.settings, server.store.get());
+  EXPECT_EQ(config.set("server.memory", "48MiB"), "");
+  EXPECT_EQ(server.store->memory_limit(), std::size_t{48} << 20);
+  EXPECT_EQ(config.set("log.level", "warn"), "");
+  EXPECT_EQ(server.settings.verbosity.load(), 1);
+}
+
+TEST(LiveConfig, ReadsLogLevelBackFromVerbosity) {
+  const ServerConfig c = resolved({});
+  engine::EngineSettings settings;
+  c.apply_to(settings);
+  const LiveConfig config(c, &settings, nullptr);
+  settings.verbosity.store(1);  // memcached's `verbosity 1`
+  EXPECT_EQ(config.get("log.level"), (Pairs{{"log.level", "warn"}}));
+  EXPECT_EQ(config.current().log_level, LogLevel::kWarn);
+  settings.verbosity.store(7);
+  EXPECT_EQ(config.get("log.level"), (Pairs{{"log.level", "debug"}}));
+}
+
+TEST(LiveConfig, LowersAndRaisesTheStoresMemoryLimit) {
+  const ServerConfig c = resolved({{"server.memory", "64MiB"}});
+  Server server(c);
+  LiveConfig config(c, &server.settings, server.store.get());
+  EXPECT_EQ(config.set("server.memory", "32MiB"), "");
+  EXPECT_EQ(server.store->memory_limit(), std::size_t{32} << 20);
+  EXPECT_EQ(config.get("server.memory"), (Pairs{{"server.memory", "32MiB"}}));
+  EXPECT_EQ(config.current().store.memory_limit, std::size_t{32} << 20);
+  EXPECT_EQ(config.set("server.memory", "67108864"), "");
+  EXPECT_EQ(server.store->memory_limit(), std::size_t{64} << 20);
+  EXPECT_EQ(config.get("server.memory"), (Pairs{{"server.memory", "64MiB"}}));
+
+  // The store refuses to grow past its start-up size; the message says why.
+  EXPECT_EQ(config.set("server.memory", "128MiB"),
+            "server.memory: \"128MiB\": " + server.store->set_memory_limit(std::size_t{128} << 20));
+  EXPECT_EQ(config.set("server.memory", "3MiB"),
+            "server.memory: \"3MiB\" is out of range; expected a size from 8MiB to 16TiB (bytes, or a number "
+            "with a "
+            "unit: B, KiB, MiB, GiB, TiB)");
+  EXPECT_EQ(server.store->memory_limit(), std::size_t{64} << 20);
+  EXPECT_EQ(config.get("server.memory"), (Pairs{{"server.memory", "64MiB"}}));
+}
+
+TEST(LiveConfig, MemoryStaysAtLeastFourItems) {
+  const ServerConfig c = resolved({{"server.memory", "64MiB"}, {"server.max_item_size", "4MiB"}});
+  LiveConfig config(c, nullptr, nullptr);
+  EXPECT_EQ(config.set("server.memory", "16MiB"), "");
+  EXPECT_EQ(config.set("server.memory", "12MiB"),
+            "server.memory: \"12MiB\" is less than 4 times server.max_item_size (\"4MiB\"); expected at "
+            "least 16MiB");
+  EXPECT_EQ(config.get("server.memory"), (Pairs{{"server.memory", "16MiB"}}));
+}
+
+TEST(LiveConfig, EveryLiveKeyIsApplied) {
+  LiveConfig config(resolved({}), nullptr, nullptr);
+  for (const Setting& s : all_settings()) {
+    if (s.live) {
+      EXPECT_EQ(config.set(s.name, s.default_value), "") << s.name;
+    }
+  }
+}
+
+TEST(LiveConfig, RefusesKeysThatNeedARestart) {
+  Server server(resolved({{"server.memory", "16MiB"}}));
+  LiveConfig config(sample(), &server.settings, server.store.get());
+  EXPECT_EQ(config.set("server.workers", "1"),
+            "server.workers: cannot change while ferrited runs (set it in the configuration file, or with "
+            "--set, and "
+            "restart)");
+  EXPECT_EQ(
+      config.set("listen.resp", "127.0.0.1:6380"),
+      "listen.resp: cannot change while ferrited runs (set it in the configuration file, or with --set, and "
+      "restart)");
+  EXPECT_EQ(config.current().values, sample().values);
+  EXPECT_EQ(config.digest(), sample().digest());
+}
+
+TEST(LiveConfig, UnknownKeysAndBadValuesSayWhatIsWrong) {
+  LiveConfig config(resolved({}), nullptr, nullptr);
+  EXPECT_EQ(config.set("log.levle", "debug"), "log.levle: unknown key (did you mean \"log.level\"?)");
+  EXPECT_EQ(config.set("maxmemory", "1gb"), "maxmemory: unknown key (see ferrited --describe-config)");
+  EXPECT_EQ(config.set("log.level", "loud"),
+            "log.level: \"loud\" is not allowed; expected one of error, warn, info, debug");
+  EXPECT_EQ(config.current().values, ConfigValues());
+}
+
+TEST(LiveConfig, DigestFollowsLiveChanges) {
+  LiveConfig config(resolved({}), nullptr, nullptr);
+  const std::string before = config.digest();
+  EXPECT_EQ(before, resolved({}).digest());
+  EXPECT_EQ(config.set("log.level", "debug"), "");
+  EXPECT_NE(config.digest(), before);
+  EXPECT_EQ(config.digest(), resolved({{"log.level", "debug"}}).digest());
+}
+
+}  // namespace
+}  // namespace ferrite::server
