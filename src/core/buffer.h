@@ -73,6 +73,12 @@ class Buffer {
   // Gives memory back when the buffer grew far beyond its usual size (after one huge value).
   void shrink_to(std::size_t cap) noexcept {
     if (cap_ <= cap || size_ > cap) return;
+    if (cap == 0) {  // realloc(p, 0) frees p and may return null: do it explicitly
+      std::free(data_);
+      data_ = nullptr;
+      cap_ = 0;
+      return;
+    }
     void* p = std::realloc(data_, cap);
     if (p == nullptr) return;
     data_ = static_cast<char*>(p);

@@ -56,6 +56,10 @@ std::uint64_t cycles_to_ns(std::uint64_t c) noexcept {
   return static_cast<std::uint64_t>(static_cast<double>(c) / cycles_per_ns());
 }
 
+std::uint64_t ns_to_cycles(std::uint64_t ns) noexcept {
+  return static_cast<std::uint64_t>(static_cast<double>(ns) * cycles_per_ns());
+}
+
 void Exec::count(Proto p, Op op, std::uint64_t start_cycles) noexcept {
   const auto pi = static_cast<std::size_t>(p), oi = static_cast<std::size_t>(op);
   stats.requests[pi][oi].add();

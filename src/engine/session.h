@@ -31,13 +31,20 @@ namespace ferrite::engine {
 // Engine-wide settings (from the [server] section and friends); read-only on the workers except
 // where noted.
 struct EngineSettings {
-  std::string version = "0.1.0";          // what `version`, INFO and HELLO report
+  std::string version = "0.1.0";          // Ferrite's version (HTTP, /info, ferrite_version fields)
+  // What memcached's `version` and `stats` report: the memcached release whose protocol we speak.
+  // Clients parse it (libmemcached refuses a major version of 0, and gates features on 1.6).
+  std::string memcache_version = "1.6.21";
   unsigned workers = 1;
   std::size_t max_connections = 4096;     // across all workers; beyond it accepts are refused
   std::size_t max_reply_bytes = 4u << 20; // unsent reply bytes per connection before reads pause
   std::size_t max_request_bytes = (1u << 20) + (64u << 10);  // one request's buffered bytes
   std::uint64_t idle_timeout_ms = 0;      // 0 = never
   std::size_t udp_max_datagram = 1400;    // payload bytes of one reply datagram
+  // Reflection safety: the reply datagrams to one request datagram may total at most this many
+  // times its size, unless the sender is on loopback (a forged source cannot make us amplify
+  // traffic towards a victim). 0 = no bound.
+  std::size_t udp_reply_factor = 3;
   std::atomic<int> verbosity{0};          // memcached `verbosity`; the log level
   // Requests slower than this (executing, not queueing) become slow-request events; 0 = none.
   std::atomic<std::uint64_t> slow_request_ns{10'000'000};
@@ -99,8 +106,9 @@ struct Exec {
 // that an absolute Unix time in seconds (in the past: already expired). Returns a store deadline.
 std::uint64_t memcache_deadline(std::int64_t exptime, const Exec& ex) noexcept;
 
-// Converts a core/clock.h cycles() difference to nanoseconds.
+// Converts a core/clock.h cycles() difference to nanoseconds, and back.
 std::uint64_t cycles_to_ns(std::uint64_t cycles) noexcept;
+std::uint64_t ns_to_cycles(std::uint64_t ns) noexcept;
 
 // Sums every worker's counters (for stats / INFO / metrics; not on the request path).
 struct StatsTotals {

@@ -94,6 +94,7 @@ struct WorkerStats {
   Counter datagrams_in;
   Counter datagrams_out;
   Counter datagrams_dropped;     // malformed, or the reply would exceed the reflection bound
+  Counter udp_reflection_drops;  // request datagrams whose replies were dropped for that bound
   Counter loop_iterations;
   Counter busy_iterations;       // iterations that handled at least one event
   Counter cycles_busy;           // TSC cycles spent handling events (for the busy ratio)

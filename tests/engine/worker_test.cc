@@ -235,7 +235,7 @@ TEST_F(WorkerFixture, RefusesConnectionsOverTheLimitCleanly) {
   EXPECT_EQ(read_n(a, 2), "x\n");
   EXPECT_EQ(read_n(b, 2), "y\n");
   const int c = connect_client();
-  EXPECT_EQ(read_n(c, 100), "SERVER_ERROR Too many open connections\r\n");
+  EXPECT_EQ(read_n(c, 100), "ERROR Too many open connections\r\n");
   EXPECT_EQ(stats_.connections_refused.get(), 1);
   ::close(c);
   ::close(a);
