@@ -1,0 +1,518 @@
+// The classic text commands; the meta commands are in executor_meta.cc.
+#include "engine/memcache/executor.h"
+
+#include <climits>
+#include <span>
+
+#include "core/clock.h"
+#include "engine/memcache_stats.h"
+#include "proto/memcache/reply.h"
+
+namespace ferrite::engine::memcache {
+
+using proto::memcache::Command;
+using proto::memcache::LineStatus;
+using proto::memcache::Tokens;
+namespace mc = proto::memcache;
+
+namespace {
+
+constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format";
+constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache";
+constexpr std::string_view kNoMemory = "SERVER_ERROR out of memory storing object";
+constexpr std::string_view kBadChunk = "CLIENT_ERROR bad data chunk";
+constexpr std::string_view kBadExptime = "CLIENT_ERROR invalid exptime argument";
+
+Op op_of(Command c) noexcept {
+  switch (c) {
+    case Command::kSet:
+      return Op::k_set;
+    case Command::kAdd:
+      return Op::k_add;
+    case Command::kReplace:
+      return Op::k_replace;
+    case Command::kAppend:
+      return Op::k_append;
+    case Command::kPrepend:
+      return Op::k_prepend;
+    case Command::kCas:
+      return Op::k_cas;
+    case Command::kIncr:
+      return Op::k_incr;
+    case Command::kDecr:
+      return Op::k_decr;
+    default:
+      return Op::k_other;
+  }
+}
+
+store::SetMode mode_of(Command c) noexcept {
+  switch (c) {
+    case Command::kAdd:
+      return store::SetMode::kAdd;
+    case Command::kReplace:
+      return store::SetMode::kReplace;
+    case Command::kAppend:
+      return store::SetMode::kAppend;
+    case Command::kPrepend:
+      return store::SetMode::kPrepend;
+    case Command::kCas:
+      return store::SetMode::kCas;
+    default:
+      return store::SetMode::kSet;
+  }
+}
+
+// Where the keys of a get line start: after the command and, for gat/gats, the exptime.
+std::string_view keys_after(const mc::Line& line, std::string_view token) noexcept {
+  const auto end = static_cast<std::size_t>(token.data() - line.text.data()) + token.size();
+  return line.text.substr(end);
+}
+
+}  // namespace
+
+Executor::Executor(Mode mode) noexcept : mode_(mode) {}
+
+void Executor::reset() noexcept {
+  closing_ = false;
+  scan_ = 0;
+  swallow_ = 0;
+}
+
+std::size_t Executor::run(std::string_view in, Buffer& out, Exec& ex) {
+  std::size_t pos = 0;
+  while (pos < in.size() && !closing_) {
+    if (swallow_ > 0) {
+      const std::size_t n = std::min<std::uint64_t>(swallow_, in.size() - pos);
+      swallow_ -= n;
+      pos += n;
+      continue;
+    }
+    if (mode_ == Mode::kStream && out.size() >= ex.settings().max_reply_bytes) break;
+    const std::size_t used = step(in.substr(pos), out, ex);
+    if (used == 0) break;
+    pos += used;
+  }
+  return pos;
+}
+
+void Executor::reply(Buffer& out, std::string_view line, bool noreply) {
+  if (!noreply) mc::append_line(out, line);
+}
+
+void Executor::fail(Buffer& out, Exec& ex, bool meta, std::uint64_t start, std::string_view line,
+                    bool noreply) {
+  const Proto p = meta ? meta_proto() : text_proto();
+  reply(out, line, noreply);
+  ex.protocol_error(p);
+  ex.count(p, Op::k_error, start);
+}
+
+bool Executor::over_limits(const Request& r, const Exec& ex, std::size_t n) const noexcept {
+  const std::size_t max_item = ex.shared.store->config().max_item_size;
+  return n > max_item || r.line.consumed + n + 2 > ex.settings().max_request_bytes;
+}
+
+std::size_t Executor::too_large(const Request& r, Buffer& out, Exec& ex, std::string_view key, std::size_t n,
+                                bool remove_old, bool noreply) {
+  // memcached removes the old value of a failed set, so that no stale value is read after it.
+  if (remove_old) ex.ctx.del(key);
+  fail(out, ex, mc::is_meta(r.cmd), r.start, kTooLarge, noreply);
+  swallow_ = static_cast<std::uint64_t>(n) + 2;
+  return r.line.consumed;
+}
+
+store::Status Executor::apply_store(Exec& ex, std::string_view key, std::string_view value,
+                                    const store::SetRequest& req, std::uint64_t* cas) {
+  const store::SetResult res = ex.ctx.set(key, value, req);
+  *cas = res.cas;
+  // A set that could not be stored leaves no old value behind (memcached unlinks it).
+  if ((res.status == store::Status::kNoMemory || res.status == store::Status::kTooLarge) &&
+      req.mode == store::SetMode::kSet) {
+    ex.ctx.del(key);
+  }
+  return res.status;
+}
+
+std::size_t Executor::step(std::string_view in, Buffer& out, Exec& ex) {
+  mc::Line line;
+  switch (mc::next_line(in, &scan_, &line)) {
+    case LineStatus::kComplete:
+      break;
+    case LineStatus::kNeedMore:
+      if (mode_ == Mode::kStream && in.size() > ex.settings().max_request_bytes) {
+        // A multi-get line longer than anything the worker buffers.
+        fail(out, ex, false, cycles(), "SERVER_ERROR out of memory reading request");
+        closing_ = true;
+      }
+      return 0;
+    case LineStatus::kTooLong:
+      ex.protocol_error(text_proto());
+      closing_ = true;
+      return 0;
+  }
+  const std::uint64_t start = cycles();
+  Tokens t;
+  mc::tokenize(line.text, &t);
+  if (t.count == 0 || t.tok[0].size() < 2) {
+    fail(out, ex, false, start, "ERROR");
+    return line.consumed;
+  }
+  const Command cmd = mc::classify(t.tok[0]);
+  const Request r{cmd, t, line, in, start};
+  switch (cmd) {
+    case Command::kGet:
+    case Command::kGets:
+    case Command::kGat:
+    case Command::kGats:
+      return retrieve(r, out, ex);
+    case Command::kSet:
+    case Command::kAdd:
+    case Command::kReplace:
+    case Command::kAppend:
+    case Command::kPrepend:
+    case Command::kCas:
+      return store(r, out, ex);
+    case Command::kDelete:
+      return remove(r, out, ex);
+    case Command::kIncr:
+    case Command::kDecr:
+      return arith(r, out, ex);
+    case Command::kTouch:
+      return touch(r, out, ex);
+    case Command::kFlushAll:
+      return flush_all(r, out, ex);
+    case Command::kVerbosity:
+      return verbosity(r, out, ex);
+    case Command::kStats:
+      return stats(r, out, ex);
+    case Command::kVersion:
+      out.append("VERSION ", 8);
+      mc::append_line(out, ex.settings().memcache_version);
+      ex.count(text_proto(), Op::k_noop, start);
+      return line.consumed;
+    case Command::kQuit:
+      ex.count(text_proto(), Op::k_other, start);
+      closing_ = true;
+      return line.consumed;
+    case Command::kShutdown:
+      // memcached without -A (Ferrite stops on SIGTERM or from the management socket).
+      mc::append_line(out, "ERROR: shutdown not enabled");
+      ex.count(text_proto(), Op::k_other, start);
+      return line.consumed;
+    case Command::kMetaNoop:
+      mc::append_line(out, "MN");
+      ex.count(meta_proto(), Op::k_noop, start);
+      return line.consumed;
+    case Command::kMetaGet:
+      return meta_get(r, out, ex);
+    case Command::kMetaSet:
+      return meta_set(r, out, ex);
+    case Command::kMetaDelete:
+      return meta_delete(r, out, ex);
+    case Command::kMetaArithmetic:
+      return meta_arith(r, out, ex);
+    case Command::kMetaDebug:
+      return meta_debug(r, out, ex);
+    case Command::kUnknown:
+      break;
+  }
+  if (t.last().substr(0, 5) == "HTTP/") {
+    // An HTTP client on the memcache port: memcached closes without a reply.
+    ex.protocol_error(text_proto());
+    ex.count(text_proto(), Op::k_error, start);
+    closing_ = true;
+    return line.consumed;
+  }
+  fail(out, ex, mc::is_meta(cmd), start, "ERROR");
+  return line.consumed;
+}
+
+std::size_t Executor::retrieve(const Request& r, Buffer& out, Exec& ex) {
+  const Proto p = text_proto();
+  if (r.t.ntokens() < 3) {
+    fail(out, ex, false, r.start, "ERROR");
+    return r.line.consumed;
+  }
+  const bool with_cas = r.cmd == Command::kGets || r.cmd == Command::kGats;
+  const bool touch = r.cmd == Command::kGat || r.cmd == Command::kGats;
+  std::uint64_t deadline = 0;
+  std::string_view keys = keys_after(r.line, r.t.tok[0]);
+  if (touch) {
+    std::int32_t exptime = 0;
+    if (!mc::parse_i32(r.t.tok[1], &exptime)) {
+      fail(out, ex, false, r.start, kBadExptime);
+      return r.line.consumed;
+    }
+    deadline = memcache_deadline(exptime, ex);
+    keys = keys_after(r.line, r.t.tok[1]);
+  }
+  // memcached answers a line with a key that is too long with only the error (it drops the
+  // values it had found before it); checking first also keeps gat from touching any key.
+  {
+    mc::KeyIterator it(keys);
+    std::string_view k;
+    while (it.next(&k)) {
+      if (k.size() > mc::kMaxKeyLength) {
+        fail(out, ex, false, r.start, kBadFormat);
+        return r.line.consumed;
+      }
+    }
+  }
+  const Op op = touch ? Op::k_gat : Op::k_get;
+  bool first = true;
+  const auto counted = [&] {
+    if (first) {
+      ex.count(p, op, r.start);
+      first = false;
+    } else {
+      ex.count(p, op);
+    }
+  };
+  mc::KeyIterator it(keys);
+  std::string_view k;
+  if (touch) {
+    while (it.next(&k)) {
+      const store::ItemView v = ex.ctx.gat(k, deadline);
+      if (v) {
+        mc::append_value(out, v.key(), v.flags(), v.value(), with_cas, v.cas());
+        ex.hit(p);
+      } else {
+        ex.miss(p);
+      }
+      counted();
+    }
+  } else {
+    bool more = true;
+    while (more) {
+      std::size_t n = 0;
+      while (n < kBatch && (more = it.next(&k))) keys_[n++] = store::make_key(k);
+      if (n == 0) break;
+      ex.ctx.get_batch(std::span<const store::KeyRef>(keys_, n), views_);
+      for (std::size_t i = 0; i < n; ++i) {
+        const store::ItemView& v = views_[i];
+        if (v) {
+          mc::append_value(out, v.key(), v.flags(), v.value(), with_cas, v.cas());
+          ex.hit(p);
+        } else {
+          ex.miss(p);
+        }
+        counted();
+      }
+    }
+  }
+  if (first) ex.count(p, op, r.start);  // "gat <exptime>" with no key: memcached answers END
+  mc::append_line(out, "END");
+  return r.line.consumed;
+}
+
+std::size_t Executor::store(const Request& r, Buffer& out, Exec& ex) {
+  const bool is_cas = r.cmd == Command::kCas;
+  const std::size_t base = is_cas ? 7 : 6;
+  if (r.t.ntokens() != base && r.t.ntokens() != base + 1) {
+    fail(out, ex, false, r.start, "ERROR");
+    return r.line.consumed;
+  }
+  const bool noreply = r.t.last() == "noreply";
+  const std::string_view key = r.t.tok[1];
+  if (key.size() > mc::kMaxKeyLength) {
+    fail(out, ex, false, r.start, kBadFormat, noreply);
+    return r.line.consumed;
+  }
+  std::uint32_t flags = 0;
+  std::int32_t exptime = 0;
+  std::int32_t vlen = 0;
+  std::uint64_t cas = 0;
+  if (!mc::parse_u32(r.t.tok[2], &flags) || !mc::parse_i32(r.t.tok[3], &exptime) ||
+      !mc::parse_i32(r.t.tok[4], &vlen) || (is_cas && !mc::parse_u64(r.t.tok[5], &cas)) || vlen < 0 ||
+      vlen > INT_MAX - 2) {
+    fail(out, ex, false, r.start, kBadFormat, noreply);
+    return r.line.consumed;
+  }
+  const auto n = static_cast<std::size_t>(vlen);
+  if (over_limits(r, ex, n)) return too_large(r, out, ex, key, n, r.cmd == Command::kSet, noreply);
+  const std::size_t total = r.line.consumed + n + 2;
+  if (r.in.size() < total) return 0;  // the data block is not all here yet
+  if (r.in.substr(r.line.consumed + n, 2) != "\r\n") {
+    fail(out, ex, false, r.start, kBadChunk, noreply);
+    return total;
+  }
+  store::SetRequest req;
+  req.mode = mode_of(r.cmd);
+  req.flags = flags;
+  req.expires_at_ms = memcache_deadline(exptime, ex);
+  req.cas = cas;
+  std::uint64_t new_cas = 0;
+  std::string_view result;
+  switch (apply_store(ex, key, r.in.substr(r.line.consumed, n), req, &new_cas)) {
+    case store::Status::kOk:
+      result = "STORED";
+      break;
+    case store::Status::kNotStored:
+      result = "NOT_STORED";
+      break;
+    case store::Status::kExists:
+      result = "EXISTS";
+      break;
+    case store::Status::kNotFound:
+      result = "NOT_FOUND";
+      break;
+    case store::Status::kTooLarge:
+      result = kTooLarge;
+      break;
+    default:
+      result = kNoMemory;
+      break;
+  }
+  reply(out, result, noreply);
+  ex.count(text_proto(), op_of(r.cmd), r.start);
+  return total;
+}
+
+std::size_t Executor::remove(const Request& r, Buffer& out, Exec& ex) {
+  const std::size_t nt = r.t.ntokens();
+  if (nt < 3 || nt > 5) {
+    fail(out, ex, false, r.start, "ERROR");
+    return r.line.consumed;
+  }
+  bool noreply = false;
+  if (nt > 3) {
+    // memcached accepts a legacy hold time of 0 only: "delete <key> [0] [noreply]".
+    const bool hold_is_zero = r.t.tok[2] == "0";
+    noreply = r.t.last() == "noreply";
+    const bool valid = (nt == 4 && (hold_is_zero || noreply)) || (nt == 5 && hold_is_zero && noreply);
+    if (!valid) {
+      fail(out, ex, false, r.start, "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]",
+           noreply);
+      return r.line.consumed;
+    }
+  }
+  const std::string_view key = r.t.tok[1];
+  if (key.size() > mc::kMaxKeyLength) {
+    fail(out, ex, false, r.start, kBadFormat, noreply);
+    return r.line.consumed;
+  }
+  reply(out, ex.ctx.del(key) == store::Status::kOk ? "DELETED" : "NOT_FOUND", noreply);
+  ex.count(text_proto(), Op::k_delete, r.start);
+  return r.line.consumed;
+}
+
+std::size_t Executor::arith(const Request& r, Buffer& out, Exec& ex) {
+  if (r.t.ntokens() != 4 && r.t.ntokens() != 5) {
+    fail(out, ex, false, r.start, "ERROR");
+    return r.line.consumed;
+  }
+  const bool noreply = r.t.last() == "noreply";
+  const std::string_view key = r.t.tok[1];
+  if (key.size() > mc::kMaxKeyLength) {
+    fail(out, ex, false, r.start, kBadFormat, noreply);
+    return r.line.consumed;
+  }
+  std::uint64_t delta = 0;
+  if (!mc::parse_u64(r.t.tok[2], &delta)) {
+    fail(out, ex, false, r.start, "CLIENT_ERROR invalid numeric delta argument", noreply);
+    return r.line.consumed;
+  }
+  const store::ArithResult res = ex.ctx.incr(key, delta, r.cmd == Command::kDecr);
+  switch (res.status) {
+    case store::Status::kOk:
+      if (!noreply) {
+        out.append_uint(res.value);
+        mc::append_crlf(out);
+      }
+      break;
+    case store::Status::kNotFound:
+      reply(out, "NOT_FOUND", noreply);
+      break;
+    case store::Status::kNonNumeric:
+      reply(out, "CLIENT_ERROR cannot increment or decrement non-numeric value", noreply);
+      break;
+    default:
+      reply(out, "SERVER_ERROR out of memory", noreply);
+      break;
+  }
+  ex.count(text_proto(), op_of(r.cmd), r.start);
+  return r.line.consumed;
+}
+
+std::size_t Executor::touch(const Request& r, Buffer& out, Exec& ex) {
+  if (r.t.ntokens() != 4 && r.t.ntokens() != 5) {
+    fail(out, ex, false, r.start, "ERROR");
+    return r.line.consumed;
+  }
+  const bool noreply = r.t.last() == "noreply";
+  const std::string_view key = r.t.tok[1];
+  if (key.size() > mc::kMaxKeyLength) {
+    fail(out, ex, false, r.start, kBadFormat, noreply);
+    return r.line.consumed;
+  }
+  std::int32_t exptime = 0;
+  if (!mc::parse_i32(r.t.tok[2], &exptime)) {
+    fail(out, ex, false, r.start, kBadExptime, noreply);
+    return r.line.consumed;
+  }
+  const bool ok = ex.ctx.touch(key, memcache_deadline(exptime, ex)) == store::Status::kOk;
+  reply(out, ok ? "TOUCHED" : "NOT_FOUND", noreply);
+  ex.count(text_proto(), Op::k_touch, r.start);
+  return r.line.consumed;
+}
+
+std::size_t Executor::flush_all(const Request& r, Buffer& out, Exec& ex) {
+  const std::size_t nt = r.t.ntokens();
+  if (nt < 2 || nt > 4) {
+    fail(out, ex, false, r.start, "ERROR");
+    return r.line.consumed;
+  }
+  const bool noreply = r.t.last() == "noreply";
+  std::int32_t exptime = 0;
+  if (nt != (noreply ? 3u : 2u) && !mc::parse_i32(r.t.tok[1], &exptime)) {
+    fail(out, ex, false, r.start, kBadExptime, noreply);
+    return r.line.consumed;
+  }
+  std::uint64_t delay_ms = 0;
+  if (exptime > 0) {
+    // A delay uses the exptime rules: up to 30 days relative, beyond that a Unix time.
+    const std::uint64_t at = memcache_deadline(exptime, ex);
+    delay_ms = at > ex.now_ms() ? at - ex.now_ms() : 0;
+  }
+  ex.ctx.flush(delay_ms);
+  reply(out, "OK", noreply);
+  ex.count(text_proto(), Op::k_flush, r.start);
+  return r.line.consumed;
+}
+
+std::size_t Executor::verbosity(const Request& r, Buffer& out, Exec& ex) {
+  if (r.t.ntokens() != 3 && r.t.ntokens() != 4) {
+    fail(out, ex, false, r.start, "ERROR");
+    return r.line.consumed;
+  }
+  const bool noreply = r.t.last() == "noreply";
+  std::uint32_t level = 0;
+  if (!mc::parse_u32(r.t.tok[1], &level)) {
+    fail(out, ex, false, r.start, kBadFormat, noreply);
+    return r.line.consumed;
+  }
+  ex.shared.settings.verbosity.store(level > mc::kMaxVerbosity ? mc::kMaxVerbosity : static_cast<int>(level),
+                                     std::memory_order_relaxed);
+  reply(out, "OK", noreply);
+  ex.count(text_proto(), Op::k_other, r.start);
+  return r.line.consumed;
+}
+
+std::size_t Executor::stats(const Request& r, Buffer& out, Exec& ex) {
+  const std::string_view group = r.t.count >= 2 ? r.t.tok[1] : std::string_view();
+  const std::size_t mark = out.size();
+  const bool known = memcache_stats(ex, group, [&out](std::string_view name, std::string_view value) {
+    mc::append_stat(out, name, value);
+  });
+  if (!known) {
+    out.resize(mark);
+    fail(out, ex, false, r.start, "ERROR");
+    return r.line.consumed;
+  }
+  mc::append_line(out, "END");
+  ex.count(text_proto(), Op::k_stats, r.start);
+  return r.line.consumed;
+}
+
+}  // namespace ferrite::engine::memcache

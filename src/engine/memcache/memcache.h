@@ -1,0 +1,27 @@
+// memcached's text protocol and meta commands on one TCP connection, and memcached's UDP frame
+// around the same commands.
+//
+// The TCP session speaks what memcached 1.6 speaks on an ASCII connection: the classic commands
+// (get/gets/gat/gats, set/add/replace/append/prepend/cas, delete, incr/decr, touch, flush_all,
+// version, verbosity, quit, stats) and the meta commands (mg/ms/md/ma/mn/me), mixed freely. The
+// worker gives a memcache-listener connection to this session unless its first byte is 0x80 (the
+// binary protocol's request magic), as memcached does.
+//
+// The UDP handler takes one request datagram (8-byte frame header + commands, which must fit in
+// that one datagram), runs its commands, and splits the replies into datagrams of at most
+// settings().udp_max_datagram bytes after their own 8-byte header. Short datagrams and
+// multi-datagram requests are dropped and counted in WorkerStats::datagrams_dropped.
+//
+// Behaviour, limits and where Ferrite differs from memcached: see executor.h.
+#pragma once
+
+#include <memory>
+
+#include "engine/session.h"
+
+namespace ferrite::engine {
+
+std::unique_ptr<Session> make_memcache_text_session(const ConnInfo& info);
+std::unique_ptr<DatagramHandler> make_memcache_udp_handler();
+
+}  // namespace ferrite::engine

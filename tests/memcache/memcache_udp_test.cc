@@ -1,0 +1,137 @@
+// memcached UDP: the 8-byte frame, one request per datagram, replies split into datagrams.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/memcache/memcache.h"
+#include "engine_test_util.h"
+
+namespace ferrite::engine::testing {
+namespace {
+
+std::string frame(std::uint16_t id, std::uint16_t seq, std::uint16_t total, std::string_view body,
+                  std::uint16_t reserved = 0) {
+  std::string d;
+  for (const std::uint16_t v : {id, seq, total, reserved}) {
+    d.push_back(static_cast<char>(v >> 8));
+    d.push_back(static_cast<char>(v & 0xff));
+  }
+  d.append(body);
+  return d;
+}
+
+std::uint16_t be16(std::string_view d, std::size_t at) {
+  return static_cast<std::uint16_t>(static_cast<unsigned char>(d[at]) << 8 |
+                                    static_cast<unsigned char>(d[at + 1]));
+}
+
+class Udp {
+ public:
+  Udp() : handler_(make_memcache_udp_handler()) {}
+
+  // Returns the reply datagrams.
+  std::vector<std::string> send(std::string_view datagram) {
+    handler_->on_datagram(datagram, out_, h_.exec());
+    h_.end_iteration();
+    std::vector<std::string> got;
+    for (std::size_t i = 0; i < out_.count(); ++i) got.emplace_back(out_.datagram(i));
+    return got;
+  }
+  SessionHarness& harness() { return h_; }
+  std::int64_t dropped() { return h_.stats().datagrams_dropped.get(); }
+
+ private:
+  SessionHarness h_;
+  std::unique_ptr<DatagramHandler> handler_;
+  DatagramOut out_;
+};
+
+TEST(MemcacheUdp, AnswersInOneDatagramWithTheRequestId) {
+  Udp u;
+  const auto r = u.send(frame(0xabcd, 0, 1, "set a 0 0 2\r\nhi\r\nget a\r\n"));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0], frame(0xabcd, 0, 1, "STORED\r\nVALUE a 0 2\r\nhi\r\nEND\r\n"));
+  EXPECT_EQ(u.harness()
+                .stats()
+                .requests[static_cast<std::size_t>(Proto::kMemcacheUdp)][static_cast<std::size_t>(Op::k_get)]
+                .get(),
+            1);
+  // Meta commands too, counted under the UDP protocol.
+  EXPECT_EQ(u.send(frame(7, 0, 1, "mg a v\r\nmn\r\n")),
+            std::vector<std::string>{frame(7, 0, 1, "VA 2\r\nhi\r\nMN\r\n")});
+  EXPECT_EQ(u.harness().stats().hits[static_cast<std::size_t>(Proto::kMemcacheUdp)].get(), 2);
+}
+
+TEST(MemcacheUdp, SplitsLongRepliesIntoNumberedDatagrams) {
+  Udp u;
+  u.harness().shared().settings.udp_max_datagram = 100;
+  const std::string value(250, 'v');
+  EXPECT_EQ(u.send(frame(1, 0, 1, "set k 0 0 250 noreply\r\n" + value + "\r\n")).size(), 0u);
+  const auto r = u.send(frame(2, 0, 1, "get k\r\n"));
+  const std::string whole = "VALUE k 0 250\r\n" + value + "\r\nEND\r\n";  // 272 bytes
+  ASSERT_EQ(r.size(), 3u);
+  std::string joined;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    ASSERT_GE(r[i].size(), 8u);
+    EXPECT_EQ(be16(r[i], 0), 2);
+    EXPECT_EQ(be16(r[i], 2), i);
+    EXPECT_EQ(be16(r[i], 4), 3);
+    EXPECT_EQ(be16(r[i], 6), 0);
+    EXPECT_LE(r[i].size() - 8, 100u);
+    joined += r[i].substr(8);
+  }
+  EXPECT_EQ(r[0].size(), 108u);
+  EXPECT_EQ(joined, whole);
+}
+
+TEST(MemcacheUdp, MalformedDatagramsAreDroppedAndCounted) {
+  Udp u;
+  EXPECT_TRUE(u.send("").empty());
+  EXPECT_TRUE(u.send(std::string("\0\1\0\0\0\1\0", 7)).empty());
+  EXPECT_TRUE(u.send(frame(1, 0, 1, "")).empty());           // header only
+  EXPECT_TRUE(u.send(frame(1, 0, 2, "get a\r\n")).empty());  // multi-datagram request
+  EXPECT_TRUE(u.send(frame(1, 1, 0, "get a\r\n")).empty());
+  EXPECT_EQ(u.dropped(), 5);
+  // The sequence number and the reserved field are not checked (memcached does not either).
+  EXPECT_EQ(u.send(frame(9, 3, 1, "get a\r\n", 5)), std::vector<std::string>{frame(9, 0, 1, "END\r\n")});
+  EXPECT_EQ(u.dropped(), 5);
+}
+
+TEST(MemcacheUdp, IncompleteRequestsAtTheEndAreDropped) {
+  Udp u;
+  EXPECT_EQ(u.send(frame(1, 0, 1, "get a\r\nset b 0 0 5\r\nab")),
+            std::vector<std::string>{frame(1, 0, 1, "END\r\n")});
+  EXPECT_EQ(u.send(frame(2, 0, 1, "get b\r\nget")), std::vector<std::string>{frame(2, 0, 1, "END\r\n")});
+  // Nothing carries over to the next datagram.
+  EXPECT_EQ(u.send(frame(3, 0, 1, "cde\r\nget b\r\n")),
+            std::vector<std::string>{frame(3, 0, 1, "ERROR\r\nEND\r\n")});
+  EXPECT_EQ(u.send(frame(4, 0, 1, "set c 0 0 2000000\r\nxx")),
+            std::vector<std::string>{frame(4, 0, 1, "SERVER_ERROR object too large for cache\r\n")});
+  EXPECT_EQ(u.send(frame(5, 0, 1, "get c\r\n")), std::vector<std::string>{frame(5, 0, 1, "END\r\n")});
+}
+
+TEST(MemcacheUdp, QuitStopsTheDatagram) {
+  Udp u;
+  EXPECT_EQ(u.send(frame(1, 0, 1, "mn\r\nquit\r\nmn\r\n")),
+            std::vector<std::string>{frame(1, 0, 1, "MN\r\n")});
+  EXPECT_EQ(u.send(frame(2, 0, 1, "mn\r\n")), std::vector<std::string>{frame(2, 0, 1, "MN\r\n")});
+}
+
+TEST(MemcacheUdp, ManyCommandsInOneDatagram) {
+  Udp u;
+  std::string body, want;
+  for (int i = 0; i < 100; ++i) {
+    body += "incr n 1\r\n";
+    want += "NOT_FOUND\r\n";
+  }
+  const auto r = u.send(frame(5, 0, 1, body));
+  std::string joined;
+  for (const auto& d : r) joined += d.substr(8);
+  EXPECT_EQ(joined, want);
+  EXPECT_EQ(r.size(), (want.size() + 1399) / 1400);
+}
+
+}  // namespace
+}  // namespace ferrite::engine::testing
