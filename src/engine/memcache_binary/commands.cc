@@ -1,0 +1,366 @@
+// The binary protocol's commands on the store. Statuses follow memcached 1.6 (proto_bin.c):
+//
+//   set/add/replace  add on an existing key: key exists; replace on a missing key: not found;
+//                    with a CAS: a compare-and-swap (mismatch: key exists, missing: not found)
+//   append/prepend   missing key: item not stored; CAS honoured
+//   delete           CAS honoured (mismatch: key exists); the reply carries CAS 0
+//   incr/decr        missing key: created with `initial` (and returned as is) unless the
+//                    expiration is 0xffffffff (then not found); non-numeric value: 0x0006
+//   touch            the reply carries the flags as extras and the item's CAS, like memcached
+//   gat/gatk         like get/getk, also setting the expiration
+//   flush            with a 4-byte expiration extra: flush at that time
+//   stat             key = group; one packet per statistic, then an empty terminating packet;
+//                    an unknown group: not found
+//
+// Where Ferrite departs from memcached 1.6, it follows the protocol document instead:
+//   - gatq/gatkq return hits (memcached 1.6 drops them, treating them like a quiet success);
+//   - verbosity (0x1b) sets the level (memcached 1.6 answers "unknown command");
+//   - "stat reset" and "stat detail ..." answer not found: the counters belong to the workers
+//     and are never reset, and there are no per-prefix statistics.
+#include <charconv>
+#include <limits>
+
+#include "engine/memcache_binary/session.h"
+#include "engine/memcache_stats.h"
+
+namespace ferrite::engine::memcache_binary {
+
+namespace mb = proto::memcache_binary;
+
+namespace {
+
+constexpr Proto kProto = Proto::kMemcacheBinary;
+
+// memcached's unsigned exptime (the binary protocol has no negative times) as a store deadline.
+std::uint64_t deadline(std::uint32_t exptime, const Exec& ex) noexcept {
+  return memcache_deadline(static_cast<std::int64_t>(exptime), ex);
+}
+
+// The counter in an item's value: optional leading spaces, at most 20 digits that fit in 64
+// bits, optional trailing whitespace (the store's rule for incr/decr).
+bool parse_counter(std::string_view s, std::uint64_t* out) noexcept {
+  std::size_t i = 0;
+  while (i < s.size() && s[i] == ' ') ++i;
+  const std::size_t start = i;
+  std::uint64_t v = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    const auto d = static_cast<std::uint64_t>(s[i] - '0');
+    if (i - start == 20 || v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (i == start) return false;
+  for (; i < s.size(); ++i) {
+    if (s[i] != ' ' && s[i] != '\r' && s[i] != '\n' && s[i] != '\t') return false;
+  }
+  *out = v;
+  return true;
+}
+
+std::string_view format_u64(std::uint64_t v, char (&buf)[24]) noexcept {
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return {buf, static_cast<std::size_t>(r.ptr - buf)};
+}
+
+// A found item as get/gat answer it: flags as extras, the key for getk/gatk, the value.
+void item_reply(const mb::Header& h, bool with_key, const store::ItemView& it, Buffer& out) {
+  const std::string_view key = with_key ? it.key() : std::string_view();
+  const std::string_view value = it.value();
+  mb::append_response_header(out, h.opcode, mb::Status::kSuccess, 4, static_cast<std::uint16_t>(key.size()),
+                             static_cast<std::uint32_t>(4 + key.size() + value.size()), h.opaque, it.cas());
+  out.append_be32(it.flags());
+  out.append(key);
+  out.append(value);
+}
+
+// A miss as get/gat answer it: getk/gatk echo the key (as the key, no message), the others say so.
+void miss_reply(const mb::Header& h, const mb::OpcodeInfo& info, std::string_view key, Buffer& out) {
+  if (info.quiet) return;
+  if (info.returns_key) {
+    mb::append_response(out, h.opcode, mb::Status::kKeyNotFound, h.opaque, 0, {}, key, {});
+  } else {
+    mb::append_error(out, h.opcode, mb::Status::kKeyNotFound, h.opaque);
+  }
+}
+
+}  // namespace
+
+void BinarySession::ok(const Request& r, Buffer& out, std::uint64_t cas) {
+  if (r.info.quiet) return;
+  mb::append_response_header(out, r.h.opcode, Status::kSuccess, 0, 0, 0, r.h.opaque, cas);
+}
+
+void BinarySession::counter_value(const Request& r, Buffer& out, std::uint64_t value, std::uint64_t cas) {
+  if (r.info.quiet) return;
+  mb::append_response_header(out, r.h.opcode, Status::kSuccess, 0, 0, 8, r.h.opaque, cas);
+  out.append_be64(value);
+}
+
+void BinarySession::error(const Request& r, Buffer& out, Status s) {
+  mb::append_error(out, r.h.opcode, s, r.h.opaque);
+}
+
+Op BinarySession::get(const Request& r, Buffer& out, Exec& ex) {
+  ex.note_key(r.key);
+  if (const store::ItemView it = ex.ctx.get(r.key)) {
+    ex.hit(kProto);
+    item_reply(r.h, r.info.returns_key, it, out);
+  } else {
+    ex.miss(kProto);
+    miss_reply(r.h, r.info, r.key, out);
+  }
+  return Op::k_get;
+}
+
+Op BinarySession::gat(const Request& r, Buffer& out, Exec& ex) {
+  ex.note_key(r.key);
+  if (const store::ItemView it = ex.ctx.gat(r.key, deadline(mb::parse_u32_extras(r.extras), ex))) {
+    ex.hit(kProto);
+    item_reply(r.h, r.info.returns_key, it, out);
+  } else {
+    ex.miss(kProto);
+    miss_reply(r.h, r.info, r.key, out);
+  }
+  return Op::k_gat;
+}
+
+Op BinarySession::touch(const Request& r, Buffer& out, Exec& ex) {
+  if (const store::ItemView it = ex.ctx.gat(r.key, deadline(mb::parse_u32_extras(r.extras), ex))) {
+    mb::append_response_header(out, r.h.opcode, Status::kSuccess, 4, 0, 4, r.h.opaque, it.cas());
+    out.append_be32(it.flags());
+  } else {
+    error(r, out, Status::kKeyNotFound);
+  }
+  return Op::k_touch;
+}
+
+Op BinarySession::store(const Request& r, Buffer& out, Exec& ex) {
+  ex.note_key(r.key);
+  const mb::StoreExtras e = mb::parse_store_extras(r.extras);
+  store::SetRequest req;
+  req.flags = e.flags;
+  req.expires_at_ms = deadline(e.expiration, ex);
+  Op op = Op::k_set;
+  switch (r.info.base) {
+    case mb::Opcode::kAdd:
+      req.mode = store::SetMode::kAdd;
+      op = Op::k_add;
+      break;
+    case mb::Opcode::kReplace:
+      req.mode = store::SetMode::kReplace;
+      op = Op::k_replace;
+      break;
+    default:
+      req.mode = store::SetMode::kSet;
+      break;
+  }
+  if (r.h.cas != 0) {  // any of the three with a CAS is a compare-and-swap (memcached's NREAD_CAS)
+    req.mode = store::SetMode::kCas;
+    req.cas = r.h.cas;
+    op = Op::k_cas;
+  }
+  const store::SetResult res = ex.ctx.set(r.key, r.value, req);
+  switch (res.status) {
+    case store::Status::kOk:
+      ok(r, out, res.cas);
+      break;
+    case store::Status::kExists:
+      error(r, out, Status::kKeyExists);
+      break;
+    case store::Status::kNotFound:
+      error(r, out, Status::kKeyNotFound);
+      break;
+    case store::Status::kNotStored:
+      error(r, out, req.mode == store::SetMode::kAdd ? Status::kKeyExists : Status::kKeyNotFound);
+      break;
+    case store::Status::kTooLarge:
+      error(r, out, Status::kValueTooLarge);
+      break;
+    case store::Status::kNoMemory:
+      error(r, out, Status::kOutOfMemory);
+      break;
+    case store::Status::kNonNumeric:
+    case store::Status::kKeyTooLong:
+    case store::Status::kEmptyKey:
+      error(r, out, Status::kInvalidArguments);
+      break;
+  }
+  return op;
+}
+
+Op BinarySession::concat(const Request& r, Buffer& out, Exec& ex) {
+  ex.note_key(r.key);
+  store::SetRequest req;
+  const bool append = r.info.base == mb::Opcode::kAppend;
+  req.mode = append ? store::SetMode::kAppend : store::SetMode::kPrepend;
+  req.cas = r.h.cas;
+  const store::SetResult res = ex.ctx.set(r.key, r.value, req);
+  switch (res.status) {
+    case store::Status::kOk:
+      ok(r, out, res.cas);
+      break;
+    case store::Status::kExists:
+      error(r, out, Status::kKeyExists);
+      break;
+    case store::Status::kNoMemory:
+      error(r, out, Status::kOutOfMemory);
+      break;
+    case store::Status::kNotFound:
+    case store::Status::kNotStored:
+    case store::Status::kTooLarge:  // the joined value would be over the limit: memcached says not stored
+    case store::Status::kNonNumeric:
+    case store::Status::kKeyTooLong:
+    case store::Status::kEmptyKey:
+      error(r, out, Status::kItemNotStored);
+      break;
+  }
+  return append ? Op::k_append : Op::k_prepend;
+}
+
+Op BinarySession::remove(const Request& r, Buffer& out, Exec& ex) {
+  switch (ex.ctx.del(r.key, r.h.cas)) {
+    case store::Status::kOk:
+      ok(r, out, 0);
+      break;
+    case store::Status::kExists:
+      error(r, out, Status::kKeyExists);
+      break;
+    default:
+      error(r, out, Status::kKeyNotFound);
+      break;
+  }
+  return Op::k_delete;
+}
+
+Op BinarySession::arith(const Request& r, Buffer& out, Exec& ex) {
+  const Op op = r.info.base == mb::Opcode::kDecrement ? Op::k_decr : Op::k_incr;
+  if (r.h.cas != 0) return arith_cas(r, out, ex);
+  const mb::ArithExtras a = mb::parse_arith_extras(r.extras);
+  // A missing key is created; if another worker creates it first, the incr is tried again.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const store::ArithResult res = ex.ctx.incr(r.key, a.delta, op == Op::k_decr);
+    switch (res.status) {
+      case store::Status::kOk:
+        counter_value(r, out, res.value, res.cas);
+        return op;
+      case store::Status::kNonNumeric:
+        error(r, out, Status::kNonNumeric);
+        return op;
+      case store::Status::kNoMemory:
+        error(r, out, Status::kOutOfMemory);
+        return op;
+      case store::Status::kNotFound: {
+        bool retry = false;
+        create_counter(r, out, ex, &retry);
+        if (!retry) return op;
+        break;
+      }
+      default:
+        error(r, out, Status::kInvalidArguments);
+        return op;
+    }
+  }
+  error(r, out, Status::kItemNotStored);
+  return op;
+}
+
+// incr/decr on a missing key: memcached stores `initial` (not initial +/- delta) and returns it.
+// Sets *retry when the key appeared meanwhile (the caller runs the incr again).
+void BinarySession::create_counter(const Request& r, Buffer& out, Exec& ex, bool* retry) {
+  const mb::ArithExtras a = mb::parse_arith_extras(r.extras);
+  if (a.expiration == mb::kNoCreate) {
+    error(r, out, Status::kKeyNotFound);
+    return;
+  }
+  char buf[24];
+  store::SetRequest req;
+  req.mode = store::SetMode::kAdd;
+  req.expires_at_ms = deadline(a.expiration, ex);
+  const store::SetResult res = ex.ctx.set(r.key, format_u64(a.initial, buf), req);
+  switch (res.status) {
+    case store::Status::kOk:
+      counter_value(r, out, a.initial, res.cas);
+      break;
+    case store::Status::kNotStored:
+      *retry = true;
+      break;
+    case store::Status::kNoMemory:
+      error(r, out, Status::kOutOfMemory);
+      break;
+    default:
+      error(r, out, Status::kItemNotStored);
+      break;
+  }
+}
+
+// incr/decr with a CAS: read, check the version, write back as a compare-and-swap.
+Op BinarySession::arith_cas(const Request& r, Buffer& out, Exec& ex) {
+  const mb::ArithExtras a = mb::parse_arith_extras(r.extras);
+  const bool decr = r.info.base == mb::Opcode::kDecrement;
+  const Op op = decr ? Op::k_decr : Op::k_incr;
+  const store::ItemView it = ex.ctx.get(r.key);
+  if (!it) {
+    bool retry = false;
+    create_counter(r, out, ex, &retry);
+    if (retry) error(r, out, Status::kKeyExists);  // it appeared with a version the client never saw
+    return op;
+  }
+  if (it.cas() != r.h.cas) {
+    error(r, out, Status::kKeyExists);
+    return op;
+  }
+  std::uint64_t v = 0;
+  if (!parse_counter(it.value(), &v)) {
+    error(r, out, Status::kNonNumeric);
+    return op;
+  }
+  v = decr ? (v < a.delta ? 0 : v - a.delta) : v + a.delta;
+  char buf[24];
+  store::SetRequest req;
+  req.mode = store::SetMode::kCas;
+  req.cas = r.h.cas;
+  req.flags = it.flags();
+  req.expires_at_ms = it.expires_at_ms();
+  const store::SetResult res = ex.ctx.set(r.key, format_u64(v, buf), req);
+  switch (res.status) {
+    case store::Status::kOk:
+      counter_value(r, out, v, res.cas);
+      break;
+    case store::Status::kExists:
+      error(r, out, Status::kKeyExists);
+      break;
+    case store::Status::kNoMemory:
+      error(r, out, Status::kOutOfMemory);
+      break;
+    default:
+      error(r, out, Status::kKeyNotFound);
+      break;
+  }
+  return op;
+}
+
+Op BinarySession::flush(const Request& r, Buffer& out, Exec& ex) {
+  const std::uint32_t exptime = r.extras.size() == 4 ? mb::parse_u32_extras(r.extras) : 0;
+  std::uint64_t delay_ms = 0;
+  if (exptime != 0) {
+    const std::uint64_t at = deadline(exptime, ex);
+    delay_ms = at > ex.now_ms() ? at - ex.now_ms() : 0;
+  }
+  ex.ctx.flush(delay_ms);
+  ok(r, out, 0);
+  return Op::k_flush;
+}
+
+Op BinarySession::stat(const Request& r, Buffer& out, Exec& ex) {
+  const mb::Header& h = r.h;
+  const bool known = memcache_stats(ex, r.key, [&out, &h](std::string_view name, std::string_view value) {
+    mb::append_response(out, h.opcode, mb::Status::kSuccess, h.opaque, 0, {}, name, value);
+  });
+  if (known) {
+    mb::append_response(out, h.opcode, Status::kSuccess, h.opaque, 0, {}, {}, {});
+  } else {
+    error(r, out, Status::kKeyNotFound);
+  }
+  return Op::k_stats;
+}
+
+}  // namespace ferrite::engine::memcache_binary
