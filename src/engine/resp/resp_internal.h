@@ -1,0 +1,224 @@
+// Inside the RESP session: the session class, the command table's shape, and the helpers the
+// command files share. Commands live in resp_strings.cc (whole values), resp_modify.cc (partial
+// updates and counters), resp_keys.cc (keyspace and expiry), resp_server.cc (connection
+// commands, CLIENT), resp_config.cc (CONFIG), resp_info.cc (INFO) and resp_table.cc (the table,
+// COMMAND, the HELP texts).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/buffer.h"
+#include "engine/session.h"
+#include "proto/resp/resp_parser.h"
+#include "proto/resp/resp_writer.h"
+#include "store/store.h"
+
+namespace ferrite::engine::resp {
+
+// The Redis version we answer to (HELLO, INFO redis_version): the release whose replies and
+// errors this session follows.
+inline constexpr std::string_view kRedisVersion = "7.0.0";
+
+class RespSession;
+struct Call;
+using Handler = void (RespSession::*)(Call&);
+
+// One key specification, as COMMAND INFO reports it (begin_search by index, find_keys by range).
+struct KeySpec {
+  const char* notes;  // "" for none
+  const char* flags;  // space-separated: "RO access"
+  int begin_index;
+  int lastkey;
+  int keystep;
+  int limit;
+};
+
+// One command (or subcommand) and everything COMMAND INFO says about it.
+struct CommandSpec {
+  std::string_view name;  // lower case; "config|get" for a subcommand
+  int arity;              // Redis's: n exact, -n at least n (the name counts)
+  const char* flags;      // space-separated: "readonly fast"
+  const char* acl;        // space-separated: "@read @string @fast"
+  const char* tips;       // space-separated, or ""
+  const KeySpec* key_spec;
+  Handler handler;  // nullptr for a container (CONFIG, CLIENT)
+  Op op;            // what it counts as in the metrics
+  std::span<const CommandSpec> subcommands;
+
+  // The part after '|' for a subcommand.
+  std::string_view short_name() const noexcept {
+    const auto bar = name.find('|');
+    return bar == std::string_view::npos ? name : name.substr(bar + 1);
+  }
+};
+
+// The top-level commands, sorted by name.
+std::span<const CommandSpec> command_table() noexcept;
+// Looks up a top-level command by name, any case; nullptr if unknown.
+const CommandSpec* find_command(std::string_view name) noexcept;
+// Looks up a subcommand of `parent` by name, any case; nullptr if unknown.
+const CommandSpec* find_subcommand(const CommandSpec& parent, std::string_view name) noexcept;
+
+// One request being executed.
+struct Call {
+  Exec& ex;
+  store::Context& ctx;
+  proto::resp::Writer w;
+  std::span<const std::string_view> argv;
+  const CommandSpec* cmd;
+  Op op;
+  unsigned times = 1;  // requests of `op` this call counts as (one per key for MGET, MSET, DEL)
+
+  std::size_t argc() const noexcept { return argv.size(); }
+};
+
+// Case-insensitive equality with a lower-case literal.
+bool iequals(std::string_view s, std::string_view lower) noexcept;
+// Case-insensitive equality (ASCII) of any two strings.
+bool iequals_both(std::string_view a, std::string_view b) noexcept;
+
+// Whether a versioned store failed only because another worker changed the key since it was
+// read (it changed, vanished or appeared): the command reads again and retries.
+inline bool lost_race(store::Status s) noexcept {
+  return s == store::Status::kExists || s == store::Status::kNotFound || s == store::Status::kNotStored;
+}
+
+// A value or nil, counted as a hit or a miss.
+inline void reply_value(Call& c, const store::ItemView& it) {
+  if (it) {
+    c.ex.hit(Proto::kResp);
+    c.w.bulk(it.value());
+  } else {
+    c.ex.miss(Proto::kResp);
+    c.w.null();
+  }
+}
+
+// User input quoted in an error message, cut at a NUL as Redis's C-string formatting cuts it.
+inline std::string_view cstr(std::string_view s) noexcept { return s.substr(0, s.find('\0')); }
+
+// "ERR wrong number of arguments for 'get' command" (the command's full name: 'config|get').
+void reply_arity(Call& c);
+
+// Error replies Redis sends with these exact words.
+inline constexpr std::string_view kErrNotInteger = "ERR value is not an integer or out of range";
+inline constexpr std::string_view kErrSyntax = "ERR syntax error";
+inline constexpr std::string_view kErrNotFloat = "ERR value is not a valid float";
+inline constexpr std::string_view kErrOverflow = "ERR increment or decrement would overflow";
+inline constexpr std::string_view kErrTooLong =
+    "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+inline constexpr std::string_view kErrOom = "OOM command not allowed when used memory > 'maxmemory'.";
+
+class RespSession final : public Session {
+ public:
+  explicit RespSession(const ConnInfo& info);
+  std::size_t feed(std::string_view in, Buffer& out, Exec& ex) override;
+  Proto proto() const noexcept override { return Proto::kResp; }
+
+  // --- strings (resp_strings.cc, resp_modify.cc) ---------------------------------------------
+  void cmd_get(Call& c);
+  void cmd_set(Call& c);
+  void cmd_setnx(Call& c);
+  void cmd_setex(Call& c);
+  void cmd_psetex(Call& c);
+  void cmd_getset(Call& c);
+  void cmd_getdel(Call& c);
+  void cmd_getex(Call& c);
+  void cmd_mget(Call& c);
+  void cmd_mset(Call& c);
+  void cmd_msetnx(Call& c);
+  void cmd_append(Call& c);
+  void cmd_strlen(Call& c);
+  void cmd_getrange(Call& c);
+  void cmd_setrange(Call& c);
+  void cmd_incr(Call& c);
+  void cmd_decr(Call& c);
+  void cmd_incrby(Call& c);
+  void cmd_decrby(Call& c);
+  void cmd_incrbyfloat(Call& c);
+  // --- keys (resp_keys.cc) -------------------------------------------------------------------
+  void cmd_del(Call& c);
+  void cmd_exists(Call& c);
+  void cmd_expire(Call& c);
+  void cmd_pexpire(Call& c);
+  void cmd_expireat(Call& c);
+  void cmd_pexpireat(Call& c);
+  void cmd_ttl(Call& c);
+  void cmd_pttl(Call& c);
+  void cmd_expiretime(Call& c);
+  void cmd_pexpiretime(Call& c);
+  void cmd_persist(Call& c);
+  void cmd_type(Call& c);
+  void cmd_dbsize(Call& c);
+  void cmd_flushall(Call& c);
+  // --- connection and server (resp_server.cc, resp_config.cc) ---------------------------------
+  void cmd_ping(Call& c);
+  void cmd_echo(Call& c);
+  void cmd_select(Call& c);
+  void cmd_quit(Call& c);
+  void cmd_reset(Call& c);
+  void cmd_time(Call& c);
+  void cmd_hello(Call& c);
+  void cmd_auth(Call& c);
+  void cmd_client_id(Call& c);
+  void cmd_client_info(Call& c);
+  void cmd_client_list(Call& c);
+  void cmd_client_getname(Call& c);
+  void cmd_client_setname(Call& c);
+  void cmd_client_setinfo(Call& c);
+  void cmd_client_no_evict(Call& c);
+  void cmd_client_help(Call& c);
+  void cmd_config_get(Call& c);
+  void cmd_config_set(Call& c);
+  void cmd_config_help(Call& c);
+  // --- INFO (resp_info.cc) -------------------------------------------------------------------
+  void cmd_info(Call& c);
+  // --- COMMAND (resp_table.cc) ---------------------------------------------------------------
+  void cmd_command(Call& c);
+  void cmd_command_count(Call& c);
+  void cmd_command_docs(Call& c);
+  void cmd_command_info(Call& c);
+  void cmd_command_list(Call& c);
+  void cmd_command_help(Call& c);
+
+ private:
+  void execute(std::span<const std::string_view> argv, Buffer& out, Exec& ex);
+  void reply_unknown(Call& c, bool subcommand);
+
+  // Shared by the string commands.
+  enum class Expire : std::uint8_t { kOk, kNotInteger, kInvalid };
+  Expire expire_arg(Call& c, std::string_view arg, bool seconds, bool relative,
+                    std::uint64_t* deadline) const;
+  void reply_expire_error(Call& c, Expire e) const;
+  void reply_store_error(Call& c, store::Status s) const;
+  void expire_generic(Call& c, bool seconds, bool relative);
+  void ttl_generic(Call& c, bool ms, bool absolute);
+  void incr_generic(Call& c, std::int64_t delta);
+  void setex_generic(Call& c, bool seconds);
+  void set_with_get(Call& c, std::string_view key, std::string_view value, unsigned flags,
+                    std::uint64_t deadline);
+  void append_client_line(Call& c, Buffer& out) const;
+  void reply_client_text(Call& c, bool listed);
+
+  proto::resp::RequestParser parser_;
+  int resp_ = 2;                            // protocol version: 2 or 3 (HELLO)
+  std::string name_;                        // CLIENT SETNAME
+  std::string lib_name_, lib_ver_;          // CLIENT SETINFO
+  std::string_view last_command_ = "NULL";  // CLIENT INFO cmd=
+  std::uint64_t commands_ = 0;              // executed on this connection
+  std::size_t pending_input_ = 0;           // unconsumed input bytes when the current request started
+  // INFO instantaneous_ops_per_sec: the previous sample (store clock ms, total commands).
+  std::uint64_t ops_sample_ms_ = 0;
+  std::int64_t ops_sample_total_ = 0;
+  Buffer scratch_;                      // values built by SETRANGE / INCRBYFLOAT, INFO text
+  std::vector<store::KeyRef> keys_;     // MGET
+  std::vector<store::ItemView> items_;  // MGET
+  std::vector<std::uint64_t> added_;    // MSETNX: versions of what it added, for a rollback
+};
+
+}  // namespace ferrite::engine::resp

@@ -1,0 +1,39 @@
+// The RESP (Redis protocol) session: RESP2 and RESP3 over one TCP connection, answering as
+// redis-server 7.0 does (replies and error strings byte for byte; HELLO reports "redis" 7.0.0,
+// INFO adds ferrite_version). Commands: strings (GET, SET with every option, SETNX, SETEX,
+// PSETEX, GETSET, GETDEL, GETEX, MGET, MSET, MSETNX, APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE,
+// INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT), keys (DEL, UNLINK, EXISTS, TYPE, EXPIRE, PEXPIRE,
+// EXPIREAT, PEXPIREAT, TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST, DBSIZE, FLUSHALL, FLUSHDB),
+// connection and server (PING, ECHO, SELECT, QUIT, RESET, TIME, HELLO, AUTH, CLIENT, CONFIG,
+// COMMAND, INFO).
+//
+// Where Ferrite differs from redis-server, on purpose or by its design:
+// - One database of strings: SELECT of another index fails, TYPE is "string" or "none".
+// - Keys are 1..server.max_key_size bytes ("-ERR key is too long (the limit is 250 bytes)",
+//   "-ERR empty keys are not supported"; reads of such keys find nothing). Values are at most
+//   server.max_item_size: beyond it SET, APPEND and SETRANGE answer Redis's
+//   "string exceeds maximum allowed size (proto-max-bulk-len)".
+// - A request that cannot fit in EngineSettings::max_request_bytes (a bulk announcing more, or
+//   headers beyond it) gets "-ERR Protocol error: invalid bulk length" and the connection closes,
+//   as Redis does past proto-max-bulk-len. A multibulk count above 1048576 is invalid (Redis 7
+//   allows up to INT_MAX). In an inline request a NUL byte is an ordinary byte.
+// - TTLs are kept to the millisecond for about 24 days from the store's start, to the second
+//   beyond, and at most about 68 years ahead (the store's expiry encoding).
+// - Each key of MSET is stored atomically but not the set of them; MSETNX is all or nothing by
+//   deleting what it added when a key appears meanwhile. FLUSHALL ASYNC runs synchronously.
+// - No passwords: AUTH and HELLO AUTH behave like a Redis whose default user is nopass.
+// - CLIENT LIST shows this connection only (a worker sees its own connections); COMMAND DOCS is
+//   an empty map; INFO's keyspace line reports expires=0,avg_ttl=0 (the store does not count keys
+//   with a TTL); CONFIG SET applies several pairs in order, not atomically.
+#pragma once
+
+#include <memory>
+
+#include "engine/session.h"
+
+namespace ferrite::engine {
+
+// A session for one accepted connection on the RESP listener. `info` must outlive it.
+std::unique_ptr<Session> make_resp_session(const ConnInfo& info);
+
+}  // namespace ferrite::engine

@@ -1,0 +1,98 @@
+// RESP request parser: Redis's multibulk requests (`*N\r\n$len\r\n...`) and inline commands
+// (one line of space-separated words with Redis's quoting rules), with redis-server's limits and
+// its exact protocol errors.
+//
+// The parser is resumable: a request that is incomplete leaves its progress (offsets, never
+// pointers) in the parser, and the next parse() call, given the same bytes with more after them,
+// continues where it stopped. Arguments are views into the input (multibulk, and inline words
+// without quotes) or into the parser's scratch buffer (inline words with quotes or escapes); they
+// stay valid until the next parse() or reset(). Member arrays keep their capacity, so a warm
+// parser allocates nothing.
+//
+// After kError the connection is finished (Redis replies with the error and closes): the caller
+// writes error_message() and closes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/buffer.h"
+
+namespace ferrite::proto::resp {
+
+// Most arguments one multibulk request may announce (Redis's historical limit).
+inline constexpr std::int64_t kMaxMultibulkLength = 1024 * 1024;
+// Longest inline line, or multibulk/bulk count line, still waiting for its end (PROTO_INLINE_MAX_SIZE).
+inline constexpr std::size_t kInlineMaxSize = 64 * 1024;
+// Largest request the parser accepts whatever the caller's limit (its offsets are 32-bit).
+inline constexpr std::size_t kMaxRequestBytes = (std::size_t{1} << 32) - 1;
+
+enum class ParseStatus : std::uint8_t {
+  kComplete,    // one request (possibly with no arguments: an empty line, `*0`): see consumed()
+  kIncomplete,  // need more bytes; nothing consumed
+  kError,       // protocol error: see error() / error_message()
+};
+
+enum class ParseError : std::uint8_t {
+  kNone,
+  kTooBigInline,            // Protocol error: too big inline request
+  kUnbalancedQuotes,        // Protocol error: unbalanced quotes in request
+  kTooBigMultibulkCount,    // Protocol error: too big mbulk count string
+  kInvalidMultibulkLength,  // Protocol error: invalid multibulk length
+  kTooBigBulkCount,         // Protocol error: too big bulk count string
+  kExpectedDollar,          // Protocol error: expected '$', got '%c'
+  kInvalidBulkLength,       // Protocol error: invalid bulk length (also: over max_request_bytes)
+};
+
+class RequestParser {
+ public:
+  RequestParser() = default;
+
+  // Parses the request at the start of `in`. A request (with its headers) longer than
+  // `max_request_bytes` is refused with kInvalidBulkLength as soon as that is known: a bulk
+  // header announcing more than fits, or an incomplete request already holding more bytes.
+  ParseStatus parse(std::string_view in, std::size_t max_request_bytes);
+
+  // After kComplete: bytes the request took (the caller drops them) and its arguments.
+  std::size_t consumed() const noexcept { return consumed_; }
+  std::span<const std::string_view> args() const noexcept { return {views_.data(), views_.size()}; }
+
+  // After kError.
+  ParseError error() const noexcept { return error_; }
+  // The message Redis sends after "-ERR " (CR and LF are left to the encoder to blank out).
+  void error_message(Buffer& out) const;
+
+  // Forgets any partial request (after a complete one this happens by itself on the next parse).
+  void reset() noexcept;
+
+ private:
+  enum class Mode : std::uint8_t { kIdle, kInline, kMultibulk, kDone };
+  struct ArgRef {
+    std::uint32_t off;
+    std::uint32_t len;
+    bool scratch;  // in scratch_ rather than the input
+  };
+
+  ParseStatus parse_inline(std::string_view in, std::size_t max_request_bytes);
+  ParseStatus parse_multibulk(std::string_view in, std::size_t max_request_bytes);
+  bool split_inline(std::string_view line);
+  ParseStatus fail(ParseError e, char byte = 0) noexcept;
+  void finish(std::string_view in, std::size_t consumed);
+
+  Mode mode_ = Mode::kIdle;
+  ParseError error_ = ParseError::kNone;
+  char bad_byte_ = 0;
+  std::size_t pos_ = 0;         // next byte to look at
+  std::size_t scan_ = 0;        // multibulk: where the search for a bulk header's end resumes
+  std::int64_t remaining_ = 0;  // multibulk: arguments still to read
+  std::int64_t bulk_len_ = -1;  // multibulk: length of the bulk being read; -1 = at its header
+  std::size_t consumed_ = 0;
+  std::vector<ArgRef> refs_;
+  std::vector<std::string_view> views_;
+  Buffer scratch_;
+};
+
+}  // namespace ferrite::proto::resp

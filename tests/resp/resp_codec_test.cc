@@ -1,0 +1,344 @@
+// The RESP codec: the request parser (multibulk, inline, every protocol error, resuming an
+// incomplete request), the reply encoder in RESP2 and RESP3, and Redis's number rules.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "proto/resp/resp_number.h"
+#include "proto/resp/resp_parser.h"
+#include "proto/resp/resp_writer.h"
+
+namespace ferrite::proto::resp {
+namespace {
+
+constexpr std::size_t kMax = (1u << 20) + (64u << 10);
+
+std::vector<std::string> args_of(const RequestParser& p) {
+  std::vector<std::string> v;
+  for (const std::string_view a : p.args()) v.emplace_back(a);
+  return v;
+}
+
+std::string message_of(const RequestParser& p) {
+  Buffer b;
+  p.error_message(b);
+  return std::string(b.view());
+}
+
+// Parses one complete request from `in`; returns its arguments.
+std::vector<std::string> parse_one(std::string_view in, std::size_t* consumed = nullptr) {
+  RequestParser p;
+  EXPECT_EQ(p.parse(in, kMax), ParseStatus::kComplete) << in;
+  if (consumed != nullptr) *consumed = p.consumed();
+  return args_of(p);
+}
+
+// The error message a complete-enough input gives.
+std::string parse_error(std::string_view in, std::size_t max = kMax) {
+  RequestParser p;
+  EXPECT_EQ(p.parse(in, max), ParseStatus::kError) << in;
+  return message_of(p);
+}
+
+using Args = std::vector<std::string>;
+
+TEST(RespParser, MultibulkRequest) {
+  std::size_t n = 0;
+  EXPECT_EQ(parse_one("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\nGET", &n), (Args{"SET", "k", "value"}));
+  EXPECT_EQ(n, 31u);
+}
+
+TEST(RespParser, MultibulkArgumentsPointIntoTheInput) {
+  const std::string in = "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n";
+  RequestParser p;
+  ASSERT_EQ(p.parse(in, kMax), ParseStatus::kComplete);
+  EXPECT_EQ(p.args()[1].data(), in.data() + 17);
+}
+
+TEST(RespParser, MultibulkBinaryAndEmptyArguments) {
+  EXPECT_EQ(parse_one(std::string("*3\r\n$0\r\n\r\n$3\r\na\r\n\r\n$2\r\n\0\xff\r\n", 27)),
+            (Args{"", "a\r\n", std::string("\0\xff", 2)}));
+}
+
+TEST(RespParser, EmptyMultibulkIsAnEmptyRequest) {
+  for (const char* in : {"*0\r\nPING", "*-1\r\nPING", "*-7\r\nPING"}) {
+    std::size_t n = 0;
+    EXPECT_TRUE(parse_one(in, &n).empty()) << in;
+    EXPECT_EQ(n, std::string_view(in).size() - 4) << in;
+  }
+}
+
+TEST(RespParser, CountLinesLikeRedis) {
+  // Only '\r' ends a count line; the byte after it is skipped unseen, as are the two after a bulk.
+  EXPECT_EQ(parse_one("*1\rX$4\rXPINGxx"), Args{"PING"});
+}
+
+TEST(RespParser, IncompleteMultibulkResumes) {
+  const std::string in = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n";
+  for (std::size_t cut = 0; cut < in.size(); ++cut) {
+    RequestParser p;
+    // Every prefix is incomplete; offering the prefixes one after another and then the whole
+    // request must end with the same arguments.
+    for (std::size_t i = 1; i <= cut; ++i)
+      ASSERT_EQ(p.parse(in.substr(0, i), kMax), ParseStatus::kIncomplete) << i;
+    ASSERT_EQ(p.parse(in, kMax), ParseStatus::kComplete) << cut;
+    EXPECT_EQ(args_of(p), (Args{"SET", "k", "value"})) << cut;
+    EXPECT_EQ(p.consumed(), in.size());
+  }
+}
+
+TEST(RespParser, ResumedArgumentsPointIntoTheNewInput) {
+  std::string in = "*2\r\n$3\r\nGET\r\n$3\r\nke";
+  RequestParser p;
+  ASSERT_EQ(p.parse(in, kMax), ParseStatus::kIncomplete);
+  const std::string moved = in + "y\r\n";  // the worker's buffer may move between calls
+  ASSERT_EQ(p.parse(moved, kMax), ParseStatus::kComplete);
+  EXPECT_EQ(p.args()[0].data(), moved.data() + 8);
+  EXPECT_EQ(args_of(p), (Args{"GET", "key"}));
+}
+
+TEST(RespParser, NextRequestAfterCompleteStartsFresh) {
+  RequestParser p;
+  ASSERT_EQ(p.parse("*1\r\n$4\r\nPING\r\n", kMax), ParseStatus::kComplete);
+  ASSERT_EQ(p.parse("ECHO hi\r\n", kMax), ParseStatus::kComplete);
+  EXPECT_EQ(args_of(p), (Args{"ECHO", "hi"}));
+}
+
+TEST(RespParser, InvalidMultibulkLength) {
+  for (const char* in :
+       {"*abc\r\n", "*\r\n", "*+1\r\n", "*01\r\n", "*1 \r\n", "*1048577\r\n", "*9223372036854775808\r\n"}) {
+    EXPECT_EQ(parse_error(in), "Protocol error: invalid multibulk length") << in;
+  }
+  RequestParser p;
+  EXPECT_EQ(p.parse("*1048576\r\n", kMax), ParseStatus::kIncomplete);  // the limit itself is fine
+}
+
+TEST(RespParser, InvalidBulkLength) {
+  for (const char* in : {"*1\r\n$-1\r\n", "*1\r\n$abc\r\n", "*1\r\n$04\r\n", "*1\r\n$ 4\r\n", "*1\r\n$\r\n",
+                         "*1\r\n$-0\r\n", "*1\r\n$9223372036854775808\r\n"}) {
+    EXPECT_EQ(parse_error(in), "Protocol error: invalid bulk length") << in;
+  }
+}
+
+TEST(RespParser, BulkLargerThanTheRequestLimitIsRefused) {
+  EXPECT_EQ(parse_error("*1\r\n$1000\r\n", 1000), "Protocol error: invalid bulk length");
+  RequestParser p;
+  // 4 + 6 + 989 + 2 = 1001 bytes: over a 1000-byte limit, within a 1001-byte one.
+  EXPECT_EQ(p.parse("*1\r\n$989\r\n", 1000), ParseStatus::kError);
+  p.reset();
+  EXPECT_EQ(p.parse("*1\r\n$989\r\n", 1001), ParseStatus::kIncomplete);
+}
+
+TEST(RespParser, ManySmallArgumentsOverTheLimitAreRefused) {
+  std::string in = "*1000\r\n";
+  for (int i = 0; i < 200; ++i) in += "$1\r\na\r\n";
+  RequestParser p;
+  EXPECT_EQ(p.parse(in, 1000), ParseStatus::kError);
+  EXPECT_EQ(message_of(p), "Protocol error: invalid bulk length");
+  p.reset();
+  EXPECT_EQ(p.parse(in, kMax), ParseStatus::kIncomplete);
+}
+
+TEST(RespParser, ExpectedDollar) {
+  EXPECT_EQ(parse_error("*1\r\nx\r\n"), "Protocol error: expected '$', got 'x'");
+  EXPECT_EQ(parse_error("*2\r\n$1\r\na\r\n:1\r\n"), "Protocol error: expected '$', got ':'");
+  // Like Redis, the header is judged once its line is complete.
+  RequestParser p;
+  EXPECT_EQ(p.parse("*1\r\nx", kMax), ParseStatus::kIncomplete);
+}
+
+TEST(RespParser, TooBigCountStrings) {
+  EXPECT_EQ(parse_error("*" + std::string(kInlineMaxSize + 1, '1')),
+            "Protocol error: too big mbulk count string");
+  EXPECT_EQ(parse_error("*1\r\n$" + std::string(kInlineMaxSize + 1, '1')),
+            "Protocol error: too big bulk count string");
+  RequestParser p;
+  EXPECT_EQ(p.parse("*" + std::string(kInlineMaxSize - 1, '1'), kMax), ParseStatus::kIncomplete);
+}
+
+TEST(RespParser, InlineWords) {
+  EXPECT_EQ(parse_one("SET key value\r\n"), (Args{"SET", "key", "value"}));
+  EXPECT_EQ(parse_one("  GET\t key  \r\n"), (Args{"GET", "key"}));
+  EXPECT_EQ(parse_one("PING\n"), Args{"PING"});
+  EXPECT_EQ(parse_one("PING\r\r\n"), Args{"PING"});
+  EXPECT_EQ(parse_one("ECHO \va\r\n"), (Args{"ECHO", "a"}));      // leading \v is a space
+  EXPECT_EQ(parse_one("ECHO a\vb\r\n"), (Args{"ECHO", "a\vb"}));  // but not inside a word
+}
+
+TEST(RespParser, InlinePlainWordsPointIntoTheInput) {
+  const std::string in = "GET key\r\n";
+  RequestParser p;
+  ASSERT_EQ(p.parse(in, kMax), ParseStatus::kComplete);
+  EXPECT_EQ(p.args()[1].data(), in.data() + 4);
+}
+
+TEST(RespParser, InlineEmptyLineIsAnEmptyRequest) {
+  std::size_t n = 0;
+  EXPECT_TRUE(parse_one("\r\nPING\r\n", &n).empty());
+  EXPECT_EQ(n, 2u);
+  EXPECT_TRUE(parse_one("   \t\r\n", &n).empty());
+}
+
+TEST(RespParser, InlineQuotes) {
+  EXPECT_EQ(parse_one("ECHO \"a b\"\r\n"), (Args{"ECHO", "a b"}));
+  EXPECT_EQ(parse_one("ECHO 'a b'\r\n"), (Args{"ECHO", "a b"}));
+  EXPECT_EQ(parse_one("ECHO \"\"\r\n"), (Args{"ECHO", ""}));
+  EXPECT_EQ(parse_one("ECHO a\"b c\"\r\n"), (Args{"ECHO", "ab c"}));
+  EXPECT_EQ(parse_one("ECHO \"\\x41\\x4a\"\r\n"), (Args{"ECHO", "AJ"}));
+  EXPECT_EQ(parse_one("ECHO \"\\x4g\"\r\n"), (Args{"ECHO", "x4g"}));
+  EXPECT_EQ(parse_one("ECHO \"\\q\\n\\t\\r\\b\\a\\\"\"\r\n"), (Args{"ECHO", "q\n\t\r\b\a\""}));
+  EXPECT_EQ(parse_one("ECHO 'a\\'b' 'c\\d'\r\n"), (Args{"ECHO", "a'b", "c\\d"}));
+  EXPECT_EQ(parse_one("ECHO \"a\"\tb\r\n"), (Args{"ECHO", "a", "b"}));
+}
+
+TEST(RespParser, UnbalancedQuotes) {
+  for (const char* in : {"GET \"a\r\n", "GET 'a\r\n", "GET \"a\"b\r\n", "GET 'a'b\r\n", "ECHO 'a\\'\r\n",
+                         "ECHO \"a\\\"\r\n"}) {
+    EXPECT_EQ(parse_error(in), "Protocol error: unbalanced quotes in request") << in;
+  }
+}
+
+TEST(RespParser, TooBigInline) {
+  EXPECT_EQ(parse_error(std::string(kInlineMaxSize + 1, 'a')), "Protocol error: too big inline request");
+  RequestParser p;
+  EXPECT_EQ(p.parse(std::string(kInlineMaxSize, 'a'), kMax), ParseStatus::kIncomplete);
+  // A long line that has its end is accepted, as by Redis.
+  EXPECT_EQ(parse_one("ECHO " + std::string(100000, 'a') + "\r\n").size(), 2u);
+}
+
+TEST(RespParser, IncompleteInlineResumes) {
+  const std::string in = "SET \"k 1\" v\r\n";
+  for (std::size_t cut = 1; cut < in.size(); ++cut) {
+    RequestParser p;
+    ASSERT_EQ(p.parse(in.substr(0, cut), kMax), ParseStatus::kIncomplete);
+    ASSERT_EQ(p.parse(in, kMax), ParseStatus::kComplete);
+    EXPECT_EQ(args_of(p), (Args{"SET", "k 1", "v"}));
+  }
+}
+
+TEST(RespParser, ResetForgetsAPartialRequest) {
+  RequestParser p;
+  ASSERT_EQ(p.parse("*2\r\n$3\r\nGET", kMax), ParseStatus::kIncomplete);
+  p.reset();
+  ASSERT_EQ(p.parse("PING\r\n", kMax), ParseStatus::kComplete);
+  EXPECT_EQ(args_of(p), Args{"PING"});
+}
+
+std::string encode(int version, void (*f)(Writer&)) {
+  Buffer b;
+  Writer w(b, version);
+  f(w);
+  return std::string(b.view());
+}
+
+TEST(RespWriter, ScalarsAreTheSameInBothVersions) {
+  for (const int v : {2, 3}) {
+    EXPECT_EQ(encode(v, [](Writer& w) { w.simple("OK"); }), "+OK\r\n");
+    EXPECT_EQ(encode(v, [](Writer& w) { w.integer(-42); }), ":-42\r\n");
+    EXPECT_EQ(encode(v, [](Writer& w) { w.integer(std::numeric_limits<std::int64_t>::min()); }),
+              ":-9223372036854775808\r\n");
+    EXPECT_EQ(encode(v, [](Writer& w) { w.bulk("a\r\nb"); }), "$4\r\na\r\nb\r\n");
+    EXPECT_EQ(encode(v, [](Writer& w) { w.bulk(""); }), "$0\r\n\r\n");
+    EXPECT_EQ(encode(v, [](Writer& w) { w.array(3); }), "*3\r\n");
+  }
+}
+
+TEST(RespWriter, ErrorsAreMadeSafe) {
+  EXPECT_EQ(encode(2, [](Writer& w) { w.error("ERR bad 'a\r\nb'"); }), "-ERR bad 'a  b'\r\n");
+  EXPECT_EQ(encode(2, [](Writer& w) { w.error(std::string_view("ERR a\0b", 7)); }), "-ERR a\r\n");
+}
+
+TEST(RespWriter, Resp2Shapes) {
+  EXPECT_EQ(encode(2, [](Writer& w) { w.null(); }), "$-1\r\n");
+  EXPECT_EQ(encode(2, [](Writer& w) { w.null_array(); }), "*-1\r\n");
+  EXPECT_EQ(encode(2, [](Writer& w) { w.map(2); }), "*4\r\n");
+  EXPECT_EQ(encode(2, [](Writer& w) { w.set(2); }), "*2\r\n");
+  EXPECT_EQ(encode(2, [](Writer& w) { w.dbl(1.5); }), "$3\r\n1.5\r\n");
+  EXPECT_EQ(encode(2, [](Writer& w) { w.boolean(true); }), ":1\r\n");
+  EXPECT_EQ(encode(2, [](Writer& w) { w.boolean(false); }), ":0\r\n");
+  EXPECT_EQ(encode(2, [](Writer& w) { w.verbatim("txt", "a\r\nb"); }), "$4\r\na\r\nb\r\n");
+}
+
+TEST(RespWriter, Resp3Shapes) {
+  EXPECT_EQ(encode(3, [](Writer& w) { w.null(); }), "_\r\n");
+  EXPECT_EQ(encode(3, [](Writer& w) { w.null_array(); }), "_\r\n");
+  EXPECT_EQ(encode(3, [](Writer& w) { w.map(2); }), "%2\r\n");
+  EXPECT_EQ(encode(3, [](Writer& w) { w.set(2); }), "~2\r\n");
+  EXPECT_EQ(encode(3, [](Writer& w) { w.dbl(1.5); }), ",1.5\r\n");
+  EXPECT_EQ(encode(3, [](Writer& w) { w.dbl(0.1); }), ",0.10000000000000001\r\n");
+  EXPECT_EQ(encode(3, [](Writer& w) { w.dbl(-INFINITY); }), ",-inf\r\n");
+  EXPECT_EQ(encode(3, [](Writer& w) { w.dbl(NAN); }), ",nan\r\n");
+  EXPECT_EQ(encode(3, [](Writer& w) { w.boolean(true); }), "#t\r\n");
+  EXPECT_EQ(encode(3, [](Writer& w) { w.boolean(false); }), "#f\r\n");
+  EXPECT_EQ(encode(3, [](Writer& w) { w.verbatim("txt", "a\r\nb"); }), "=8\r\ntxt:a\r\nb\r\n");
+}
+
+TEST(RespNumber, ParseI64FollowsString2ll) {
+  std::int64_t v = 0;
+  EXPECT_TRUE(parse_i64("0", &v) && v == 0);
+  EXPECT_TRUE(parse_i64("-12", &v) && v == -12);
+  EXPECT_TRUE(parse_i64("9223372036854775807", &v) && v == std::numeric_limits<std::int64_t>::max());
+  EXPECT_TRUE(parse_i64("-9223372036854775808", &v) && v == std::numeric_limits<std::int64_t>::min());
+  for (const char* bad : {"", "-", "+1", " 1", "1 ", "01", "-0", "1a", "9223372036854775808",
+                          "-9223372036854775809", "100000000000000000000"}) {
+    EXPECT_FALSE(parse_i64(bad, &v)) << bad;
+  }
+}
+
+TEST(RespNumber, ParseLongDoubleFollowsString2ld) {
+  long double v = 0;
+  EXPECT_TRUE(parse_long_double("10.5", &v) && v == 10.5L);
+  EXPECT_TRUE(parse_long_double("0x10", &v) && v == 16.0L);
+  EXPECT_TRUE(parse_long_double("inf", &v) && std::isinf(v));
+  EXPECT_TRUE(parse_long_double("5.", &v) && v == 5.0L);
+  EXPECT_TRUE(parse_long_double("1e400", &v) && v > 1e300L);  // long double has the range
+  for (const char* bad : {"", " 1", "1 ", "abc", "nan", "1e5000", "1e-5000", "1,5"}) {
+    EXPECT_FALSE(parse_long_double(bad, &v)) << bad;
+  }
+  EXPECT_FALSE(parse_long_double(std::string_view("1\0", 2), &v));
+  EXPECT_FALSE(parse_long_double(std::string_view("\0\0", 2), &v));
+}
+
+std::string ld(long double v) {
+  char buf[kLongDoubleChars];
+  return std::string(buf, format_long_double(v, buf));
+}
+
+TEST(RespNumber, FormatLongDoubleLikeIncrbyfloat) {
+  EXPECT_EQ(ld(3.0L), "3");
+  EXPECT_EQ(ld(10.6L), "10.6");
+  EXPECT_EQ(ld(-0.0L), "0");
+  EXPECT_EQ(ld(1.5e-5L), "0.000015");
+  EXPECT_EQ(ld(1e20L), "100000000000000000000");
+  EXPECT_EQ(ld(1.23456789012345678901L), "1.23456789012345679");
+  EXPECT_EQ(ld(-2.5L), "-2.5");
+}
+
+TEST(RespNumber, FormatDoubleIsPercent17g) {
+  char buf[32];
+  EXPECT_EQ(std::string(buf, format_double(1.5, buf)), "1.5");
+  EXPECT_EQ(std::string(buf, format_double(1e300, buf)), "1.0000000000000001e+300");
+  EXPECT_EQ(std::string(buf, format_double(INFINITY, buf)), "inf");
+}
+
+TEST(RespNumber, GlobMatch) {
+  EXPECT_TRUE(glob_match("*", "anything", false));
+  EXPECT_TRUE(glob_match("max*", "maxmemory-policy", false));
+  EXPECT_TRUE(glob_match("MAX*", "maxmemory", true));
+  EXPECT_FALSE(glob_match("MAX*", "maxmemory", false));
+  EXPECT_TRUE(glob_match("g?t", "get", false));
+  EXPECT_TRUE(glob_match("*ex*", "pexpireat", false));
+  EXPECT_TRUE(glob_match("[a-c]x", "bx", false));
+  EXPECT_FALSE(glob_match("[^a-c]x", "bx", false));
+  EXPECT_TRUE(glob_match("a\\*", "a*", false));
+  EXPECT_FALSE(glob_match("a\\*", "ab", false));
+  EXPECT_FALSE(glob_match("g*t", "gets", false));
+  EXPECT_TRUE(glob_match("", "", false));
+  EXPECT_FALSE(glob_match("", "a", false));
+}
+
+}  // namespace
+}  // namespace ferrite::proto::resp

@@ -1,0 +1,193 @@
+// The RESP session as a protocol: pipelines, input split anywhere, protocol errors (reply, then
+// close), unknown commands and wrong arity with Redis 7's exact words, limits, back-pressure and
+// the counters it keeps.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/buffer.h"
+#include "resp_test_util.h"
+
+namespace ferrite::engine::resp_test {
+namespace {
+
+TEST(RespSession, PipelineOfMultibulkAndInlineRequests) {
+  check(mb({"SET", "k", "v"}) + "GET k\r\n" + mb({"PING"}) + "PING\r\n" + mb({"ECHO", ""}) +
+            mb({"GET", "nokey"}),
+        crlf({"+OK", "$1", "v", "+PONG", "+PONG", "$0", "", "$-1"}));
+}
+
+TEST(RespSession, EmptyRequestsGetNoReply) { check("\r\n   \r\n*0\r\n*-1\r\nPING\r\n", crlf({"+PONG"})); }
+
+TEST(RespSession, CommandNamesIgnoreCase) {
+  check("set K v\r\nGeT K\r\nget k\r\n", crlf({"+OK", "$1", "v", "$-1"}));
+}
+
+TEST(RespSession, IncompleteRequestStaysPending) {
+  Conn c;
+  EXPECT_EQ(c.run("PING\r\n*2\r\n$3\r\nGET\r\n$1\r\n"), crlf({"+PONG"}));
+  EXPECT_EQ(c.h.pending(), "*2\r\n$3\r\nGET\r\n$1\r\n");
+  EXPECT_EQ(c.run("k\r\n"), crlf({"$-1"}));
+  EXPECT_TRUE(c.h.pending().empty());
+}
+
+TEST(RespSession, UnknownCommandKeepsTheConnection) {
+  check("foo a b\r\nPING\r\n",
+        crlf({"-ERR unknown command 'foo', with args beginning with: 'a' 'b' ", "+PONG"}));
+  check("FOO\r\n", crlf({"-ERR unknown command 'FOO', with args beginning with: "}));
+}
+
+TEST(RespSession, UnknownCommandQuotesAtMost128BytesOfArguments) {
+  const std::string a(91, 'a'), b(100, 'b');
+  // 'aaa...' takes 94 bytes; the second argument gets the 34 left; the rest are not shown.
+  check("foo " + a + " " + b + " c\r\n", crlf({"-ERR unknown command 'foo', with args beginning with: '" + a +
+                                               "' '" + std::string(34, 'b') + "' "}));
+  const std::string name(200, 'x');
+  check(name + "\r\n",
+        crlf({"-ERR unknown command '" + std::string(128, 'x') + "', with args beginning with: "}));
+}
+
+TEST(RespSession, UnknownCommandMessageIsMadeSafe) {
+  check(mb({"foo", "b\rc", "d\ne"}),
+        crlf({"-ERR unknown command 'foo', with args beginning with: 'b c' 'd e' "}));
+  check(mb({"foo", std::string("a\0b", 3), "c"}),
+        crlf({"-ERR unknown command 'foo', with args beginning with: 'a' 'c' "}));
+}
+
+TEST(RespSession, UnknownSubcommand) {
+  check("config foo\r\nCLIENT Bar x\r\ncommand nope\r\n",
+        crlf({"-ERR unknown subcommand 'foo'. Try CONFIG HELP.",
+              "-ERR unknown subcommand 'Bar'. Try CLIENT HELP.",
+              "-ERR unknown subcommand 'nope'. Try COMMAND HELP."}));
+}
+
+TEST(RespSession, WrongArity) {
+  check("GET\r\nget a b\r\nMSET a\r\nconfig get\r\nCONFIG\r\nCLIENT\r\nclient setname\r\nPING a b\r\n",
+        crlf({"-ERR wrong number of arguments for 'get' command",
+              "-ERR wrong number of arguments for 'get' command",
+              "-ERR wrong number of arguments for 'mset' command",
+              "-ERR wrong number of arguments for 'config|get' command",
+              "-ERR wrong number of arguments for 'config' command",
+              "-ERR wrong number of arguments for 'client' command",
+              "-ERR wrong number of arguments for 'client|setname' command",
+              "-ERR wrong number of arguments for 'ping' command"}));
+}
+
+// Each protocol error: the commands before it run, then Redis's message, then the connection closes.
+void check_protocol_error(const std::string& bad, const std::string& message) {
+  for (const std::size_t chunk : {std::size_t{0}, std::size_t{1}}) {
+    Conn c;
+    EXPECT_EQ(c.run("PING\r\n" + bad + "PING\r\n", chunk), crlf({"+PONG", "-ERR " + message})) << bad;
+    EXPECT_TRUE(c.s->closing()) << bad;
+    EXPECT_EQ(c.h.stats().protocol_errors[static_cast<std::size_t>(Proto::kResp)].get(), 1) << bad;
+  }
+}
+
+TEST(RespSession, ProtocolErrorsReplyThenClose) {
+  check_protocol_error("*abc\r\n", "Protocol error: invalid multibulk length");
+  check_protocol_error("*1048577\r\n", "Protocol error: invalid multibulk length");
+  check_protocol_error("*1\r\n$-1\r\n", "Protocol error: invalid bulk length");
+  check_protocol_error("*1\r\nx\r\n", "Protocol error: expected '$', got 'x'");
+  check_protocol_error("*2\r\n$3\r\nGET\r\n\r\n\r\n", "Protocol error: expected '$', got ' '");
+  check_protocol_error("GET \"a\r\n", "Protocol error: unbalanced quotes in request");
+  check_protocol_error("GET 'a'b\r\n", "Protocol error: unbalanced quotes in request");
+}
+
+TEST(RespSession, TooBigInlineRequestCloses) {
+  Conn c;
+  EXPECT_EQ(c.run(std::string(70000, 'a'), 4096), crlf({"-ERR Protocol error: too big inline request"}));
+  EXPECT_TRUE(c.s->closing());
+}
+
+TEST(RespSession, BulkOverTheRequestLimitIsRefusedAndCloses) {
+  Conn c;
+  const std::size_t limit = c.h.shared().settings.max_request_bytes;
+  EXPECT_EQ(c.run("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + std::to_string(limit) + "\r\n"),
+            crlf({"-ERR Protocol error: invalid bulk length"}));
+  EXPECT_TRUE(c.s->closing());
+}
+
+TEST(RespSession, UnconsumedInputNeverExceedsTheRequestLimit) {
+  Conn c;
+  c.h.shared().settings.max_request_bytes = 4096;
+  std::string req = "*1000\r\n";
+  for (int i = 0; i < 1000; ++i) req += "$1\r\na\r\n";
+  const std::string out = c.run(req, 100);
+  EXPECT_EQ(out, crlf({"-ERR Protocol error: invalid bulk length"}));
+  EXPECT_TRUE(c.s->closing());
+}
+
+TEST(RespSession, LargeValueArrivingInPieces) {
+  Conn c;
+  const std::string value(1u << 20, 'v');
+  EXPECT_EQ(c.run(mb({"SET", "big", value}), 64 << 10), crlf({"+OK"}));
+  EXPECT_EQ(c.run("GET big\r\n"), "$1048576\r\n" + value + "\r\n");
+}
+
+TEST(RespSession, ValueOverTheItemLimitIsAnErrorNotAClose) {
+  Conn c(8 << 20, 1000);
+  EXPECT_EQ(c.run(mb({"SET", "k", std::string(1001, 'v')}) + "PING\r\n"),
+            crlf({"-ERR string exceeds maximum allowed size (proto-max-bulk-len)", "+PONG"}));
+  EXPECT_FALSE(c.s->closing());
+}
+
+TEST(RespSession, KeysTheStoreCannotHold) {
+  const std::string long_key(251, 'k');
+  check(mb({"SET", long_key, "v"}) + mb({"GET", long_key}) + mb({"SET", "", "v"}) + mb({"GET", ""}),
+        crlf({"-ERR key is too long (the limit is 250 bytes)", "$-1", "-ERR empty keys are not supported",
+              "$-1"}));
+}
+
+TEST(RespSession, QuitRepliesThenCloses) {
+  Conn c;
+  EXPECT_EQ(c.run("PING\r\nQUIT\r\nPING\r\n"), crlf({"+PONG", "+OK"}));
+  EXPECT_TRUE(c.s->closing());
+}
+
+TEST(RespSession, StopsAtTheReplyCapAndResumes) {
+  Conn c;
+  c.h.shared().settings.max_reply_bytes = 100;
+  c.run(mb({"SET", "k", std::string(60, 'v')}));
+  std::string in;
+  for (int i = 0; i < 10; ++i) in += "GET k\r\n";
+  Buffer out;
+  const std::size_t n = c.s->feed(in, out, c.h.exec());
+  EXPECT_EQ(n, 14u);  // two GETs: the first reply (67 bytes) is under the cap, the second is over
+  EXPECT_EQ(out.size(), 134u);
+  // The harness calls again as the worker does once the replies are sent: all ten arrive.
+  const std::string all = c.run(in);
+  EXPECT_EQ(all.size(), 10u * 67);
+}
+
+TEST(RespSession, CountsRequestsHitsAndMisses) {
+  Conn c;
+  c.run(
+      "SET a 1\r\nSET b 2 NX\r\nMGET a b c\r\nGET a\r\nGET zz\r\nnosuch\r\nDEL a b\r\nPING\r\nINCR n\r\nDECR "
+      "n\r\n");
+  const auto& st = c.h.stats();
+  const auto req = [&](Op op) {
+    return st.requests[static_cast<std::size_t>(Proto::kResp)][static_cast<std::size_t>(op)].get();
+  };
+  EXPECT_EQ(req(Op::k_set), 1);
+  EXPECT_EQ(req(Op::k_add), 1);
+  EXPECT_EQ(req(Op::k_get), 5);  // MGET counts one per key
+  EXPECT_EQ(req(Op::k_error), 1);
+  EXPECT_EQ(req(Op::k_delete), 2);
+  EXPECT_EQ(req(Op::k_noop), 1);
+  EXPECT_EQ(req(Op::k_incr), 1);
+  EXPECT_EQ(req(Op::k_decr), 1);
+  EXPECT_EQ(st.hits[static_cast<std::size_t>(Proto::kResp)].get(), 3);
+  EXPECT_EQ(st.misses[static_cast<std::size_t>(Proto::kResp)].get(), 2);
+  EXPECT_EQ(c.s->proto(), Proto::kResp);
+}
+
+TEST(RespSession, StoredValuesHaveClientFlagsZero) {
+  Conn c;
+  c.run("SET k v\r\n");
+  const store::ItemView it = c.h.ctx().get("k");
+  ASSERT_TRUE(it);
+  EXPECT_EQ(it.flags(), 0u);
+}
+
+}  // namespace
+}  // namespace ferrite::engine::resp_test
