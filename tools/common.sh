@@ -86,8 +86,11 @@ ferrite_config() {
       FERRITE_SETUP_ARGS=(--buildtype=debugoptimized -Db_sanitize=thread -Dwerror=true
                           -Dtests=enabled -Dbench=disabled -Dtest_filter=concurrent) ;;
     fuzz)
+      # Every library is built with libFuzzer's coverage instrumentation (fuzzer-no-link), so a
+      # target explores the codec and session code it calls, not only its own file.
       FERRITE_SETUP_ENV=(CXX=clang++ CC=clang)
       FERRITE_SETUP_ARGS=(--buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+                          -Dcpp_args=-fsanitize=fuzzer-no-link
                           -Dwerror=true -Dtests=enabled -Dbench=disabled) ;;
     *)
       ferrite_die "unknown build configuration '$1' (release, asan, tsan, fuzz)" ;;

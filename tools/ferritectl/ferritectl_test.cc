@@ -1,0 +1,120 @@
+// ferritectl's parts that need no daemon: the command line, the request lines it sends, and the
+// rendering of replies.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "mgmt/json_reader.h"
+#include "options.h"
+#include "render.h"
+
+namespace ferrite::ctl {
+namespace {
+
+int parse(std::vector<std::string> args, Options& o) {
+  args.insert(args.begin(), "ferritectl");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return parse_options(static_cast<int>(argv.size()), argv.data(), o);
+}
+
+TEST(Options, GlobalOptionsGoAnywhere) {
+  Options o;
+  EXPECT_EQ(parse({"--json", "keys", "hot", "5", "--socket=/tmp/x.sock"}, o), -1);
+  EXPECT_TRUE(o.json);
+  EXPECT_EQ(o.socket, "/tmp/x.sock");
+  EXPECT_EQ(o.command, (std::vector<std::string>{"keys", "hot", "5"}));
+  Options t;
+  EXPECT_EQ(parse({"top", "-n", "3", "--interval", "0.5", "-s", "/s"}, t), -1);
+  EXPECT_EQ(t.iterations, 3u);
+  EXPECT_DOUBLE_EQ(t.interval_s, 0.5);
+  EXPECT_EQ(t.socket, "/s");
+}
+
+TEST(Options, UsageErrorsExit2) {
+  Options o;
+  EXPECT_EQ(parse({}, o), kExitUsage);
+  Options a;
+  EXPECT_EQ(parse({"--frob", "info"}, a), kExitUsage);
+  Options b;
+  EXPECT_EQ(parse({"info", "--count", "3"}, b), kExitUsage);  // a watch option
+  Options c;
+  EXPECT_EQ(parse({"top", "--interval", "fast"}, c), kExitUsage);
+  Options d;
+  EXPECT_EQ(parse({"watch", "now"}, d), kExitUsage);
+  Options e;
+  EXPECT_EQ(parse({"info", "--socket"}, e), kExitUsage);
+}
+
+TEST(Options, RawTakesEveryWordAsItIs) {
+  Options o;
+  EXPECT_EQ(parse({"raw", "/keys/hot", "--json"}, o), -1);
+  EXPECT_FALSE(o.json);
+  std::string error;
+  EXPECT_EQ(request_line(o.command, &error), "/keys/hot --json");
+}
+
+TEST(RequestLine, MirrorsTheSocketsPaths) {
+  std::string e;
+  EXPECT_EQ(request_line({"info"}, &e), "/info");
+  EXPECT_EQ(request_line({"config"}, &e), "/config");
+  EXPECT_EQ(request_line({"config", "get", "server.*"}, &e), "/config get server.*");
+  EXPECT_EQ(request_line({"config", "set", "server.memory", "64MiB"}, &e), "/config set server.memory 64MiB");
+  EXPECT_EQ(request_line({"keys", "hot"}, &e), "/keys/hot");
+  EXPECT_EQ(request_line({"keys", "big", "3"}, &e), "/keys/big 3");
+  EXPECT_EQ(request_line({"slowlog", "reset"}, &e), "/slowlog reset");
+  EXPECT_EQ(request_line({"latency", "resp"}, &e), "/latency resp");
+  EXPECT_EQ(request_line({"shutdown"}, &e), "/shutdown");
+}
+
+TEST(RequestLine, RefusesWhatIsNotACommand) {
+  std::string e;
+  EXPECT_EQ(request_line({"infos"}, &e), "");
+  EXPECT_EQ(e, "unknown command \"infos\"");
+  EXPECT_EQ(request_line({"info", "x"}, &e), "");
+  EXPECT_EQ(request_line({"keys", "cold"}, &e), "");
+  EXPECT_EQ(e, "unknown keys subcommand \"cold\"; expected hot or big");
+  EXPECT_EQ(request_line({"config", "set", "k"}, &e), "");
+  EXPECT_EQ(request_line({"config", "get", "a\nb"}, &e), "");
+  EXPECT_EQ(e, "arguments cannot contain line breaks");
+}
+
+TEST(Render, TablesAlignColumns) {
+  Table t({"NAME", ">N"});
+  t.row({"a", "1"});
+  t.row({"long name", "12345"});
+  EXPECT_EQ(t.str(), "NAME           N\na              1\nlong name  12345\n");
+}
+
+TEST(Render, HumanUnits) {
+  EXPECT_EQ(human_bytes(512), "512 B");
+  EXPECT_EQ(human_bytes(64.0 * 1024 * 1024), "64.0 MiB");
+  EXPECT_EQ(human_duration(0.25), "250ms");
+  EXPECT_EQ(human_duration(187), "3m07s");
+  EXPECT_EQ(human_duration(7500), "2h05m");
+  EXPECT_EQ(percent(0.953), "95.3%");
+  EXPECT_EQ(printable(std::string("a\0b\\", 4)), "a\\x00b\\\\");
+}
+
+TEST(Render, RepliesBecomeTables) {
+  std::string error;
+  auto hot = mgmt::parse_json(
+      R"({"sample_every":8,"decay":"counts halve every 10 s","keys":[{"key":"user:1","count":800,"error":8,"workers":[0,1]}]})",
+      &error);
+  ASSERT_TRUE(hot) << error;
+  const std::string out = render({"keys", "hot"}, *hot);
+  EXPECT_NE(out.find("user:1"), std::string::npos);
+  EXPECT_NE(out.find("800"), std::string::npos);
+  EXPECT_NE(out.find("0,1"), std::string::npos);
+  auto cfg = mgmt::parse_json(R"({"server.memory":"64MiB"})", &error);
+  EXPECT_EQ(render({"config", "set", "server.memory", "64MiB"}, *cfg), "server.memory = 64MiB\n");
+  auto ev = mgmt::parse_json(
+      R"({"seq":3,"time":"2024-01-01T00:00:00.000Z","event":"eviction_storm","worker":1,"evictions":25000})",
+      &error);
+  EXPECT_EQ(render_event(*ev),
+            "2024-01-01T00:00:00.000Z  eviction_storm  worker=1 evictions=25000 in the last second\n");
+}
+
+}  // namespace
+}  // namespace ferrite::ctl
