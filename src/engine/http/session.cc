@@ -128,8 +128,10 @@ void HttpSession::on_head(Buffer& out, Exec& ex) {
   if (plan_.status != 0) {
     // The client holds the body back until told to go on: refuse now instead, and close, since
     // whether it then sends the body anyway is up to it (RFC 7231 5.1.1). Otherwise the body
-    // (if any) is skipped and the refusal answers the whole request.
-    if (awaits_continue) answer_refusal(out, ex, true);
+    // (if any) is skipped and the refusal answers the whole request -- except a body declared
+    // too large: answered at once and the connection closed, as nginx does, rather than making
+    // the client send (and us skip) gigabytes before it hears why.
+    if (awaits_continue || plan_.status == 413) answer_refusal(out, ex, true);
     return;
   }
   if (reader_.method() == HTTP_PUT) {
