@@ -109,7 +109,27 @@ ferrite_configure() {
   fi
 }
 
-# Builds every default target of build/$1 (tests, benchmarks when enabled, tools).
+# Builds every default target of build/$1 (tests, benchmarks when enabled, tools) or, with a
+# second argument, only the programs the tests of that suite run (the TSan and fuzz
+# configurations run one suite each: building everything there would double CI's time).
 ferrite_build() {
-  ninja -C "build/$1" -j "$FERRITE_JOBS"
+  if [[ -z ${2:-} ]]; then
+    ninja -C "build/$1" -j "$FERRITE_JOBS"
+    return
+  fi
+  local targets
+  mapfile -t targets < <(meson introspect --tests "build/$1" | python3 -c '
+import json, os, sys
+build, suite = os.path.realpath(sys.argv[1]), sys.argv[2]
+seen = set()
+for t in json.load(sys.stdin):
+    if not any(s == suite or s.endswith(":" + suite) for s in t["suite"]):
+        continue
+    exe = os.path.realpath(t["cmd"][0])
+    if exe.startswith(build + os.sep) and exe not in seen:
+        seen.add(exe)
+        print(os.path.relpath(exe, build))
+' "build/$1" "$2")
+  ((${#targets[@]} > 0)) || { echo "ferrite: no test programs in suite '$2' of build/$1" >&2; return 1; }
+  ninja -C "build/$1" -j "$FERRITE_JOBS" "${targets[@]}"
 }
