@@ -1,0 +1,125 @@
+// The DPDK data plane: one RX/TX queue pair of a DPDK port per worker, polled from the worker
+// loop (run to completion, no kernel on the request path).
+//
+// poll() does an RX burst and handles every frame itself:
+// - Ethernet (optionally one 802.1Q tag, kept on the reply);
+// - ARP: requests for our address are answered in place; senders are learnt in a small
+//   neighbour table; every other ARP packet goes to the exception path;
+// - IPv4: header length, total length and checksum validated (the port's offload flags are
+//   trusted when it sets them); bad packets are dropped and counted;
+// - ICMP echo requests to our address are answered in place;
+// - UDP to one of the fast-path ports becomes a kDatagram event (data points into the mbuf);
+//   send_datagram() to that event's peer builds the reply in the request's mbuf when it fits
+//   (else in a new one) and queues it for the next TX burst.
+// Everything else (TCP, other UDP ports, fragments, IPv6, other addresses, unknown types) is sent
+// to the exception port (a net_tap interface carrying the same address, so the kernel serves it),
+// and what the kernel sends on that interface goes out of the port.
+//
+// Reflection safety: the reply datagrams to one request datagram never add up to more than
+// `reflection_factor` times the request's IP size unless the sender is in `reflection_allow`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/io.h"
+
+struct rte_mempool;
+
+namespace ferrite::dpdk {
+
+// Splits `args` like a POSIX shell does words: blanks separate, '...' and "..." quote, a
+// backslash escapes the next character. Throws std::invalid_argument on an unterminated quote.
+std::vector<std::string> split_args(std::string_view args);
+
+// Initialises the EAL once per process with `args` (argv[0] is supplied). Throws
+// std::runtime_error with DPDK's reason when it fails; later calls do nothing.
+void init_eal(std::string_view args);
+
+// A mempool of `mbufs` packet buffers on NUMA `socket` (or SOCKET_ID_ANY = -1). Throws.
+rte_mempool* create_pool(const std::string& name, unsigned mbufs, int socket);
+
+// Configures and starts `port` with `queues` RX/TX queue pairs (RSS over IPv4/UDP/TCP when there
+// are several and the port can), every RX queue filling from `pool`. Throws.
+void setup_port(std::uint16_t port, std::uint16_t queues, rte_mempool* pool, std::uint16_t rx_desc = 1024,
+                std::uint16_t tx_desc = 1024);
+
+// An IPv4 prefix in host byte order.
+struct Prefix {
+  std::uint32_t net = 0;
+  std::uint8_t len = 0;
+  bool contains(std::uint32_t addr) const noexcept {
+    const std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t{0} << (32 - len);
+    return (addr & mask) == (net & mask);
+  }
+};
+// "198.18.0.2/24" (or without "/len": /32). Throws std::invalid_argument.
+Prefix parse_prefix(std::string_view text);
+
+struct UdpPort {
+  std::uint16_t port = 0;  // host byte order
+  std::uint16_t tag = 0;   // the worker's listener tag for it
+};
+
+struct DriverConfig {
+  std::uint16_t port = 0;
+  std::uint16_t queue = 0;
+  rte_mempool* pool = nullptr;      // for replies that do not fit in the request's mbuf
+  std::uint32_t address = 0;        // ours, host byte order
+  std::vector<UdpPort> udp_ports;   // the fast path
+  // The exception path: a port (a net_tap) and this worker's queue on it; none when absent.
+  bool has_exception = false;
+  std::uint16_t exception_port = 0;
+  std::uint16_t exception_queue = 0;
+  unsigned reflection_factor = 3;   // 0: no bound
+  std::vector<Prefix> reflection_allow;
+  unsigned burst = 32;
+};
+
+// What the driver counted (read by tests and the stats of the worker owning it).
+struct DriverStats {
+  std::uint64_t rx_packets = 0;
+  std::uint64_t tx_packets = 0;
+  std::uint64_t tx_dropped = 0;        // the TX queue was full
+  std::uint64_t arp_replies = 0;
+  std::uint64_t icmp_replies = 0;
+  std::uint64_t datagrams = 0;         // fast-path UDP handed to the worker
+  std::uint64_t malformed = 0;         // truncated, bad lengths or checksums: dropped
+  std::uint64_t exception_out = 0;     // sent to the kernel
+  std::uint64_t exception_in = 0;      // from the kernel, out of the port
+  std::uint64_t exception_dropped = 0; // no exception path, or its queue was full
+  std::uint64_t reflection_dropped = 0;
+  std::uint64_t no_mbufs = 0;
+};
+
+class DpdkDriver final : public io::Driver {
+ public:
+  explicit DpdkDriver(const DriverConfig& config);
+  ~DpdkDriver() override;
+  DpdkDriver(const DpdkDriver&) = delete;
+  DpdkDriver& operator=(const DpdkDriver&) = delete;
+
+  std::size_t poll(io::Event* events, std::size_t max, int wait_us) override;
+  bool send_datagram(std::uint16_t tag, const io::Endpoint& to, const char* data, std::size_t len) override;
+  // Connections are the kernel's (through the exception path): these have nothing to act on.
+  void send(io::ConnId conn, const char* data, std::size_t len) override;
+  void pause(io::ConnId conn) override;
+  void resume(io::ConnId conn) override;
+  void close(io::ConnId conn) override;
+  void stop_listening() override;
+  io::Endpoint local_address(io::ConnId conn) const override;
+
+  // Sends what is queued now (poll() does this first).
+  void flush();
+  const DriverStats& stats() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ferrite::dpdk
