@@ -36,6 +36,9 @@ constexpr std::uint64_t kIdleSweepEveryMs = 1000;
 // spun after each request is taken from someone else; 256 empty polls (~250 us) per wake-up made
 // a worker at 20k requests/s spin a whole core.
 constexpr std::uint64_t kSpinNs = 20'000;
+// How often the store's tick() runs at most (a DPDK profile found 21% of a busy-polling worker's
+// time in it when it ran every iteration).
+constexpr std::uint64_t kTickNs = 100'000;
 constexpr int kSleepUs = 10'000;
 // A buffer that grew past this for one big reply is shrunk back after it was sent.
 constexpr std::size_t kKeepBufferBytes = 256 << 10;
@@ -127,6 +130,8 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
   io::Event events[kEventsPerPoll];
   const std::uint64_t spin_cycles = ns_to_cycles(kSpinNs);
   std::uint64_t last_busy = cycles();
+  const std::uint64_t tick_cycles = ns_to_cycles(kTickNs);
+  std::uint64_t last_tick = 0;
   std::uint64_t drain_deadline = 0;
   for (;;) {
     const std::uint64_t t0 = cycles();
@@ -176,7 +181,12 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
         every_second(now);
       }
     }
-    ctx_->tick();
+    // The store's housekeeping (expiry, headroom, flush sweeps, the fragmentation check) on a
+    // time base: a busy worker loops every few microseconds, far more often than it needs.
+    if (t0 - last_tick >= tick_cycles) {
+      last_tick = t0;
+      ctx_->tick();
+    }
     ctx_->quiescent();
 
     stats_.loop_iterations.add();
