@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/buffer.h"
+#include "engine/resp/resp_internal.h"
 #include "resp_test_util.h"
 
 namespace ferrite::engine::resp_test {
@@ -179,6 +180,27 @@ TEST(RespSession, CountsRequestsHitsAndMisses) {
   EXPECT_EQ(st.hits[static_cast<std::size_t>(Proto::kResp)].get(), 3);
   EXPECT_EQ(st.misses[static_cast<std::size_t>(Proto::kResp)].get(), 2);
   EXPECT_EQ(c.s->proto(), Proto::kResp);
+}
+
+TEST(RespSession, CommandTableIsSortedAndEveryCommandIsFound) {
+  const auto table = resp::command_table();
+  ASSERT_FALSE(table.empty());
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    if (i > 0) {
+      EXPECT_LT(table[i - 1].name, table[i].name);
+    }
+    std::string upper(table[i].name);
+    for (char& ch : upper) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+    EXPECT_EQ(resp::find_command(upper), &table[i]) << upper;
+    for (const resp::CommandSpec& sub : table[i].subcommands) {
+      EXPECT_EQ(sub.name.substr(0, table[i].name.size() + 1), std::string(table[i].name) + "|");
+      EXPECT_EQ(resp::find_subcommand(table[i], sub.short_name()), &sub);
+      EXPECT_NE(sub.handler, nullptr) << sub.name;
+    }
+    EXPECT_EQ(table[i].handler == nullptr, table[i].name == "client" || table[i].name == "config")
+        << table[i].name;
+  }
+  EXPECT_EQ(resp::find_command("nosuchcommandname"), nullptr);
 }
 
 TEST(RespSession, StoredValuesHaveClientFlagsZero) {

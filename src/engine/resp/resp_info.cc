@@ -178,7 +178,6 @@ void RespSession::cmd_info(Call& c) {
     field(b, "evicted_keys", ss.evictions);
     field(b, "keyspace_hits", totals.total_hits());
     field(b, "keyspace_misses", totals.total_misses());
-    field(b, "total_error_replies", totals.requests_for(Op::k_error));
   }
   if (want & kReplication) {
     section("Replication");

@@ -50,13 +50,10 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
     if (st == proto::resp::ParseStatus::kIncomplete) break;
     if (st == proto::resp::ParseStatus::kError) {
       // Redis answers a protocol error and closes the connection.
-      out.append("-ERR ");
-      const std::size_t at = out.size();
-      parser_.error_message(out);
-      for (std::size_t i = at; i < out.size(); ++i) {
-        if (out.data()[i] == '\r' || out.data()[i] == '\n') out.data()[i] = ' ';
-      }
-      out.append("\r\n");
+      scratch_.clear();
+      scratch_.append("ERR ");
+      parser_.error_message(scratch_);
+      proto::resp::Writer(out, resp_).error(scratch_.view());
       ex.protocol_error(Proto::kResp);
       ex.count(Proto::kResp, Op::k_error);
       parser_.reset();
@@ -73,7 +70,6 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
 void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, Exec& ex) {
   const std::uint64_t start = cycles();
   Call c{ex, ex.ctx, proto::resp::Writer(out, resp_), argv, nullptr, Op::k_error};
-  ++commands_;
   const CommandSpec* cmd = find_command(argv[0]);
   if (cmd == nullptr) {
     reply_unknown(c, false);
@@ -98,6 +94,7 @@ void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, E
     return;
   }
   c.op = cmd->op;
+  ++commands_;
   (this->*(cmd->handler))(c);
   for (unsigned i = 1; i < c.times; ++i) ex.count(Proto::kResp, c.op);
   ex.count(Proto::kResp, c.op, start);

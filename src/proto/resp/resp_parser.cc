@@ -239,11 +239,10 @@ ParseStatus RequestParser::parse_multibulk(std::string_view in, std::size_t max_
       pos_ = r + 2;
       bulk_len_ = len;
     }
+    // The header check above keeps the whole bulk within max_request_bytes, so waiting for it
+    // never holds more than that.
     const auto len = static_cast<std::size_t>(bulk_len_);
-    if (in.size() - pos_ < len + 2) {
-      if (in.size() > max_request_bytes) return fail(ParseError::kInvalidBulkLength);
-      return ParseStatus::kIncomplete;
-    }
+    if (in.size() - pos_ < len + 2) return ParseStatus::kIncomplete;
     // Like Redis, the two bytes after the data are skipped without a look.
     refs_.push_back({static_cast<std::uint32_t>(pos_), static_cast<std::uint32_t>(len), false});
     pos_ += len + 2;
