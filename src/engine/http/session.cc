@@ -60,6 +60,7 @@ class HttpSession final : public Session {
     std::string_view text;   // the error's body
     std::string_view allow;  // 405
     bool close = false;      // the error ends the connection
+    bool answered = false;   // the refusal went out when the head arrived
   };
 
   void on_head(Buffer& out, Exec& ex);
@@ -129,9 +130,15 @@ void HttpSession::on_head(Buffer& out, Exec& ex) {
     // The client holds the body back until told to go on: refuse now instead, and close, since
     // whether it then sends the body anyway is up to it (RFC 7231 5.1.1). Otherwise the body
     // (if any) is skipped and the refusal answers the whole request -- except a body declared
-    // too large: answered at once and the connection closed, as nginx does, rather than making
-    // the client send (and us skip) gigabytes before it hears why.
-    if (awaits_continue || plan_.status == 413) answer_refusal(out, ex, true);
+    // too large: answered at once, rather than making the client send (and us skip) gigabytes
+    // before it hears why. The body that may still come is skipped as it streams, and the
+    // connection goes on after it.
+    if (awaits_continue) {
+      answer_refusal(out, ex, true);
+    } else if (plan_.status == 413) {
+      answer_refusal(out, ex, false);
+      plan_.answered = true;
+    }
     return;
   }
   if (reader_.method() == HTTP_PUT) {
@@ -198,6 +205,10 @@ void HttpSession::make_plan(Exec& ex) {
 
 void HttpSession::on_message(Buffer& out, Exec& ex) {
   const bool close = !reader_.keep_alive() || plan_.close;
+  if (plan_.answered) {
+    if (close) close_after_reply();
+    return;
+  }
   if (plan_.status == 0 && reader_.body_too_large()) refuse(413, "value larger than the maximum item size\n");
   if (plan_.status != 0) return answer_refusal(out, ex, close);
   const bool head_only = reader_.method() == HTTP_HEAD;
