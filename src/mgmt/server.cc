@@ -29,8 +29,7 @@ struct Server::Client {
 };
 
 Server::Server(engine::Shared& shared, PlaneOptions options, const Logger& log)
-    : shared_(shared),
-      path_(options.socket_path),
+    : path_(options.socket_path),
       log_(log),
       plane_(std::make_unique<Plane>(shared, std::move(options), log)) {}
 

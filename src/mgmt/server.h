@@ -50,7 +50,6 @@ class Server {
   void feed_stream(Client& c);
   bool write_client(Client& c);
 
-  engine::Shared& shared_;
   std::string path_;
   const Logger& log_;
   std::unique_ptr<Plane> plane_;
