@@ -706,5 +706,77 @@ TEST(StoreConcurrency, CrossThreadOverwritesFarBelowTheLimitNeverEvict) {
   main_ctx.reset();
 }
 
+// server.policy changes live: one thread flips the policy back and forth while writers fill a
+// small store many times over and read back what they wrote (so both policies' hit paths and
+// hand passes meet items whose access byte the other policy wrote). Eviction must keep working:
+// the store stays within its limit, writes are (almost) never refused, every value read is whole.
+TEST(StoreConcurrency, PolicySwitchesUnderLoad) {
+  StoreConfig c;
+  c.memory_limit = std::size_t{8} << 20;
+  c.max_contexts = kThreads + 1;
+  Store store(c);
+  // Per thread: 3 threads x ~250 B x 120k is 11 times the limit; at least 3.5 times it (40k)
+  // under a sanitizer, so that the store evicts for most of the run there too.
+  const std::size_t writes = scaled(120'000, 40'000);
+  Errors errors;
+  std::atomic<std::uint64_t> refused{0}, hits{0};
+  std::atomic<unsigned> writers_left{kThreads};
+  std::atomic<std::uint64_t> switches{0};
+  run_threads(kThreads + 1, [&](unsigned t) {
+    if (t == kThreads) {  // the operator: CONFIG SET server.policy, over and over
+      while (writers_left.load() > 0) {
+        store.set_policy(switches.fetch_add(1) % 2 == 0 ? EvictionPolicy::kLfu : EvictionPolicy::kClock);
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+      }
+      return;
+    }
+    auto ctx = store.attach();
+    ctx->set_now(kT0);
+    Rng rng(777 + t);
+    const std::uint32_t base = t << 20;  // key ids per thread (24 bits in the value)
+    std::uint64_t mine = 0;
+    for (std::size_t i = 0; i < writes; ++i) {
+      const auto id = base + static_cast<std::uint32_t>(i);
+      const Status st = ctx->set(data_key(id), make_value(id, t, 12)).status;
+      if (st == Status::kNoMemory) {
+        ++mine;
+      } else if (st != Status::kOk) {
+        errors.add(std::string("set: ") + status_name(st));
+      }
+      // Re-read a recent key now and then: hits set reference bits or raise counters.
+      if (i > 64 && i % 3 == 0) {
+        const auto back = base + static_cast<std::uint32_t>(i - 1 - rng.next() % 64);
+        ItemView v = ctx->get(data_key(back));
+        if (v) {
+          const std::string bad = check_value(v.value(), back);
+          if (!bad.empty()) errors.add(key_n("key ", back) + ": " + bad);
+          hits.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      if (i % 4 == 3) {
+        ctx->tick();
+        ctx->quiescent();
+      }
+      if (i % 1024 == 0 && store.bytes_used() > store.memory_limit()) {
+        errors.add(key_n("bytes_used above the limit: ", static_cast<long long>(store.bytes_used())));
+      }
+    }
+    ctx->quiescent();
+    refused.fetch_add(mine);
+    writers_left.fetch_sub(1);
+  });
+  const StoreStats s = store.stats();
+  std::printf("%llu policy switches; %zu writes, %llu refused, %llu hits; %s\n",
+              static_cast<unsigned long long>(switches.load()), kThreads * writes,
+              static_cast<unsigned long long>(refused.load()), static_cast<unsigned long long>(hits.load()),
+              summary(store).c_str());
+  EXPECT_EQ(errors.count(), 0u) << errors.messages() << summary(store);
+  EXPECT_GE(switches.load(), 2u);
+  EXPECT_LE(store.bytes_used(), store.memory_limit());
+  EXPECT_GT(s.evictions, static_cast<std::int64_t>(kThreads * writes / 2)) << summary(store);
+  EXPECT_LE(refused.load(), kThreads * writes / 100) << summary(store);
+  EXPECT_GT(hits.load(), 0u);
+}
+
 }  // namespace
 }  // namespace ferrite::store

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -244,7 +245,10 @@ TEST(StoreEviction, ClockGivesSecondChance) {
 
 // Builds frequency on a hot set, then writes a scan of one-hit keys worth `scan_factor` times
 // the memory limit without touching the hot set; returns the hot set's survival rate.
-double hot_through_scan(EvictionPolicy policy, std::size_t reads_per_key, double scan_factor) {
+// With `then`, the store switches to that policy (Store::set_policy, as server.policy does live)
+// after the background fill, before the hot set is read.
+double hot_through_scan(EvictionPolicy policy, std::size_t reads_per_key, double scan_factor,
+                        std::optional<EvictionPolicy> then = std::nullopt) {
   Harness h(small(policy));
   Worker w(h);
   // Size the hot set at ~5% of what the store holds.
@@ -257,6 +261,10 @@ double hot_through_scan(EvictionPolicy policy, std::size_t reads_per_key, double
   }
   // Warm background: the store is nearly full before the scan starts.
   for (std::size_t i = 0; i < capacity * 4 / 5; ++i) w.set(key_of("warm", i), value_of(i));
+  if (then) {
+    h.store.set_policy(*then);
+    policy = *then;
+  }
   for (std::size_t r = 0; r < reads_per_key; ++r) {
     for (std::size_t i : hot) w.present(key_of("hot", i));
   }
@@ -290,6 +298,50 @@ TEST(StoreEviction, ScanSurvivalForContrast) {
   const double lfu_long = hot_through_scan(EvictionPolicy::kLfu, 1000, 8.0);
   ::testing::Test::RecordProperty("clock_hot_survival_3x", std::to_string(clock));
   ::testing::Test::RecordProperty("lfu_hot_survival_8x", std::to_string(lfu_long));
+}
+
+// server.policy changes live. The switch rewrites no item: each keeps its access byte, which the
+// new policy reads in its own terms (docs/store.md, "Changing the policy live").
+TEST(StoreEviction, PolicySwitchesLive) {
+  Harness h(small(EvictionPolicy::kClock));
+  EXPECT_EQ(h.store.policy(), EvictionPolicy::kClock);
+  h.store.set_policy(EvictionPolicy::kLfu);
+  EXPECT_EQ(h.store.policy(), EvictionPolicy::kLfu);
+  EXPECT_EQ(h.store.config().policy, EvictionPolicy::kClock) << "config() is the start-up configuration";
+  h.store.set_policy(EvictionPolicy::kClock);
+  EXPECT_EQ(h.store.policy(), EvictionPolicy::kClock);
+}
+
+// Switching back and forth while the store is full and writes keep coming: eviction keeps
+// working under the limit, and never-read items stay fair victims (no write refused).
+TEST(StoreEviction, PolicySwitchesKeepEvictionWithinTheLimit) {
+  Harness h(small(EvictionPolicy::kClock));
+  Worker w(h);
+  fill_until_eviction(h, w, "fill");
+  const std::size_t n = 6 * kLimit / kValueSize;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i % 5000 == 0) h.store.set_policy(i / 5000 % 2 == 0 ? EvictionPolicy::kLfu : EvictionPolicy::kClock);
+    w.set(key_of("more", i), value_of(i));
+    if (i % 7 == 0 && i > 100) w.present(key_of("more", i - 100));  // hits under both policies
+  }
+  w.check_limit();
+  const StoreStats s = h.store.stats();
+  EXPECT_EQ(w.no_memory(), 0u);
+  EXPECT_LE(s.bytes_used, s.memory_limit);
+  EXPECT_GT(s.evictions, static_cast<std::int64_t>(n / 2));
+  std::vector<std::size_t> last;
+  for (std::size_t i = n - 100; i < n; ++i) last.push_back(i);
+  EXPECT_GE(survival(h, "more", last), 0.5);
+}
+
+// clock -> lfu takes effect: a hot set read after the switch keeps out a scan as LFU does (CLOCK
+// loses it: ScanSurvivalForContrast). lfu -> clock too: counters built under LFU are then no more
+// than a reference bit, one second chance, so a long scan flushes the set out as CLOCK does.
+TEST(StoreEviction, SwitchedPolicyGovernsEviction) {
+  const double to_lfu = hot_through_scan(EvictionPolicy::kClock, 1000, 3.0, EvictionPolicy::kLfu);
+  EXPECT_GE(to_lfu, 0.8) << "after clock -> lfu, a one-hit scan flushed out a frequently read set";
+  const double to_clock = hot_through_scan(EvictionPolicy::kLfu, 1000, 3.0, EvictionPolicy::kClock);
+  EXPECT_LE(to_clock, 0.2) << "after lfu -> clock, old LFU counters still protected items";
 }
 
 TEST(StoreEviction, LargeValuesEvictManySmallOnes) {

@@ -124,7 +124,6 @@ int worker_main(void* arg) {
   dc.pool = r.pool;
   dc.address = test::kServerIp;
   dc.udp_ports = {{kPort, 0}};
-  dc.reflection_factor = 0;  // the generator is trusted
   dc.burst = r.opt.burst;
   DpdkDriver driver(dc);
   engine::WorkerOptions opts;
@@ -311,6 +310,7 @@ int run(int argc, char** argv) {
   shared.store = &st;
   engine::WorkerStats stats;
   shared.worker_stats.push_back(&stats);
+  shared.settings.udp_reply_factor = 0;  // the generator is trusted (and replies are small anyway)
   r.shared = &shared;
   r.stats = &stats;
 

@@ -40,8 +40,6 @@ struct Slot {
   rte_mbuf* m = nullptr;  // the request, until it is freed or reused for a reply
   io::Endpoint peer;
   Route route;
-  std::uint32_t budget = 0;  // reply IP bytes still allowed (reflection bound)
-  bool bounded = true;
 };
 
 struct Neighbour {
@@ -156,7 +154,16 @@ void DpdkDriver::Impl::handle(rte_mbuf* m, io::Event* events, std::size_t& nev) 
     drop_malformed(m);
     return;
   }
-  // Read with memcpy: a frame need not start 2-byte aligned (rte_ether_hdr assumes it is).
+  // Frames for another station (af_packet and promiscuous ports show them) and our own frames
+  // seen again (af_packet shows what we sent) are not ours. Compared with memcmp: a frame need not
+  // start 2-byte aligned (rte_ether_hdr assumes it is).
+  const std::uint8_t* dst = p + offsetof(rte_ether_hdr, dst_addr);
+  if (std::memcmp(p + offsetof(rte_ether_hdr, src_addr), &mac, RTE_ETHER_ADDR_LEN) == 0 ||
+      ((dst[0] & 1) == 0 && std::memcmp(dst, &mac, RTE_ETHER_ADDR_LEN) != 0)) {
+    ++stats.not_ours;
+    rte_pktmbuf_free(m);
+    return;
+  }
   std::uint16_t type = 0;
   std::memcpy(&type, p + offsetof(rte_ether_hdr, ether_type), sizeof(type));
   std::size_t l2 = kEth;
@@ -295,7 +302,8 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
     return;
   }
   const std::uint32_t src_host = ntohl(ip->src_addr);
-  if (src_host == 0 || src_host >= 0xe0000000u) {  // no reply to "nobody", multicast or broadcast
+  // No reply to "nobody", loopback (a martian on a wire), multicast or broadcast.
+  if (src_host == 0 || (src_host >> 24) == 127 || src_host >= 0xe0000000u) {
     drop_malformed(m);
     return;
   }
@@ -317,14 +325,6 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
   sin->sin_port = udp->src_port;
   sin->sin_addr.s_addr = ip->src_addr;
   s.peer.len = sizeof(sockaddr_in);
-  s.bounded = cfg.reflection_factor != 0;
-  if (s.bounded) {
-    const std::uint32_t src = ntohl(ip->src_addr);
-    for (const Prefix& a : cfg.reflection_allow) {
-      if (a.contains(src)) s.bounded = false;
-    }
-  }
-  s.budget = static_cast<std::uint32_t>(total) * cfg.reflection_factor;
   ++stats.datagrams;
   io::Event& ev = events[nev++];
   ev = io::Event{io::EventType::kDatagram};
@@ -393,6 +393,24 @@ void DpdkDriver::flush() {
 
 const DriverStats& DpdkDriver::stats() const noexcept { return impl_->stats; }
 
+bool DpdkDriver::packet_counts(io::PacketCounts* out) const {
+  const DriverStats& s = impl_->stats;
+  using C = io::PacketCounter;
+  auto at = [out](C c) -> std::uint64_t& { return (*out)[static_cast<std::size_t>(c)]; };
+  at(C::kRx) = s.rx_packets;
+  at(C::kTx) = s.tx_packets;
+  at(C::kTxDropped) = s.tx_dropped;
+  at(C::kArpReplies) = s.arp_replies;
+  at(C::kIcmpReplies) = s.icmp_replies;
+  at(C::kToKernel) = s.exception_out;
+  at(C::kFromKernel) = s.exception_in;
+  at(C::kExceptionDropped) = s.exception_dropped;
+  at(C::kMalformed) = s.malformed;
+  at(C::kNotOurs) = s.not_ours;
+  at(C::kNoBuffers) = s.no_mbufs;
+  return true;
+}
+
 std::size_t DpdkDriver::poll(io::Event* events, std::size_t max, int /*wait_us*/) {
   // Busy polling: a DPDK queue has nothing to sleep on, so `wait_us` is not honoured.
   Impl& d = *impl_;
@@ -434,14 +452,6 @@ bool DpdkDriver::send_datagram(std::uint16_t /*tag*/, const io::Endpoint& to, co
   }
   Route route;
   if (s != nullptr) {
-    const std::uint32_t wire = static_cast<std::uint32_t>(std::min<std::size_t>(len + kIp + kUdp, UINT32_MAX));
-    if (s->bounded) {
-      if (wire > s->budget) {
-        ++d.stats.reflection_dropped;
-        return false;
-      }
-      s->budget -= wire;
-    }
     route = s->route;
   } else {
     // Any other IPv4 peer we have a neighbour entry for (replies never need this).

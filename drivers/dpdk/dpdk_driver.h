@@ -2,7 +2,8 @@
 // loop (run to completion, no kernel on the request path).
 //
 // poll() does an RX burst and handles every frame itself:
-// - Ethernet (optionally one 802.1Q tag, kept on the reply);
+// - Ethernet (optionally one 802.1Q tag, kept on the reply): unicast frames to other MACs and our
+//   own frames seen again are dropped;
 // - ARP: requests for our address are answered in place; senders are learnt in a small
 //   neighbour table; every other ARP packet goes to the exception path;
 // - IPv4: header length, total length and checksum validated (the port's offload flags are
@@ -15,8 +16,8 @@
 // to the exception port (a net_tap interface carrying the same address, so the kernel serves it),
 // and what the kernel sends on that interface goes out of the port.
 //
-// Reflection safety: the reply datagrams to one request datagram never add up to more than
-// `reflection_factor` times the request's IP size unless the sender is in `reflection_allow`.
+// Reflection safety is the worker's (one bound for every driver: engine::EngineSettings). The
+// driver drops what no reply may go to: sources that are 0.0.0.0, loopback, multicast or broadcast.
 #pragma once
 
 #include <cstddef>
@@ -47,18 +48,9 @@ rte_mempool* create_pool(const std::string& name, unsigned mbufs, int socket);
 // are several and the port can), every RX queue filling from `pool`. Throws.
 void setup_port(std::uint16_t port, std::uint16_t queues, rte_mempool* pool, std::uint16_t rx_desc = 1024,
                 std::uint16_t tx_desc = 1024);
-
-// An IPv4 prefix in host byte order.
-struct Prefix {
-  std::uint32_t net = 0;
-  std::uint8_t len = 0;
-  bool contains(std::uint32_t addr) const noexcept {
-    const std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t{0} << (32 - len);
-    return (addr & mask) == (net & mask);
-  }
-};
-// "198.18.0.2/24" (or without "/len": /32). Throws std::invalid_argument.
-Prefix parse_prefix(std::string_view text);
+// The same with RX queue q filling from pools[q] (a pool on the NUMA socket of q's worker).
+void setup_port(std::uint16_t port, const std::vector<rte_mempool*>& pools, std::uint16_t rx_desc = 1024,
+                std::uint16_t tx_desc = 1024);
 
 struct UdpPort {
   std::uint16_t port = 0;  // host byte order
@@ -75,8 +67,6 @@ struct DriverConfig {
   bool has_exception = false;
   std::uint16_t exception_port = 0;
   std::uint16_t exception_queue = 0;
-  unsigned reflection_factor = 3;   // 0: no bound
-  std::vector<Prefix> reflection_allow;
   unsigned burst = 32;
 };
 
@@ -92,8 +82,8 @@ struct DriverStats {
   std::uint64_t exception_out = 0;     // sent to the kernel
   std::uint64_t exception_in = 0;      // from the kernel, out of the port
   std::uint64_t exception_dropped = 0; // no exception path, or its queue was full
-  std::uint64_t reflection_dropped = 0;
   std::uint64_t no_mbufs = 0;
+  std::uint64_t not_ours = 0;          // unicast to another MAC, or our own frame seen again
 };
 
 class DpdkDriver final : public io::Driver {
@@ -112,6 +102,7 @@ class DpdkDriver final : public io::Driver {
   void close(io::ConnId conn) override;
   void stop_listening() override;
   io::Endpoint local_address(io::ConnId conn) const override;
+  bool packet_counts(io::PacketCounts* out) const override;
 
   // Sends what is queued now (poll() does this first).
   void flush();

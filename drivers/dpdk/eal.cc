@@ -72,6 +72,12 @@ rte_mempool* create_pool(const std::string& name, unsigned mbufs, int socket) {
 
 void setup_port(std::uint16_t port, std::uint16_t queues, rte_mempool* pool, std::uint16_t rx_desc,
                 std::uint16_t tx_desc) {
+  setup_port(port, std::vector<rte_mempool*>(queues, pool), rx_desc, tx_desc);
+}
+
+void setup_port(std::uint16_t port, const std::vector<rte_mempool*>& pools, std::uint16_t rx_desc,
+                std::uint16_t tx_desc) {
+  const auto queues = static_cast<std::uint16_t>(pools.size());
   const std::string what = "DPDK port " + std::to_string(port) + ": ";
   rte_eth_dev_info info{};
   if (rte_eth_dev_info_get(port, &info) != 0) throw std::runtime_error(what + "no such port");
@@ -93,7 +99,7 @@ void setup_port(std::uint16_t port, std::uint16_t queues, rte_mempool* pool, std
   if (rc != 0) throw std::runtime_error(what + "descriptors: " + rte_strerror(-rc));
   const int socket = rte_eth_dev_socket_id(port);
   for (std::uint16_t q = 0; q < queues; ++q) {
-    rc = rte_eth_rx_queue_setup(port, q, rx_desc, static_cast<unsigned>(socket), nullptr, pool);
+    rc = rte_eth_rx_queue_setup(port, q, rx_desc, static_cast<unsigned>(socket), nullptr, pools[q]);
     if (rc != 0) throw std::runtime_error(what + "RX queue " + std::to_string(q) + ": " + rte_strerror(-rc));
     rc = rte_eth_tx_queue_setup(port, q, tx_desc, static_cast<unsigned>(socket), nullptr);
     if (rc != 0) throw std::runtime_error(what + "TX queue " + std::to_string(q) + ": " + rte_strerror(-rc));
@@ -102,27 +108,6 @@ void setup_port(std::uint16_t port, std::uint16_t queues, rte_mempool* pool, std
   if (rc != 0) throw std::runtime_error(what + "start: " + rte_strerror(-rc));
   // Frames for other MACs are not ours; the exception path's kernel interface shares our MAC.
   rte_eth_promiscuous_disable(port);
-}
-
-Prefix parse_prefix(std::string_view text) {
-  Prefix p;
-  std::string_view addr = text;
-  p.len = 32;
-  if (const std::size_t slash = text.find('/'); slash != std::string_view::npos) {
-    addr = text.substr(0, slash);
-    const std::string_view len = text.substr(slash + 1);
-    if (len.empty() || len.size() > 2 || len.find_first_not_of("0123456789") != std::string_view::npos ||
-        std::stoi(std::string(len)) > 32) {
-      throw std::invalid_argument("bad prefix length in \"" + std::string(text) + "\"");
-    }
-    p.len = static_cast<std::uint8_t>(std::stoi(std::string(len)));
-  }
-  in_addr a{};
-  if (inet_pton(AF_INET, std::string(addr).c_str(), &a) != 1) {
-    throw std::invalid_argument("\"" + std::string(text) + "\" is not an IPv4 address");
-  }
-  p.net = ntohl(a.s_addr);
-  return p;
 }
 
 }  // namespace ferrite::dpdk

@@ -13,6 +13,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -44,6 +45,28 @@ struct Event {
   const Endpoint* peer = nullptr;  // kAccepted, kDatagram: valid until the next poll()
 };
 
+// Packet-level counts of a driver that sees frames (the DPDK driver); socket drivers have none.
+enum class PacketCounter : std::uint8_t {
+  kRx,                // frames received from the port
+  kTx,                // frames sent out of the port
+  kTxDropped,         // the TX queue was full
+  kArpReplies,        // ARP requests for our address answered
+  kIcmpReplies,       // ICMP echo requests answered
+  kToKernel,          // frames passed to the kernel (the exception path)
+  kFromKernel,        // the kernel's frames sent out of the port
+  kExceptionDropped,  // no exception path, or its queue was full
+  kMalformed,         // truncated, bad lengths or checksums, impossible sources: dropped
+  kNotOurs,           // unicast to another MAC, or our own frame seen again: dropped
+  kNoBuffers,         // no mbuf for a reply
+  kCount
+};
+inline constexpr std::size_t kPacketCounterCount = static_cast<std::size_t>(PacketCounter::kCount);
+// Metric label values, in PacketCounter order.
+inline constexpr const char* kPacketCounterNames[kPacketCounterCount] = {
+    "rx", "tx", "tx_dropped", "arp_replies", "icmp_replies", "to_kernel", "from_kernel",
+    "exception_dropped", "malformed", "not_ours", "no_buffers"};
+using PacketCounts = std::array<std::uint64_t, kPacketCounterCount>;
+
 class Driver {
  public:
   virtual ~Driver() = default;
@@ -65,6 +88,8 @@ class Driver {
   virtual void stop_listening() = 0;
   // The local address of `conn` (for CLIENT INFO and the like).
   virtual Endpoint local_address(ConnId conn) const = 0;
+  // The packet counts so far (cumulative); false for a driver that has none.
+  virtual bool packet_counts(PacketCounts* /*out*/) const { return false; }
 };
 
 }  // namespace ferrite::io

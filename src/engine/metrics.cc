@@ -199,6 +199,15 @@ void write_metrics(const Shared& shared, Buffer& out) {
   scalar(w, "ferrite_datagrams_dropped_total", "counter",
          "UDP datagrams dropped: malformed, or a reply over the reflection bound.", t.datagrams_dropped);
 
+  if (t.has_packets) {
+    w.family("ferrite_dpdk_packets_total", "counter",
+             "Frames the DPDK fast path handled, by what happened to them (rx, tx, arp_replies, icmp_replies, "
+             "to_kernel and from_kernel through the exception path, and the drops).");
+    for (std::size_t i = 0; i < io::kPacketCounterCount; ++i) {
+      w.sample("ferrite_dpdk_packets_total", {{"event", io::kPacketCounterNames[i]}}, t.packets[i]);
+    }
+  }
+
   // Per worker: busy time and loop time, whose rates give the busy ratio over any window.
   char id[16];
   w.family("ferrite_worker_busy_seconds_total", "counter", "Time each worker spent handling events.");

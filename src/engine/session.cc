@@ -144,6 +144,10 @@ void sum_stats(const Shared& shared, StatsTotals& t) noexcept {
     t.busy_iterations += w->busy_iterations.get();
     t.cycles_busy += w->cycles_busy.get();
     t.cycles_total += w->cycles_total.get();
+    if (w->has_packets.load(std::memory_order_relaxed)) {
+      t.has_packets = true;
+      for (std::size_t i = 0; i < io::kPacketCounterCount; ++i) t.packets[i] += w->packets[i].get();
+    }
   }
 }
 

@@ -22,29 +22,53 @@
 #include <vector>
 
 #include "core/buffer.h"
+#include "core/net.h"
 #include "engine/control.h"
 #include "engine/stats.h"
 #include "store/store.h"
 
 namespace ferrite::engine {
 
+// A setting that may change while the workers run: a std::atomic whose plain reads and writes
+// are relaxed (a worker needs the new value soon, not ordered with anything else), so a reader
+// keeps writing `settings.max_reply_bytes` and pays no more than for a plain load.
+template <typename T>
+class LiveValue {
+ public:
+  constexpr LiveValue(T v = T{}) noexcept : v_(v) {}  // NOLINT: implicit, as for the plain field
+  LiveValue(const LiveValue&) = delete;
+  LiveValue& operator=(const LiveValue&) = delete;
+  operator T() const noexcept { return load(); }  // NOLINT: reads as the plain field did
+  LiveValue& operator=(T v) noexcept {
+    store(v);
+    return *this;
+  }
+  T load() const noexcept { return v_.load(std::memory_order_relaxed); }
+  void store(T v) noexcept { v_.store(v, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<T> v_;
+};
+
 // Engine-wide settings (from the [server] section and friends); read-only on the workers except
-// where noted.
+// where noted. The LiveValue and atomic ones change while the workers run (server::LiveConfig).
 struct EngineSettings {
   std::string version = "0.1.0";          // Ferrite's version (HTTP, /info, ferrite_version fields)
   // What memcached's `version` and `stats` report: the memcached release whose protocol we speak.
   // Clients parse it (libmemcached refuses a major version of 0, and gates features on 1.6).
   std::string memcache_version = "1.6.21";
   unsigned workers = 1;
-  std::size_t max_connections = 4096;     // across all workers; beyond it accepts are refused
-  std::size_t max_reply_bytes = 4u << 20; // unsent reply bytes per connection before reads pause
+  // Across all workers; beyond it accepts are refused (lowering it live closes no connection).
+  LiveValue<std::size_t> max_connections{4096};
+  LiveValue<std::size_t> max_reply_bytes{4u << 20};  // unsent reply bytes per connection before reads pause
   std::size_t max_request_bytes = (1u << 20) + (64u << 10);  // one request's buffered bytes
-  std::uint64_t idle_timeout_ms = 0;      // 0 = never
+  LiveValue<std::uint64_t> idle_timeout_ms{0};       // 0 = never
   std::size_t udp_max_datagram = 1400;    // payload bytes of one reply datagram
   // Reflection safety: the reply datagrams to one request datagram may total at most this many
-  // times its size, unless the sender is on loopback (a forged source cannot make us amplify
-  // traffic towards a victim). 0 = no bound.
+  // times its size, unless the sender is on loopback or in udp_allow (a forged source cannot make
+  // us amplify traffic towards a victim). 0 = no bound. One bound for every driver.
   std::size_t udp_reply_factor = 3;
+  std::vector<Ipv4Prefix> udp_allow;      // set before the workers start
   std::atomic<int> verbosity{0};          // memcached `verbosity`; the log level
   // Requests slower than this (executing, not queueing) become slow-request events; 0 = none.
   std::atomic<std::uint64_t> slow_request_ns{10'000'000};
@@ -123,6 +147,8 @@ struct StatsTotals {
   std::int64_t bytes_read = 0, bytes_written = 0;
   std::int64_t datagrams_in = 0, datagrams_out = 0, datagrams_dropped = 0;
   std::int64_t loop_iterations = 0, busy_iterations = 0, cycles_busy = 0, cycles_total = 0;
+  bool has_packets = false;  // a worker has a packet-level (DPDK) driver
+  std::int64_t packets[io::kPacketCounterCount] = {};
 
   std::int64_t requests_for(Op op) const noexcept;  // across protocols
   std::int64_t total_hits() const noexcept;

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/counter.h"
+#include "core/io.h"
 
 namespace ferrite::engine {
 
@@ -99,6 +100,9 @@ struct WorkerStats {
   Counter busy_iterations;       // iterations that handled at least one event
   Counter cycles_busy;           // TSC cycles spent handling events (for the busy ratio)
   Counter cycles_total;
+  // The fast-path driver's packet counts (copied from it on the store's tick), when it has one.
+  std::atomic<bool> has_packets{false};
+  Counter packets[io::kPacketCounterCount];
 };
 
 }  // namespace ferrite::engine

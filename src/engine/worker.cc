@@ -63,18 +63,6 @@ void format_endpoint(const io::Endpoint& e, char* out, std::size_t cap) {
   }
 }
 
-bool is_loopback(const io::Endpoint& e) {
-  if (e.addr.ss_family == AF_INET) {
-    return (ntohl(reinterpret_cast<const sockaddr_in*>(&e.addr)->sin_addr.s_addr) >> 24) == 127;
-  }
-  if (e.addr.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&e.addr);
-    if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr)) return true;
-    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) return a->sin6_addr.s6_addr[12] == 127;
-  }
-  return false;
-}
-
 // What a connection over the limit hears before it is closed, in its listener's protocol.
 std::string_view refusal(Service s) {
   switch (s) {
@@ -90,8 +78,8 @@ std::string_view refusal(Service s) {
 }  // namespace
 
 Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& services, io::Driver& driver,
-               WorkerStats& stats)
-    : shared_(shared), options_(options), services_(services), driver_(driver), stats_(stats) {
+               WorkerStats& stats, io::Driver* fast_path)
+    : shared_(shared), options_(options), services_(services), driver_(driver), fast_path_(fast_path), stats_(stats) {
   ctx_ = shared_.store->attach();
   ctx_->set_now(shared_.store->now_ms());
   exec_ = std::make_unique<Exec>(Exec{shared_, *ctx_, stats_, options_.id, options_.control});
@@ -142,6 +130,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
       draining_ = true;
       drain_deadline = now + drain_ms;
       driver_.stop_listening();
+      if (fast_path_ != nullptr) fast_path_->stop_listening();
     }
     if (draining_) {
       // Close every connection that owes nothing (or all of them once the time is up).
@@ -158,10 +147,13 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
       if (!any_open || now >= drain_deadline + 1000) break;
     }
 
+    // A fast-path queue has nothing to sleep on: with one, the worker never waits.
     int wait_us = 0;
-    if (options_.polling == Polling::kAdaptive && t0 - last_busy > spin_cycles) wait_us = draining_ ? 1000 : kSleepUs;
+    if (options_.polling == Polling::kAdaptive && fast_path_ == nullptr && t0 - last_busy > spin_cycles) {
+      wait_us = draining_ ? 1000 : kSleepUs;
+    }
     if (wait_us > 0) ctx_->offline();
-    const std::size_t n = driver_.poll(events, kEventsPerPoll, wait_us);
+    std::size_t n = driver_.poll(events, kEventsPerPoll, wait_us);
     if (wait_us > 0) ctx_->online();
     // The requests just received are timed (TTLs) by the clock after the wait, not before it.
     if (n > 0) ctx_->set_now(shared_.store->now_ms());
@@ -169,6 +161,14 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
 
     for (std::size_t i = 0; i < n; ++i) handle(events[i]);
     flush_dirty();
+    if (fast_path_ != nullptr) {
+      // Only datagrams come from here (events valid until its next poll, so handled at once).
+      const std::size_t m = fast_path_->poll(events, kEventsPerPoll, 0);
+      for (std::size_t i = 0; i < m; ++i) {
+        if (events[i].type == io::EventType::kDatagram) on_datagram(events[i], *fast_path_);
+      }
+      n += m;
+    }
 
     if (now >= next_idle_sweep_ms_) {
       next_idle_sweep_ms_ = now + kIdleSweepEveryMs;
@@ -186,6 +186,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
     if (t0 - last_tick >= tick_cycles) {
       last_tick = t0;
       ctx_->tick();
+      copy_packet_counts();
     }
     ctx_->quiescent();
 
@@ -220,7 +221,7 @@ void Worker::handle(const io::Event& ev) {
     case io::EventType::kPeerClosed: on_peer_closed(ev.conn); break;
     case io::EventType::kSent: on_sent(ev.conn, ev.res); break;
     case io::EventType::kClosed: on_closed(ev.conn); break;
-    case io::EventType::kDatagram: on_datagram(ev); break;
+    case io::EventType::kDatagram: on_datagram(ev, driver_); break;
   }
 }
 
@@ -444,6 +445,16 @@ void Worker::sweep_idle() {
   }
 }
 
+void Worker::copy_packet_counts() {
+  io::PacketCounts now{};
+  if (fast_path_ == nullptr || !fast_path_->packet_counts(&now)) return;
+  for (std::size_t i = 0; i < io::kPacketCounterCount; ++i) {
+    if (now[i] != last_packets_[i]) stats_.packets[i].add(static_cast<std::int64_t>(now[i] - last_packets_[i]));
+  }
+  last_packets_ = now;
+  stats_.has_packets.store(true, std::memory_order_relaxed);
+}
+
 void Worker::push_event(EventType type, std::int64_t a) {
   Event e;
   e.unix_ms = exec_->unix_ms();
@@ -530,7 +541,7 @@ void Worker::answer(ControlRequest& req) {
   }
 }
 
-void Worker::on_datagram(const io::Event& ev) {
+void Worker::on_datagram(const io::Event& ev, io::Driver& from) {
   stats_.datagrams_in.add();
   stats_.bytes_read.add(ev.len);
   DatagramHandler* h = ev.tag < datagram_handlers_.size() ? datagram_handlers_[ev.tag].get() : nullptr;
@@ -541,14 +552,15 @@ void Worker::on_datagram(const io::Event& ev) {
   datagram_out_.clear();
   h->on_datagram(std::string_view(ev.data, ev.len), datagram_out_, *exec_);
   const std::size_t factor = shared_.settings.udp_reply_factor;
-  if (factor != 0 && datagram_out_.buf.size() > factor * ev.len && !is_loopback(*ev.peer)) {
+  if (factor != 0 && datagram_out_.buf.size() > factor * ev.len && !is_loopback(*ev.peer) &&
+      !endpoint_in(*ev.peer, shared_.settings.udp_allow)) {
     stats_.datagrams_dropped.add(static_cast<std::int64_t>(datagram_out_.count()));
     stats_.udp_reflection_drops.add();
     return;
   }
   for (std::size_t i = 0; i < datagram_out_.count(); ++i) {
     const std::string_view d = datagram_out_.datagram(i);
-    if (driver_.send_datagram(ev.tag, *ev.peer, d.data(), d.size())) {
+    if (from.send_datagram(ev.tag, *ev.peer, d.data(), d.size())) {
       stats_.datagrams_out.add();
       stats_.bytes_written.add(static_cast<std::int64_t>(d.size()));
     } else {

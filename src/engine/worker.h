@@ -2,7 +2,8 @@
 //
 //   loop:
 //     set the store clock
-//     poll the driver (submits last iteration's sends; waits only when idle, see Polling)
+//     poll the driver (submits last iteration's sends; waits only when idle, see Polling),
+//     and the fast-path driver if there is one (never waits)
 //     for every event: accept / feed the connection's session / account a finished send
 //     send each connection's gathered replies (one send per connection per iteration)
 //     ctx.tick(); ctx.quiescent()
@@ -65,8 +66,11 @@ class Worker {
  public:
   // Call on the worker's own thread: the store context is attached here. `stats` is this
   // worker's entry in shared.worker_stats (owned by the caller, so readers never race its birth).
+  // `fast_path`, when given, is a second driver that delivers datagrams only (the DPDK driver):
+  // it is polled every iteration without waiting, and its datagrams are answered through it.
+  // Listener tags are shared: options.services covers the tags of both drivers.
   Worker(Shared& shared, const WorkerOptions& options, const Services& services, io::Driver& driver,
-         WorkerStats& stats);
+         WorkerStats& stats, io::Driver* fast_path = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -85,7 +89,7 @@ class Worker {
   void on_sent(io::ConnId id, int res);
   void on_peer_closed(io::ConnId id);
   void on_closed(io::ConnId id);
-  void on_datagram(const io::Event& ev);
+  void on_datagram(const io::Event& ev, io::Driver& from);
   std::size_t run_session(Conn& c, std::string_view in);
   void resume_input(io::ConnId id);
   void flush(io::ConnId id);
@@ -96,6 +100,7 @@ class Worker {
   void answer(ControlRequest& req);
   void every_second(std::uint64_t now_ms);
   void push_event(EventType type, std::int64_t a);
+  void copy_packet_counts();
   bool backpressured(const Conn& c) const noexcept;
   Conn& conn(io::ConnId id);
 
@@ -103,6 +108,7 @@ class Worker {
   WorkerOptions options_;
   Services services_;
   io::Driver& driver_;
+  io::Driver* fast_path_;
   WorkerStats& stats_;
   std::unique_ptr<store::Context> ctx_;
   std::unique_ptr<Exec> exec_;
@@ -115,6 +121,7 @@ class Worker {
   unsigned seconds_ = 0;
   std::int64_t last_refused_ = 0, last_evictions_ = 0, last_no_memory_ = 0;
   bool draining_ = false;
+  io::PacketCounts last_packets_{};  // the fast path's counts at the last copy into stats_
 };
 
 }  // namespace ferrite::engine

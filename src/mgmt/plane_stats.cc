@@ -67,6 +67,11 @@ void write_totals(const StatsTotals& t, JsonWriter& w) {
   w.field("datagrams_received_total", t.datagrams_in);
   w.field("datagrams_sent_total", t.datagrams_out);
   w.field("datagrams_dropped_total", t.datagrams_dropped);
+  if (t.has_packets) {
+    w.key("dpdk_packets_total").begin_object();
+    for (std::size_t i = 0; i < io::kPacketCounterCount; ++i) w.field(io::kPacketCounterNames[i], t.packets[i]);
+    w.end_object();
+  }
   w.field("loop_iterations_total", t.loop_iterations);
   w.field("busy_iterations_total", t.busy_iterations);
   w.field("worker_busy_seconds_total", seconds_of_cycles(t.cycles_busy));

@@ -269,6 +269,19 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   out->driver = static_cast<Driver>(choice(Key::kDriver));
   out->log_level = static_cast<LogLevel>(choice(Key::kLogLevel));
   out->mgmt_socket = values.get(Key::kMgmtSocket);
+  out->udp_reply_factor = number(Key::kUdpReplyFactor);
+  parse_ipv4_prefixes(values.get(Key::kUdpAllow), &out->udp_allow);  // checked when it was set
+  out->dpdk.eal_args = values.get(Key::kDpdkEalArgs);
+  std::vector<Ipv4Prefix> address;
+  parse_ipv4_prefixes(values.get(Key::kDpdkAddress), &address);
+  if (!address.empty()) out->dpdk.address = address.front();
+  out->dpdk.exception_iface = values.get(Key::kDpdkExceptionIface);
+  out->dpdk.port = static_cast<std::uint16_t>(number(Key::kDpdkPort));
+  out->dpdk.mbufs = static_cast<unsigned>(number(Key::kDpdkMbufs));
+  if (out->driver == Driver::kDpdk && address.empty()) {
+    errors.push_back("dpdk.address: \"\" is not set; expected the appliance's IPv4 address with its prefix "
+                     "length, such as \"198.18.0.2/24\", when server.driver is \"dpdk\"");
+  }
 
   if (st.max_item_size > st.memory_limit / 4) {
     errors.push_back("server.max_item_size: " + size_shown(values, Key::kMaxItemSize) +
@@ -282,14 +295,17 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   const std::vector<unsigned> fallback{0};
   if (cpus.empty()) cpus = fallback;
   std::string problem;
+  // With the DPDK driver, dpdk.lcores (when set) is the worker placement.
+  const Key cpu_key =
+      out->driver == Driver::kDpdk && !values.get(Key::kDpdkLcores).empty() ? Key::kDpdkLcores : Key::kCpus;
   const std::vector<unsigned> listed =
-      parse_cpu_list(values.get(Key::kCpus), &problem).value_or(std::vector<unsigned>{});
+      parse_cpu_list(values.get(cpu_key), &problem).value_or(std::vector<unsigned>{});
   std::vector<unsigned> missing;
   for (const unsigned c : listed) {
     if (std::find(cpus.begin(), cpus.end(), c) == cpus.end()) missing.push_back(c);
   }
   if (!missing.empty()) {
-    errors.push_back("server.cpus: " + quote(values.get(Key::kCpus)) + " names CPU" +
+    errors.push_back(std::string(setting(cpu_key).name) + ": " + quote(values.get(cpu_key)) + " names CPU" +
                      (missing.size() > 1 ? "s " : " ") + format_cpu_list(missing) +
                      ", which this process may not run on; expected CPUs among " + format_cpu_list(cpus));
   }
@@ -299,8 +315,8 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
     workers = std::min<std::uint64_t>(listed.empty() ? cpus.size() : listed.size(), max_workers);
   } else if (!listed.empty() && workers > listed.size()) {
     errors.push_back("server.workers: " + values.get(Key::kWorkers) + " is more than the " +
-                     std::to_string(listed.size()) + " CPUs listed in server.cpus (" +
-                     quote(values.get(Key::kCpus)) + "); expected at most " + std::to_string(listed.size()) +
+                     std::to_string(listed.size()) + " CPUs listed in " + std::string(setting(cpu_key).name) +
+                     " (" + quote(values.get(cpu_key)) + "); expected at most " + std::to_string(listed.size()) +
                      ", or 0 for one worker per listed CPU");
   }
   out->workers = static_cast<unsigned>(workers);
@@ -350,6 +366,8 @@ void ServerConfig::apply_to(engine::EngineSettings& settings) const {
   settings.max_request_bytes = max_request_bytes;
   settings.idle_timeout_ms = idle_timeout_ms;
   settings.verbosity.store(verbosity_for(log_level), std::memory_order_relaxed);
+  settings.udp_reply_factor = udp_reply_factor;
+  settings.udp_allow = udp_allow;
 }
 
 std::string ServerConfig::digest() const {

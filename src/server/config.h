@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/net.h"
 #include "engine/session.h"
 #include "server/address.h"
 #include "server/settings.h"
@@ -88,11 +89,23 @@ struct ServerConfig {
   // [log], [mgmt]
   LogLevel log_level = LogLevel::kInfo;
   std::string mgmt_socket;  // "" = off
+  // [udp]
+  std::size_t udp_reply_factor = 3;
+  std::vector<Ipv4Prefix> udp_allow;
+  // [dpdk]: used when driver == kDpdk (worker_cpus then follow dpdk.lcores when it is set).
+  struct Dpdk {
+    std::string eal_args;
+    Ipv4Prefix address;         // required with the dpdk driver
+    std::string exception_iface;  // "" = none
+    std::uint16_t port = 0;
+    unsigned mbufs = 16383;
+  } dpdk;
 
   const ListenAddress& listener(Listener l) const noexcept { return listen[static_cast<std::size_t>(l)]; }
 
   // Copies what the engine reads into `settings`: version, workers, max_connections,
-  // max_reply_bytes, max_request_bytes, idle_timeout_ms, verbosity (from log.level).
+  // max_reply_bytes, max_request_bytes, idle_timeout_ms, verbosity (from log.level), the UDP
+  // reflection bound and its allow-list.
   void apply_to(engine::EngineSettings& settings) const;
 
   // A stable hash of the effective configuration (every key in canonical spelling, with workers

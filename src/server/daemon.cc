@@ -104,12 +104,37 @@ Daemon::~Daemon() {
       if (fd >= 0) ::close(fd);
 }
 
+bool Daemon::on_fast_path(const ListenerSpec& l) const noexcept { return spec_.dpdk && l.datagram; }
+
 void Daemon::start() {
+  if (spec_.dpdk) {
+    // First: the exception interface must carry dpdk.address before a listener can bind it.
+#ifdef FERRITE_HAVE_DPDK
+    DpdkPlaneSpec ds = spec_.dpdk_spec;
+    ds.workers = spec_.workers;
+    ds.worker_cpus = spec_.cpus;
+    ds.udp.clear();
+    for (std::size_t li = 0; li < spec_.listeners.size(); ++li) {
+      if (on_fast_path(spec_.listeners[li]) && spec_.listeners[li].port == 0) {
+        throw std::invalid_argument("listen." + spec_.listeners[li].name +
+                                    ": port 0 with the dpdk driver; expected the UDP port the fast path serves");
+      }
+      if (on_fast_path(spec_.listeners[li])) {
+        ds.udp.push_back(DpdkPlaneSpec::Udp{spec_.listeners[li].port, static_cast<std::uint16_t>(li)});
+      }
+    }
+    dpdk_ = std::make_unique<DpdkPlane>(ds);
+#else
+    throw std::invalid_argument("server.driver: \"dpdk\" is not available: this ferrited was built without DPDK "
+                                "(meson -Ddpdk=enabled with Debian's dpdk-dev); expected \"uring\"");
+#endif
+  }
   // Bind everything before any worker starts, so that a port in use fails the start-up with
   // its name. A listener on port 0 takes the port the first socket got for all the others.
   fds_.assign(spec_.workers, std::vector<int>(spec_.listeners.size(), -1));
   for (std::size_t li = 0; li < spec_.listeners.size(); ++li) {
     ListenerSpec& l = spec_.listeners[li];
+    if (on_fast_path(l)) continue;
     for (unsigned w = 0; w < spec_.workers; ++w) {
       fds_[w][li] = open_socket(l);
       if (l.port == 0) l.port = bound_port(fds_[w][li]);
@@ -141,10 +166,16 @@ void Daemon::worker_main(unsigned id) {
     opts.control = controls_[id].get();
     for (std::size_t li = 0; li < spec_.listeners.size(); ++li) {
       opts.services.push_back(spec_.listeners[li].service);
+      if (fds_[id][li] < 0) continue;  // served by the fast path
       driver.add_listener(fds_[id][li], static_cast<std::uint16_t>(li), spec_.listeners[li].datagram);
       fds_[id][li] = -1;  // the driver owns it now
     }
-    engine::Worker worker(shared_, opts, services_, driver, *stats_[id]);
+    std::unique_ptr<io::Driver> fast;
+    if (dpdk_) {
+      fast = dpdk_->make_driver(id);
+      opts.polling = engine::Polling::kBusy;  // a NIC queue has nothing to sleep on
+    }
+    engine::Worker worker(shared_, opts, services_, driver, *stats_[id], fast.get());
     ready_.fetch_add(1);
     worker.run(stop_);
   } catch (const std::exception& e) {
@@ -158,6 +189,13 @@ std::string Daemon::bound_addresses() const {
   std::string s;
   for (const ListenerSpec& l : spec_.listeners) {
     if (!s.empty()) s += ' ';
+    if (on_fast_path(l)) {
+      // Served at dpdk.address, whatever host the listener names.
+      std::string host = spec_.dpdk_spec.address.text();
+      host.resize(host.find('/'));
+      s += l.name + "=dpdk:" + host + ":" + std::to_string(l.port);
+      continue;
+    }
     s += l.name + "=" + describe(l);
   }
   return s;

@@ -1,5 +1,6 @@
 // The running appliance: listener sockets bound up front, one pinned worker thread per core
-// (each with its own io_uring driver and store context), and an orderly stop.
+// (each with its own io_uring driver, its DPDK driver with server.driver = "dpdk", and its store
+// context), and an orderly stop.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 
 #include "engine/session.h"
 #include "engine/worker.h"
+#include "server/dpdk_plane.h"
 #include "store/store.h"
 
 namespace ferrite::server {
@@ -34,6 +36,11 @@ struct DaemonSpec {
   std::size_t max_reply_bytes = 4u << 20;
   std::uint64_t idle_timeout_ms = 0;
   std::string version;
+  // server.driver = "dpdk": the UDP listeners are served by the DPDK fast path (on their ports, at
+  // dpdk.address; dpdk.udp and workers/worker_cpus are filled in by the daemon), the TCP ones by
+  // the kernel as usual (reached through the exception path).
+  bool dpdk = false;
+  DpdkPlaneSpec dpdk_spec;
 };
 
 class Daemon {
@@ -48,6 +55,8 @@ class Daemon {
   void start();
   // "memcache=127.0.0.1:11211 resp=..." with the ports actually bound.
   std::string bound_addresses() const;
+  // What the DPDK plane runs on ("" without one).
+  std::string dpdk_description() const { return dpdk_ ? dpdk_->describe() : std::string(); }
   // Stops accepting, lets the workers send what they owe, joins them.
   void stop();
 
@@ -61,9 +70,11 @@ class Daemon {
 
  private:
   void worker_main(unsigned id);
+  bool on_fast_path(const ListenerSpec& l) const noexcept;
 
   DaemonSpec spec_;
   engine::Services services_;
+  std::unique_ptr<DpdkPlane> dpdk_;
   std::unique_ptr<store::Store> store_;
   engine::Shared shared_;
   std::vector<std::unique_ptr<engine::WorkerStats>> stats_;

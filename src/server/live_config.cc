@@ -75,6 +75,31 @@ std::string LiveConfig::set(std::string_view key, std::string_view value) {
       config_.store.memory_limit = bytes;
       break;
     }
+    case Key::kPolicy: {
+      const auto policy = static_cast<store::EvictionPolicy>(parse_choice(*s, canonical).value_or(0));
+      if (store_ != nullptr) store_->set_policy(policy);
+      config_.store.policy = policy;
+      break;
+    }
+    case Key::kMaxConnections: {
+      // Lowering it refuses new connections beyond it; the open ones stay.
+      const std::size_t n = parse_uint(canonical).value_or(0);
+      if (settings_ != nullptr) settings_->max_connections.store(n);
+      config_.max_connections = n;
+      break;
+    }
+    case Key::kMaxReplyBytes: {
+      const std::size_t bytes = parse_size(canonical).value_or(0);
+      if (settings_ != nullptr) settings_->max_reply_bytes.store(bytes);
+      config_.max_reply_bytes = bytes;
+      break;
+    }
+    case Key::kIdleTimeout: {
+      const std::uint64_t ms = parse_duration(canonical).value_or(0) * 1000;
+      if (settings_ != nullptr) settings_->idle_timeout_ms.store(ms);
+      config_.idle_timeout_ms = ms;
+      break;
+    }
     default:
       return name + ": marked live but not applied by LiveConfig::set";
   }

@@ -1,6 +1,8 @@
 // The server's engine::ConfigAccess: CONFIG GET/SET (RESP) and the management socket read every
-// key as text and change the keys marked live in the settings table (log.level, server.memory).
-// Not on the request path: a mutex guards the values.
+// key as text and change the keys marked live in the settings table (log.level, server.memory,
+// server.policy, server.max_connections, server.max_reply_bytes, server.idle_timeout).
+// Not on the request path: a mutex guards the values; the workers read the engine settings and
+// the store's limit and policy as relaxed atomics.
 #pragma once
 
 #include <mutex>
@@ -18,8 +20,10 @@ namespace ferrite::server {
 class LiveConfig final : public engine::ConfigAccess {
  public:
   // Live changes go to `settings` (log.level sets its verbosity, and log.level is read back from
-  // it, since memcached's verbosity command changes it too) and to `store` (server.memory). Either
-  // may be null (tests): the keys it carries then change here only. Both must outlive this object.
+  // it, since memcached's verbosity command changes it too; server.max_connections,
+  // server.max_reply_bytes, server.idle_timeout) and to `store` (server.memory, server.policy).
+  // Either may be null (tests): the keys it carries then change here only. Both must outlive this
+  // object.
   LiveConfig(const ServerConfig& config, engine::EngineSettings* settings, store::Store* store);
   // Sets the targets later, for when they are made after this object (the daemon that owns them
   // takes a ConfigAccess* when it is constructed).

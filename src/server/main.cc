@@ -59,7 +59,7 @@ DaemonSpec spec_of(const ServerConfig& c) {
   // Workers are pinned when their cores are theirs: with busy polling, or when server.cpus names
   // the cores. An adaptive worker on a shared box is left to the scheduler: pinned, it waits for
   // its one core while another is idle (measured: millisecond tails under a loaded 2-core box).
-  if (d.polling == engine::Polling::kBusy || !c.values.get(Key::kCpus).empty()) {
+  if (d.polling == engine::Polling::kBusy || !c.values.get(Key::kCpus).empty() || c.driver == Driver::kDpdk) {
     for (unsigned cpu : c.worker_cpus) d.cpus.push_back(static_cast<int>(cpu));
   }
   for (std::size_t i = 0; i < kListenerCount; ++i) {
@@ -72,6 +72,16 @@ DaemonSpec spec_of(const ServerConfig& c) {
   d.max_reply_bytes = c.max_reply_bytes;
   d.idle_timeout_ms = c.idle_timeout_ms;
   d.version = std::string(server_version());
+  if (c.driver == Driver::kDpdk) {
+    // Busy polling and pinned: a NIC queue has nothing to sleep on.
+    d.dpdk = true;
+    d.polling = engine::Polling::kBusy;
+    d.dpdk_spec.eal_args = c.dpdk.eal_args;
+    d.dpdk_spec.address = c.dpdk.address;
+    d.dpdk_spec.exception_iface = c.dpdk.exception_iface;
+    d.dpdk_spec.port = c.dpdk.port;
+    d.dpdk_spec.mbufs = c.dpdk.mbufs;
+  }
   return d;
 }
 
@@ -88,10 +98,6 @@ int run(int argc, char** argv) {
   ServerConfig config;
   const CommandLine cl = parse_command_line(argc, argv, &config, std::cout, std::cerr);
   if (!cl.run) return cl.exit_status;
-  if (config.driver == Driver::kDpdk) {
-    std::cerr << "ferrited: server.driver: \"dpdk\" is not available in this build yet; expected \"uring\"\n";
-    return 2;
-  }
 
   // Signals are taken by this thread alone (sigwait): block them before any worker exists.
   sigset_t sigs;
@@ -142,6 +148,7 @@ int run(int argc, char** argv) {
   std::fflush(stdout);
   log_line("info", "serving with " + std::to_string(config.workers) + " workers, memory limit " +
                        config.values.get(Key::kMemory) + ", config digest " + config.digest());
+  if (const std::string dp = daemon->dpdk_description(); !dp.empty()) log_line("info", dp);
 
   int sig = 0;
   for (;;) {

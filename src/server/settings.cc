@@ -32,6 +32,11 @@ constexpr Setting text(Key key, std::string_view name, Type type, std::string_vi
                        std::string_view help) {
   return {key, name, type, def, 0, 0, {}, kRestart, help};
 }
+// kText (at most `max` bytes) and kPrefixes (at most `max` prefixes).
+constexpr Setting bounded(Key key, std::string_view name, Type type, std::string_view def, std::uint64_t max,
+                          std::string_view help) {
+  return {key, name, type, def, 0, max, {}, kRestart, help};
+}
 
 constexpr std::array<Setting, kKeyCount> kSettings{{
     // [server]
@@ -42,9 +47,12 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
            "The store's memory limit. Everything counts against it: items (by their allocator usable size), "
            "the hash table and the TTL wheels. While ferrited runs it can be lowered (the store evicts down "
            "to it) and raised back up to its start-up value."),
-    choice(Key::kPolicy, "server.policy", "clock", kPolicyChoices, kRestart,
+    choice(Key::kPolicy, "server.policy", "clock", kPolicyChoices, kLive,
            "Eviction when memory is full: clock (second chance: a hit sets a reference bit, the hand clears "
-           "it or evicts) or lfu (a logarithmic frequency counter, decayed by the hand)."),
+           "it or evicts) or lfu (a logarithmic frequency counter, decayed by the hand). Changed while "
+           "ferrited runs, items keep their access byte, read in the new policy's terms: clock -> lfu makes "
+           "a set bit a counter of 1 and a clear one 0 (on probation); lfu -> clock makes any counter above "
+           "0 a set bit (one second chance)."),
     number(Key::kMaxKeySize, "server.max_key_size", Type::kInt, "250", 1, 65535, kRestart,
            "Longest key accepted, in bytes (memcached's limit is 250)."),
     number(Key::kMaxItemSize, "server.max_item_size", Type::kSize, "1MiB", 1, kGiB, kRestart,
@@ -54,12 +62,15 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
            "The typical item size (key, value and about 16 bytes of metadata): the hash table is sized "
            "once, for server.memory / item_size_hint items."),
     number(Key::kMaxConnections, "server.max_connections", Type::kInt, "4096", 1, std::uint64_t{1} << 20,
-           kRestart, "Open client connections across all workers; beyond it new connections are refused."),
-    number(Key::kMaxReplyBytes, "server.max_reply_bytes", Type::kSize, "4MiB", 16 * kKiB, kGiB, kRestart,
+           kLive,
+           "Open client connections across all workers; beyond it new connections are refused. Lowered "
+           "while ferrited runs, it refuses new connections and closes none of those open."),
+    number(Key::kMaxReplyBytes, "server.max_reply_bytes", Type::kSize, "4MiB", 16 * kKiB, kGiB, kLive,
            "Unsent reply bytes per connection before the server stops reading its requests (back-pressure "
-           "on clients that pipeline without reading)."),
-    number(Key::kIdleTimeout, "server.idle_timeout", Type::kDuration, "0", 0, kYear, kRestart,
-           "Close a client connection after this long without a request. 0 = never."),
+           "on clients that pipeline without reading). A live change applies to the open connections too."),
+    number(Key::kIdleTimeout, "server.idle_timeout", Type::kDuration, "0", 0, kYear, kLive,
+           "Close a client connection after this long without a request. 0 = never. A live change applies "
+           "to the connections already open too (their idle time counts from their last request)."),
     choice(Key::kPoll, "server.poll", "adaptive", kPollChoices, kRestart,
            "What an idle worker does: adaptive (spin briefly, then sleep until I/O arrives) or busy (spin "
            "always: the lowest latency, one whole CPU per worker)."),
@@ -90,6 +101,35 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
     // [mgmt]
     text(Key::kMgmtSocket, "mgmt.socket", Type::kPath, "/run/ferrite/ferrited.sock",
          "The management socket (a unix domain socket) that ferritectl talks to. Empty = off."),
+    // [udp]
+    number(Key::kUdpReplyFactor, "udp.reply_factor", Type::kInt, "3", 0, 1000, kRestart,
+           "Reflection safety for every UDP listener (kernel and DPDK): the replies to one request datagram "
+           "may add up to at most this many times its size, or they are dropped and counted. A forged source "
+           "address then cannot turn Ferrite into an amplifier. 0 = no bound. Loopback senders are exempt."),
+    text(Key::kUdpAllow, "udp.allow", Type::kPrefixes, "",
+         "IPv4 prefixes whose senders are exempt from udp.reply_factor, such as \"10.0.0.0/8,198.18.0.0/24\" "
+         "(clients on a network where source addresses cannot be forged)."),
+    // [dpdk]
+    bounded(Key::kDpdkEalArgs, "dpdk.eal_args", Type::kText, "", 4096,
+         "With server.driver = \"dpdk\": the DPDK EAL arguments, split like a shell splits words, such as "
+         "\"--no-huge --no-pci -m 512 --vdev=net_af_packet0,iface=veth0\". ferrited adds the exception "
+         "path's net_tap device itself."),
+    bounded(Key::kDpdkAddress, "dpdk.address", Type::kPrefixes, "", 1,
+         "The appliance's IPv4 address with its prefix length on the DPDK port, such as \"198.18.0.2/24\" "
+         "(required with the dpdk driver). The fast path answers ARP and ping for it; the exception "
+         "interface carries it for the kernel."),
+    bounded(Key::kDpdkExceptionIface, "dpdk.exception_iface", Type::kText, "", 15,
+         "The kernel interface (a TAP that ferrited creates) for every packet the fast path does not own: "
+         "TCP, other UDP ports, IPv6, fragments. It gets dpdk.address and the port's MAC, so the kernel-path "
+         "listeners serve the same address. Empty = no exception path (those packets are dropped)."),
+    number(Key::kDpdkPort, "dpdk.port", Type::kInt, "0", 0, 1023, kRestart,
+           "The DPDK port id of the fast path (0 = the first port the EAL arguments give). It gets one RX/TX "
+           "queue pair per worker, with RSS across them."),
+    number(Key::kDpdkMbufs, "dpdk.mbufs", Type::kInt, "16383", 1023, 16777215, kRestart,
+           "Packet buffers in each NUMA socket's mempool (2 KiB each)."),
+    text(Key::kDpdkLcores, "dpdk.lcores", Type::kCpuList, "",
+         "The lcore-to-worker map: worker i runs on the i-th CPU listed (registered with DPDK as an "
+         "lcore, pinned, busy polling). Empty = server.cpus."),
 }};
 
 constexpr bool table_in_key_order() {

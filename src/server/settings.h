@@ -26,6 +26,8 @@ enum class Type : std::uint8_t {
   kAddress,   // "host:port" (numeric IPv4, or bracketed IPv6 "[::1]:6379"); "" = off
   kCpuList,   // CPU ids and ranges: "0-3,8"; "" = the default placement
   kPath,      // a unix socket path (at most 107 bytes); "" = off
+  kText,      // free text without control bytes, at most `max` bytes
+  kPrefixes,  // IPv4 prefixes "10.0.0.0/8,198.18.0.2/24" (at most `max` of them; 0 = any number); ""
 };
 
 // Every key; the order of kSettings, of --describe-config and of CONFIG GET.
@@ -50,6 +52,14 @@ enum class Key : std::uint8_t {
   kListenBinaryUdp,
   kLogLevel,
   kMgmtSocket,
+  kUdpReplyFactor,
+  kUdpAllow,
+  kDpdkEalArgs,
+  kDpdkAddress,
+  kDpdkExceptionIface,
+  kDpdkPort,
+  kDpdkMbufs,
+  kDpdkLcores,
   kCount
 };
 inline constexpr std::size_t kKeyCount = static_cast<std::size_t>(Key::kCount);
@@ -85,7 +95,7 @@ std::span<const Setting> all_settings() noexcept;
 const Setting& setting(Key key) noexcept;
 // The setting called `name` (exact, lower case), or null.
 const Setting* find_setting(std::string_view name) noexcept;
-// The known section names ("server", "listen", "log", "mgmt").
+// The known section names ("server", "listen", "log", "mgmt", "udp", "dpdk").
 std::vector<std::string_view> all_sections();
 
 // The known name nearest to `unknown` when one is close (a typo, or the same key name under

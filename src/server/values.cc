@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "core/net.h"
 #include "core/size.h"
 #include "server/address.h"
 
@@ -158,6 +159,11 @@ std::string allowed_values(const Setting& s) {
              " such as \"0-3,8\", or \"\" for the CPUs this process may run on";
     case Type::kPath:
       return "a path of at most " + std::to_string(kMaxSocketPath) + " bytes, or \"\" for off";
+    case Type::kText:
+      return "text of at most " + std::to_string(s.max) + " bytes without control characters";
+    case Type::kPrefixes:
+      return s.max == 1 ? std::string("an IPv4 address with its prefix length such as \"198.18.0.2/24\", or \"\"")
+                        : std::string("IPv4 prefixes separated by commas such as \"10.0.0.0/8,198.18.0.0/24\", or \"\"");
   }
   return "";
 }
@@ -178,6 +184,10 @@ std::string type_summary(const Setting& s) {
       return "CPU list such as \"0-3,8\"";
     case Type::kPath:
       return "path, \"\" = off";
+    case Type::kText:
+      return "text";
+    case Type::kPrefixes:
+      return s.max == 1 ? "IPv4 address/prefix" : "IPv4 prefixes";
   }
   return "";
 }
@@ -237,6 +247,26 @@ std::string check_value(const Setting& s, std::string_view text, std::string_vie
         return fail(s, shown, "is " + std::to_string(text.size()) + " bytes long");
       }
       *canonical = text;
+      return "";
+    }
+    case Type::kText: {
+      for (const char c : text) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return fail(s, shown, "holds a control character");
+      }
+      if (text.size() > s.max) return fail(s, shown, "is " + std::to_string(text.size()) + " bytes long");
+      *canonical = text;
+      return "";
+    }
+    case Type::kPrefixes: {
+      std::vector<Ipv4Prefix> prefixes;
+      const std::string problem = parse_ipv4_prefixes(text, &prefixes);
+      if (!problem.empty()) return fail(s, shown, "is not valid: " + problem);
+      if (s.max != 0 && prefixes.size() > s.max) return fail(s, shown, "has more than " + std::to_string(s.max));
+      canonical->clear();
+      for (const Ipv4Prefix& p : prefixes) {
+        if (!canonical->empty()) *canonical += ',';
+        *canonical += p.text();
+      }
       return "";
     }
   }

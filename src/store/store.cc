@@ -122,6 +122,7 @@ Store::Store(const StoreConfig& config) : config_(config) {
   table_ = std::make_unique<Table>(slots);
   memory_ = std::make_unique<ItemMemory>(config_.memory_limit - table_->bytes(), config_.max_contexts);
   limit_.store(config_.memory_limit, std::memory_order_relaxed);
+  policy_.store(config_.policy, std::memory_order_relaxed);
   shared_ = std::make_unique<Shared>(config_.max_contexts);
   shared_->epoch_mono_ms = monotonic_ms();
   shared_->epoch_unix_ms = unix_ms();
@@ -375,7 +376,7 @@ void Context::maybe_run_flush() noexcept {
 
 FERRITE_ALWAYS_INLINE void Context::note_hit(Item* it) noexcept {
   const std::uint8_t a = it->load_access();
-  if (config_.policy == EvictionPolicy::kClock) {
+  if (store_.policy() == EvictionPolicy::kClock) {
     if (a == 0) it->store_access(1);
     return;
   }
@@ -504,7 +505,7 @@ void Context::unlink_dead(const Found& f, Liveness why, Via via) noexcept {
 }
 
 std::uint8_t Context::initial_access() const noexcept {
-  return config_.policy == EvictionPolicy::kClock ? 1 : kLfuInit;
+  return store_.policy() == EvictionPolicy::kClock ? 1 : kLfuInit;
 }
 
 void Context::retire(Item* it, std::size_t bytes) noexcept {
@@ -595,6 +596,8 @@ std::size_t Context::evict_bucket(std::uint32_t bi, Sweep mode) noexcept {
   std::uint32_t victim_refs[kSlotsPerBucket];
   Liveness reasons[kSlotsPerBucket];
   unsigned n = 0;
+  // One reading per bucket: the policy may change live (Store::set_policy).
+  const bool clock = store_.policy() == EvictionPolicy::kClock;
   for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
     const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
     if (ref == 0) continue;
@@ -603,7 +606,7 @@ std::size_t Context::evict_bucket(std::uint32_t bi, Sweep mode) noexcept {
     if (l == Liveness::kAlive && mode != Sweep::kForce) {
       if (mode == Sweep::kDeadOnly) continue;
       const std::uint8_t a = it->load_access();
-      if (config_.policy == EvictionPolicy::kClock) {
+      if (clock) {
         if (a != 0) {  // second chance
           it->store_access(0);
           continue;

@@ -265,7 +265,17 @@ class Store {
   // Attaches the calling thread (at most config.max_contexts at once).
   std::unique_ptr<Context> attach();
 
+  // The configuration the store was created with. Its policy is the start-up one: policy() is
+  // the current one.
   const StoreConfig& config() const noexcept { return config_; }
+  // The eviction policy now in force.
+  EvictionPolicy policy() const noexcept { return policy_.load(std::memory_order_relaxed); }
+  // Switches the eviction policy while contexts run; each context follows at its next hit or
+  // hand movement. Items keep their access byte, which the new policy reads in its own terms:
+  // after clock -> lfu a set reference bit is a counter of 1 (one pass of grace) and a clear one
+  // a counter of 0 (on probation, like a new item); after lfu -> clock any non-zero counter is a
+  // set reference bit (one second chance). No item is visited or rewritten by the switch.
+  void set_policy(EvictionPolicy policy) noexcept { policy_.store(policy, std::memory_order_relaxed); }
   // Milliseconds on the store clock (monotonic, 1 at the store's creation).
   std::uint64_t now_ms() const noexcept;
   // Converts a Unix time in ms to the store clock (for absolute expiries) and back.
@@ -291,6 +301,7 @@ class Store {
 
   StoreConfig config_;
   std::atomic<std::size_t> limit_{0};
+  std::atomic<EvictionPolicy> policy_{EvictionPolicy::kClock};
   std::unique_ptr<Table> table_;
   std::unique_ptr<ItemMemory> memory_;
   struct Shared;

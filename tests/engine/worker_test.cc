@@ -248,6 +248,45 @@ TEST_F(WorkerFixture, RefusesConnectionsOverTheLimitCleanly) {
   ::close(d);
 }
 
+// server.max_connections changes live (LiveConfig stores into the running worker's settings):
+// lowered under the connections already open, it closes none of them and refuses new ones.
+TEST_F(WorkerFixture, ConnectionLimitLoweredLiveRefusesNewOnesOnly) {
+  start();
+  const int a = connect_client(), b = connect_client();
+  send_all(a, "x\n");
+  send_all(b, "y\n");
+  EXPECT_EQ(read_n(a, 2), "x\n");
+  EXPECT_EQ(read_n(b, 2), "y\n");
+  shared_.settings.max_connections.store(1);
+  const int c = connect_client();
+  EXPECT_EQ(read_n(c, 100), "ERROR Too many open connections\r\n");
+  EXPECT_EQ(stats_.connections_refused.get(), 1);
+  ::close(c);
+  send_all(a, "still\n");
+  send_all(b, "here\n");
+  EXPECT_EQ(read_n(a, 6), "still\n");
+  EXPECT_EQ(read_n(b, 5), "here\n");
+  shared_.settings.max_connections.store(1000);
+  const int d = connect_client();
+  send_all(d, "z\n");
+  EXPECT_EQ(read_n(d, 2), "z\n");
+  ::close(a);
+  ::close(b);
+  ::close(d);
+}
+
+// server.idle_timeout changes live, for a connection opened while it was 0 too.
+TEST_F(WorkerFixture, IdleTimeoutSetLiveClosesOpenConnections) {
+  start();
+  const int fd = connect_client();
+  send_all(fd, "x\n");
+  EXPECT_EQ(read_n(fd, 2), "x\n");
+  shared_.settings.idle_timeout_ms.store(100);
+  EXPECT_TRUE(closed_by_peer(fd));
+  EXPECT_EQ(stats_.idle_closed.get(), 1);
+  ::close(fd);
+}
+
 TEST_F(WorkerFixture, ClosesIdleConnections) {
   start(1000, 100);
   const int fd = connect_client();

@@ -469,6 +469,33 @@ def test_config_ferrite_keys(server, conn):
     assert conn.call('CONFIG', 'GET', 'server.workers') == [b'server.workers', b'2']
 
 
+def test_config_set_changes_live(server, conn):
+    """maxmemory-policy, maxclients and timeout change live (on ferrited: server.policy,
+    server.max_connections and server.idle_timeout), and CONFIG GET and INFO show the change."""
+    def get(name):
+        return conn.call('CONFIG', 'GET', name)[1]
+    saved = {name: get(name) for name in ('maxmemory-policy', 'maxclients', 'timeout')}
+    try:
+        assert conn.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu') == b'OK'
+        assert get('maxmemory-policy') == b'allkeys-lfu'
+        assert b'maxmemory_policy:allkeys-lfu\r\n' in conn.call('INFO', 'memory')
+        assert conn.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru') == b'OK'
+        assert get('maxmemory-policy') == b'allkeys-lru'
+        assert conn.call('CONFIG', 'SET', 'maxclients', '100') == b'OK'
+        assert get('maxclients') == b'100'
+        assert conn.call('CONFIG', 'SET', 'timeout', '300') == b'OK'
+        assert get('timeout') == b'300'
+        if server.is_ferrited:
+            assert conn.call('CONFIG', 'GET', 'server.policy') == [b'server.policy', b'clock']
+            assert conn.call('CONFIG', 'GET', 'server.max_connections') == [b'server.max_connections', b'100']
+            assert conn.call('CONFIG', 'GET', 'server.idle_timeout') == [b'server.idle_timeout', b'300']
+        assert conn.call('PING') == b'PONG'
+    finally:
+        for name, value in saved.items():
+            assert conn.call('CONFIG', 'SET', name, value) == b'OK', name
+    assert {name: get(name) for name in saved} == saved
+
+
 def test_client_commands(server, conn):
     my_id = conn.call('CLIENT', 'ID')
     assert isinstance(my_id, int) and my_id > 0

@@ -24,7 +24,8 @@
 
 namespace ferrite::mgmt {
 
-// server.memory and log.level change live; server.policy needs a restart.
+// A stand-in for the daemon's configuration: server.memory and log.level change live, and
+// server.policy plays a key that needs a restart (in ferrited it is live; server.workers is not).
 class FakeConfig final : public engine::ConfigAccess {
  public:
   explicit FakeConfig(store::Store* store) : store_(store) {}

@@ -1,6 +1,7 @@
 """ferritectl against a live ferrited: every command (human and --json), bad commands, a missing
 daemon, the socket's mode and protocol, live config changes (a lower memory limit evicts down to
-it), hot-key detection under a skewed load, metrics through promtool, and /shutdown.
+it; the connection limit, the idle timeout and the eviction policy change live), hot-key
+detection under a skewed load, metrics through promtool, and /shutdown.
 
 Run by meson (FERRITED and FERRITECTL set), or by hand:
   FERRITED=build/x/src/server/ferrited FERRITECTL=build/x/tools/ferritectl/ferritectl \\
@@ -45,8 +46,11 @@ def daemon(tmp_path_factory):
         yield server
     finally:
         alive = server.alive()
+        log = server.stderr_text()
         status = server.stop()
-        assert alive, 'ferrited died during the tests'
+        start = max(log.find('ERROR: '), 0)  # a sanitizer's report, else the end of the log
+        assert alive, 'ferrited died during the tests (status %s): %s' % (
+            status, log[start:start + 3000] if start else log[-3000:])
         assert status == 0, 'ferrited exited with %s on SIGTERM' % status
 
 
@@ -174,9 +178,11 @@ def test_config_get_and_set_live_key(daemon):
 
 
 def test_config_set_refuses_what_cannot_change_live(daemon):
-    r = ctl(daemon, 'config', 'set', 'server.policy', 'lfu')
+    r = ctl(daemon, 'config', 'set', 'server.workers', '3')
     assert r.returncode == 1
-    assert 'server.policy' in r.stderr and 'cannot change while ferrited runs' in r.stderr
+    assert 'server.workers' in r.stderr and 'cannot change while ferrited runs' in r.stderr
+    r = ctl(daemon, 'config', 'set', 'server.policy', 'lru')
+    assert r.returncode == 1 and 'server.policy' in r.stderr and 'clock, lfu' in r.stderr
     r = ctl(daemon, 'config', 'set', 'server.memory', 'lots')
     assert r.returncode == 1 and 'server.memory' in r.stderr and 'lots' in r.stderr
     r = ctl(daemon, 'config', 'set', 'server.memroy', '32MiB')
@@ -366,6 +372,135 @@ def test_lower_memory_limit_evicts_down_to_it(daemon):
     assert ctl_json(daemon, 'config', 'set', 'server.memory', '64MiB') == {'server.memory': '64MiB'}
     r = ctl(daemon, 'config', 'set', 'server.memory', '128MiB')
     assert r.returncode == 1 and 'server.memory' in r.stderr
+
+
+def open_connections(daemon):
+    return ctl_json(daemon, 'stats')['total']['connections']
+
+
+def wait_for_open_connections(daemon, n, timeout=10):
+    deadline = time.monotonic() + timeout
+    while open_connections(daemon) != n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert open_connections(daemon) == n
+
+
+def memcache_version(sock):
+    sock.sendall(b'version\r\n')
+    reply = harness.recv_until(sock, b'\r\n')
+    assert reply.startswith(b'VERSION '), reply
+    return reply
+
+
+def memcache_maxconns(daemon):
+    with harness.connect(daemon.addr('memcache')) as s:
+        s.sendall(b'stats settings\r\n')
+        text = harness.recv_until(s, b'END\r\n').decode()
+    return int(re.search(r'^STAT maxconns (\d+)\r$', text, re.M).group(1))
+
+
+def test_lower_max_connections_refuses_new_ones(daemon):
+    """server.max_connections changes live: past it a new connection gets memcached's refusal and
+    is closed; the connections already open stay and keep working, even those beyond a limit
+    lowered under them; raising it back accepts again."""
+    wait_for_open_connections(daemon, 0)  # what earlier tests closed is gone
+    held = []
+    try:
+        for _ in range(3):
+            s = harness.connect(daemon.addr('memcache'))
+            memcache_version(s)
+            held.append(s)
+        wait_for_open_connections(daemon, 3)
+        rejected_before = ctl_json(daemon, 'stats')['total']['connections_rejected_total']
+        assert ctl_json(daemon, 'config', 'set', 'server.max_connections', '3') == {
+            'server.max_connections': '3'}
+        assert ctl_json(daemon, 'config', 'get', 'server.max_connections') == {'server.max_connections': '3'}
+        for _ in range(2):
+            with harness.connect(daemon.addr('memcache')) as extra:
+                # The refusal comes on accept, before any request (as memcached's does).
+                assert harness.recv_all_until_close(extra) == b'ERROR Too many open connections\r\n'
+        for s in held:
+            memcache_version(s)
+        assert ctl_json(daemon, 'stats')['total']['connections_rejected_total'] >= rejected_before + 2
+
+        # Below the connections already open: none is closed, new ones are still refused.
+        assert ctl_json(daemon, 'config', 'set', 'server.max_connections', '1') == {
+            'server.max_connections': '1'}
+        with harness.connect(daemon.addr('memcache')) as extra:
+            assert harness.recv_all_until_close(extra) == b'ERROR Too many open connections\r\n'
+        for s in held:
+            memcache_version(s)
+    finally:
+        assert ctl_json(daemon, 'config', 'set', 'server.max_connections', '4096') == {
+            'server.max_connections': '4096'}
+        for s in held:
+            s.close()
+    assert memcache_maxconns(daemon) == 4096  # also opens (and closes) a new connection
+    client = mc(daemon)
+    client.set('after_limit', b'v')
+    assert client.get('after_limit') == b'v'
+    client.close()
+
+
+def test_switch_policy_to_lfu_live(daemon):
+    """server.policy changes live: the daemon keeps taking sets past its memory limit, evicting
+    under the new policy, and reports the policy it runs (ferritectl and Redis's CONFIG GET)."""
+    assert ctl_json(daemon, 'config', 'get', 'server.policy') == {'server.policy': 'clock'}
+    r = ctl(daemon, 'config', 'set', 'server.policy', 'lfu')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == 'server.policy = lfu\n'
+    try:
+        assert ctl_json(daemon, 'config', 'get', 'server.policy') == {'server.policy': 'lfu'}
+        with harness.connect(daemon.addr('resp')) as s:
+            s.sendall(b'CONFIG GET maxmemory-policy\r\n')
+            assert harness.recv_until(s, b'allkeys-lfu\r\n').endswith(b'allkeys-lfu\r\n')
+        assert ctl_json(daemon, 'config', 'set', 'server.memory', '16MiB') == {'server.memory': '16MiB'}
+        evictions_before = ctl_json(daemon, 'stats')['store']['evictions']
+        client = mc(daemon)
+        value = b'l' * 1000
+        for batch in range(40):  # 20 MB of sets into 16 MiB
+            failed = client.set_many({'lfu%d_%d' % (batch, i): value for i in range(500)}, noreply=False)
+            assert failed == []
+        # Most of the last batch is there (LFU puts new keys on probation: the hand's first pass
+        # over one evicts it unless it was read, so some of even the newest go).
+        last = client.get_many(['lfu39_%d' % i for i in range(500)])
+        assert len(last) >= 250 and all(v == value for v in last.values())
+        client.close()
+        store = ctl_json(daemon, 'stats')['store']
+        assert store['evictions'] > evictions_before + 1000, store
+        assert store['memory_used_bytes'] <= 16 << 20, store
+        assert ' info mgmt event=config_changed key=server.policy value=lfu' in daemon.stderr_text()
+    finally:
+        assert ctl_json(daemon, 'config', 'set', 'server.policy', 'clock') == {'server.policy': 'clock'}
+        assert ctl_json(daemon, 'config', 'set', 'server.memory', '64MiB') == {'server.memory': '64MiB'}
+
+
+def test_idle_timeout_set_live_closes_idle_connections(daemon):
+    """server.idle_timeout changes live, for the connections already open too; back at 0 an idle
+    connection stays open."""
+    before = harness.connect(daemon.addr('memcache'))
+    try:
+        memcache_version(before)
+        idle_before = ctl_json(daemon, 'stats')['total']['connections_idle_closed_total']
+        assert ctl_json(daemon, 'config', 'set', 'server.idle_timeout', '1') == {'server.idle_timeout': '1'}
+        after = harness.connect(daemon.addr('resp'))
+        try:
+            after.sendall(b'PING\r\n')
+            assert harness.recv_until(after, b'\r\n') == b'+PONG\r\n'
+            start = time.monotonic()
+            assert harness.recv_all_until_close(before, timeout=10) == b''
+            assert harness.recv_all_until_close(after, timeout=10) == b''
+            assert time.monotonic() - start >= 0.5  # idle for about a second, not closed at once
+        finally:
+            after.close()
+        assert ctl_json(daemon, 'stats')['total']['connections_idle_closed_total'] >= idle_before + 2
+    finally:
+        before.close()
+        assert ctl_json(daemon, 'config', 'set', 'server.idle_timeout', '0') == {'server.idle_timeout': '0'}
+    with harness.connect(daemon.addr('memcache')) as s:
+        memcache_version(s)
+        time.sleep(2.5)  # longer than the old timeout plus the once-a-second sweep
+        memcache_version(s)
 
 
 # ---- bad commands, the socket itself, no daemon -----------------------------------------------

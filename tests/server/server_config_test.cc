@@ -453,3 +453,60 @@ TEST(Config, AvailableCpusAreAscendingAndNotEmpty) {
 
 }  // namespace
 }  // namespace ferrite::server
+
+namespace ferrite::server {
+namespace {
+
+TEST(Config, UdpAndDpdkSectionsResolve) {
+  ServerConfig c;
+  ASSERT_EQ(resolve(with({{"udp.reply_factor", "5"},
+                          {"udp.allow", "10.0.0.0/8, 198.18.0.1"},
+                          {"server.driver", "dpdk"},
+                          {"dpdk.eal_args", "--no-huge --vdev=net_af_packet0,iface=app0"},
+                          {"dpdk.address", "198.18.0.2/24"},
+                          {"dpdk.exception_iface", "fe0"},
+                          {"dpdk.port", "1"},
+                          {"dpdk.mbufs", "4095"},
+                          {"dpdk.lcores", "1"}}),
+                    &c, {0, 1}),
+            std::vector<std::string>{});
+  EXPECT_EQ(c.udp_reply_factor, 5u);
+  ASSERT_EQ(c.udp_allow.size(), 2u);
+  EXPECT_EQ(c.udp_allow[0].text(), "10.0.0.0/8");
+  EXPECT_EQ(c.udp_allow[1].text(), "198.18.0.1/32");
+  EXPECT_EQ(c.values.get(Key::kUdpAllow), "10.0.0.0/8,198.18.0.1/32");  // canonical spelling
+  EXPECT_EQ(c.driver, Driver::kDpdk);
+  EXPECT_EQ(c.dpdk.address.text(), "198.18.0.2/24");
+  EXPECT_EQ(c.dpdk.exception_iface, "fe0");
+  EXPECT_EQ(c.dpdk.port, 1);
+  EXPECT_EQ(c.dpdk.mbufs, 4095u);
+  // dpdk.lcores places the workers when the driver is dpdk.
+  EXPECT_EQ(c.workers, 1u);
+  EXPECT_EQ(c.worker_cpus, (std::vector<unsigned>{1}));
+
+  engine::EngineSettings s;
+  c.apply_to(s);
+  EXPECT_EQ(s.udp_reply_factor, 5u);
+  EXPECT_EQ(s.udp_allow, c.udp_allow);
+}
+
+TEST(Config, DpdkNeedsAnAddressAndValidValues) {
+  ServerConfig c;
+  EXPECT_EQ(resolve(with({{"server.driver", "dpdk"}}), &c),
+            std::vector<std::string>{"dpdk.address: \"\" is not set; expected the appliance's IPv4 address with its "
+                                     "prefix length, such as \"198.18.0.2/24\", when server.driver is \"dpdk\""});
+  ConfigValues v;
+  EXPECT_EQ(v.set("dpdk.address", "198.18.0.2/33"),
+            "dpdk.address: \"198.18.0.2/33\" is not valid: bad prefix length in \"198.18.0.2/33\"; expected an IPv4 "
+            "address with its prefix length such as \"198.18.0.2/24\", or \"\"");
+  EXPECT_NE(v.set("dpdk.address", "10.0.0.1/8,10.0.0.2/8"), "");  // one address only
+  EXPECT_NE(v.set("udp.allow", "10.0.0.0/8,"), "");
+  EXPECT_NE(v.set("udp.allow", "fe80::1"), "");
+  EXPECT_EQ(v.set("udp.allow", ""), "");
+  EXPECT_NE(v.set("dpdk.exception_iface", "a-name-longer-than-15"), "");
+  EXPECT_NE(v.set("dpdk.eal_args", "--vdev\nnet_tap0"), "");
+  EXPECT_NE(v.set("udp.reply_factor", "-1"), "");
+}
+
+}  // namespace
+}  // namespace ferrite::server

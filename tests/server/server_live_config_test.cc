@@ -1,5 +1,6 @@
 // LiveConfig, the server's engine::ConfigAccess: CONFIG GET by glob, CONFIG SET of live keys
-// (log.level into the engine's verbosity, server.memory into the store).
+// (log.level, server.max_connections, server.max_reply_bytes and server.idle_timeout into the
+// engine's settings; server.memory and server.policy into the store).
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -130,6 +131,68 @@ TEST(LiveConfig, MemoryStaysAtLeastFourItems) {
             "server.memory: \"12MiB\" is less than 4 times server.max_item_size (\"4MiB\"); expected at "
             "least 16MiB");
   EXPECT_EQ(config.get("server.memory"), (Pairs{{"server.memory", "16MiB"}}));
+}
+
+TEST(LiveConfig, SwitchesTheStoresPolicy) {
+  const ServerConfig c = resolved({{"server.memory", "16MiB"}});
+  Server server(c);
+  LiveConfig config(c, &server.settings, server.store.get());
+  EXPECT_EQ(server.store->policy(), store::EvictionPolicy::kClock);
+  EXPECT_EQ(config.set("server.policy", "LFU"), "");
+  EXPECT_EQ(server.store->policy(), store::EvictionPolicy::kLfu);
+  EXPECT_EQ(config.get("server.policy"), (Pairs{{"server.policy", "lfu"}}));
+  EXPECT_EQ(config.current().store.policy, store::EvictionPolicy::kLfu);
+  EXPECT_EQ(config.digest(), resolved({{"server.memory", "16MiB"}, {"server.policy", "lfu"}}).digest());
+
+  EXPECT_EQ(config.set("server.policy", "lru"),
+            "server.policy: \"lru\" is not allowed; expected one of clock, lfu");
+  EXPECT_EQ(server.store->policy(), store::EvictionPolicy::kLfu);
+  EXPECT_EQ(config.set("server.policy", "clock"), "");
+  EXPECT_EQ(server.store->policy(), store::EvictionPolicy::kClock);
+  EXPECT_EQ(config.get("server.policy"), (Pairs{{"server.policy", "clock"}}));
+}
+
+TEST(LiveConfig, SetsConnectionLimitsAndTheEngineSeesThem) {
+  const ServerConfig c = resolved({{"server.memory", "16MiB"}});
+  Server server(c);
+  LiveConfig config(c, &server.settings, server.store.get());
+  EXPECT_EQ(server.settings.max_connections.load(), 4096u);
+  EXPECT_EQ(server.settings.max_reply_bytes.load(), std::size_t{4} << 20);
+  EXPECT_EQ(server.settings.idle_timeout_ms.load(), 0u);
+
+  EXPECT_EQ(config.set("server.max_connections", "2"), "");
+  EXPECT_EQ(server.settings.max_connections.load(), 2u);
+  EXPECT_EQ(config.get("server.max_connections"), (Pairs{{"server.max_connections", "2"}}));
+  EXPECT_EQ(config.current().max_connections, 2u);
+
+  EXPECT_EQ(config.set("server.max_reply_bytes", "64KiB"), "");
+  EXPECT_EQ(server.settings.max_reply_bytes.load(), std::size_t{64} << 10);
+  EXPECT_EQ(config.get("server.max_reply_bytes"), (Pairs{{"server.max_reply_bytes", "64KiB"}}));
+  EXPECT_EQ(config.current().max_reply_bytes, std::size_t{64} << 10);
+
+  EXPECT_EQ(config.set("server.idle_timeout", "2m"), "");
+  EXPECT_EQ(server.settings.idle_timeout_ms.load(), 120'000u);
+  EXPECT_EQ(config.get("server.idle_timeout"), (Pairs{{"server.idle_timeout", "120"}}));
+  EXPECT_EQ(config.current().idle_timeout_ms, 120'000u);
+  EXPECT_EQ(config.set("server.idle_timeout", "5"), "");  // seconds, as CONFIG SET timeout sends
+  EXPECT_EQ(server.settings.idle_timeout_ms.load(), 5'000u);
+  EXPECT_EQ(config.get("server.idle_timeout"), (Pairs{{"server.idle_timeout", "5"}}));
+  EXPECT_EQ(config.digest(), resolved({{"server.memory", "16MiB"},
+                                       {"server.max_connections", "2"},
+                                       {"server.max_reply_bytes", "64KiB"},
+                                       {"server.idle_timeout", "5"}})
+                                 .digest());
+
+  // Out of range: nothing changes.
+  EXPECT_NE(config.set("server.max_connections", "0"), "");
+  EXPECT_NE(config.set("server.max_reply_bytes", "1KiB"), "");
+  EXPECT_NE(config.set("server.idle_timeout", "-1"), "");
+  EXPECT_EQ(server.settings.max_connections.load(), 2u);
+  EXPECT_EQ(server.settings.max_reply_bytes.load(), std::size_t{64} << 10);
+  EXPECT_EQ(server.settings.idle_timeout_ms.load(), 5'000u);
+
+  EXPECT_EQ(config.set("server.idle_timeout", "0"), "");
+  EXPECT_EQ(server.settings.idle_timeout_ms.load(), 0u);
 }
 
 TEST(LiveConfig, EveryLiveKeyIsApplied) {

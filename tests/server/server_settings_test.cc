@@ -38,7 +38,7 @@ TEST(Settings, TableRowsAreInKeyOrderWithUniqueNames) {
   }
   EXPECT_EQ(i, kKeyCount);
   EXPECT_EQ(find_setting("server.nope"), nullptr);
-  EXPECT_EQ(all_sections(), (std::vector<std::string_view>{"server", "listen", "log", "mgmt"}));
+  EXPECT_EQ(all_sections(), (std::vector<std::string_view>{"server", "listen", "log", "mgmt", "udp", "dpdk"}));
 }
 
 TEST(Settings, EveryDefaultIsValidAndCanonical) {
@@ -47,9 +47,12 @@ TEST(Settings, EveryDefaultIsValidAndCanonical) {
   }
 }
 
-TEST(Settings, LogLevelAndMemoryChangeLive) {
+TEST(Settings, TheLiveKeysAreMarkedLive) {
   for (const Setting& s : all_settings()) {
-    EXPECT_EQ(s.live, s.key == Key::kLogLevel || s.key == Key::kMemory) << s.name;
+    const bool live = s.key == Key::kLogLevel || s.key == Key::kMemory || s.key == Key::kPolicy ||
+                      s.key == Key::kMaxConnections || s.key == Key::kMaxReplyBytes ||
+                      s.key == Key::kIdleTimeout;
+    EXPECT_EQ(s.live, live) << s.name;
   }
 }
 

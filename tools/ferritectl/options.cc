@@ -17,7 +17,7 @@ Commands:
   stats                    every counter, summed and per worker; the store; rates
   metrics                  the Prometheus exposition (with the rate gauges)
   config get [KEY|GLOB]    configuration values (all of them without KEY)
-  config set KEY VALUE     change a key that can change live (server.memory, log.level)
+  config set KEY VALUE     change a key that can change live (ferrited --describe-config marks them)
   keys hot [COUNT]         the most requested keys (default 10)
   keys big [COUNT]         the largest values (default 10; scans the table)
   clients [COUNT]          open connections

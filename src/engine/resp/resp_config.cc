@@ -76,7 +76,7 @@ std::string redis_value(Setting s, const Exec& ex, const ConnInfo& info) {
     case Setting::kMaxmemory:
       return std::to_string(ex.store().memory_limit());
     case Setting::kMaxmemoryPolicy:
-      return ex.store().config().policy == store::EvictionPolicy::kLfu ? "allkeys-lfu" : "allkeys-lru";
+      return ex.store().policy() == store::EvictionPolicy::kLfu ? "allkeys-lfu" : "allkeys-lru";
     case Setting::kTimeout:
       return std::to_string(ex.settings().idle_timeout_ms / 1000);
     case Setting::kPort: {

@@ -145,7 +145,7 @@ void RespSession::cmd_info(Call& c) {
     field(b, "maxmemory", ss.memory_limit);
     human_field(b, "maxmemory_human", static_cast<std::uint64_t>(ss.memory_limit));
     field(b, "maxmemory_policy",
-          ex.store().config().policy == store::EvictionPolicy::kLfu ? "allkeys-lfu" : "allkeys-lru");
+          ex.store().policy() == store::EvictionPolicy::kLfu ? "allkeys-lfu" : "allkeys-lru");
     field(b, "mem_allocator", "mimalloc");
   }
   if (want & kPersistence) {
