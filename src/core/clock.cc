@@ -14,14 +14,12 @@ std::uint64_t read_ms(clockid_t id) noexcept {
 std::uint64_t monotonic_ms() noexcept { return read_ms(CLOCK_MONOTONIC); }
 std::uint64_t unix_ms() noexcept { return read_ms(CLOCK_REALTIME); }
 
+#if !defined(__x86_64__)
 std::uint64_t cycles() noexcept {
-#if defined(__x86_64__)
-  return __builtin_ia32_rdtsc();
-#else
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
-#endif
 }
+#endif
 
 }  // namespace ferrite

@@ -219,6 +219,11 @@ class DatagramHandler {
  public:
   virtual ~DatagramHandler() = default;
   virtual void on_datagram(std::string_view in, DatagramOut& out, Exec& ex) = 0;
+  // Before a burst of datagrams is run: stage 0 starts loading the store bucket of the
+  // datagram's first key, stage 1 its item (store::Context::prefetch, prefetch_item), so that the
+  // burst's memory misses overlap instead of coming one after another. Only hints: no checks
+  // beyond what reading the key needs, nothing counted.
+  virtual void prefetch(std::string_view /*in*/, int /*stage*/, Exec& /*ex*/) noexcept {}
 };
 
 }  // namespace ferrite::engine

@@ -430,6 +430,17 @@ void Context::prefetch(const KeyRef& key) const noexcept {
   prefetch_write(&table_.bucket(table_.locate(key.hash).b1));
 }
 
+void Context::prefetch_item(const KeyRef& key) const noexcept {
+  const Location loc = table_.locate(key.hash);
+  const Bucket& bucket = table_.bucket(loc.b1);
+  const std::uint32_t m = match_tags(bucket, loc.tag);
+  for (std::uint32_t mm = m; mm != 0; mm &= mm - 1) {
+    const std::uint32_t ref = bucket.ref[__builtin_ctz(mm) >> 1].load(std::memory_order_relaxed);
+    if (ref != 0) prefetch_read(memory_.item_at(ref));
+  }
+  if (m == 0) prefetch_read(&table_.bucket(loc.b2));
+}
+
 void Context::get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept {
   maybe_run_flush();
   Location locs[kBatchStep];

@@ -137,6 +137,9 @@ class Context {
   void get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept;
   // Starts loading the key's primary bucket into the cache (before a set or get of that key).
   void prefetch(const KeyRef& key) const noexcept;
+  // The second stage, some time after prefetch(key): reads the (by now cached) primary bucket and
+  // starts loading the items whose tags match, or the alternate bucket when none does.
+  void prefetch_item(const KeyRef& key) const noexcept;
 
   // Visits the live items of `buckets` buckets from *cursor (a bucket index) and advances it;
   // *cursor is 0 again once the whole table was covered. Items stored or removed meanwhile may
