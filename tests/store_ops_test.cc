@@ -184,12 +184,15 @@ TEST(StoreSet, BinaryKeysAndValues) {
 
 TEST(StoreSet, OverwriteReplacesValue) {
   Harness h;
-  h.set("k", "first");
-  h.set("k", "second, longer value");
+  EXPECT_FALSE(h.set("k", "first").replaced);
+  EXPECT_TRUE(h.set("k", "second, longer value").replaced);
   EXPECT_EQ(h.get("k"), "second, longer value");
   h.set("k", "3");
   EXPECT_EQ(h.get("k"), "3");
   EXPECT_EQ(h.store.stats().items, 1);
+  // A deleted key is new again.
+  EXPECT_EQ(h.ctx->del("k"), Status::kOk);
+  EXPECT_FALSE(h.set("k", "4").replaced);
 }
 
 TEST(StoreSet, ManyKeysAllReadable) {

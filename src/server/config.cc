@@ -270,6 +270,8 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   out->log_level = static_cast<LogLevel>(choice(Key::kLogLevel));
   out->mgmt_socket = values.get(Key::kMgmtSocket);
   out->udp_reply_factor = number(Key::kUdpReplyFactor);
+  out->udp_max_datagram = number(Key::kUdpMaxDatagram);
+  out->slow_request_us = number(Key::kSlowRequest);
   parse_ipv4_prefixes(values.get(Key::kUdpAllow), &out->udp_allow);  // checked when it was set
   out->dpdk.eal_args = values.get(Key::kDpdkEalArgs);
   std::vector<Ipv4Prefix> address;
@@ -368,6 +370,8 @@ void ServerConfig::apply_to(engine::EngineSettings& settings) const {
   settings.verbosity.store(verbosity_for(log_level), std::memory_order_relaxed);
   settings.udp_reply_factor = udp_reply_factor;
   settings.udp_allow = udp_allow;
+  settings.udp_max_datagram = udp_max_datagram;
+  settings.slow_request_ns.store(slow_request_us * 1000, std::memory_order_relaxed);
 }
 
 std::string ServerConfig::digest() const {

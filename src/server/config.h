@@ -92,6 +92,8 @@ struct ServerConfig {
   // [udp]
   std::size_t udp_reply_factor = 3;
   std::vector<Ipv4Prefix> udp_allow;
+  std::size_t udp_max_datagram = 1400;
+  std::uint64_t slow_request_us = 10'000;  // [log]
   // [dpdk]: used when driver == kDpdk (worker_cpus then follow dpdk.lcores when it is set).
   struct Dpdk {
     std::string eal_args;

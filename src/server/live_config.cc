@@ -100,6 +100,12 @@ std::string LiveConfig::set(std::string_view key, std::string_view value) {
       config_.idle_timeout_ms = ms;
       break;
     }
+    case Key::kSlowRequest: {
+      const std::uint64_t us = parse_uint(canonical).value_or(0);
+      if (settings_ != nullptr) settings_->slow_request_ns.store(us * 1000, std::memory_order_relaxed);
+      config_.slow_request_us = us;
+      break;
+    }
     default:
       return name + ": marked live but not applied by LiveConfig::set";
   }

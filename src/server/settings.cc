@@ -98,6 +98,9 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
     choice(Key::kLogLevel, "log.level", "info", kLogLevelChoices, kLive,
            "The least severe messages written to stderr: error, warn, info or debug. memcached's verbosity "
            "command sets the same thing (0 = error, 1 = warn, 2 = info, 3 = debug)."),
+    number(Key::kSlowRequest, "log.slow_request_us", Type::kInt, "10000", 0, 60'000'000, kLive,
+           "A request that takes longer than this many microseconds to execute (not counting its wait in the "
+           "queue) becomes a slow-request event (ferritectl slowlog, ferritectl watch). 0 = none."),
     // [mgmt]
     text(Key::kMgmtSocket, "mgmt.socket", Type::kPath, "/run/ferrite/ferrited.sock",
          "The management socket (a unix domain socket) that ferritectl talks to. Empty = off."),
@@ -109,6 +112,9 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
     text(Key::kUdpAllow, "udp.allow", Type::kPrefixes, "",
          "IPv4 prefixes whose senders are exempt from udp.reply_factor, such as \"10.0.0.0/8,198.18.0.0/24\" "
          "(clients on a network where source addresses cannot be forged)."),
+    number(Key::kUdpMaxDatagram, "udp.max_datagram", Type::kInt, "1400", 512, 65507, kRestart,
+           "Payload bytes of one reply datagram: longer replies are split (memcached UDP's frame header, the "
+           "binary protocol's sequence numbers). 1400 keeps a reply in one Ethernet frame."),
     // [dpdk]
     bounded(Key::kDpdkEalArgs, "dpdk.eal_args", Type::kText, "", 4096,
          "With server.driver = \"dpdk\": the DPDK EAL arguments, split like a shell splits words, such as "

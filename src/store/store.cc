@@ -930,7 +930,8 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
   const std::uint64_t version = next_version(f.item != nullptr ? f.item->version() + 1 : 1);
   fresh->set_version(version);
   const std::uint32_t ref = memory_.ref_of(fresh);
-  if (f.item != nullptr) {
+  const bool replaced = f.item != nullptr;
+  if (replaced) {
     table_.bucket(f.bucket).ref[f.slot].store(ref, std::memory_order_release);
     drop_linked(f.item);
   } else {
@@ -943,7 +944,7 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
   const std::uint64_t deadline = decode_expiry(fresh->load_expiry());
   if (deadline != 0) schedule_expiry(loc, version, deadline);
   notify(MutationKind::kStore, fresh);
-  return {Status::kOk, version};
+  return {Status::kOk, version, replaced};
 }
 
 SetResult Context::set(const KeyRef& key, std::string_view value, const SetRequest& req) noexcept {

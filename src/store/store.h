@@ -87,6 +87,7 @@ struct SetRequest {
 struct SetResult {
   Status status = Status::kOk;
   std::uint64_t cas = 0;  // the new item's version when status == kOk
+  bool replaced = false;  // status == kOk: a live item had the key (else the key is new)
 };
 
 struct ArithResult {

@@ -77,6 +77,20 @@ TEST(LiveConfig, SetsLogLevelAndTheEngineSeesIt) {
   EXPECT_EQ(config.current().values.get(Key::kLogLevel), "error");
 }
 
+TEST(LiveConfig, SetsTheSlowRequestThreshold) {
+  Server server(resolved({{"server.memory", "16MiB"}}));
+  LiveConfig config(resolved({{"server.memory", "16MiB"}}), &server.settings, server.store.get());
+  EXPECT_EQ(server.settings.slow_request_ns.load(), 10'000'000u);
+  EXPECT_EQ(config.set("log.slow_request_us", "250"), "");
+  EXPECT_EQ(server.settings.slow_request_ns.load(), 250'000u);
+  EXPECT_EQ(config.current().slow_request_us, 250u);
+  EXPECT_NE(config.set("log.slow_request_us", "-1"), "");
+  EXPECT_EQ(server.settings.slow_request_ns.load(), 250'000u);
+  EXPECT_EQ(config.set("log.slow_request_us", "0"), "");
+  EXPECT_EQ(server.settings.slow_request_ns.load(), 0u);
+  EXPECT_NE(config.set("udp.max_datagram", "512"), "");  // needs a restart
+}
+
 TEST(LiveConfig, TargetsCanBeSetAfterConstruction) {
   const ServerConfig c = resolved({{"server.memory", "64MiB"}});
   LiveConfig config(c, nullptr, nullptr);

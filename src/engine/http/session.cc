@@ -255,14 +255,13 @@ void HttpSession::run_cache(Buffer& out, Exec& ex, bool close) {
     default:
       break;  // PUT: the only other method make_plan() lets through
   }
-  // The store does not say whether a set replaced an item, and RFC 7231 4.3.4 wants 201 for a
-  // new resource: look first (the store counts this read in its own get_hits/get_misses).
-  const bool existed = static_cast<bool>(ex.ctx.get(key));
+  // RFC 9110 9.3.4: 201 for a new resource, 204 when one was replaced (the store says which).
   store::SetRequest req;
   req.expires_at_ms = plan_.deadline;
-  switch (ex.ctx.set(key, reader_.body(), req).status) {
+  const store::SetResult r = ex.ctx.set(key, reader_.body(), req);
+  switch (r.status) {
     case store::Status::kOk:
-      respond(out, ex, {.status = existed ? 204 : 201}, false, close);
+      respond(out, ex, {.status = r.replaced ? 204 : 201}, false, close);
       return;
     case store::Status::kNoMemory:
       respond(out, ex, {.status = 507, .type = kTextPlain, .body = "out of memory: no room for the value\n"},
