@@ -55,6 +55,14 @@ bool udp_checksum_ok(const rte_ipv4_hdr* ip, const void* udp, std::size_t len) {
   return sum == 0xffff;
 }
 
+// A frame answered in its own mbuf goes out without the RX offload flags, but keeps the flags
+// that say whose buffer it is: an mbuf with an external (or another mbuf's) buffer, as some PMDs
+// deliver, must go back through the right free path (clearing them leaked the buffer and put a
+// foreign one in the pool; found by fuzz_dpdk_frames).
+inline void clear_offload_flags(rte_mbuf* m) noexcept {
+  m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
+}
+
 }  // namespace
 
 struct DpdkDriver::Impl {
@@ -209,7 +217,7 @@ void DpdkDriver::Impl::handle_arp(rte_mbuf* m, std::uint8_t* p, std::size_t l2, 
   d.arp_tip = d.arp_sip;
   d.arp_sha = mac;
   d.arp_sip = address_be;
-  m->ol_flags = 0;
+  clear_offload_flags(m);
   ++stats.arp_replies;
   queue_tx(m);
 }
@@ -268,7 +276,7 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
     eth->src_addr = mac;
     rte_pktmbuf_data_len(m) = static_cast<std::uint16_t>(l2 + total);  // drop the Ethernet padding
     m->pkt_len = rte_pktmbuf_data_len(m);
-    m->ol_flags = 0;
+    clear_offload_flags(m);
     ++stats.icmp_replies;
     queue_tx(m);
     return;
@@ -371,7 +379,7 @@ bool DpdkDriver::Impl::build(rte_mbuf* m, const Route& r, const char* data, std:
   std::memmove(p + l2 + kIp + kUdp, data, len);  // `data` may be the request's own payload
   rte_pktmbuf_data_len(m) = static_cast<std::uint16_t>(frame);
   m->pkt_len = static_cast<std::uint32_t>(frame);
-  m->ol_flags = 0;
+  clear_offload_flags(m);
   m->nb_segs = 1;
   m->next = nullptr;
   return true;
