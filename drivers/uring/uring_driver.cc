@@ -102,6 +102,7 @@ struct SendSlot {
 struct UringDriver::Impl {
   DriverConfig cfg;
   io_uring ring{};
+  bool deferred = false;  // IORING_SETUP_DEFER_TASKRUN
   BufferRing stream, dgram;
   std::vector<Conn> conns;
   std::vector<io::ConnId> free_conns;
@@ -186,9 +187,18 @@ UringDriver::UringDriver(const DriverConfig& config) : impl_(std::make_unique<Im
   Impl& d = *impl_;
   d.cfg = config;
   io_uring_params p{};
-  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_CQSIZE;
+  // Deferred task work: completions are run when this thread asks for them (poll), not by
+  // interrupting it whenever one arrives.
+  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE;
   p.cq_entries = config.sq_entries * 8;
   int rc = io_uring_queue_init_params(config.sq_entries, &d.ring, &p);
+  d.deferred = rc >= 0;
+  if (rc < 0) {
+    p = io_uring_params{};
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_CQSIZE;
+    p.cq_entries = config.sq_entries * 8;
+    rc = io_uring_queue_init_params(config.sq_entries, &d.ring, &p);
+  }
   if (rc < 0) {
     p = io_uring_params{};  // older kernels: no single-issuer hint
     p.flags = IORING_SETUP_CQSIZE;
@@ -275,6 +285,8 @@ std::size_t UringDriver::poll(io::Event* events, std::size_t max, int wait_us) {
     ts.tv_nsec = static_cast<long long>(wait_us % 1'000'000) * 1000;
     io_uring_cqe* cqe = nullptr;
     io_uring_submit_and_wait_timeout(&d.ring, &cqe, 1, &ts, nullptr);
+  } else if (d.deferred) {
+    io_uring_submit_and_get_events(&d.ring);  // runs the deferred completions too
   } else {
     io_uring_submit(&d.ring);
   }
