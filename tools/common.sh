@@ -125,10 +125,12 @@ seen = set()
 for t in json.load(sys.stdin):
     if not any(s == suite or s.endswith(":" + suite) for s in t["suite"]):
         continue
-    exe = os.path.realpath(t["cmd"][0])
-    if exe.startswith(build + os.sep) and exe not in seen:
-        seen.add(exe)
-        print(os.path.relpath(exe, build))
+    # The program a test runs, and the programs it names in its environment (FERRITED=...).
+    for path in [t["cmd"][0]] + [v for v in (t.get("env") or {}).values() if v.startswith(build)]:
+        exe = os.path.realpath(path)
+        if exe.startswith(build + os.sep) and exe not in seen and os.sep in os.path.relpath(exe, build):
+            seen.add(exe)
+            print(os.path.relpath(exe, build))
 ' "build/$1" "$2")
   ((${#targets[@]} > 0)) || { echo "ferrite: no test programs in suite '$2' of build/$1" >&2; return 1; }
   ninja -C "build/$1" -j "$FERRITE_JOBS" "${targets[@]}"
