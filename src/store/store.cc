@@ -1004,10 +1004,7 @@ SetResult Context::set(const KeyRef& key, std::string_view value, const SetReque
   return commit(key, fresh, usable, req, nullptr);
 }
 
-namespace {
-// memcached's rule (safe_strtoull): optional leading spaces, decimal digits, optional trailing
-// whitespace; at most 20 digits and no more than 2^64-1.
-bool parse_u64(std::string_view s, std::uint64_t* out) noexcept {
+bool parse_counter(std::string_view s, std::uint64_t* out) noexcept {
   std::size_t i = 0;
   while (i < s.size() && s[i] == ' ') ++i;
   const std::size_t start = i;
@@ -1025,6 +1022,7 @@ bool parse_u64(std::string_view s, std::uint64_t* out) noexcept {
   return true;
 }
 
+namespace {
 // Redis's rule (string2ll): optional '-', no leading zeros, no spaces, fits in int64.
 bool parse_i64(std::string_view s, std::int64_t* out) noexcept {
   if (s.empty() || s.size() > 20) return false;
@@ -1084,7 +1082,7 @@ ArithResult Context::arith(std::string_view key_s, bool is_signed, std::uint64_t
         return {Status::kNotFound, 0, 0};
       }
       std::uint64_t v = 0;
-      if (!parse_u64(old->value(), &v)) return {Status::kNonNumeric, 0, 0};
+      if (!parse_counter(old->value(), &v)) return {Status::kNonNumeric, 0, 0};
       result = decrement ? (v < udelta ? 0 : v - udelta) : v + udelta;  // incr wraps mod 2^64
       len = format_u64(result, buf);
     } else {

@@ -50,6 +50,11 @@ enum class Status : std::uint8_t {
 
 const char* status_name(Status s) noexcept;
 
+// A counter value by memcached's rule (safe_strtoull), the one incr/decr apply: optional leading
+// spaces, at most 20 decimal digits that fit in 64 bits, optional trailing whitespace. For
+// sessions that must tell a non-numeric value apart before calling incr (meta ma, binary incr).
+bool parse_counter(std::string_view s, std::uint64_t* out) noexcept;
+
 enum class SetMode : std::uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
 
 // A key with its hash, computed once (by the caller for batches, or by the store).

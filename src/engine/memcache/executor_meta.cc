@@ -27,26 +27,6 @@ std::int64_t ttl_left(std::uint64_t deadline, std::uint64_t now) noexcept {
   return s == 0 ? 1 : static_cast<std::int64_t>(s);
 }
 
-// A stored counter's value, by memcached's rule (the store's incr applies the same one): optional
-// leading spaces, at most 20 digits that fit 64 bits, optional trailing whitespace.
-bool parse_counter(std::string_view s, std::uint64_t* out) noexcept {
-  std::size_t i = 0;
-  while (i < s.size() && s[i] == ' ') ++i;
-  const std::size_t start = i;
-  std::uint64_t v = 0;
-  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-    const auto d = static_cast<std::uint64_t>(s[i] - '0');
-    if (i - start == 20 || v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (i == start) return false;
-  for (; i < s.size(); ++i) {
-    if (s[i] != ' ' && s[i] != '\r' && s[i] != '\n' && s[i] != '\t') return false;
-  }
-  *out = v;
-  return true;
-}
-
 // Decimal digits of v into buf (at least 20 bytes); returns their number.
 std::size_t format_u64(std::uint64_t v, char* buf) noexcept {
   char tmp[20];
@@ -374,7 +354,7 @@ std::size_t Executor::meta_arith(const Request& r, Buffer& out, Exec& ex) {
       res.status = store::Status::kNotFound;
     } else if (v.cas() != f.cas) {
       res.status = store::Status::kExists;
-    } else if (std::uint64_t cur = 0; !parse_counter(v.value(), &cur)) {
+    } else if (std::uint64_t cur = 0; !store::parse_counter(v.value(), &cur)) {
       res.status = store::Status::kNonNumeric;
     } else {
       res.value = decr ? (cur < f.delta ? 0 : cur - f.delta) : cur + f.delta;

@@ -36,26 +36,6 @@ std::uint64_t deadline(std::uint32_t exptime, const Exec& ex) noexcept {
   return memcache_deadline(static_cast<std::int64_t>(exptime), ex);
 }
 
-// The counter in an item's value: optional leading spaces, at most 20 digits that fit in 64
-// bits, optional trailing whitespace (the store's rule for incr/decr).
-bool parse_counter(std::string_view s, std::uint64_t* out) noexcept {
-  std::size_t i = 0;
-  while (i < s.size() && s[i] == ' ') ++i;
-  const std::size_t start = i;
-  std::uint64_t v = 0;
-  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-    const auto d = static_cast<std::uint64_t>(s[i] - '0');
-    if (i - start == 20 || v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (i == start) return false;
-  for (; i < s.size(); ++i) {
-    if (s[i] != ' ' && s[i] != '\r' && s[i] != '\n' && s[i] != '\t') return false;
-  }
-  *out = v;
-  return true;
-}
-
 std::string_view format_u64(std::uint64_t v, char (&buf)[24]) noexcept {
   const auto r = std::to_chars(buf, buf + sizeof(buf), v);
   return {buf, static_cast<std::size_t>(r.ptr - buf)};
@@ -309,7 +289,7 @@ Op BinarySession::arith_cas(const Request& r, Buffer& out, Exec& ex) {
     return op;
   }
   std::uint64_t v = 0;
-  if (!parse_counter(it.value(), &v)) {
+  if (!store::parse_counter(it.value(), &v)) {
     error(r, out, Status::kNonNumeric);
     return op;
   }
