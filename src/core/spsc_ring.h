@@ -38,6 +38,29 @@ class SpscRing {
     return true;
   }
 
+  // Producer side, in place (for slots too large to copy twice): the free slot to fill, or null
+  // when the ring is full; publish() makes it visible.
+  T* claim() noexcept {
+    const std::size_t t = tail_.load(std::memory_order_relaxed);
+    if (t - head_cache_ > mask_) {
+      head_cache_ = head_.load(std::memory_order_acquire);
+      if (t - head_cache_ > mask_) return nullptr;
+    }
+    return &slots_[t & mask_];
+  }
+  void publish() noexcept { tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+
+  // Consumer side, in place: the oldest slot or null; release() frees it.
+  T* front() noexcept {
+    const std::size_t h = head_.load(std::memory_order_relaxed);
+    if (h == tail_cache_) {
+      tail_cache_ = tail_.load(std::memory_order_acquire);
+      if (h == tail_cache_) return nullptr;
+    }
+    return &slots_[h & mask_];
+  }
+  void release() noexcept { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+
   // Consumer side.
   bool pop(T* out) noexcept {
     const std::size_t h = head_.load(std::memory_order_relaxed);

@@ -11,6 +11,9 @@ enum class EvictionPolicy : std::uint8_t {
   kLfu,    // logarithmic frequency counter, decayed by the hand (Redis-style LFU)
 };
 
+// The smallest memory limit a store accepts.
+inline constexpr std::size_t kMinMemory = std::size_t{8} << 20;
+
 struct StoreConfig {
   // Everything counts against this: items by their allocator usable size, the table, the wheels.
   std::size_t memory_limit = std::size_t{1} << 30;
@@ -36,6 +39,9 @@ struct StoreConfig {
   std::uint32_t lfu_log_factor = 10;
   // Items the timing wheel or the flush sweep may remove per tick().
   std::size_t expire_per_tick = 512;
+  // The NUMA node the table and the item arena are placed on (preferred, by mbind); -1: wherever
+  // the kernel's first touch puts them. Set by Partitions, one node per partition.
+  int numa_node = -1;
 };
 
 }  // namespace ferrite::store

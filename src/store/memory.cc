@@ -1,7 +1,10 @@
 #include "store/memory.h"
 
 #include <mimalloc.h>
+#include <linux/mempolicy.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -21,6 +24,16 @@
 #endif
 
 namespace ferrite::store {
+
+void prefer_node(void* p, std::size_t len, int node) noexcept {
+  if (node < 0 || node >= 1024) return;
+  // The kernel's mbind(2) directly (no libnuma): MPOL_PREFERRED with a one-node mask. Pages
+  // touched later come from that node while it has free memory. A failure (no such node, no
+  // NUMA support) leaves the default policy, which is only slower, never wrong.
+  unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {};
+  mask[static_cast<unsigned>(node) / (8 * sizeof(unsigned long))] |= 1ul << (static_cast<unsigned>(node) % (8 * sizeof(unsigned long)));
+  syscall(SYS_mbind, p, len, MPOL_PREFERRED, mask, 1024ul, 0u);
+}
 
 // mimalloc cannot forget an arena and has room for 64 of them, so arenas outlive stores: a
 // store that goes away puts its arena back on this list and the next store of the same or a
@@ -52,7 +65,7 @@ char g_tsan_reuse;
 #endif
 }  // namespace
 
-ItemMemory::ItemMemory(std::size_t budget, unsigned max_contexts)
+ItemMemory::ItemMemory(std::size_t budget, unsigned max_contexts, int numa_node)
     : budget_(budget),
       chunk_(static_cast<std::int64_t>(
           std::clamp<std::size_t>(budget / (8 * std::max(1u, max_contexts)), 4096, std::size_t{1} << 20))),
@@ -79,8 +92,9 @@ ItemMemory::ItemMemory(std::size_t budget, unsigned max_contexts)
     // Items are reached by random lookups: transparent huge pages spare most of the TLB misses
     // (where the kernel offers them on request, as Debian's default "madvise" mode does).
     madvise(base, want, MADV_HUGEPAGE);
+    prefer_node(base, want, numa_node);
     mi_arena_id_t id = 0;
-    if (!mi_manage_os_memory_ex(base, want, true, false, true, -1, true, &id) || id <= 0 || id >= kMaxArenaIds) {
+    if (!mi_manage_os_memory_ex(base, want, true, false, true, numa_node, true, &id) || id <= 0 || id >= kMaxArenaIds) {
       munmap(raw, want + kArenaAlign);
       throw std::runtime_error("store: mimalloc refused a new arena (too many stores alive at once?)");
     }
@@ -88,6 +102,8 @@ ItemMemory::ItemMemory(std::size_t budget, unsigned max_contexts)
     mi_arena_area(id, &size);
     best = new Arena{base, size, id, false};
     arenas().push_back(best);
+  } else {
+    prefer_node(best->base, best->size, numa_node);  // pages already touched stay where they are
   }
   best->in_use = true;
   arena_ = best;

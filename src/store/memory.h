@@ -28,10 +28,14 @@ namespace ferrite::store {
 
 inline constexpr std::size_t kMaxArenaBytes = std::size_t{32} << 30;
 
+// Asks the kernel to place the pages of [p, p + len) on NUMA `node` (preferred, not required);
+// nothing for node < 0. Never fails loudly: without NUMA the pages go where they would anyway.
+void prefer_node(void* p, std::size_t len, int node) noexcept;
+
 class ItemMemory {
  public:
   // `budget`: bytes items may be charged; `max_contexts`: sizes the per-context chunk.
-  ItemMemory(std::size_t budget, unsigned max_contexts);
+  ItemMemory(std::size_t budget, unsigned max_contexts, int numa_node = -1);
   ~ItemMemory();
   ItemMemory(const ItemMemory&) = delete;
   ItemMemory& operator=(const ItemMemory&) = delete;

@@ -89,8 +89,8 @@ struct Store::Shared {
 // Store
 
 Store::Store(const StoreConfig& config) : config_(config) {
-  if (config_.memory_limit < (std::size_t{8} << 20)) {
-    throw std::invalid_argument(too_small("store.memory (bytes)", config_.memory_limit, std::size_t{8} << 20));
+  if (config_.memory_limit < kMinMemory) {
+    throw std::invalid_argument(too_small("store.memory (bytes)", config_.memory_limit, kMinMemory));
   }
   if (config_.max_key_size < 1 || config_.max_key_size > 65535) {
     throw std::invalid_argument("store.max_key_size: " + std::to_string(config_.max_key_size) +
@@ -119,8 +119,8 @@ Store::Store(const StoreConfig& config) : config_(config) {
     throw std::invalid_argument("store.table_slots: a table of " + std::to_string(slots) +
                                 " slots would take more than half of store.memory");
   }
-  table_ = std::make_unique<Table>(slots);
-  memory_ = std::make_unique<ItemMemory>(config_.memory_limit - table_->bytes(), config_.max_contexts);
+  table_ = std::make_unique<Table>(slots, config_.numa_node);
+  memory_ = std::make_unique<ItemMemory>(config_.memory_limit - table_->bytes(), config_.max_contexts, config_.numa_node);
   limit_.store(config_.memory_limit, std::memory_order_relaxed);
   policy_.store(config_.policy, std::memory_order_relaxed);
   shared_ = std::make_unique<Shared>(config_.max_contexts);
@@ -164,6 +164,11 @@ void Store::detach(Context* ctx) noexcept {
 }
 
 std::uint64_t Store::now_ms() const noexcept { return monotonic_ms() - shared_->epoch_mono_ms + 1; }
+
+void Store::share_clock(const Store& other) noexcept {
+  shared_->epoch_mono_ms = other.shared_->epoch_mono_ms;
+  shared_->epoch_unix_ms = other.shared_->epoch_unix_ms;
+}
 
 std::uint64_t Store::from_unix_ms(std::uint64_t unix) const noexcept {
   // A moment at or before the store's start is in the past: deadline 1 has always passed.

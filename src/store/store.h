@@ -290,6 +290,9 @@ class Store {
   // Converts a Unix time in ms to the store clock (for absolute expiries) and back.
   std::uint64_t from_unix_ms(std::uint64_t unix_ms) const noexcept;
   std::uint64_t to_unix_ms(std::uint64_t store_ms) const noexcept;
+  // Takes `other`'s clock (its epoch), so that deadlines mean the same in both: partitions share
+  // one clock. Call before any context attaches.
+  void share_clock(const Store& other) noexcept;
 
   // Sums every context's counters, plus the table- and memory-wide figures.
   StoreStats stats() const noexcept;

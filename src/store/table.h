@@ -51,7 +51,7 @@ struct Location {
 
 class Table {
  public:
-  explicit Table(std::size_t slots);
+  explicit Table(std::size_t slots, int numa_node = -1);
   ~Table();
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
