@@ -1,14 +1,21 @@
 // A worker without I/O for session tests: a small store, one attached context, the engine's
 // shared state and counters, and feed() which hands bytes to a session the way the worker does
 // (unconsumed bytes are kept and offered again with the next chunk).
+//
+// The store has FERRITE_TEST_PARTITIONS partitions (default 1): the session tests run a second
+// time with 2 (tests/meson.build), so that every protocol's commands are checked with keys spread
+// over partitions as well.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "engine/session.h"
+#include "store/partitions.h"
 #include "store/store.h"
 
 namespace ferrite::engine::testing {
@@ -20,11 +27,13 @@ class SessionHarness {
     cfg.memory_limit = memory;
     cfg.max_item_size = max_item;
     cfg.max_contexts = 1;
-    store_ = std::make_unique<store::Store>(cfg);
+    const unsigned partitions = test_partitions();
+    cfg.memory_limit = std::max(cfg.memory_limit, store::kMinMemory * partitions);
+    store_ = std::make_unique<store::Partitions>(cfg, partitions);
     shared_.store = store_.get();
     shared_.worker_stats.push_back(&stats_);
     shared_.start_unix_ms = store_->to_unix_ms(store_->now_ms());
-    ctx_ = store_->attach();
+    ctx_ = std::make_unique<store::PartitionedContext>(*store_, 0);
     ctx_->set_now(store_->now_ms());
     exec_ = std::make_unique<Exec>(Exec{shared_, *ctx_, stats_, 0});
     info_.id = 1;
@@ -39,8 +48,12 @@ class SessionHarness {
   Exec& exec() { return *exec_; }
   Shared& shared() { return shared_; }
   WorkerStats& stats() { return stats_; }
-  store::Store& store() { return *store_; }
-  store::Context& ctx() { return *ctx_; }
+  store::Partitions& store() { return *store_; }
+  store::PartitionedContext& ctx() { return *ctx_; }
+  static unsigned test_partitions() {
+    const char* v = std::getenv("FERRITE_TEST_PARTITIONS");
+    return v != nullptr && std::atoi(v) > 0 ? static_cast<unsigned>(std::atoi(v)) : 1;
+  }
   const ConnInfo& info() const { return info_; }
 
   // Feeds `input` in chunks of `chunk` bytes (0: all at once) and returns every reply byte.
@@ -81,10 +94,10 @@ class SessionHarness {
     end_iteration();
   }
 
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::Partitions> store_;
   Shared shared_;
   WorkerStats stats_;
-  std::unique_ptr<store::Context> ctx_;
+  std::unique_ptr<store::PartitionedContext> ctx_;
   std::unique_ptr<Exec> exec_;
   ConnInfo info_;
   Buffer pending_;

@@ -40,6 +40,7 @@
 #include "frames.h"
 #include "proto/binary/codec.h"
 #include "proto/binary/udp.h"
+#include "store/partitions.h"
 #include "store/store.h"
 
 namespace ferrite::dpdk {
@@ -305,7 +306,7 @@ int run(int argc, char** argv) {
   store::StoreConfig sc;
   sc.memory_limit = std::size_t{512} << 20;
   sc.max_contexts = 2;
-  store::Store st(sc);
+  store::Partitions st(sc, 1);
   engine::Shared shared;
   shared.store = &st;
   engine::WorkerStats stats;

@@ -198,6 +198,15 @@ void write_metrics(const Shared& shared, Buffer& out) {
   scalar(w, "ferrite_datagrams_sent_total", "counter", "UDP reply datagrams sent.", t.datagrams_out);
   scalar(w, "ferrite_datagrams_dropped_total", "counter",
          "UDP datagrams dropped: malformed, or a reply over the reflection bound.", t.datagrams_dropped);
+  if (shared.store != nullptr && shared.store->count() > 1) {
+    scalar(w, "ferrite_store_partitions", "gauge", "Store partitions (one per NUMA node, or server.partitions).",
+           shared.store->count());
+    scalar(w, "ferrite_datagrams_handed_over_total", "counter",
+           "UDP datagrams passed to a worker of the partition that owns their key.", t.datagrams_handed_over);
+    scalar(w, "ferrite_handover_full_total", "counter",
+           "UDP datagrams served where they landed, the ring to their key's partition being full.",
+           t.handover_full);
+  }
 
   if (t.has_packets) {
     w.family("ferrite_dpdk_packets_total", "counter",

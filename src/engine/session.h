@@ -25,6 +25,7 @@
 #include "core/net.h"
 #include "engine/control.h"
 #include "engine/stats.h"
+#include "store/partitions.h"
 #include "store/store.h"
 
 namespace ferrite::engine {
@@ -85,9 +86,9 @@ class ConfigAccess {
   virtual std::string set(std::string_view key, std::string_view value) = 0;
 };
 
-// What every worker shares: the store, the settings, and each worker's counters.
+// What every worker shares: the store (its partitions), the settings, and each worker's counters.
 struct Shared {
-  store::Store* store = nullptr;
+  store::Partitions* store = nullptr;
   EngineSettings settings;
   ConfigAccess* config = nullptr;                   // may be null (tests)
   std::vector<const WorkerStats*> worker_stats;     // one per worker, index = worker id
@@ -102,12 +103,12 @@ struct Shared {
 // The worker a session runs on. One per worker thread.
 struct Exec {
   Shared& shared;
-  store::Context& ctx;
+  store::PartitionedContext& ctx;  // every keyed call goes to the key's partition
   WorkerStats& stats;
   unsigned worker_id = 0;
   WorkerControl* control = nullptr;  // events and the hot-key sketch; null in codec tests
 
-  store::Store& store() const noexcept { return *shared.store; }
+  store::Partitions& store() const noexcept { return *shared.store; }
   const EngineSettings& settings() const noexcept { return shared.settings; }
   std::uint64_t now_ms() const noexcept { return ctx.now_ms(); }  // store clock
   std::uint64_t unix_ms() const noexcept { return shared.store->to_unix_ms(ctx.now_ms()); }
@@ -146,6 +147,7 @@ struct StatsTotals {
   std::int64_t connections_current = 0, idle_closed = 0, backpressure_stalls = 0;
   std::int64_t bytes_read = 0, bytes_written = 0;
   std::int64_t datagrams_in = 0, datagrams_out = 0, datagrams_dropped = 0;
+  std::int64_t datagrams_handed_over = 0, handover_full = 0;
   std::int64_t loop_iterations = 0, busy_iterations = 0, cycles_busy = 0, cycles_total = 0;
   bool has_packets = false;  // a worker has a packet-level (DPDK) driver
   std::int64_t packets[io::kPacketCounterCount] = {};
@@ -219,11 +221,11 @@ class DatagramHandler {
  public:
   virtual ~DatagramHandler() = default;
   virtual void on_datagram(std::string_view in, DatagramOut& out, Exec& ex) = 0;
-  // Before a burst of datagrams is run: stage 0 starts loading the store bucket of the
-  // datagram's first key, stage 1 its item (store::Context::prefetch, prefetch_item), so that the
-  // burst's memory misses overlap instead of coming one after another. Only hints: no checks
-  // beyond what reading the key needs, nothing counted.
-  virtual void prefetch(std::string_view /*in*/, int /*stage*/, Exec& /*ex*/) noexcept {}
+  // The datagram's first key, hashed, without running anything: the worker prefetches a burst's
+  // keys before running it (buckets, then items: their memory misses overlap instead of coming
+  // one after another) and hands a datagram to the partition that owns its first key. Only a
+  // hint: false when there is none, no checks beyond what reading the key needs, nothing counted.
+  virtual bool first_key(std::string_view /*in*/, store::KeyRef* /*out*/) const noexcept { return false; }
 };
 
 }  // namespace ferrite::engine

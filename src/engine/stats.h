@@ -96,6 +96,8 @@ struct WorkerStats {
   Counter datagrams_out;
   Counter datagrams_dropped;     // malformed, or the reply would exceed the reflection bound
   Counter udp_reflection_drops;  // request datagrams whose replies were dropped for that bound
+  Counter datagrams_handed_over; // passed to a worker of their key's partition (counted in here)
+  Counter handover_full;         // served here instead: the ring was full or the datagram too big
   Counter loop_iterations;
   Counter busy_iterations;       // iterations that handled at least one event
   Counter cycles_busy;           // TSC cycles spent handling events (for the busy ratio)

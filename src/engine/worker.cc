@@ -82,8 +82,13 @@ std::string_view refusal(Service s) {
 Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& services, io::Driver& driver,
                WorkerStats& stats, io::Driver* fast_path)
     : shared_(shared), options_(options), services_(services), driver_(driver), fast_path_(fast_path), stats_(stats) {
-  ctx_ = shared_.store->attach();
+  ctx_ = std::make_unique<store::PartitionedContext>(*shared_.store, options_.partition);
   ctx_->set_now(shared_.store->now_ms());
+  if (options_.handover != nullptr && options_.handover->partitions() > 1 && options_.polling == Polling::kBusy) {
+    handover_ = options_.handover;
+  }
+  burst_keys_.resize(kEventsPerPoll);
+  burst_has_key_.resize(kEventsPerPoll);
   exec_ = std::make_unique<Exec>(Exec{shared_, *ctx_, stats_, options_.id, options_.control});
   datagram_handlers_.resize(options_.services.size());
   for (std::size_t tag = 0; tag < options_.services.size(); ++tag) {
@@ -180,21 +185,36 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
       // The burst's keys are prefetched in two stages first (buckets, then items), so that
       // their cache misses overlap.
       const std::size_t m = fast_path_->poll(events, kEventsPerPoll, 0);
+      if (m > 1 || handover_ != nullptr) {
+        for (std::size_t i = 0; i < m; ++i) {
+          const DatagramHandler* h = handler_for(events[i].tag);
+          burst_has_key_[i] = h != nullptr && events[i].type == io::EventType::kDatagram &&
+                              h->first_key(std::string_view(events[i].data, events[i].len), &burst_keys_[i]);
+        }
+      } else {
+        burst_has_key_[0] = 0;
+      }
       if (m > 1) {
-        for (int stage = 0; stage < 2; ++stage) {
-          for (std::size_t i = 0; i < m; ++i) {
-            DatagramHandler* h = events[i].tag < datagram_handlers_.size() ? datagram_handlers_[events[i].tag].get() : nullptr;
-            if (h != nullptr && events[i].type == io::EventType::kDatagram) {
-              h->prefetch(std::string_view(events[i].data, events[i].len), stage, *exec_);
-            }
+        // Keys another partition owns are not prefetched: their datagrams are handed over.
+        for (std::size_t i = 0; i < m; ++i) {
+          if (burst_has_key_[i] && (handover_ == nullptr || ctx_->partition_of(burst_keys_[i].hash) == ctx_->home())) {
+            ctx_->prefetch(burst_keys_[i]);
+          }
+        }
+        for (std::size_t i = 0; i < m; ++i) {
+          if (burst_has_key_[i] && (handover_ == nullptr || ctx_->partition_of(burst_keys_[i].hash) == ctx_->home())) {
+            ctx_->prefetch_item(burst_keys_[i]);
           }
         }
       }
       for (std::size_t i = 0; i < m; ++i) {
-        if (events[i].type == io::EventType::kDatagram) on_datagram(events[i], *fast_path_);
+        if (events[i].type == io::EventType::kDatagram) {
+          on_datagram(events[i], *fast_path_, burst_has_key_[i] ? &burst_keys_[i] : nullptr);
+        }
       }
       n += m;
     }
+    if (handover_ != nullptr) n += serve_handed_over();
 
     if (now >= next_idle_sweep_ms_) {
       next_idle_sweep_ms_ = now + kIdleSweepEveryMs;
@@ -495,11 +515,10 @@ void Worker::every_second(std::uint64_t /*now_ms*/) {
   const std::int64_t refused = stats_.connections_refused.get();
   if (refused != last_refused_) push_event(EventType::kConnectionsRefused, refused - last_refused_);
   last_refused_ = refused;
-  const store::ContextStats& cs = ctx_->stats();
-  const std::int64_t evictions = cs.evictions.get();
+  const std::int64_t evictions = ctx_->evictions();
   if (evictions - last_evictions_ >= kEvictionStormPerSecond) push_event(EventType::kEvictionStorm, evictions - last_evictions_);
   last_evictions_ = evictions;
-  const std::int64_t no_memory = cs.no_memory.get();
+  const std::int64_t no_memory = ctx_->no_memory();
   if (no_memory != last_no_memory_) push_event(EventType::kNoMemory, no_memory - last_no_memory_);
   last_no_memory_ = no_memory;
   // The hot-key sketch follows the current load: counts halve every 10 seconds.
@@ -567,10 +586,62 @@ void Worker::answer(ControlRequest& req) {
   }
 }
 
-void Worker::on_datagram(const io::Event& ev, io::Driver& from) {
+void Worker::on_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key) {
   stats_.datagrams_in.add();
   stats_.bytes_read.add(ev.len);
-  DatagramHandler* h = ev.tag < datagram_handlers_.size() ? datagram_handlers_[ev.tag].get() : nullptr;
+  if (handover_ != nullptr) {
+    store::KeyRef k;
+    if (key == nullptr) {
+      const DatagramHandler* h = handler_for(ev.tag);
+      if (h != nullptr && h->first_key(std::string_view(ev.data, ev.len), &k)) key = &k;
+    }
+    if (key != nullptr && ctx_->partition_of(key->hash) != ctx_->home() && hand_over(ev, &from == fast_path_, *key)) return;
+  }
+  serve_datagram(ev, from);
+}
+
+// Copies the datagram into the ring towards its key's partition; false (served here) when the
+// ring is full or the datagram does not fit a slot.
+bool Worker::hand_over(const io::Event& ev, bool fast_path, const store::KeyRef& key) {
+  Handover::Ring* ring = handover_->out(options_.id, ctx_->partition_of(key.hash));
+  HandedDatagram* d = ring != nullptr && ev.len <= HandedDatagram::kMaxBytes && ev.peer != nullptr ? ring->claim() : nullptr;
+  if (d == nullptr) {
+    stats_.handover_full.add();
+    return false;
+  }
+  d->tag = ev.tag;
+  d->fast_path = fast_path;
+  d->len = static_cast<std::uint16_t>(ev.len);
+  d->peer = *ev.peer;
+  std::memcpy(d->data, ev.data, ev.len);
+  ring->publish();
+  stats_.datagrams_handed_over.add();
+  return true;
+}
+
+// Runs what the other partitions' workers handed to this one (a bounded number per iteration).
+std::size_t Worker::serve_handed_over() {
+  constexpr std::size_t kPerRing = 64;
+  std::size_t n = 0;
+  for (Handover::Ring* ring : handover_->in(options_.id)) {
+    for (std::size_t i = 0; i < kPerRing; ++i) {
+      HandedDatagram* d = ring->front();
+      if (d == nullptr) break;
+      io::Event ev{io::EventType::kDatagram};
+      ev.tag = d->tag;
+      ev.data = d->data;
+      ev.len = d->len;
+      ev.peer = &d->peer;
+      serve_datagram(ev, d->fast_path && fast_path_ != nullptr ? *fast_path_ : driver_);
+      ring->release();
+      ++n;
+    }
+  }
+  return n;
+}
+
+void Worker::serve_datagram(const io::Event& ev, io::Driver& from) {
+  DatagramHandler* h = handler_for(ev.tag);
   if (h == nullptr || ev.peer == nullptr) {
     stats_.datagrams_dropped.add();
     return;

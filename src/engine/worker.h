@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/io.h"
+#include "engine/handover.h"
 #include "engine/session.h"
 
 namespace ferrite::engine {
@@ -60,6 +61,11 @@ struct WorkerOptions {
   std::vector<Service> services;
   // The management plane's view of this worker (events, requests, hot keys); may be null.
   WorkerControl* control = nullptr;
+  // The worker's home partition (its NUMA node's table), and the rings between the partitions'
+  // workers: with them, a datagram whose first key belongs to another partition is handed to a
+  // worker of that partition (only when busy polling; see engine/handover.h). May be null.
+  unsigned partition = 0;
+  Handover* handover = nullptr;
 };
 
 class Worker {
@@ -89,7 +95,13 @@ class Worker {
   void on_sent(io::ConnId id, int res);
   void on_peer_closed(io::ConnId id);
   void on_closed(io::ConnId id);
-  void on_datagram(const io::Event& ev, io::Driver& from);
+  void on_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key = nullptr);
+  bool hand_over(const io::Event& ev, bool fast_path, const store::KeyRef& key);
+  void serve_datagram(const io::Event& ev, io::Driver& from);
+  std::size_t serve_handed_over();
+  DatagramHandler* handler_for(std::uint16_t tag) const noexcept {
+    return tag < datagram_handlers_.size() ? datagram_handlers_[tag].get() : nullptr;
+  }
   std::size_t run_session(Conn& c, std::string_view in);
   void resume_input(io::ConnId id);
   void flush(io::ConnId id);
@@ -110,12 +122,15 @@ class Worker {
   io::Driver& driver_;
   io::Driver* fast_path_;
   WorkerStats& stats_;
-  std::unique_ptr<store::Context> ctx_;
+  std::unique_ptr<store::PartitionedContext> ctx_;
   std::unique_ptr<Exec> exec_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<io::ConnId> dirty_;
   std::vector<std::unique_ptr<DatagramHandler>> datagram_handlers_;  // by listener tag
   DatagramOut datagram_out_;
+  Handover* handover_ = nullptr;           // set when this worker hands over (busy, partitions > 1)
+  std::vector<store::KeyRef> burst_keys_;  // the fast-path burst's first keys
+  std::vector<std::uint8_t> burst_has_key_;
   std::uint64_t next_idle_sweep_ms_ = 0;
   std::uint64_t next_second_ms_ = 0;
   unsigned seconds_ = 0;

@@ -9,6 +9,7 @@
 #include "engine/metrics.h"
 #include "mgmt/args.h"
 #include "mgmt/plane.h"
+#include "store/partitions.h"
 #include "store/store.h"
 
 namespace ferrite::mgmt {
@@ -67,6 +68,8 @@ void write_totals(const StatsTotals& t, JsonWriter& w) {
   w.field("datagrams_received_total", t.datagrams_in);
   w.field("datagrams_sent_total", t.datagrams_out);
   w.field("datagrams_dropped_total", t.datagrams_dropped);
+  w.field("datagrams_handed_over_total", t.datagrams_handed_over);
+  w.field("handover_full_total", t.handover_full);
   if (t.has_packets) {
     w.key("dpdk_packets_total").begin_object();
     for (std::size_t i = 0; i < io::kPacketCounterCount; ++i) w.field(io::kPacketCounterNames[i], t.packets[i]);
@@ -192,6 +195,12 @@ std::string Plane::stats(JsonWriter& w) {
   if (shared_.store != nullptr) {
     w.key("store");
     write_store(shared_.store->stats(), w);
+    if (shared_.store->count() > 1) {
+      // Each partition (NUMA node) on its own: the sums above hide an unbalanced one.
+      w.key("partitions").begin_array();
+      for (unsigned p = 0; p < shared_.store->count(); ++p) write_store(shared_.store->at(p).stats(), w);
+      w.end_array();
+    }
   }
   w.key("total").begin_object();
   write_totals(*totals, w);

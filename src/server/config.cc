@@ -323,6 +323,12 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   }
   out->workers = static_cast<unsigned>(workers);
   st.max_contexts = out->workers;
+  out->partitions = static_cast<unsigned>(number(Key::kPartitions));
+  if (out->partitions > out->workers) {
+    errors.push_back("server.partitions: " + values.get(Key::kPartitions) + " is more than the " +
+                     std::to_string(out->workers) + " workers; expected at most " + std::to_string(out->workers) +
+                     " (every partition needs a worker), or 0 for one per NUMA node");
+  }
   for (unsigned i = 0; i < out->workers; ++i) {
     out->worker_cpus.push_back(listed.empty() ? cpus[i % cpus.size()] : listed[i % listed.size()]);
   }

@@ -75,6 +75,7 @@ struct ServerConfig {
   // [server]
   unsigned workers = 1;               // resolved: never 0
   std::vector<unsigned> worker_cpus;  // worker i pins itself to worker_cpus[i]; size() == workers
+  unsigned partitions = 0;            // server.partitions as given (0 = one per NUMA node)
   // memory_limit, policy, max_key_size, max_item_size, item_size_hint from [server];
   // max_contexts = workers; the rest at StoreConfig's defaults.
   store::StoreConfig store;

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "core/clock.h"
+#include "server/partition_plan.h"
 #include "uring_driver.h"
 
 namespace ferrite::server {
@@ -78,8 +79,11 @@ std::uint16_t bound_port(int fd) {
 Daemon::Daemon(const DaemonSpec& spec, const engine::Services& services, engine::ConfigAccess* config)
     : spec_(spec), services_(services) {
   store::StoreConfig sc = spec_.store;
-  sc.max_contexts = spec_.workers;
-  store_ = std::make_unique<store::Store>(sc);
+  sc.max_contexts = spec_.workers;  // every worker attaches to every partition
+  const PartitionPlan plan = plan_partitions(spec_.workers, spec_.partitions, spec_.cpus);
+  store_ = std::make_unique<store::Partitions>(sc, plan.count, plan.node);
+  partition_of_worker_ = plan.of_worker;
+  if (plan.count > 1) handover_ = std::make_unique<engine::Handover>(plan.of_worker, plan.count);
   shared_.store = store_.get();
   shared_.config = config;
   shared_.settings.version = spec_.version;
@@ -164,6 +168,8 @@ void Daemon::worker_main(unsigned id) {
     opts.id = id;
     opts.polling = spec_.polling;
     opts.control = controls_[id].get();
+    opts.partition = partition_of_worker_[id];
+    opts.handover = handover_.get();
     for (std::size_t li = 0; li < spec_.listeners.size(); ++li) {
       opts.services.push_back(spec_.listeners[li].service);
       if (fds_[id][li] < 0) continue;  // served by the fast path

@@ -14,7 +14,8 @@
 #include "engine/session.h"
 #include "engine/worker.h"
 #include "server/dpdk_plane.h"
-#include "store/store.h"
+#include "engine/handover.h"
+#include "store/partitions.h"
 
 namespace ferrite::server {
 
@@ -30,6 +31,7 @@ struct DaemonSpec {
   store::StoreConfig store;
   unsigned workers = 1;
   std::vector<int> cpus;   // worker i runs on cpus[i % size]; empty: not pinned
+  unsigned partitions = 0; // server.partitions: 0 = one per NUMA node of the pinned workers
   engine::Polling polling = engine::Polling::kAdaptive;
   std::vector<ListenerSpec> listeners;
   std::size_t max_connections = 4096;
@@ -66,7 +68,9 @@ class Daemon {
 
   engine::Shared& shared() noexcept { return shared_; }
   unsigned workers() const noexcept { return spec_.workers; }
-  store::Store& store() noexcept { return *store_; }
+  store::Partitions& store() noexcept { return *store_; }
+  // Worker -> its home partition.
+  unsigned partition_of_worker(unsigned w) const noexcept { return partition_of_worker_[w]; }
 
  private:
   void worker_main(unsigned id);
@@ -75,7 +79,9 @@ class Daemon {
   DaemonSpec spec_;
   engine::Services services_;
   std::unique_ptr<DpdkPlane> dpdk_;
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::Partitions> store_;
+  std::vector<unsigned> partition_of_worker_;
+  std::unique_ptr<engine::Handover> handover_;  // with more than one partition
   engine::Shared shared_;
   std::vector<std::unique_ptr<engine::WorkerStats>> stats_;
   std::vector<std::unique_ptr<engine::WorkerControl>> controls_;

@@ -18,22 +18,13 @@
 #include <string>
 
 #include "dpdk_driver.h"
+#include "server/partition_plan.h"
 
 namespace ferrite::server {
 namespace {
 
 // The name ferrited gives the exception path's net_tap device.
 constexpr const char* kTapName = "net_tap_ferrite";
-
-// The NUMA node of `cpu` (0 when the machine does not say).
-int numa_node_of(int cpu) {
-  for (int node = 0; node < 64; ++node) {
-    char path[96];
-    std::snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/node%d", cpu, node);
-    if (access(path, F_OK) == 0) return node;
-  }
-  return 0;
-}
 
 std::string mac_text(const rte_ether_addr& m) {
   char buf[RTE_ETHER_ADDR_FMT_SIZE];

@@ -7,10 +7,10 @@
 
 namespace ferrite::server {
 
-LiveConfig::LiveConfig(const ServerConfig& config, engine::EngineSettings* settings, store::Store* store)
+LiveConfig::LiveConfig(const ServerConfig& config, engine::EngineSettings* settings, store::Partitions* store)
     : config_(config), settings_(settings), store_(store) {}
 
-void LiveConfig::set_targets(engine::EngineSettings* settings, store::Store* store) {
+void LiveConfig::set_targets(engine::EngineSettings* settings, store::Partitions* store) {
   std::lock_guard lock(mu_);
   settings_ = settings;
   store_ = store;

@@ -13,7 +13,7 @@
 
 #include "engine/session.h"
 #include "server/config.h"
-#include "store/store.h"
+#include "store/partitions.h"
 
 namespace ferrite::server {
 
@@ -24,10 +24,10 @@ class LiveConfig final : public engine::ConfigAccess {
   // server.max_reply_bytes, server.idle_timeout) and to `store` (server.memory, server.policy).
   // Either may be null (tests): the keys it carries then change here only. Both must outlive this
   // object.
-  LiveConfig(const ServerConfig& config, engine::EngineSettings* settings, store::Store* store);
+  LiveConfig(const ServerConfig& config, engine::EngineSettings* settings, store::Partitions* store);
   // Sets the targets later, for when they are made after this object (the daemon that owns them
   // takes a ConfigAccess* when it is constructed).
-  void set_targets(engine::EngineSettings* settings, store::Store* store);
+  void set_targets(engine::EngineSettings* settings, store::Partitions* store);
 
   // Every key whose name matches the glob (*, ?, [...]; case-insensitive), in table order, with its
   // current value in canonical spelling.
@@ -47,7 +47,7 @@ class LiveConfig final : public engine::ConfigAccess {
   mutable std::mutex mu_;
   mutable ServerConfig config_;
   engine::EngineSettings* settings_;
-  store::Store* store_;
+  store::Partitions* store_;
 };
 
 }  // namespace ferrite::server

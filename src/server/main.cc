@@ -55,6 +55,7 @@ DaemonSpec spec_of(const ServerConfig& c) {
   DaemonSpec d;
   d.store = c.store;
   d.workers = c.workers;
+  d.partitions = c.partitions;
   d.polling = c.poll == PollMode::kBusy ? engine::Polling::kBusy : engine::Polling::kAdaptive;
   // Workers are pinned when their cores are theirs: with busy polling, or when server.cpus names
   // the cores. An adaptive worker on a shared box is left to the scheduler: pinned, it waits for
@@ -146,8 +147,11 @@ int run(int argc, char** argv) {
 
   std::printf("ferrited ready %s\n", daemon->bound_addresses().c_str());
   std::fflush(stdout);
+  const unsigned parts = daemon->store().count();
   log_line("info", "serving with " + std::to_string(config.workers) + " workers, memory limit " +
-                       config.values.get(Key::kMemory) + ", config digest " + config.digest());
+                       config.values.get(Key::kMemory) +
+                       (parts > 1 ? " in " + std::to_string(parts) + " partitions" : std::string()) +
+                       ", config digest " + config.digest());
   if (const std::string dp = daemon->dpdk_description(); !dp.empty()) log_line("info", dp);
 
   int sig = 0;

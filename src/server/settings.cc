@@ -77,6 +77,13 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
     text(Key::kCpus, "server.cpus", Type::kCpuList, "",
          "The CPUs workers are pinned to, in order (worker i on the i-th CPU listed), such as \"0-3,8\". "
          "Empty = the CPUs this process may run on, in order."),
+    number(Key::kPartitions, "server.partitions", Type::kInt, "0", 0, 16, kRestart,
+           "Store partitions: one table per NUMA node for the workers on that node, every key owned by one "
+           "partition (by its hash), the memory split evenly. A UDP datagram that reaches a worker of "
+           "another partition than its key's is handed to a worker of the right one (busy polling only); "
+           "TCP requests read the other node's table directly. 0 = one per NUMA node that has pinned "
+           "workers (one when the workers are not pinned); a number forces that many, the workers dealt "
+           "round robin (to try the handover on one node). At most server.workers."),
     choice(Key::kDriver, "server.driver", "uring", kDriverChoices, kRestart,
            "Network I/O: uring (kernel sockets through io_uring; runs anywhere) or dpdk (kernel bypass; "
            "needs a DPDK build and a port for it)."),

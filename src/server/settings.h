@@ -43,6 +43,7 @@ enum class Key : std::uint8_t {
   kIdleTimeout,
   kPoll,
   kCpus,
+  kPartitions,
   kDriver,
   kListenMemcache,
   kListenMemcacheUdp,

@@ -27,6 +27,7 @@
 #include "frames.h"
 #include "proto/binary/codec.h"
 #include "proto/binary/udp.h"
+#include "store/partitions.h"
 #include "store/store.h"
 
 namespace ferrite::dpdk {
@@ -372,7 +373,7 @@ class DpdkWorkerTest : public DpdkDriverTest {
     store::StoreConfig sc;
     sc.memory_limit = 32 << 20;
     sc.max_contexts = 2;
-    store_ = std::make_unique<store::Store>(sc);
+    store_ = std::make_unique<store::Partitions>(sc, 1);
     shared_.store = store_.get();
     shared_.worker_stats = {&stats_};
     cfg_.udp_ports = {{kFastPort, 0}, {kBinaryPort, 1}};
@@ -413,7 +414,7 @@ class DpdkWorkerTest : public DpdkDriverTest {
     return ask(kFastPort, payload, want);
   }
 
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::Partitions> store_;
   engine::Shared shared_;
   engine::WorkerStats stats_;
   std::atomic<bool> stop_{false}, ready_{false};

@@ -1,6 +1,7 @@
 // The worker loop and the io_uring driver together, over loopback, with a line-echo protocol:
 // pipelining, requests split across reads, back-pressure, connection limits, idle timeouts,
-// closing after a reply, and the drain on stop.
+// closing after a reply, and the drain on stop; and two workers of two store partitions handing
+// datagrams to each other.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,7 +20,9 @@
 
 #include "core/clock.h"
 #include "engine/session.h"
+#include "engine/handover.h"
 #include "engine/worker.h"
+#include "store/partitions.h"
 #include "store/store.h"
 #include "uring_driver.h"
 
@@ -75,7 +78,7 @@ class WorkerFixture : public ::testing::Test {
     store::StoreConfig sc;
     sc.memory_limit = 32 << 20;
     sc.max_contexts = 2;
-    store_ = std::make_unique<store::Store>(sc);
+    store_ = std::make_unique<store::Partitions>(sc, 1);
     shared_.store = store_.get();
     shared_.settings.max_connections = max_connections;
     shared_.settings.idle_timeout_ms = idle_ms;
@@ -162,7 +165,7 @@ class WorkerFixture : public ::testing::Test {
   }
 
   WorkerControl control_;
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::Partitions> store_;
   Shared shared_;
   WorkerStats stats_;
   std::atomic<bool> stop_{false};
@@ -373,7 +376,7 @@ TEST_F(WorkerFixture, FlushRequestEmptiesTheStore) {
   start();
   // The store is shared: write through a context of our own, detached before the worker asks.
   {
-    auto ctx = store_->attach();
+    auto ctx = store_->at(0).attach();
     ctx->set_now(store_->now_ms());
     for (int i = 0; i < 100; ++i) ASSERT_EQ(ctx->set(numbered("k", i), "v").status, store::Status::kOk);
     ctx->quiescent();
@@ -383,6 +386,173 @@ TEST_F(WorkerFixture, FlushRequestEmptiesTheStore) {
   flush.kind = ControlRequest::Kind::kFlush;
   ASSERT_TRUE(ask(flush));
   EXPECT_EQ(store_->stats().items, 0);
+}
+
+// A datagram protocol whose key is the whole datagram; the reply says which worker ran it.
+class WhoServes final : public DatagramHandler {
+ public:
+  void on_datagram(std::string_view in, DatagramOut& out, Exec& ex) override {
+    out.buf.append("w");
+    out.buf.append(std::to_string(ex.worker_id));
+    out.buf.append(":");
+    out.buf.append(in);
+    out.end_datagram();
+    ex.ctx.set(in, "seen");  // the key's partition, wherever it runs
+  }
+  bool first_key(std::string_view in, store::KeyRef* out) const noexcept override {
+    if (in.empty()) return false;
+    *out = store::make_key(in);
+    return true;
+  }
+};
+std::unique_ptr<DatagramHandler> make_who_serves() { return std::make_unique<WhoServes>(); }
+
+int udp_socket(std::uint16_t* port) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+// Two workers, one per partition, each with its own UDP socket; every datagram is sent to worker
+// 0's. Returns, per key, the worker that answered and the port the answer came from.
+struct HandoverRun {
+  std::vector<std::pair<int, std::uint16_t>> answers;  // by key index: (worker, from port); -1: none
+  std::uint16_t ports[2] = {0, 0};
+  std::int64_t handed_over[2] = {0, 0};
+  std::int64_t items = 0;
+};
+
+HandoverRun run_two_partitions(Polling polling, const std::vector<std::string>& keys, store::Partitions& parts) {
+  HandoverRun r;
+  Shared shared;
+  shared.store = &parts;
+  WorkerStats stats[2];
+  shared.worker_stats = {&stats[0], &stats[1]};
+  shared.settings.workers = 2;
+  Handover handover({0, 1}, 2);
+  int fds[2];
+  for (int w = 0; w < 2; ++w) fds[w] = udp_socket(&r.ports[w]);
+  std::atomic<bool> stop{false};
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (unsigned w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      uring::UringDriver driver;
+      driver.add_listener(fds[w], 0, true);
+      WorkerOptions opts;
+      opts.id = w;
+      opts.polling = polling;
+      opts.services = {Service::kBinaryUdp};
+      opts.partition = w;
+      opts.handover = &handover;
+      Services services;
+      services.binary_udp = make_who_serves;
+      Worker worker(shared, opts, services, driver, stats[w]);
+      ready.fetch_add(1);
+      worker.run(stop, 100);
+    });
+  }
+  while (ready.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::uint16_t client_port = 0;
+  const int client = udp_socket(&client_port);
+  timeval tv{2, 0};
+  setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(r.ports[0]);
+  r.answers.assign(keys.size(), {-1, 0});
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    // One at a time: a loopback socket buffer never overflows, and each answer is matched.
+    sendto(client, keys[i].data(), keys[i].size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    char buf[2048];
+    sockaddr_in from{};
+    socklen_t len = sizeof(from);
+    const ssize_t n = recvfrom(client, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n <= 0) continue;
+    const std::string reply(buf, static_cast<std::size_t>(n));
+    const std::size_t colon = reply.find(':');
+    if (colon == std::string::npos || reply.substr(colon + 1) != keys[i]) continue;
+    r.answers[i] = {std::stoi(reply.substr(1, colon - 1)), ntohs(from.sin_port)};
+  }
+  ::close(client);
+  stop = true;
+  for (auto& t : threads) t.join();
+  for (int w = 0; w < 2; ++w) r.handed_over[w] = stats[w].datagrams_handed_over.get();
+  r.items = parts.stats().items;
+  return r;
+}
+
+std::vector<std::string> handover_keys() {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 200; ++i) {
+    std::string k("key:");
+    k += std::to_string(i);
+    keys.push_back(k);
+  }
+  return keys;
+}
+
+store::StoreConfig two_worker_store() {
+  store::StoreConfig sc;
+  sc.memory_limit = 32 << 20;
+  sc.max_contexts = 2;
+  return sc;
+}
+
+TEST(WorkerHandover, BusyWorkersHandEachDatagramToItsKeysPartition) {
+  store::Partitions parts(two_worker_store(), 2);
+  const std::vector<std::string> keys = handover_keys();
+  const HandoverRun r = run_two_partitions(Polling::kBusy, keys, parts);
+  std::int64_t remote = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const unsigned p = parts.partition_of(keys[i]);
+    remote += p == 1 ? 1 : 0;
+    // Served by the worker of the key's partition, answered from that worker's own socket.
+    EXPECT_EQ(r.answers[i].first, static_cast<int>(p)) << keys[i];
+    EXPECT_EQ(r.answers[i].second, r.ports[p]) << keys[i];
+  }
+  EXPECT_GT(remote, 50);
+  EXPECT_EQ(r.handed_over[0], remote);
+  EXPECT_EQ(r.handed_over[1], 0);
+  EXPECT_EQ(r.items, static_cast<std::int64_t>(keys.size()));
+}
+
+TEST(WorkerHandover, AdaptiveWorkersServeWhereTheDatagramLanded) {
+  // A sleeping worker would leave a handed-over datagram waiting: only busy workers hand over.
+  store::Partitions parts(two_worker_store(), 2);
+  const std::vector<std::string> keys = handover_keys();
+  const HandoverRun r = run_two_partitions(Polling::kAdaptive, keys, parts);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(r.answers[i].first, 0) << keys[i];
+    EXPECT_EQ(r.answers[i].second, r.ports[0]) << keys[i];
+  }
+  EXPECT_EQ(r.handed_over[0], 0);
+  EXPECT_EQ(r.items, static_cast<std::int64_t>(keys.size()));
+}
+
+TEST(WorkerHandover, EveryWorkerHandsToOneWorkerOfEachOtherPartition) {
+  // Workers 0, 2, 4 in partition 0; 1, 3 in partition 1.
+  Handover h({0, 1, 0, 1, 0}, 2);
+  EXPECT_EQ(h.target(0, 1), 1u);
+  EXPECT_EQ(h.target(2, 1), 3u);
+  EXPECT_EQ(h.target(4, 1), 1u);  // round robin over partition 1's two workers
+  EXPECT_EQ(h.target(1, 0), 0u);
+  EXPECT_EQ(h.target(3, 0), 2u);
+  EXPECT_EQ(h.out(0, 0), nullptr);
+  ASSERT_NE(h.out(0, 1), nullptr);
+  EXPECT_EQ(h.in(1).size(), 2u);  // from workers 0 and 4
+  EXPECT_EQ(h.in(3).size(), 1u);
+  EXPECT_EQ(h.in(0).size(), 1u);
+  EXPECT_EQ(h.in(2).size(), 1u);
+  EXPECT_EQ(h.in(4).size(), 0u);
+  EXPECT_THROW(Handover({0, 0}, 2), std::invalid_argument);  // partition 1 has no worker
 }
 
 }  // namespace

@@ -392,12 +392,13 @@ TEST(HttpSessionNoMemory, StoreRefusalIs507) {
   cfg.max_item_size = std::size_t{2} << 20;
   cfg.max_contexts = 2;
   store::Store st(cfg);
-  auto ctx = st.attach();
+  store::Partitions parts(st);
+  auto ctx = std::make_unique<store::PartitionedContext>(parts, 0);
   auto stalled = st.attach();
   ctx->set_now(st.now_ms());
   WorkerStats stats;
   Shared shared;
-  shared.store = &st;
+  shared.store = &parts;
   shared.worker_stats.push_back(&stats);
   Exec ex{shared, *ctx, stats, 0};
   ConnInfo info;

@@ -207,7 +207,8 @@ FERRITED_LISTENERS = ('memcache', 'memcache_udp', 'resp', 'http', 'binary', 'bin
 
 def ferrited_argv(sets=(), listeners=FERRITED_LISTENERS, extra=()):
     """The command line for ferrited with every listener on a free loopback port (port 0) or off,
-    two workers, 64 MiB, no management socket, plus `sets` ('section.key=value' strings)."""
+    two workers, 64 MiB, no management socket, plus $FERRITE_TEST_SETS and `sets` ('section.key=value'
+    strings)."""
     path = ferrited_path()
     if path is None:
         raise RuntimeError('FERRITED is not set')
@@ -216,6 +217,10 @@ def ferrited_argv(sets=(), listeners=FERRITED_LISTENERS, extra=()):
         value = HOST + ':0' if name in listeners else ''
         argv += ['--set', 'listen.%s=%s' % (name, value)]
     argv += ['--set', 'server.workers=2', '--set', 'server.memory=64MiB', '--set', 'mgmt.socket=']
+    # FERRITE_TEST_SETS: settings every ferrited of the run gets (the protocol modules run once
+    # more with 'server.partitions=2' this way); the test's own `sets` come after and win.
+    for s in os.environ.get('FERRITE_TEST_SETS', '').split():
+        argv += ['--set', s]
     for s in sets:
         argv += ['--set', s]
     return argv + list(extra)

@@ -11,6 +11,7 @@
 #include "engine/session.h"
 #include "mgmt/json_reader.h"
 #include "mgmt/plane.h"
+#include "store/partitions.h"
 #include "store/store.h"
 
 namespace {
@@ -31,7 +32,7 @@ struct World {
     store::StoreConfig sc;
     sc.memory_limit = 8u << 20;
     sc.max_contexts = 1;
-    store = std::make_unique<store::Store>(sc);
+    store = std::make_unique<store::Partitions>(sc, 1);
     shared.store = store.get();
     shared.config = &config;
     shared.worker_stats.push_back(&stats);
@@ -39,7 +40,7 @@ struct World {
     o.worker_timeout = std::chrono::milliseconds(0);
     plane = std::make_unique<mgmt::Plane>(shared, std::move(o), log);
   }
-  std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::Partitions> store;
   NoConfig config;
   engine::WorkerStats stats;
   engine::Shared shared;

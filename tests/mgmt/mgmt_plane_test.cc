@@ -244,7 +244,7 @@ TEST_F(PlaneTest, HotKeysAreMergedAcrossWorkers) {
 
 TEST_F(PlaneTest, BigKeysScansTheWholeTable) {
   {
-    auto ctx = engine_.shared.store->attach();
+    auto ctx = engine_.shared.store->at(0).attach();
     ctx->set_now(engine_.shared.store->now_ms());
     for (int i = 0; i < 2000; ++i) ctx->set(std::to_string(i), std::string(10, 'x'));
     ctx->set("big1", std::string(100'000, 'b'));
@@ -292,7 +292,7 @@ TEST_F(PlaneTest, ClientsListsEveryWorkersConnections) {
 
 TEST_F(PlaneTest, FlushEmptiesTheStore) {
   {
-    auto ctx = engine_.shared.store->attach();
+    auto ctx = engine_.shared.store->at(0).attach();
     ctx->set_now(engine_.shared.store->now_ms());
     for (int i = 0; i < 100; ++i) ctx->set(std::to_string(i), "v");
   }

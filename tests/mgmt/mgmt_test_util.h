@@ -20,6 +20,7 @@
 #include "mgmt/json_reader.h"
 #include "mgmt/log.h"
 #include "mgmt/plane.h"
+#include "store/partitions.h"
 #include "store/store.h"
 
 namespace ferrite::mgmt {
@@ -28,7 +29,7 @@ namespace ferrite::mgmt {
 // server.policy plays a key that needs a restart (in ferrited it is live; server.workers is not).
 class FakeConfig final : public engine::ConfigAccess {
  public:
-  explicit FakeConfig(store::Store* store) : store_(store) {}
+  explicit FakeConfig(store::Partitions* store) : store_(store) {}
   std::vector<std::pair<std::string, std::string>> get(std::string_view glob) const override {
     std::vector<std::pair<std::string, std::string>> out;
     const std::string pattern(glob);
@@ -55,7 +56,7 @@ class FakeConfig final : public engine::ConfigAccess {
   }
 
  private:
-  store::Store* store_;
+  store::Partitions* store_;
   std::vector<std::pair<std::string, std::string>> values_ = {
       {"server.memory", "32MiB"}, {"server.policy", "clock"}, {"log.level", "info"}};
 };
@@ -66,7 +67,7 @@ class FakeEngine {
     store::StoreConfig sc;
     sc.memory_limit = memory;
     sc.max_contexts = workers + 1;  // + the test thread
-    store_ = std::make_unique<store::Store>(sc);
+    store_ = std::make_unique<store::Partitions>(sc, 1);
     config_ = std::make_unique<FakeConfig>(store_.get());
     shared.store = store_.get();
     shared.config = config_.get();
@@ -102,7 +103,7 @@ class FakeEngine {
 
  private:
   void serve(unsigned id) {
-    auto ctx = store_->attach();
+    auto ctx = store_->at(0).attach();
     while (!stop_.load()) {
       ctx->set_now(store_->now_ms());
       engine::ControlRequest* req = nullptr;
@@ -153,7 +154,7 @@ class FakeEngine {
     }
   }
 
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::Partitions> store_;
   std::unique_ptr<FakeConfig> config_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};

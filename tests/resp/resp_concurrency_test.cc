@@ -38,7 +38,8 @@ class Workers {
     store::StoreConfig cfg;
     cfg.memory_limit = std::size_t{64} << 20;
     cfg.max_contexts = 5;
-    store_ = std::make_unique<store::Store>(cfg);
+    // Two partitions: each worker's keys are spread over both, as on a two-node machine.
+    store_ = std::make_unique<store::Partitions>(cfg, 2);
     shared_.store = store_.get();
   }
 
@@ -51,7 +52,7 @@ class Workers {
     std::vector<std::thread> threads;
     for (int w = 0; w < workers; ++w) {
       threads.emplace_back([&, w] {
-        auto ctx = store_->attach();
+        auto ctx = std::make_unique<store::PartitionedContext>(*store_, static_cast<unsigned>(w) % 2);
         Exec ex{shared_, *ctx, *stats[static_cast<std::size_t>(w)], static_cast<unsigned>(w)};
         ConnInfo info;
         info.id = static_cast<std::uint64_t>(w) + 1;
@@ -75,14 +76,14 @@ class Workers {
   }
 
   std::string get(std::string_view key) {
-    auto ctx = store_->attach();
+    auto ctx = std::make_unique<store::PartitionedContext>(*store_, 0);
     ctx->set_now(store_->now_ms());
     const store::ItemView it = ctx->get(key);
     return it ? std::string(it.value()) : std::string("(nil)");
   }
 
  private:
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::Partitions> store_;
   Shared shared_;
 };
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "server/config.h"
+#include "server/partition_plan.h"
 #include "server_test_util.h"
 
 namespace ferrite::server {
@@ -506,6 +507,46 @@ TEST(Config, DpdkNeedsAnAddressAndValidValues) {
   EXPECT_NE(v.set("dpdk.exception_iface", "a-name-longer-than-15"), "");
   EXPECT_NE(v.set("dpdk.eal_args", "--vdev\nnet_tap0"), "");
   EXPECT_NE(v.set("udp.reply_factor", "-1"), "");
+}
+
+// CPUs 0-3 on node 0, 4-7 on node 1 (a fake two-socket machine).
+int two_nodes(int cpu) { return cpu < 4 ? 0 : 1; }
+
+TEST(PartitionPlan, OnePartitionPerNodeOfThePinnedWorkers) {
+  const PartitionPlan p = plan_partitions(4, 0, {5, 0, 6, 1}, &two_nodes);
+  EXPECT_EQ(p.count, 2u);
+  EXPECT_EQ(p.node, (std::vector<int>{1, 0}));  // in the order the workers name them
+  EXPECT_EQ(p.of_worker, (std::vector<unsigned>{0, 1, 0, 1}));
+  const PartitionPlan one = plan_partitions(3, 0, {0, 1, 2}, &two_nodes);
+  EXPECT_EQ(one.count, 1u);
+  EXPECT_EQ(one.of_worker, (std::vector<unsigned>{0, 0, 0}));
+  EXPECT_EQ(one.node, (std::vector<int>{0}));
+}
+
+TEST(PartitionPlan, UnpinnedWorkersShareOnePartition) {
+  const PartitionPlan p = plan_partitions(4, 0, {}, &two_nodes);
+  EXPECT_EQ(p.count, 1u);
+  EXPECT_EQ(p.node, (std::vector<int>{-1}));
+  EXPECT_EQ(p.of_worker, (std::vector<unsigned>(4, 0)));
+}
+
+TEST(PartitionPlan, AForcedCountDealsTheWorkersRoundRobin) {
+  const PartitionPlan p = plan_partitions(5, 2, {0, 4, 1, 5, 2}, &two_nodes);
+  EXPECT_EQ(p.count, 2u);
+  EXPECT_EQ(p.of_worker, (std::vector<unsigned>{0, 1, 0, 1, 0}));
+  EXPECT_EQ(p.node, (std::vector<int>{0, 1}));  // each on its first worker's node
+  const PartitionPlan unpinned = plan_partitions(2, 2, {}, &two_nodes);
+  EXPECT_EQ(unpinned.node, (std::vector<int>{-1, -1}));
+}
+
+TEST(ServerConfig, PartitionsAtMostWorkers) {
+  ConfigValues v;
+  ASSERT_EQ(v.set("server.workers", "2"), "");
+  ASSERT_EQ(v.set("server.partitions", "3"), "");
+  ServerConfig c;
+  const std::vector<std::string> errors = resolve(v, &c);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].find("server.partitions"), std::string::npos) << errors[0];
 }
 
 }  // namespace

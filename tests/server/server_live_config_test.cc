@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "server/live_config.h"
+#include "store/partitions.h"
 #include "store/store.h"
 
 namespace ferrite::server {
@@ -37,10 +38,10 @@ ServerConfig sample() { return resolved({{"server.memory", "2048MiB"}, {"listen.
 struct Server {
   explicit Server(const ServerConfig& c) {
     c.apply_to(settings);
-    store = std::make_unique<store::Store>(c.store);
+    store = std::make_unique<store::Partitions>(c.store, 1);
   }
   engine::EngineSettings settings;
-  std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::Partitions> store;
 };
 
 TEST(LiveConfig, GetsKeysByGlobInTableOrder) {
@@ -53,7 +54,7 @@ TEST(LiveConfig, GetsKeysByGlobInTableOrder) {
   EXPECT_EQ(names(config.get("*.level")), (std::vector<std::string>{"log.level"}));
   EXPECT_EQ(names(config.get("server.max_[ik]*")),
             (std::vector<std::string>{"server.max_key_size", "server.max_item_size"}));
-  EXPECT_EQ(config.get("server.*").size(), 12u);
+  EXPECT_EQ(config.get("server.*").size(), 13u);
   EXPECT_EQ(config.get("nothing*"), Pairs{});
 
   const Pairs all = config.get("*");

@@ -22,18 +22,14 @@ class BinaryUdpHandler final : public DatagramHandler {
     reply_ends_.reserve(kMaxRequests);
   }
   void on_datagram(std::string_view in, DatagramOut& out, Exec& ex) override;
-  void prefetch(std::string_view in, int stage, Exec& ex) noexcept override {
+  bool first_key(std::string_view in, store::KeyRef* out) const noexcept override {
     // The first request's key: frame header, request header, then the key.
-    if (in.size() < wire::kFrameSize + wire::kHeaderSize) return;
+    if (in.size() < wire::kFrameSize + wire::kHeaderSize) return false;
     const wire::Header h = wire::read_header(in.data() + wire::kFrameSize);
     const std::size_t at = wire::kFrameSize + wire::kHeaderSize;
-    if (h.key_length == 0 || in.size() - at < h.key_length) return;
-    const store::KeyRef key = store::make_key(in.substr(at, h.key_length));
-    if (stage == 0) {
-      ex.ctx.prefetch(key);
-    } else {
-      ex.ctx.prefetch_item(key);
-    }
+    if (h.key_length == 0 || in.size() - at < h.key_length) return false;
+    *out = store::make_key(in.substr(at, h.key_length));
+    return true;
   }
 
  private:

@@ -11,21 +11,17 @@ namespace mc = proto::memcache;
 
 class UdpHandler final : public DatagramHandler {
  public:
-  void prefetch(std::string_view in, int stage, Exec& ex) noexcept override {
+  bool first_key(std::string_view in, store::KeyRef* out) const noexcept override {
     // The key is the second word of the first command line ("get k", "mg k v", "set k 0 0 5").
-    if (in.size() <= mc::kUdpHeaderSize) return;
+    if (in.size() <= mc::kUdpHeaderSize) return false;
     std::string_view line = in.substr(mc::kUdpHeaderSize, 512);
     const std::size_t space = line.find(' ');
-    if (space == std::string_view::npos) return;
+    if (space == std::string_view::npos) return false;
     line.remove_prefix(space + 1);
     const std::size_t end = line.find_first_of(" \r\n");
-    if (end == 0 || end == std::string_view::npos) return;
-    const store::KeyRef key = store::make_key(line.substr(0, end));
-    if (stage == 0) {
-      ex.ctx.prefetch(key);
-    } else {
-      ex.ctx.prefetch_item(key);
-    }
+    if (end == 0 || end == std::string_view::npos) return false;
+    *out = store::make_key(line.substr(0, end));
+    return true;
   }
 
   void on_datagram(std::string_view in, DatagramOut& out, Exec& ex) override {

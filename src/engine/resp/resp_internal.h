@@ -67,7 +67,7 @@ const CommandSpec* find_subcommand(const CommandSpec& parent, std::string_view n
 // One request being executed.
 struct Call {
   Exec& ex;
-  store::Context& ctx;
+  store::PartitionedContext& ctx;
   proto::resp::Writer w;
   std::span<const std::string_view> argv;
   const CommandSpec* cmd;
