@@ -333,6 +333,11 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
   sin->sin_port = udp->src_port;
   sin->sin_addr.s_addr = ip->src_addr;
   s.peer.len = sizeof(sockaddr_in);
+  s.peer.link.valid = true;
+  s.peer.link.vlan = s.route.vlan;
+  std::memcpy(s.peer.link.mac, s.route.peer_mac.addr_bytes, sizeof(s.peer.link.mac));
+  s.peer.link.vlan_tci = s.route.vlan_tci;
+  s.peer.link.our_port = s.route.our_port;
   ++stats.datagrams;
   io::Event& ev = events[nev++];
   ev = io::Event{io::EventType::kDatagram};
@@ -462,15 +467,24 @@ bool DpdkDriver::send_datagram(std::uint16_t /*tag*/, const io::Endpoint& to, co
   if (s != nullptr) {
     route = s->route;
   } else {
-    // Any other IPv4 peer we have a neighbour entry for (replies never need this).
     if (to.len < sizeof(sockaddr_in) || to.addr.ss_family != AF_INET || d.cfg.udp_ports.empty()) return false;
     const auto* sin = reinterpret_cast<const sockaddr_in*>(&to.addr);
-    const Neighbour* nb = d.neighbour(sin->sin_addr.s_addr);
-    if (nb == nullptr) return false;
-    route.peer_mac = nb->mac;
     route.peer_ip = sin->sin_addr.s_addr;
     route.peer_port = sin->sin_port;
-    route.our_port = htons(d.cfg.udp_ports.front().port);
+    if (to.link.valid) {
+      // A peer another worker's driver received from (a datagram handed over to this worker):
+      // answered the way it came.
+      std::memcpy(route.peer_mac.addr_bytes, to.link.mac, sizeof(to.link.mac));
+      route.vlan = to.link.vlan;
+      route.vlan_tci = to.link.vlan_tci;
+      route.our_port = to.link.our_port;
+    } else {
+      // Any other IPv4 peer we have a neighbour entry for.
+      const Neighbour* nb = d.neighbour(sin->sin_addr.s_addr);
+      if (nb == nullptr) return false;
+      route.peer_mac = nb->mac;
+      route.our_port = htons(d.cfg.udp_ports.front().port);
+    }
   }
   rte_mbuf* m = s != nullptr ? s->m : nullptr;
   if (m != nullptr && rte_mbuf_refcnt_read(m) == 1 && RTE_MBUF_DIRECT(m) && d.build(m, route, data, len)) {

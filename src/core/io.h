@@ -24,6 +24,16 @@ using ConnId = std::uint32_t;  // a driver's handle for one connection; reused a
 struct Endpoint {
   sockaddr_storage addr{};
   socklen_t len = 0;
+  // How a frame driver (DPDK) reached the peer, so that another worker's driver of the same port
+  // can answer it (a datagram handed to the worker of its key's partition): the peer's MAC, the
+  // VLAN (tci in network order) and our UDP port (network order). Socket drivers leave it unset.
+  struct Link {
+    bool valid = false;
+    bool vlan = false;
+    std::uint8_t mac[6] = {};
+    std::uint16_t vlan_tci = 0;
+    std::uint16_t our_port = 0;
+  } link;
 };
 
 enum class EventType : std::uint8_t {

@@ -138,6 +138,13 @@ def metrics():
     assert counts.get('from_kernel', 0) > 0, counts
     promtool = subprocess.run(['promtool', 'check', 'metrics'], input=body, capture_output=True, timeout=30)
     assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+    if int(os.environ.get('FERRITE_LAB_PARTITIONS', '0')) > 1:
+        # Two workers, two partitions: datagrams whose key the other partition owns were handed
+        # to its worker, which answered them out of its own queue (the replies above arrived).
+        handed = [float(line.rsplit(' ', 1)[1]) for line in body.decode().splitlines()
+                  if line.startswith('ferrite_datagrams_handed_over_total ')]
+        assert handed and handed[0] > 0, handed
+        print('partitions: %d datagrams handed to the worker of their key\'s partition' % handed[0])
     print('metrics: fast-path packet counts exported (%s)' % ', '.join(
         '%s=%d' % (k, v) for k, v in sorted(counts.items()) if v))
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The DPDK lab end to end: tools/lab/dpdk-lab.sh with the ferrited under test runs lab_e2e.py in
 # the client namespace; afterwards the lab's namespaces must be gone.
-#   lab_test.sh FERRITED
+#   lab_test.sh FERRITED [lab options: --workers N --partitions N]
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 suffix="t$$"
@@ -9,7 +9,9 @@ if [[ $(id -u) != 0 ]]; then
   echo "SKIP: the DPDK lab needs root (network namespaces)"
   exit 77
 fi
-FERRITED="$1" FERRITE_SKIP_PACKAGES=1 timeout 600 "$here/../../tools/lab/dpdk-lab.sh" --suffix "$suffix" \
+ferrited="$1"
+shift
+FERRITED="$ferrited" FERRITE_SKIP_PACKAGES=1 timeout 600 "$here/../../tools/lab/dpdk-lab.sh" --suffix "$suffix" "$@" \
   --exec /usr/bin/python3 "$here/lab_e2e.py"
 status=$?
 if ip netns list | grep -qE "ferrite-(app|cli)-$suffix"; then

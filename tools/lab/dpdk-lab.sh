@@ -7,7 +7,8 @@
 #   tools/lab/dpdk-lab.sh                 start the lab, print what to type, wait for Ctrl-C
 #   tools/lab/dpdk-lab.sh --exec CMD...   run CMD in the client namespace once ferrited serves,
 #                                         then tear down; exits with CMD's status
-#   options: --workers N (default 1), --suffix S (namespace names end in -S; default: none)
+#   options: --workers N (default 1; one af_packet queue pair each), --partitions N (server.partitions,
+#            default 0: one per NUMA node), --suffix S (namespace names end in -S; default: none)
 #
 # The lab (198.18.0.0/24 is the benchmarking range of RFC 2544, never routed):
 #   ferrite-cli:  veth "cli0" 198.18.0.1/24                         (the client: any kernel tool)
@@ -23,11 +24,13 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 workers=1
+partitions=0
 suffix=""
 exec_cmd=()
 while (($#)); do
   case "$1" in
     --workers) workers="$2"; shift 2 ;;
+    --partitions) partitions="$2"; shift 2 ;;
     --suffix) suffix="-$2"; shift 2 ;;
     --exec) shift; exec_cmd=("$@"); break ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
@@ -97,8 +100,9 @@ ip netns exec "$CLI" ethtool -K cli0 tx off >/dev/null
 ip netns exec "$APP" "$FERRITED" \
   --set server.driver=dpdk \
   --set server.workers="$workers" \
+  --set server.partitions="$partitions" \
   --set server.memory=256MiB \
-  --set dpdk.eal_args="--no-huge --no-pci -m 512 --no-shconf --log-level=warning --vdev=net_af_packet0,iface=app0" \
+  --set dpdk.eal_args="--no-huge --no-pci -m 512 --no-shconf --log-level=warning --vdev=net_af_packet0,iface=app0,qpairs=$workers" \
   --set dpdk.address="$SERVER_IP/24" \
   --set dpdk.exception_iface=fe0 \
   --set udp.allow=198.18.0.0/24 \
@@ -125,7 +129,8 @@ cat "$STATE/stderr" >&2
 
 if ((${#exec_cmd[@]})); then
   set +e
-  ip netns exec "$CLI" env FERRITE_LAB_SERVER="$SERVER_IP" FERRITE_LAB_SOCKET="$STATE/ferrited.sock" "${exec_cmd[@]}"
+  ip netns exec "$CLI" env FERRITE_LAB_SERVER="$SERVER_IP" FERRITE_LAB_SOCKET="$STATE/ferrited.sock" \
+    FERRITE_LAB_PARTITIONS="$partitions" "${exec_cmd[@]}"
   status=$?
   set -e
   kill -0 "$pid" 2>/dev/null || { echo "dpdk-lab: ferrited died:" >&2; cat "$STATE/stderr" >&2; exit 1; }
