@@ -53,34 +53,15 @@ void Partitions::set_policy(EvictionPolicy policy) noexcept {
 }
 
 StoreStats Partitions::stats() const noexcept {
-  StoreStats sum;
-  for (const Store* s : stores_) add_stats(sum, s->stats());
-  return sum;
+  StoreStats total;
+  for (const Store* s : stores_) add_stats(total, s->stats());
+  return total;
 }
 
-std::size_t Partitions::bytes_used() const noexcept {
-  std::size_t n = 0;
-  for (const Store* s : stores_) n += s->bytes_used();
-  return n;
-}
-
-std::size_t Partitions::memory_limit() const noexcept {
-  std::size_t n = 0;
-  for (const Store* s : stores_) n += s->memory_limit();
-  return n;
-}
-
-std::size_t Partitions::table_slots() const noexcept {
-  std::size_t n = 0;
-  for (const Store* s : stores_) n += s->table_slots();
-  return n;
-}
-
-std::size_t Partitions::table_bytes() const noexcept {
-  std::size_t n = 0;
-  for (const Store* s : stores_) n += s->table_bytes();
-  return n;
-}
+std::size_t Partitions::bytes_used() const noexcept { return sum(&Store::bytes_used); }
+std::size_t Partitions::memory_limit() const noexcept { return sum(&Store::memory_limit); }
+std::size_t Partitions::table_slots() const noexcept { return sum(&Store::table_slots); }
+std::size_t Partitions::table_bytes() const noexcept { return sum(&Store::table_bytes); }
 
 std::string Partitions::set_memory_limit(std::size_t bytes) {
   const std::size_t each = bytes / count();

@@ -82,6 +82,12 @@ class Partitions {
   std::string set_memory_limit(std::size_t bytes);
 
  private:
+  std::size_t sum(std::size_t (Store::*figure)() const noexcept) const noexcept {
+    std::size_t n = 0;
+    for (const Store* s : stores_) n += (s->*figure)();
+    return n;
+  }
+
   StoreConfig config_;
   std::vector<std::unique_ptr<Store>> owned_;
   std::vector<Store*> stores_;
