@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstdint>
 
+#include "store/config.h"
+
 namespace ferrite::server {
 
 namespace {
@@ -77,7 +79,7 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
     text(Key::kCpus, "server.cpus", Type::kCpuList, "",
          "The CPUs workers are pinned to, in order (worker i on the i-th CPU listed), such as \"0-3,8\". "
          "Empty = the CPUs this process may run on, in order."),
-    number(Key::kPartitions, "server.partitions", Type::kInt, "0", 0, 16, kRestart,
+    number(Key::kPartitions, "server.partitions", Type::kInt, "0", 0, store::kMaxPartitions, kRestart,
            "Store partitions: one table per NUMA node for the workers on that node, every key owned by one "
            "partition (by its hash), the memory split evenly. A UDP datagram that reaches a worker of "
            "another partition than its key's is handed to a worker of the right one (busy polling only); "

@@ -13,6 +13,8 @@ enum class EvictionPolicy : std::uint8_t {
 
 // The smallest memory limit a store accepts.
 inline constexpr std::size_t kMinMemory = std::size_t{8} << 20;
+// The most store partitions (store/partitions.h) one appliance may have.
+inline constexpr unsigned kMaxPartitions = 16;
 
 struct StoreConfig {
   // Everything counts against this: items by their allocator usable size, the table, the wheels.

@@ -29,8 +29,6 @@
 
 namespace ferrite::store {
 
-inline constexpr unsigned kMaxPartitions = 16;
-
 // The partition of a key's hash among `count`: a multiply-xorshift of the whole hash, reduced by
 // multiply-shift. The table uses the hash's bits directly (bucket: bits 0..47, tag: 48..63), so a
 // partition must not be a plain bit range of it, or each partition would use a fraction of its
@@ -116,10 +114,7 @@ class PartitionedContext {
   }
   std::uint64_t now_ms() const noexcept { return ctx_[0]->now_ms(); }
 
-  ItemView get(std::string_view key) noexcept {
-    if (single_) return ctx_[0]->get(key);
-    return get(make_key(key));
-  }
+  ItemView get(std::string_view key) noexcept { return get(make_key(key)); }
   ItemView get(const KeyRef& key) noexcept { return for_hash(key.hash).get(key); }
   // Keys of several partitions are split into one batch per partition (at most kBatch per call).
   void get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept;
@@ -129,21 +124,32 @@ class PartitionedContext {
   void scan(std::uint64_t* cursor, std::size_t buckets, Context::ItemFn fn, void* arg) noexcept;
 
   SetResult set(std::string_view key, std::string_view value, const SetRequest& req = {}) noexcept {
-    if (single_) return ctx_[0]->set(key, value, req);
     return set(make_key(key), value, req);
   }
   SetResult set(const KeyRef& key, std::string_view value, const SetRequest& req = {}) noexcept {
     return for_hash(key.hash).set(key, value, req);
   }
+  // The key is hashed once: for its partition and for the table.
   ArithResult incr(std::string_view key, std::uint64_t delta, bool decrement = false) noexcept {
-    return of(key).incr(key, delta, decrement);
+    const KeyRef k = make_key(key);
+    return for_hash(k.hash).incr(k, delta, decrement);
   }
   ArithResult incr_signed(std::string_view key, std::int64_t delta, bool* overflow) noexcept {
-    return of(key).incr_signed(key, delta, overflow);
+    const KeyRef k = make_key(key);
+    return for_hash(k.hash).incr_signed(k, delta, overflow);
   }
-  Status del(std::string_view key, std::uint64_t cas = 0) noexcept { return of(key).del(key, cas); }
-  Status touch(std::string_view key, std::uint64_t expires_at_ms) noexcept { return of(key).touch(key, expires_at_ms); }
-  ItemView gat(std::string_view key, std::uint64_t expires_at_ms) noexcept { return of(key).gat(key, expires_at_ms); }
+  Status del(std::string_view key, std::uint64_t cas = 0) noexcept {
+    const KeyRef k = make_key(key);
+    return for_hash(k.hash).del(k, cas);
+  }
+  Status touch(std::string_view key, std::uint64_t expires_at_ms) noexcept {
+    const KeyRef k = make_key(key);
+    return for_hash(k.hash).touch(k, expires_at_ms);
+  }
+  ItemView gat(std::string_view key, std::uint64_t expires_at_ms) noexcept {
+    const KeyRef k = make_key(key);
+    return for_hash(k.hash).gat(k, expires_at_ms);
+  }
   // Every partition.
   void flush(std::uint64_t delay_ms = 0) noexcept;
   void sweep_flushed() noexcept;
@@ -158,7 +164,6 @@ class PartitionedContext {
 
  private:
   static constexpr std::size_t kBatch = 64;
-  Context& of(std::string_view key) noexcept { return single_ ? *ctx_[0] : for_hash(make_key(key).hash); }
 
   std::vector<std::unique_ptr<Context>> ctx_;
   unsigned home_ = 0;

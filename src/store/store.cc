@@ -1068,12 +1068,11 @@ std::size_t format_i64(std::int64_t v, char* buf) noexcept {
 }
 }  // namespace
 
-ArithResult Context::arith(std::string_view key_s, bool is_signed, std::uint64_t udelta, std::int64_t sdelta,
+ArithResult Context::arith(const KeyRef& key, bool is_signed, std::uint64_t udelta, std::int64_t sdelta,
                            bool decrement, bool* overflow) noexcept {
   maybe_run_flush();
-  if (key_s.empty()) return {Status::kEmptyKey, 0, 0};
-  if (key_s.size() > config_.max_key_size) return {Status::kKeyTooLong, 0, 0};
-  const KeyRef key = make_key(key_s);
+  if (key.key.empty()) return {Status::kEmptyKey, 0, 0};
+  if (key.key.size() > config_.max_key_size) return {Status::kKeyTooLong, 0, 0};
   const Location loc = table_.locate(key.hash);
   for (;;) {
     const Found f = find(key, loc);
@@ -1119,20 +1118,19 @@ ArithResult Context::arith(std::string_view key_s, bool is_signed, std::uint64_t
   }
 }
 
-ArithResult Context::incr(std::string_view key, std::uint64_t delta, bool decrement) noexcept {
+ArithResult Context::incr(const KeyRef& key, std::uint64_t delta, bool decrement) noexcept {
   return arith(key, false, delta, 0, decrement, nullptr);
 }
 
-ArithResult Context::incr_signed(std::string_view key, std::int64_t delta, bool* overflow) noexcept {
+ArithResult Context::incr_signed(const KeyRef& key, std::int64_t delta, bool* overflow) noexcept {
   if (overflow != nullptr) *overflow = false;
   return arith(key, true, 0, delta, false, overflow);
 }
 
-Status Context::del(std::string_view key_s, std::uint64_t cas) noexcept {
+Status Context::del(const KeyRef& key, std::uint64_t cas) noexcept {
   maybe_run_flush();
-  if (key_s.empty()) return Status::kEmptyKey;
-  if (key_s.size() > config_.max_key_size) return Status::kKeyTooLong;
-  const KeyRef key = make_key(key_s);
+  if (key.key.empty()) return Status::kEmptyKey;
+  if (key.key.size() > config_.max_key_size) return Status::kKeyTooLong;
   const Location loc = table_.locate(key.hash);
   table_.lock_pair(loc.b1, loc.b2);
   const Found f = find_locked(key, loc);
@@ -1159,10 +1157,9 @@ Status Context::del(std::string_view key_s, std::uint64_t cas) noexcept {
   return st;
 }
 
-ItemView Context::gat(std::string_view key_s, std::uint64_t expires_at_ms) noexcept {
+ItemView Context::gat(const KeyRef& key, std::uint64_t expires_at_ms) noexcept {
   maybe_run_flush();
-  if (key_s.empty() || key_s.size() > config_.max_key_size) return {};
-  const KeyRef key = make_key(key_s);
+  if (key.key.empty() || key.key.size() > config_.max_key_size) return {};
   const Location loc = table_.locate(key.hash);
   table_.lock_pair(loc.b1, loc.b2);
   const Found f = find_locked(key, loc);
@@ -1189,9 +1186,9 @@ ItemView Context::gat(std::string_view key_s, std::uint64_t expires_at_ms) noexc
   return ItemView(f.item);
 }
 
-Status Context::touch(std::string_view key, std::uint64_t expires_at_ms) noexcept {
-  if (key.empty()) return Status::kEmptyKey;
-  if (key.size() > config_.max_key_size) return Status::kKeyTooLong;
+Status Context::touch(const KeyRef& key, std::uint64_t expires_at_ms) noexcept {
+  if (key.key.empty()) return Status::kEmptyKey;
+  if (key.key.size() > config_.max_key_size) return Status::kKeyTooLong;
   return gat(key, expires_at_ms) ? Status::kOk : Status::kNotFound;
 }
 

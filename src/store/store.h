@@ -160,16 +160,25 @@ class Context {
   SetResult set(const KeyRef& key, std::string_view value, const SetRequest& req = {}) noexcept;
   // memcached incr/decr: unsigned 64-bit; incr wraps at 2^64, decr stops at 0. kNotFound on a
   // missing key, kNonNumeric on a value that is not a decimal number of at most 20 digits.
-  ArithResult incr(std::string_view key, std::uint64_t delta, bool decrement = false) noexcept;
+  ArithResult incr(std::string_view key, std::uint64_t delta, bool decrement = false) noexcept {
+    return incr(make_key(key), delta, decrement);
+  }
+  ArithResult incr(const KeyRef& key, std::uint64_t delta, bool decrement = false) noexcept;
   // Redis INCRBY/DECRBY: signed 64-bit; a missing key counts as 0 and is created (no expiry);
   // kNonNumeric also on overflow (Redis replies with its own message for that case).
-  ArithResult incr_signed(std::string_view key, std::int64_t delta, bool* overflow) noexcept;
+  ArithResult incr_signed(std::string_view key, std::int64_t delta, bool* overflow) noexcept {
+    return incr_signed(make_key(key), delta, overflow);
+  }
+  ArithResult incr_signed(const KeyRef& key, std::int64_t delta, bool* overflow) noexcept;
   // Deletes the key; with cas != 0 only if the item's version matches (kExists otherwise).
-  Status del(std::string_view key, std::uint64_t cas = 0) noexcept;
+  Status del(std::string_view key, std::uint64_t cas = 0) noexcept { return del(make_key(key), cas); }
+  Status del(const KeyRef& key, std::uint64_t cas = 0) noexcept;
   // Sets a new deadline (0 = never) without changing the value or its CAS.
-  Status touch(std::string_view key, std::uint64_t expires_at_ms) noexcept;
+  Status touch(std::string_view key, std::uint64_t expires_at_ms) noexcept { return touch(make_key(key), expires_at_ms); }
+  Status touch(const KeyRef& key, std::uint64_t expires_at_ms) noexcept;
   // get-and-touch.
-  ItemView gat(std::string_view key, std::uint64_t expires_at_ms) noexcept;
+  ItemView gat(std::string_view key, std::uint64_t expires_at_ms) noexcept { return gat(make_key(key), expires_at_ms); }
+  ItemView gat(const KeyRef& key, std::uint64_t expires_at_ms) noexcept;
   // Invalidates every item stored before now + delay_ms, at that moment.
   void flush(std::uint64_t delay_ms = 0) noexcept;
 
@@ -232,7 +241,7 @@ class Context {
   void fire(const WheelEntry& e) noexcept;
   SetResult commit(const KeyRef& key, Item* fresh, std::size_t usable, const SetRequest& req,
                    const Item* expect) noexcept;
-  ArithResult arith(std::string_view key, bool is_signed, std::uint64_t udelta, std::int64_t sdelta,
+  ArithResult arith(const KeyRef& key, bool is_signed, std::uint64_t udelta, std::int64_t sdelta,
                     bool decrement, bool* overflow) noexcept;
   static bool charge_wheel(void* self, std::int64_t delta) noexcept;
   void notify(MutationKind kind, const Item* it) noexcept {
