@@ -204,7 +204,8 @@ void write_metrics(const Shared& shared, Buffer& out) {
     scalar(w, "ferrite_datagrams_handed_over_total", "counter",
            "UDP datagrams passed to a worker of the partition that owns their key.", t.datagrams_handed_over);
     scalar(w, "ferrite_handover_full_total", "counter",
-           "UDP datagrams served where they landed, the ring to their key's partition being full.",
+           "UDP datagrams served where they landed: the ring to their key's partition was full, or the "
+           "datagram larger than a ring slot (2 KiB).",
            t.handover_full);
   }
 

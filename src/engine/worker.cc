@@ -88,7 +88,7 @@ Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& ser
     handover_ = options_.handover;
   }
   burst_keys_.resize(kEventsPerPoll);
-  burst_has_key_.resize(kEventsPerPoll);
+  burst_key_.resize(kEventsPerPoll);
   exec_ = std::make_unique<Exec>(Exec{shared_, *ctx_, stats_, options_.id, options_.control});
   datagram_handlers_.resize(options_.services.size());
   for (std::size_t tag = 0; tag < options_.services.size(); ++tag) {
@@ -185,31 +185,21 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
       // The burst's keys are prefetched in two stages first (buckets, then items), so that
       // their cache misses overlap.
       const std::size_t m = fast_path_->poll(events, kEventsPerPoll, 0);
-      if (m > 1 || handover_ != nullptr) {
-        for (std::size_t i = 0; i < m; ++i) {
-          const DatagramHandler* h = handler_for(events[i].tag);
-          burst_has_key_[i] = h != nullptr && events[i].type == io::EventType::kDatagram &&
-                              h->first_key(std::string_view(events[i].data, events[i].len), &burst_keys_[i]);
-        }
-      } else {
-        burst_has_key_[0] = 0;
-      }
+      // The burst's first keys, hashed once: for the prefetch (a burst of several) and for the
+      // handover. Keys another partition owns are not prefetched: their datagrams go there.
+      const bool keyed = m > 1 || handover_ != nullptr;
+      for (std::size_t i = 0; keyed && i < m; ++i) burst_key_[i] = first_key(events[i], &burst_keys_[i]);
       if (m > 1) {
-        // Keys another partition owns are not prefetched: their datagrams are handed over.
         for (std::size_t i = 0; i < m; ++i) {
-          if (burst_has_key_[i] && (handover_ == nullptr || ctx_->partition_of(burst_keys_[i].hash) == ctx_->home())) {
-            ctx_->prefetch(burst_keys_[i]);
-          }
+          if (burst_key_[i] == BurstKey::kLocal) ctx_->prefetch(burst_keys_[i]);
         }
         for (std::size_t i = 0; i < m; ++i) {
-          if (burst_has_key_[i] && (handover_ == nullptr || ctx_->partition_of(burst_keys_[i].hash) == ctx_->home())) {
-            ctx_->prefetch_item(burst_keys_[i]);
-          }
+          if (burst_key_[i] == BurstKey::kLocal) ctx_->prefetch_item(burst_keys_[i]);
         }
       }
       for (std::size_t i = 0; i < m; ++i) {
         if (events[i].type == io::EventType::kDatagram) {
-          on_datagram(events[i], *fast_path_, burst_has_key_[i] ? &burst_keys_[i] : nullptr);
+          on_datagram(events[i], *fast_path_, keyed && burst_key_[i] != BurstKey::kNone ? &burst_keys_[i] : nullptr);
         }
       }
       n += m;
@@ -586,15 +576,20 @@ void Worker::answer(ControlRequest& req) {
   }
 }
 
+Worker::BurstKey Worker::first_key(const io::Event& ev, store::KeyRef* key) const noexcept {
+  const DatagramHandler* h = handler_for(ev.tag);
+  if (h == nullptr || ev.type != io::EventType::kDatagram || !h->first_key(std::string_view(ev.data, ev.len), key)) {
+    return BurstKey::kNone;
+  }
+  return handover_ != nullptr && ctx_->partition_of(key->hash) != ctx_->home() ? BurstKey::kRemote : BurstKey::kLocal;
+}
+
 void Worker::on_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key) {
   stats_.datagrams_in.add();
   stats_.bytes_read.add(ev.len);
   if (handover_ != nullptr) {
     store::KeyRef k;
-    if (key == nullptr) {
-      const DatagramHandler* h = handler_for(ev.tag);
-      if (h != nullptr && h->first_key(std::string_view(ev.data, ev.len), &k)) key = &k;
-    }
+    if (key == nullptr && first_key(ev, &k) != BurstKey::kNone) key = &k;
     if (key != nullptr && ctx_->partition_of(key->hash) != ctx_->home() && hand_over(ev, &from == fast_path_, *key)) return;
   }
   serve_datagram(ev, from);

@@ -89,6 +89,10 @@ class Worker {
 
  private:
   struct Conn;
+  // A datagram's first key: none, one of this worker's partition, or one another partition owns
+  // (with the handover on).
+  enum class BurstKey : std::uint8_t { kNone, kLocal, kRemote };
+  BurstKey first_key(const io::Event& ev, store::KeyRef* key) const noexcept;
   void handle(const io::Event& ev);
   void on_accept(const io::Event& ev);
   void on_data(io::ConnId id, const char* data, std::size_t len);
@@ -129,8 +133,9 @@ class Worker {
   std::vector<std::unique_ptr<DatagramHandler>> datagram_handlers_;  // by listener tag
   DatagramOut datagram_out_;
   Handover* handover_ = nullptr;           // set when this worker hands over (busy, partitions > 1)
-  std::vector<store::KeyRef> burst_keys_;  // the fast-path burst's first keys
-  std::vector<std::uint8_t> burst_has_key_;
+  // The fast-path burst's first keys (see BurstKey).
+  std::vector<store::KeyRef> burst_keys_;
+  std::vector<BurstKey> burst_key_;
   std::uint64_t next_idle_sweep_ms_ = 0;
   std::uint64_t next_second_ms_ = 0;
   unsigned seconds_ = 0;
