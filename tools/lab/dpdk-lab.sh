@@ -43,6 +43,7 @@ APP="ferrite-app$suffix"
 CLI="ferrite-cli$suffix"
 SERVER_IP=198.18.0.2
 CLIENT_IP=198.18.0.1
+# The lab's own directory (ferrited's output, its management socket); removed on exit.
 STATE="$(mktemp -d /tmp/ferrite-lab.XXXXXX)"
 pid=""
 
