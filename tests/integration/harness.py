@@ -226,6 +226,12 @@ def ferrited_argv(sets=(), listeners=FERRITED_LISTENERS, extra=()):
     return argv + list(extra)
 
 
+def run_to_exit(argv, timeout=60):
+    """Runs ferrited to completion (for the cases where it must exit by itself, such as a bad
+    setting); stdout and stderr captured."""
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+
+
 def read_ready_line(proc, timeout=START_TIMEOUT):
     """The `ferrited ready ...` line from a process's stdout pipe, or None if it exited or did
     not print it in time."""

@@ -5,7 +5,6 @@ and the partitions are listed in the management plane's stats; bad partition set
 start-up with a message naming them."""
 
 import socket
-import subprocess
 import urllib.request
 
 import pytest
@@ -118,10 +117,6 @@ def test_tcp_requests_span_partitions(server):
         sock.close()
 
 
-def run(argv, timeout=60):
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
-
-
 @pytest.mark.parametrize('sets,words', [
     (['server.partitions=3'], ['server.partitions', '3', 'workers']),
     (['server.partitions=17'], ['server.partitions', '17']),
@@ -130,7 +125,7 @@ def run(argv, timeout=60):
 def test_bad_partition_settings_stop_the_start_up(sets, words):
     if harness.ferrited_path() is None:
         pytest.skip('FERRITED is not set')
-    result = run(harness.ferrited_argv(sets=sets))
+    result = harness.run_to_exit(harness.ferrited_argv(sets=sets))
     err = result.stderr.decode('utf-8', 'replace')
     assert result.returncode == 2, err
     for w in words:

@@ -4,7 +4,6 @@ errors naming the key, exit 1 for runtime start-up errors naming the listener an
 
 import signal
 import socket
-import subprocess
 import time
 import tomllib
 
@@ -24,9 +23,7 @@ def need_ferrited():
         pytest.skip('FERRITED is not set')
 
 
-def run(argv, timeout=60):
-    """Runs ferrited to completion (for the cases where it must exit by itself)."""
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+run = harness.run_to_exit
 
 
 def text(result):
@@ -35,7 +32,7 @@ def text(result):
 
 ALL_KEYS = ['server.workers', 'server.memory', 'server.policy', 'server.max_item_size',
             'server.item_size_hint', 'server.max_connections', 'server.max_reply_bytes',
-            'server.idle_timeout', 'server.poll', 'server.cpus', 'server.driver',
+            'server.idle_timeout', 'server.poll', 'server.cpus', 'server.partitions', 'server.driver',
             'listen.memcache', 'listen.memcache_udp', 'listen.resp', 'listen.http',
             'listen.binary', 'listen.binary_udp', 'log.level', 'mgmt.socket']
 
