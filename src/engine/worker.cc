@@ -178,30 +178,12 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
       ctx_->set_now(now);
     }
 
-    for (std::size_t i = 0; i < n; ++i) handle(events[i]);
+    serve_events(events, n, driver_);
     flush_dirty();
     if (fast_path_ != nullptr) {
       // Only datagrams come from here (events valid until its next poll, so handled at once).
-      // The burst's keys are prefetched in two stages first (buckets, then items), so that
-      // their cache misses overlap.
       const std::size_t m = fast_path_->poll(events, kEventsPerPoll, 0);
-      // The burst's first keys, hashed once: for the prefetch (a burst of several) and for the
-      // handover. Keys another partition owns are not prefetched: their datagrams go there.
-      const bool keyed = m > 1 || handover_ != nullptr;
-      for (std::size_t i = 0; keyed && i < m; ++i) burst_key_[i] = first_key(events[i], &burst_keys_[i]);
-      if (m > 1) {
-        for (std::size_t i = 0; i < m; ++i) {
-          if (burst_key_[i] == BurstKey::kLocal) ctx_->prefetch(burst_keys_[i]);
-        }
-        for (std::size_t i = 0; i < m; ++i) {
-          if (burst_key_[i] == BurstKey::kLocal) ctx_->prefetch_item(burst_keys_[i]);
-        }
-      }
-      for (std::size_t i = 0; i < m; ++i) {
-        if (events[i].type == io::EventType::kDatagram) {
-          on_datagram(events[i], *fast_path_, keyed && burst_key_[i] != BurstKey::kNone ? &burst_keys_[i] : nullptr);
-        }
-      }
+      serve_events(events, m, *fast_path_);
       n += m;
     }
     if (handover_ != nullptr) n += serve_handed_over();
@@ -573,6 +555,33 @@ void Worker::answer(ControlRequest& req) {
       ctx_->flush(0);
       ctx_->sweep_flushed();
       break;
+  }
+}
+
+// Handles one poll's events in order. The datagrams' first keys are hashed once, up front: for
+// the handover, and in a burst of several, to prefetch their buckets and then their items so
+// that their cache misses overlap. Keys another partition owns are not prefetched: their
+// datagrams go there. A fast path delivers datagrams only.
+void Worker::serve_events(const io::Event* events, std::size_t n, io::Driver& from) {
+  const bool keyed = n > 1 || handover_ != nullptr;
+  if (keyed) {
+    for (std::size_t i = 0; i < n; ++i) burst_key_[i] = first_key(events[i], &burst_keys_[i]);
+  }
+  if (n > 1) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (burst_key_[i] == BurstKey::kLocal) ctx_->prefetch(burst_keys_[i]);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (burst_key_[i] == BurstKey::kLocal) ctx_->prefetch_item(burst_keys_[i]);
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const io::Event& ev = events[i];
+    if (ev.type == io::EventType::kDatagram) {
+      on_datagram(ev, from, keyed && burst_key_[i] != BurstKey::kNone ? &burst_keys_[i] : nullptr);
+    } else if (&from == &driver_) {
+      handle(ev);
+    }
   }
 }
 

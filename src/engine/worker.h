@@ -93,6 +93,7 @@ class Worker {
   // (with the handover on).
   enum class BurstKey : std::uint8_t { kNone, kLocal, kRemote };
   BurstKey first_key(const io::Event& ev, store::KeyRef* key) const noexcept;
+  void serve_events(const io::Event* events, std::size_t n, io::Driver& from);
   void handle(const io::Event& ev);
   void on_accept(const io::Event& ev);
   void on_data(io::ConnId id, const char* data, std::size_t len);
