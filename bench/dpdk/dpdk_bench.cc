@@ -121,9 +121,8 @@ struct Run {
 int worker_main(void* arg) {
   Run& r = *static_cast<Run*>(arg);
   DriverConfig dc;
-  dc.port = r.port;
+  dc.ports = {PortConfig{.port = r.port, .address = test::kServerIp}};
   dc.pool = r.pool;
-  dc.address = test::kServerIp;
   dc.udp_ports = {{kPort, 0}};
   dc.burst = r.opt.burst;
   DpdkDriver driver(dc);

@@ -34,6 +34,7 @@ struct Route {
   std::uint32_t peer_ip = 0;   // network order
   std::uint16_t peer_port = 0; // network order
   std::uint16_t our_port = 0;  // network order
+  std::uint8_t port = 0;       // the index in DriverConfig::ports it leaves from
 };
 
 struct Slot {
@@ -65,66 +66,86 @@ inline void clear_offload_flags(rte_mbuf* m) noexcept {
 
 }  // namespace
 
-struct DpdkDriver::Impl {
-  DriverConfig cfg;
+// One port's state in this worker's driver.
+struct PortState {
+  PortConfig cfg;
+  std::uint8_t index = 0;
   rte_ether_addr mac{};
   std::uint32_t address_be = 0;
-  std::vector<Slot> slots;
-  std::size_t used_slots = 0;
-  std::vector<rte_mbuf*> rx;
   std::vector<rte_mbuf*> tx;
   std::vector<rte_mbuf*> exc_tx;
   std::array<Neighbour, kNeighbours> neighbours{};
+};
+
+struct DpdkDriver::Impl {
+  DriverConfig cfg;
+  std::vector<PortState> ports;
+  std::size_t next_port = 0;  // the port polled first: turns go round when a poll's room runs out
+  std::vector<Slot> slots;
+  std::size_t used_slots = 0;
+  std::vector<rte_mbuf*> rx;
   DriverStats stats;
   bool listening = true;
 
   explicit Impl(const DriverConfig& c) : cfg(c) {
     if (cfg.burst == 0) cfg.burst = 32;
-    if (rte_eth_macaddr_get(cfg.port, &mac) != 0) throw std::runtime_error("DPDK port " + std::to_string(cfg.port) + ": no MAC address");
-    address_be = htonl(cfg.address);
-    slots.resize(cfg.burst);
+    if (cfg.ports.empty() || cfg.ports.size() > kMaxPorts) {
+      throw std::invalid_argument("the DPDK driver needs 1 to " + std::to_string(kMaxPorts) + " ports, not " +
+                                  std::to_string(cfg.ports.size()));
+    }
+    ports.resize(cfg.ports.size());
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+      PortState& ps = ports[i];
+      ps.cfg = cfg.ports[i];
+      ps.index = static_cast<std::uint8_t>(i);
+      if (rte_eth_macaddr_get(ps.cfg.port, &ps.mac) != 0) {
+        throw std::runtime_error("DPDK port " + std::to_string(ps.cfg.port) + ": no MAC address");
+      }
+      ps.address_be = htonl(ps.cfg.address);
+      ps.tx.reserve(cfg.burst * 2);
+      ps.exc_tx.reserve(cfg.burst);
+    }
+    slots.resize(cfg.burst * ports.size());
     rx.resize(cfg.burst);
-    tx.reserve(cfg.burst * 2);
-    exc_tx.reserve(cfg.burst);
   }
 
-  void queue_tx(rte_mbuf* m) {
-    tx.push_back(m);
-    if (tx.size() == tx.capacity()) flush_tx();
+  void queue_tx(PortState& ps, rte_mbuf* m) {
+    ps.tx.push_back(m);
+    if (ps.tx.size() == ps.tx.capacity()) flush_tx(ps);
   }
 
-  void flush_tx() {
-    if (tx.empty()) return;
-    const std::uint16_t n = static_cast<std::uint16_t>(tx.size());
-    const std::uint16_t sent = rte_eth_tx_burst(cfg.port, cfg.queue, tx.data(), n);
+  void flush_tx(PortState& ps) {
+    if (ps.tx.empty()) return;
+    const std::uint16_t n = static_cast<std::uint16_t>(ps.tx.size());
+    const std::uint16_t sent = rte_eth_tx_burst(ps.cfg.port, ps.cfg.queue, ps.tx.data(), n);
     stats.tx_packets += sent;
     if (sent < n) {
       stats.tx_dropped += n - sent;
-      rte_pktmbuf_free_bulk(tx.data() + sent, n - sent);
+      rte_pktmbuf_free_bulk(ps.tx.data() + sent, n - sent);
     }
-    tx.clear();
+    ps.tx.clear();
   }
 
-  void flush_exception() {
-    if (exc_tx.empty()) return;
-    const std::uint16_t n = static_cast<std::uint16_t>(exc_tx.size());
-    const std::uint16_t sent = rte_eth_tx_burst(cfg.exception_port, cfg.exception_queue, exc_tx.data(), n);
+  void flush_exception(PortState& ps) {
+    if (ps.exc_tx.empty()) return;
+    const std::uint16_t n = static_cast<std::uint16_t>(ps.exc_tx.size());
+    const std::uint16_t sent = rte_eth_tx_burst(ps.cfg.exception_port, ps.cfg.exception_queue, ps.exc_tx.data(), n);
     stats.exception_out += sent;
     if (sent < n) {
       stats.exception_dropped += n - sent;
-      rte_pktmbuf_free_bulk(exc_tx.data() + sent, n - sent);
+      rte_pktmbuf_free_bulk(ps.exc_tx.data() + sent, n - sent);
     }
-    exc_tx.clear();
+    ps.exc_tx.clear();
   }
 
-  void to_exception(rte_mbuf* m) {
-    if (!cfg.has_exception) {
+  void to_exception(PortState& ps, rte_mbuf* m) {
+    if (!ps.cfg.has_exception) {
       ++stats.exception_dropped;
       rte_pktmbuf_free(m);
       return;
     }
-    exc_tx.push_back(m);
-    if (exc_tx.size() == exc_tx.capacity()) flush_exception();
+    ps.exc_tx.push_back(m);
+    if (ps.exc_tx.size() == ps.exc_tx.capacity()) flush_exception(ps);
   }
 
   void drop_malformed(rte_mbuf* m) {
@@ -132,28 +153,29 @@ struct DpdkDriver::Impl {
     rte_pktmbuf_free(m);
   }
 
-  void learn(std::uint32_t ip_be, const rte_ether_addr& m) {
+  static void learn(PortState& ps, std::uint32_t ip_be, const rte_ether_addr& m) {
     if (ip_be == 0) return;
-    Neighbour& n = neighbours[ntohl(ip_be) % kNeighbours];
+    Neighbour& n = ps.neighbours[ntohl(ip_be) % kNeighbours];
     n.ip = ip_be;
     n.mac = m;
   }
 
-  const Neighbour* neighbour(std::uint32_t ip_be) const {
-    const Neighbour& n = neighbours[ntohl(ip_be) % kNeighbours];
+  static const Neighbour* neighbour(const PortState& ps, std::uint32_t ip_be) {
+    const Neighbour& n = ps.neighbours[ntohl(ip_be) % kNeighbours];
     return n.ip == ip_be ? &n : nullptr;
   }
 
-  void handle(rte_mbuf* m, io::Event* events, std::size_t& nev);
-  void handle_arp(rte_mbuf* m, std::uint8_t* p, std::size_t l2, std::size_t len);
-  void handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2, std::size_t len, io::Event* events, std::size_t& nev);
+  void handle(PortState& ps, rte_mbuf* m, io::Event* events, std::size_t& nev);
+  void handle_arp(PortState& ps, rte_mbuf* m, std::uint8_t* p, std::size_t l2, std::size_t len);
+  void handle_ipv4(PortState& ps, rte_mbuf* m, std::uint8_t* p, std::size_t l2, std::size_t len, io::Event* events,
+                   std::size_t& nev);
   bool build(rte_mbuf* m, const Route& r, const char* data, std::size_t len);
 };
 
-void DpdkDriver::Impl::handle(rte_mbuf* m, io::Event* events, std::size_t& nev) {
+void DpdkDriver::Impl::handle(PortState& ps, rte_mbuf* m, io::Event* events, std::size_t& nev) {
   ++stats.rx_packets;
   if (m->nb_segs != 1) {  // a chained (jumbo) frame is the kernel's
-    to_exception(m);
+    to_exception(ps, m);
     return;
   }
   auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
@@ -166,8 +188,8 @@ void DpdkDriver::Impl::handle(rte_mbuf* m, io::Event* events, std::size_t& nev) 
   // seen again (af_packet shows what we sent) are not ours. Compared with memcmp: a frame need not
   // start 2-byte aligned (rte_ether_hdr assumes it is).
   const std::uint8_t* dst = p + offsetof(rte_ether_hdr, dst_addr);
-  if (std::memcmp(p + offsetof(rte_ether_hdr, src_addr), &mac, RTE_ETHER_ADDR_LEN) == 0 ||
-      ((dst[0] & 1) == 0 && std::memcmp(dst, &mac, RTE_ETHER_ADDR_LEN) != 0)) {
+  if (std::memcmp(p + offsetof(rte_ether_hdr, src_addr), &ps.mac, RTE_ETHER_ADDR_LEN) == 0 ||
+      ((dst[0] & 1) == 0 && std::memcmp(dst, &ps.mac, RTE_ETHER_ADDR_LEN) != 0)) {
     ++stats.not_ours;
     rte_pktmbuf_free(m);
     return;
@@ -184,15 +206,15 @@ void DpdkDriver::Impl::handle(rte_mbuf* m, io::Event* events, std::size_t& nev) 
     l2 += kVlan;
   }
   if (type == htons(RTE_ETHER_TYPE_ARP)) {
-    handle_arp(m, p, l2, len);
+    handle_arp(ps, m, p, l2, len);
   } else if (type == htons(RTE_ETHER_TYPE_IPV4)) {
-    handle_ipv4(m, p, l2, len, events, nev);
+    handle_ipv4(ps, m, p, l2, len, events, nev);
   } else {
-    to_exception(m);  // IPv6, LLDP, ...
+    to_exception(ps, m);  // IPv6, LLDP, ...
   }
 }
 
-void DpdkDriver::Impl::handle_arp(rte_mbuf* m, std::uint8_t* p, std::size_t l2, std::size_t len) {
+void DpdkDriver::Impl::handle_arp(PortState& ps, rte_mbuf* m, std::uint8_t* p, std::size_t l2, std::size_t len) {
   if (len < l2 + sizeof(rte_arp_hdr)) {
     drop_malformed(m);
     return;
@@ -200,30 +222,30 @@ void DpdkDriver::Impl::handle_arp(rte_mbuf* m, std::uint8_t* p, std::size_t l2, 
   auto* arp = reinterpret_cast<rte_arp_hdr*>(p + l2);
   if (arp->arp_hardware != htons(RTE_ARP_HRD_ETHER) || arp->arp_protocol != htons(RTE_ETHER_TYPE_IPV4) ||
       arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4) {
-    to_exception(m);
+    to_exception(ps, m);
     return;
   }
   rte_arp_ipv4& d = arp->arp_data;
-  learn(d.arp_sip, d.arp_sha);
-  if (arp->arp_opcode != htons(RTE_ARP_OP_REQUEST) || d.arp_tip != address_be) {
-    to_exception(m);  // replies (the kernel learns its neighbours from them), other targets
+  learn(ps, d.arp_sip, d.arp_sha);
+  if (arp->arp_opcode != htons(RTE_ARP_OP_REQUEST) || d.arp_tip != ps.address_be) {
+    to_exception(ps, m);  // replies (the kernel learns its neighbours from them), other targets
     return;
   }
   auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
   eth->dst_addr = d.arp_sha;
-  eth->src_addr = mac;
+  eth->src_addr = ps.mac;
   arp->arp_opcode = htons(RTE_ARP_OP_REPLY);
   d.arp_tha = d.arp_sha;
   d.arp_tip = d.arp_sip;
-  d.arp_sha = mac;
-  d.arp_sip = address_be;
+  d.arp_sha = ps.mac;
+  d.arp_sip = ps.address_be;
   clear_offload_flags(m);
   ++stats.arp_replies;
-  queue_tx(m);
+  queue_tx(ps, m);
 }
 
-void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2, std::size_t len, io::Event* events,
-                                   std::size_t& nev) {
+void DpdkDriver::Impl::handle_ipv4(PortState& ps, rte_mbuf* m, std::uint8_t* p, std::size_t l2, std::size_t len,
+                                   io::Event* events, std::size_t& nev) {
   if (len < l2 + kIp) {
     drop_malformed(m);
     return;
@@ -241,8 +263,8 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
     return;
   }
   const std::uint16_t frag = ntohs(ip->fragment_offset);
-  if (ip->dst_addr != address_be || (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0) {
-    to_exception(m);  // broadcast, multicast, other hosts; fragments are reassembled by the kernel
+  if (ip->dst_addr != ps.address_be || (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0) {
+    to_exception(ps, m);  // broadcast, multicast, other hosts; fragments are reassembled by the kernel
     return;
   }
   std::uint8_t* l4 = p + l2 + hl;
@@ -256,7 +278,7 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
       return;
     }
     if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
-      to_exception(m);
+      to_exception(ps, m);
       return;
     }
     if (rte_raw_cksum(icmp, l4len) != 0xffff) {
@@ -273,16 +295,16 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
     ip->hdr_checksum = 0;
     ip->hdr_checksum = static_cast<std::uint16_t>(~rte_raw_cksum(ip, hl));
     std::swap(eth->src_addr, eth->dst_addr);
-    eth->src_addr = mac;
+    eth->src_addr = ps.mac;
     rte_pktmbuf_data_len(m) = static_cast<std::uint16_t>(l2 + total);  // drop the Ethernet padding
     m->pkt_len = rte_pktmbuf_data_len(m);
     clear_offload_flags(m);
     ++stats.icmp_replies;
-    queue_tx(m);
+    queue_tx(ps, m);
     return;
   }
   if (ip->next_proto_id != IPPROTO_UDP) {
-    to_exception(m);  // TCP and the rest: the kernel's
+    to_exception(ps, m);  // TCP and the rest: the kernel's
     return;
   }
   if (l4len < kUdp) {
@@ -300,7 +322,7 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
     if (htons(u.port) == udp->dst_port) up = &u;
   }
   if (up == nullptr) {
-    to_exception(m);
+    to_exception(ps, m);
     return;
   }
   const std::uint64_t l4flags = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
@@ -319,7 +341,7 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
     rte_pktmbuf_free(m);
     return;
   }
-  learn(ip->src_addr, eth->src_addr);
+  learn(ps, ip->src_addr, eth->src_addr);
   Slot& s = slots[used_slots++];
   s.m = m;
   s.route.peer_mac = eth->src_addr;
@@ -328,6 +350,7 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
   s.route.peer_ip = ip->src_addr;
   s.route.peer_port = udp->src_port;
   s.route.our_port = udp->dst_port;
+  s.route.port = ps.index;
   auto* sin = reinterpret_cast<sockaddr_in*>(&s.peer.addr);
   sin->sin_family = AF_INET;
   sin->sin_port = udp->src_port;
@@ -338,6 +361,7 @@ void DpdkDriver::Impl::handle_ipv4(rte_mbuf* m, std::uint8_t* p, std::size_t l2,
   std::memcpy(s.peer.link.mac, s.route.peer_mac.addr_bytes, sizeof(s.peer.link.mac));
   s.peer.link.vlan_tci = s.route.vlan_tci;
   s.peer.link.our_port = s.route.our_port;
+  s.peer.link.port = ps.index;
   ++stats.datagrams;
   io::Event& ev = events[nev++];
   ev = io::Event{io::EventType::kDatagram};
@@ -352,10 +376,11 @@ bool DpdkDriver::Impl::build(rte_mbuf* m, const Route& r, const char* data, std:
   const std::size_t frame = l2 + kIp + kUdp + len;
   rte_pktmbuf_reset_headroom(m);
   if (frame > rte_pktmbuf_tailroom(m) + rte_pktmbuf_data_len(m) || frame > UINT16_MAX) return false;
+  const PortState& ps = ports[r.port];
   auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
   auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
   eth->dst_addr = r.peer_mac;
-  eth->src_addr = mac;
+  eth->src_addr = ps.mac;
   if (r.vlan) {
     eth->ether_type = htons(RTE_ETHER_TYPE_VLAN);
     auto* vh = reinterpret_cast<rte_vlan_hdr*>(p + kEth);
@@ -373,7 +398,7 @@ bool DpdkDriver::Impl::build(rte_mbuf* m, const Route& r, const char* data, std:
   ip->time_to_live = kTtl;
   ip->next_proto_id = IPPROTO_UDP;
   ip->hdr_checksum = 0;
-  ip->src_addr = address_be;
+  ip->src_addr = ps.address_be;
   ip->dst_addr = r.peer_ip;
   ip->hdr_checksum = rte_ipv4_cksum(ip);
   auto* udp = reinterpret_cast<rte_udp_hdr*>(p + l2 + kIp);
@@ -395,13 +420,17 @@ DpdkDriver::DpdkDriver(const DriverConfig& config) : impl_(std::make_unique<Impl
 DpdkDriver::~DpdkDriver() {
   Impl& d = *impl_;
   for (std::size_t i = 0; i < d.used_slots; ++i) rte_pktmbuf_free(d.slots[i].m);
-  if (!d.tx.empty()) rte_pktmbuf_free_bulk(d.tx.data(), static_cast<unsigned>(d.tx.size()));
-  if (!d.exc_tx.empty()) rte_pktmbuf_free_bulk(d.exc_tx.data(), static_cast<unsigned>(d.exc_tx.size()));
+  for (PortState& ps : d.ports) {
+    if (!ps.tx.empty()) rte_pktmbuf_free_bulk(ps.tx.data(), static_cast<unsigned>(ps.tx.size()));
+    if (!ps.exc_tx.empty()) rte_pktmbuf_free_bulk(ps.exc_tx.data(), static_cast<unsigned>(ps.exc_tx.size()));
+  }
 }
 
 void DpdkDriver::flush() {
-  impl_->flush_tx();
-  if (impl_->cfg.has_exception) impl_->flush_exception();
+  for (PortState& ps : impl_->ports) {
+    impl_->flush_tx(ps);
+    impl_->flush_exception(ps);
+  }
 }
 
 const DriverStats& DpdkDriver::stats() const noexcept { return impl_->stats; }
@@ -432,27 +461,36 @@ std::size_t DpdkDriver::poll(io::Event* events, std::size_t max, int /*wait_us*/
     d.slots[i].m = nullptr;
   }
   d.used_slots = 0;
-  d.flush_tx();
-
-  // The kernel's packets from the exception interface go out of the port.
-  if (d.cfg.has_exception) {
-    d.flush_exception();
-    std::uint16_t n = rte_eth_rx_burst(d.cfg.exception_port, d.cfg.exception_queue, d.rx.data(),
-                                       static_cast<std::uint16_t>(d.cfg.burst));
-    d.stats.exception_in += n;
-    for (std::uint16_t i = 0; i < n; ++i) d.queue_tx(d.rx[i]);
+  for (PortState& ps : d.ports) {
+    d.flush_tx(ps);
+    // The kernel's packets from the port's exception interface go out of the port.
+    if (ps.cfg.has_exception) {
+      d.flush_exception(ps);
+      const std::uint16_t n = rte_eth_rx_burst(ps.cfg.exception_port, ps.cfg.exception_queue, d.rx.data(),
+                                               static_cast<std::uint16_t>(d.cfg.burst));
+      d.stats.exception_in += n;
+      for (std::uint16_t i = 0; i < n; ++i) d.queue_tx(ps, d.rx[i]);
+    }
   }
 
-  const std::size_t want = std::min<std::size_t>(max, d.cfg.burst);
-  const std::uint16_t n = rte_eth_rx_burst(d.cfg.port, d.cfg.queue, d.rx.data(), static_cast<std::uint16_t>(want));
+  // One RX burst per port, while the caller's events have room (each datagram is one event).
   std::size_t nev = 0;
-  for (std::uint16_t i = 0; i < n; ++i) {
-    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(d.rx[i + 1], void*));
-    d.handle(d.rx[i], events, nev);
+  const std::size_t count = d.ports.size();
+  for (std::size_t k = 0; k < count && nev < max; ++k) {
+    PortState& ps = d.ports[(d.next_port + k) % count];
+    const std::size_t want = std::min<std::size_t>(max - nev, d.cfg.burst);
+    const std::uint16_t n = rte_eth_rx_burst(ps.cfg.port, ps.cfg.queue, d.rx.data(), static_cast<std::uint16_t>(want));
+    for (std::uint16_t i = 0; i < n; ++i) {
+      if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(d.rx[i + 1], void*));
+      d.handle(ps, d.rx[i], events, nev);
+    }
   }
-  // ARP and ICMP replies and the exception path go now; datagram replies at the next poll.
-  if (nev == 0) d.flush_tx();
-  if (d.cfg.has_exception) d.flush_exception();
+  if (count > 1) d.next_port = (d.next_port + 1) % count;
+  for (PortState& ps : d.ports) {
+    // ARP and ICMP replies and the exception path go now; datagram replies at the next poll.
+    if (nev == 0) d.flush_tx(ps);
+    d.flush_exception(ps);
+  }
   return nev;
 }
 
@@ -468,6 +506,7 @@ bool DpdkDriver::send_datagram(std::uint16_t /*tag*/, const io::Endpoint& to, co
     route = s->route;
   } else {
     if (to.len < sizeof(sockaddr_in) || to.addr.ss_family != AF_INET || d.cfg.udp_ports.empty()) return false;
+    if (to.link.valid && to.link.port >= d.ports.size()) return false;
     const auto* sin = reinterpret_cast<const sockaddr_in*>(&to.addr);
     route.peer_ip = sin->sin_addr.s_addr;
     route.peer_port = sin->sin_port;
@@ -478,9 +517,17 @@ bool DpdkDriver::send_datagram(std::uint16_t /*tag*/, const io::Endpoint& to, co
       route.vlan = to.link.vlan;
       route.vlan_tci = to.link.vlan_tci;
       route.our_port = to.link.our_port;
+      route.port = to.link.port;
     } else {
-      // Any other IPv4 peer we have a neighbour entry for.
-      const Neighbour* nb = d.neighbour(sin->sin_addr.s_addr);
+      // Any other IPv4 peer a port has a neighbour entry for.
+      const Neighbour* nb = nullptr;
+      for (const PortState& ps : d.ports) {
+        nb = Impl::neighbour(ps, sin->sin_addr.s_addr);
+        if (nb != nullptr) {
+          route.port = ps.index;
+          break;
+        }
+      }
       if (nb == nullptr) return false;
       route.peer_mac = nb->mac;
       route.our_port = htons(d.cfg.udp_ports.front().port);
@@ -489,7 +536,7 @@ bool DpdkDriver::send_datagram(std::uint16_t /*tag*/, const io::Endpoint& to, co
   rte_mbuf* m = s != nullptr ? s->m : nullptr;
   if (m != nullptr && rte_mbuf_refcnt_read(m) == 1 && RTE_MBUF_DIRECT(m) && d.build(m, route, data, len)) {
     s->m = nullptr;  // the request's mbuf carries the reply now
-    d.queue_tx(m);
+    d.queue_tx(d.ports[route.port], m);
     return true;
   }
   m = rte_pktmbuf_alloc(d.cfg.pool);
@@ -501,7 +548,7 @@ bool DpdkDriver::send_datagram(std::uint16_t /*tag*/, const io::Endpoint& to, co
     rte_pktmbuf_free(m);
     return false;
   }
-  d.queue_tx(m);
+  d.queue_tx(d.ports[route.port], m);
   return true;
 }
 
@@ -518,7 +565,7 @@ io::Endpoint DpdkDriver::local_address(io::ConnId /*conn*/) const {
   io::Endpoint e;
   auto* sin = reinterpret_cast<sockaddr_in*>(&e.addr);
   sin->sin_family = AF_INET;
-  sin->sin_addr.s_addr = impl_->address_be;
+  sin->sin_addr.s_addr = impl_->ports.front().address_be;  // the first port's
   e.len = sizeof(sockaddr_in);
   return e;
 }

@@ -1,5 +1,6 @@
-// The DPDK data plane: one RX/TX queue pair of a DPDK port per worker, polled from the worker
-// loop (run to completion, no kernel on the request path).
+// The DPDK data plane: one RX/TX queue pair per worker on each DPDK port, polled from the worker
+// loop (run to completion, no kernel on the request path). Each port is its own interface: its
+// own MAC, address and exception path.
 //
 // poll() does an RX burst and handles every frame itself:
 // - Ethernet (optionally one 802.1Q tag, kept on the reply): unicast frames to other MACs and our
@@ -57,18 +58,26 @@ struct UdpPort {
   std::uint16_t tag = 0;   // the worker's listener tag for it
 };
 
-struct DriverConfig {
+// One port the driver polls: its RX/TX queue pair for this worker, the address it serves there,
+// and the exception path for what arrives on it (a net_tap and this worker's queue on it).
+struct PortConfig {
   std::uint16_t port = 0;
   std::uint16_t queue = 0;
-  rte_mempool* pool = nullptr;      // for replies that do not fit in the request's mbuf
-  std::uint32_t address = 0;        // ours, host byte order
-  std::vector<UdpPort> udp_ports;   // the fast path
-  // The exception path: a port (a net_tap) and this worker's queue on it; none when absent.
+  std::uint32_t address = 0;        // ours on this port, host byte order
   bool has_exception = false;
   std::uint16_t exception_port = 0;
   std::uint16_t exception_queue = 0;
-  unsigned burst = 32;
 };
+
+struct DriverConfig {
+  // At most kMaxPorts. A frame is answered out of the port it came in on; the kernel's frames
+  // from a port's exception interface go out of that port.
+  std::vector<PortConfig> ports;
+  rte_mempool* pool = nullptr;      // for replies that do not fit in the request's mbuf
+  std::vector<UdpPort> udp_ports;   // the fast path (the same on every port)
+  unsigned burst = 32;              // frames per RX burst, per port
+};
+constexpr std::size_t kMaxPorts = 8;
 
 // What the driver counted (read by tests and the stats of the worker owning it).
 struct DriverStats {

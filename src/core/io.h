@@ -26,10 +26,12 @@ struct Endpoint {
   socklen_t len = 0;
   // How a frame driver (DPDK) reached the peer, so that another worker's driver of the same port
   // can answer it (a datagram handed to the worker of its key's partition): the peer's MAC, the
-  // VLAN (tci in network order) and our UDP port (network order). Socket drivers leave it unset.
+  // VLAN (tci in network order), our UDP port (network order) and which of the driver's ports
+  // (every worker's driver has the same ports, in the same order). Socket drivers leave it unset.
   struct Link {
     bool valid = false;
     bool vlan = false;
+    std::uint8_t port = 0;
     std::uint8_t mac[6] = {};
     std::uint16_t vlan_tci = 0;
     std::uint16_t our_port = 0;

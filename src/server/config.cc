@@ -88,6 +88,93 @@ bool listeners_overlap(const ListenAddress& a, const ListenAddress& b) {
   return a.host == b.host || a.wildcard() || b.wildcard();
 }
 
+// Words separated by commas, each trimmed of blanks; "" = none.
+std::vector<std::string_view> comma_list(std::string_view text) {
+  std::vector<std::string_view> out;
+  if (text.find_first_not_of(" \t") == std::string_view::npos) return out;
+  for (std::size_t at = 0;;) {
+    const std::size_t comma = std::min(text.find(',', at), text.size());
+    std::string_view w = text.substr(at, comma - at);
+    const std::size_t b = w.find_first_not_of(" \t");
+    w = b == std::string_view::npos ? std::string_view() : w.substr(b, w.find_last_not_of(" \t") - b + 1);
+    out.push_back(w);
+    if (comma == text.size()) break;
+    at = comma + 1;
+  }
+  return out;
+}
+
+// dpdk.ports with each port's dpdk.address and dpdk.exception_iface (one per port, in order).
+// The addresses are required only with the dpdk driver.
+void resolve_dpdk_ports(const ConfigValues& values, bool dpdk, std::vector<ServerConfig::Dpdk::Port>* ports,
+                        std::vector<std::string>& errors) {
+  const std::string& ids_text = values.get(Key::kDpdkPorts);
+  const std::vector<std::string_view> ids = comma_list(ids_text);
+  std::vector<Ipv4Prefix> address;
+  parse_ipv4_prefixes(values.get(Key::kDpdkAddress), &address);  // checked when it was set
+  const std::vector<std::string_view> ifaces = comma_list(values.get(Key::kDpdkExceptionIface));
+  ports->clear();
+  bool ok = true;
+  if (ids.empty() || ids.size() > kMaxDpdkPorts) {
+    errors.push_back("dpdk.ports: \"" + ids_text + "\" names " + std::to_string(ids.size()) +
+                     " ports; expected 1 to " + std::to_string(kMaxDpdkPorts) + " DPDK port ids such as \"0\" or \"0,1\"");
+    return;
+  }
+  for (const std::string_view id : ids) {
+    const auto v = parse_uint(id);
+    if (!v || *v > 1023) {
+      errors.push_back("dpdk.ports: \"" + std::string(id) + "\" is not a DPDK port id; expected 0 to 1023");
+      ok = false;
+      continue;
+    }
+    for (const ServerConfig::Dpdk::Port& p : *ports) {
+      if (p.id == *v) {
+        errors.push_back("dpdk.ports: port " + std::string(id) + " is named twice");
+        ok = false;
+      }
+    }
+    ServerConfig::Dpdk::Port p;
+    p.id = static_cast<std::uint16_t>(*v);
+    ports->push_back(p);
+  }
+  if (!ifaces.empty()) {
+    if (ifaces.size() != ids.size()) {
+      errors.push_back("dpdk.exception_iface: \"" + values.get(Key::kDpdkExceptionIface) + "\" names " +
+                       std::to_string(ifaces.size()) + " interfaces for " + std::to_string(ids.size()) +
+                       " ports; expected one per port of dpdk.ports, or \"\" for none");
+      ok = false;
+    }
+    for (std::size_t i = 0; i < ifaces.size(); ++i) {
+      const std::string_view name = ifaces[i];
+      if (name.empty() || name.size() > 15 || name.find_first_of(" /") != std::string_view::npos) {
+        errors.push_back("dpdk.exception_iface: \"" + std::string(name) +
+                         "\" is not an interface name; expected 1 to 15 bytes without blanks or '/'");
+        ok = false;
+      }
+      for (std::size_t j = 0; j < i; ++j) {
+        if (ifaces[j] == name) {
+          errors.push_back("dpdk.exception_iface: \"" + std::string(name) + "\" is named twice");
+          ok = false;
+        }
+      }
+    }
+  }
+  if (dpdk && address.empty()) {
+    errors.push_back("dpdk.address: \"\" is not set; expected the appliance's IPv4 address with its prefix "
+                     "length, such as \"198.18.0.2/24\", when server.driver is \"dpdk\"");
+    ok = false;
+  } else if (!address.empty() && address.size() != ids.size()) {
+    errors.push_back("dpdk.address: \"" + values.get(Key::kDpdkAddress) + "\" has " + std::to_string(address.size()) +
+                     " addresses for " + std::to_string(ids.size()) + " ports; expected one per port of dpdk.ports");
+    ok = false;
+  }
+  if (!ok) return;
+  for (std::size_t i = 0; i < ports->size(); ++i) {
+    if (!address.empty()) (*ports)[i].address = address[i];
+    if (!ifaces.empty()) (*ports)[i].exception_iface = std::string(ifaces[i]);
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -274,16 +361,8 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   out->slow_request_us = number(Key::kSlowRequest);
   parse_ipv4_prefixes(values.get(Key::kUdpAllow), &out->udp_allow);  // checked when it was set
   out->dpdk.eal_args = values.get(Key::kDpdkEalArgs);
-  std::vector<Ipv4Prefix> address;
-  parse_ipv4_prefixes(values.get(Key::kDpdkAddress), &address);
-  if (!address.empty()) out->dpdk.address = address.front();
-  out->dpdk.exception_iface = values.get(Key::kDpdkExceptionIface);
-  out->dpdk.port = static_cast<std::uint16_t>(number(Key::kDpdkPort));
+  resolve_dpdk_ports(values, out->driver == Driver::kDpdk, &out->dpdk.ports, errors);
   out->dpdk.mbufs = static_cast<unsigned>(number(Key::kDpdkMbufs));
-  if (out->driver == Driver::kDpdk && address.empty()) {
-    errors.push_back("dpdk.address: \"\" is not set; expected the appliance's IPv4 address with its prefix "
-                     "length, such as \"198.18.0.2/24\", when server.driver is \"dpdk\"");
-  }
 
   if (st.max_item_size > st.memory_limit / 4) {
     errors.push_back("server.max_item_size: " + size_shown(values, Key::kMaxItemSize) +

@@ -98,9 +98,12 @@ struct ServerConfig {
   // [dpdk]: used when driver == kDpdk (worker_cpus then follow dpdk.lcores when it is set).
   struct Dpdk {
     std::string eal_args;
-    Ipv4Prefix address;         // required with the dpdk driver
-    std::string exception_iface;  // "" = none
-    std::uint16_t port = 0;
+    struct Port {
+      std::uint16_t id = 0;
+      Ipv4Prefix address;           // required with the dpdk driver
+      std::string exception_iface;  // "" = none
+    };
+    std::vector<Port> ports;        // dpdk.ports, with their addresses and exception interfaces
     unsigned mbufs = 16383;
   } dpdk;
 

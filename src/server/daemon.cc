@@ -112,7 +112,7 @@ bool Daemon::on_fast_path(const ListenerSpec& l) const noexcept { return spec_.d
 
 void Daemon::start() {
   if (spec_.dpdk) {
-    // First: the exception interface must carry dpdk.address before a listener can bind it.
+    // First: the exception interfaces must carry their addresses before a listener can bind one.
 #ifdef FERRITE_HAVE_DPDK
     DpdkPlaneSpec ds = spec_.dpdk_spec;
     ds.workers = spec_.workers;
@@ -196,10 +196,12 @@ std::string Daemon::bound_addresses() const {
   for (const ListenerSpec& l : spec_.listeners) {
     if (!s.empty()) s += ' ';
     if (on_fast_path(l)) {
-      // Served at dpdk.address, whatever host the listener names.
-      std::string host = spec_.dpdk_spec.address.text();
-      host.resize(host.find('/'));
-      s += l.name + "=dpdk:" + host + ":" + std::to_string(l.port);
+      // Served at each port's dpdk.address, whatever host the listener names.
+      for (std::size_t i = 0; i < spec_.dpdk_spec.ports.size(); ++i) {
+        std::string host = spec_.dpdk_spec.ports[i].address.text();
+        host.resize(host.find('/'));
+        s += (i > 0 ? " " : "") + l.name + "=dpdk:" + host + ":" + std::to_string(l.port);
+      }
       continue;
     }
     s += l.name + "=" + describe(l);

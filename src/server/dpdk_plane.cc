@@ -19,12 +19,15 @@
 
 #include "dpdk_driver.h"
 #include "server/partition_plan.h"
+#include "server/settings.h"
 
 namespace ferrite::server {
 namespace {
 
-// The name ferrited gives the exception path's net_tap device.
-constexpr const char* kTapName = "net_tap_ferrite";
+static_assert(dpdk::kMaxPorts == kMaxDpdkPorts);
+
+// The name ferrited gives port i's exception path, a net_tap device.
+std::string tap_name(std::size_t i) { return "net_tap_ferrite" + std::to_string(i); }
 
 std::string mac_text(const rte_ether_addr& m) {
   char buf[RTE_ETHER_ADDR_FMT_SIZE];
@@ -59,21 +62,31 @@ void configure_kernel_iface(const std::string& iface, const Ipv4Prefix& address)
 }  // namespace
 
 struct DpdkPlane::Impl {
+  struct Port {
+    std::uint16_t id = 0;
+    bool has_tap = false;
+    std::uint16_t tap = 0;
+    rte_ether_addr mac{};
+  };
   DpdkPlaneSpec spec;
-  std::uint16_t port = 0;
-  bool has_tap = false;
-  std::uint16_t tap = 0;
-  rte_ether_addr mac{};
+  std::vector<Port> ports;          // as spec.ports
   std::vector<rte_mempool*> pools;  // by worker (shared between the workers of a NUMA node)
-  std::vector<bool> started;        // ports to stop: [0] the port, [1] the tap
+  std::vector<std::uint16_t> started;  // ports to stop, in the order they were started
+  std::vector<std::uint16_t> taps;     // the taps among them, closed too (removes their interfaces)
 };
 
 DpdkPlane::DpdkPlane(const DpdkPlaneSpec& spec) : impl_(std::make_unique<Impl>()) {
   Impl& d = *impl_;
   d.spec = spec;
+  if (spec.ports.empty() || spec.ports.size() > dpdk::kMaxPorts) {
+    throw std::invalid_argument("dpdk.ports: " + std::to_string(spec.ports.size()) + " ports; expected 1 to " +
+                                std::to_string(dpdk::kMaxPorts));
+  }
   std::string args = spec.eal_args;
-  if (!spec.exception_iface.empty()) {
-    args += std::string(" --vdev=") + kTapName + ",iface=" + spec.exception_iface;
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    if (!spec.ports[i].exception_iface.empty()) {
+      args += " --vdev=" + tap_name(i) + ",iface=" + spec.ports[i].exception_iface;
+    }
   }
   try {
     dpdk::split_args(args);
@@ -82,22 +95,33 @@ DpdkPlane::DpdkPlane(const DpdkPlaneSpec& spec) : impl_(std::make_unique<Impl>()
   }
   dpdk::init_eal(args);
 
-  d.port = spec.port;
-  if (!rte_eth_dev_is_valid_port(d.port)) {
-    throw std::runtime_error("dpdk.port: " + std::to_string(d.port) + " is not a DPDK port (the EAL found " +
-                             std::to_string(rte_eth_dev_count_avail()) +
-                             "; give one with dpdk.eal_args, such as --vdev=net_af_packet0,iface=eth1)");
-  }
-  if (!spec.exception_iface.empty()) {
-    if (rte_eth_dev_get_port_by_name(kTapName, &d.tap) != 0) {
-      throw std::runtime_error(std::string("dpdk.exception_iface: the EAL did not create ") + kTapName +
-                               " (is the net_tap driver installed?)");
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    const DpdkPlaneSpec::Port& ps = spec.ports[i];
+    Impl::Port p;
+    p.id = ps.id;
+    if (!rte_eth_dev_is_valid_port(p.id)) {
+      throw std::runtime_error("dpdk.ports: " + std::to_string(p.id) + " is not a DPDK port (the EAL found " +
+                               std::to_string(rte_eth_dev_count_avail()) +
+                               "; give one with dpdk.eal_args, such as --vdev=net_af_packet0,iface=eth1)");
     }
-    if (d.tap == d.port) throw std::runtime_error("dpdk.port: " + std::to_string(d.port) + " is the exception path's TAP");
-    d.has_tap = true;
+    if (!ps.exception_iface.empty()) {
+      if (rte_eth_dev_get_port_by_name(tap_name(i).c_str(), &p.tap) != 0) {
+        throw std::runtime_error("dpdk.exception_iface: the EAL did not create " + tap_name(i) +
+                                 " (is the net_tap driver installed?)");
+      }
+      p.has_tap = true;
+    }
+    if (rte_eth_macaddr_get(p.id, &p.mac) != 0) {
+      throw std::runtime_error("dpdk.ports: port " + std::to_string(p.id) + " has no MAC address");
+    }
+    d.ports.push_back(p);
   }
-  if (rte_eth_macaddr_get(d.port, &d.mac) != 0) {
-    throw std::runtime_error("dpdk.port " + std::to_string(d.port) + ": no MAC address");
+  for (const Impl::Port& p : d.ports) {
+    for (const Impl::Port& q : d.ports) {
+      if (q.has_tap && q.tap == p.id) {
+        throw std::runtime_error("dpdk.ports: " + std::to_string(p.id) + " is an exception path's TAP");
+      }
+    }
   }
 
   // One mempool per NUMA node that has workers.
@@ -115,24 +139,30 @@ DpdkPlane::DpdkPlane(const DpdkPlaneSpec& spec) : impl_(std::make_unique<Impl>()
     }
     d.pools.push_back(pool);
   }
-  dpdk::setup_port(d.port, d.pools);
-  if (d.has_tap) {
-    // The kernel interface shares the port's MAC: the peers resolve our address to it (the fast
-    // path answers ARP), and the kernel's frames then carry it too.
-    dpdk::setup_port(d.tap, d.pools);
-    const int rc = rte_eth_dev_default_mac_addr_set(d.tap, &d.mac);
-    if (rc != 0) throw std::runtime_error(std::string("dpdk.exception_iface: setting its MAC: ") + rte_strerror(-rc));
-    configure_kernel_iface(spec.exception_iface, spec.address);
+  for (std::size_t i = 0; i < d.ports.size(); ++i) {
+    Impl::Port& p = d.ports[i];
+    dpdk::setup_port(p.id, d.pools);
+    d.started.push_back(p.id);
+    if (p.has_tap) {
+      // The kernel interface shares the port's MAC: the peers resolve the port's address to it (the
+      // fast path answers ARP), and the kernel's frames then carry it too.
+      dpdk::setup_port(p.tap, d.pools);
+      d.started.push_back(p.tap);
+      d.taps.push_back(p.tap);
+      const int rc = rte_eth_dev_default_mac_addr_set(p.tap, &p.mac);
+      if (rc != 0) {
+        throw std::runtime_error("dpdk.exception_iface \"" + spec.ports[i].exception_iface +
+                                 "\": setting its MAC: " + rte_strerror(-rc));
+      }
+      configure_kernel_iface(spec.ports[i].exception_iface, spec.ports[i].address);
+    }
   }
 }
 
 DpdkPlane::~DpdkPlane() {
   Impl& d = *impl_;
-  rte_eth_dev_stop(d.port);
-  if (d.has_tap) {
-    rte_eth_dev_stop(d.tap);
-    rte_eth_dev_close(d.tap);  // removes the kernel interface
-  }
+  for (const std::uint16_t id : d.started) rte_eth_dev_stop(id);
+  for (const std::uint16_t tap : d.taps) rte_eth_dev_close(tap);  // removes the kernel interface
 }
 
 std::unique_ptr<io::Driver> DpdkPlane::make_driver(unsigned id) {
@@ -141,25 +171,34 @@ std::unique_ptr<io::Driver> DpdkPlane::make_driver(unsigned id) {
     throw std::runtime_error(std::string("registering the worker with DPDK: ") + rte_strerror(rte_errno));
   }
   dpdk::DriverConfig c;
-  c.port = d.port;
-  c.queue = static_cast<std::uint16_t>(id);
+  for (std::size_t i = 0; i < d.ports.size(); ++i) {
+    dpdk::PortConfig pc;
+    pc.port = d.ports[i].id;
+    pc.queue = static_cast<std::uint16_t>(id);
+    pc.address = d.spec.ports[i].address.net;
+    pc.has_exception = d.ports[i].has_tap;
+    pc.exception_port = d.ports[i].tap;
+    pc.exception_queue = static_cast<std::uint16_t>(id);
+    c.ports.push_back(pc);
+  }
   c.pool = d.pools[id];
-  c.address = d.spec.address.net;
   for (const DpdkPlaneSpec::Udp& u : d.spec.udp) c.udp_ports.push_back(dpdk::UdpPort{u.port, u.tag});
-  c.has_exception = d.has_tap;
-  c.exception_port = d.tap;
-  c.exception_queue = static_cast<std::uint16_t>(id);
   return std::make_unique<dpdk::DpdkDriver>(c);
 }
 
 std::string DpdkPlane::describe() const {
   const Impl& d = *impl_;
-  rte_eth_dev_info info{};
-  rte_eth_dev_info_get(d.port, &info);
-  std::string s = "DPDK port " + std::to_string(d.port) + " (" + (info.driver_name ? info.driver_name : "?") + ", " +
-                  mac_text(d.mac) + ") address " + d.spec.address.text() + ", " + std::to_string(d.spec.workers) +
-                  " queue pair(s)";
-  s += d.has_tap ? ", exception path " + d.spec.exception_iface : ", no exception path";
+  std::string s;
+  for (std::size_t i = 0; i < d.ports.size(); ++i) {
+    const Impl::Port& p = d.ports[i];
+    rte_eth_dev_info info{};
+    rte_eth_dev_info_get(p.id, &info);
+    if (!s.empty()) s += "; ";
+    s += "DPDK port " + std::to_string(p.id) + " (" + (info.driver_name ? info.driver_name : "?") + ", " +
+         mac_text(p.mac) + ") address " + d.spec.ports[i].address.text() + ", " + std::to_string(d.spec.workers) +
+         " queue pair(s)";
+    s += p.has_tap ? ", exception path " + d.spec.ports[i].exception_iface : ", no exception path";
+  }
   return s;
 }
 

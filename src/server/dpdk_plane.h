@@ -1,7 +1,8 @@
 // The DPDK side of ferrited (server.driver = "dpdk"): the EAL, one mempool per NUMA socket that
-// has workers, the fast-path port with one RX/TX queue pair per worker (RSS across them), and the
-// exception path: a net_tap device whose kernel interface (dpdk.exception_iface) gets the port's
-// MAC and dpdk.address, so that the kernel serves TCP and everything else on the same address.
+// has workers, the fast-path ports (dpdk.ports), each with one RX/TX queue pair per worker (RSS
+// across them), and each port's exception path: a net_tap device whose kernel interface (its
+// dpdk.exception_iface) gets the port's MAC and its dpdk.address, so that the kernel serves TCP
+// and everything else on the same address. Each port is its own interface, with its own address.
 //
 // Set up once, before the kernel listeners are bound (they may bind dpdk.address, which exists
 // only once the exception interface carries it). Each worker then makes its driver on its own
@@ -20,9 +21,12 @@ namespace ferrite::server {
 
 struct DpdkPlaneSpec {
   std::string eal_args;
-  Ipv4Prefix address;
-  std::string exception_iface;  // "" = no exception path
-  std::uint16_t port = 0;
+  struct Port {
+    std::uint16_t id = 0;
+    Ipv4Prefix address;
+    std::string exception_iface;  // "" = no exception path
+  };
+  std::vector<Port> ports;       // at least one, at most dpdk::kMaxPorts
   unsigned mbufs = 16383;
   unsigned workers = 1;
   std::vector<int> worker_cpus;  // worker i's CPU (for its NUMA socket's mempool); may be empty
@@ -43,7 +47,8 @@ class DpdkPlane {
 
   // Worker `id`'s driver; call on the worker's thread. Throws.
   std::unique_ptr<io::Driver> make_driver(unsigned id);
-  // "port 0 (net_af_packet0, 02:..:..) queues 2, exception fe0": for the log.
+  // "DPDK port 0 (net_af_packet, 02:..:..) address ..., 2 queue pair(s), exception path fe0", one
+  // clause per port: for the log.
   std::string describe() const;
 
  private:

@@ -78,9 +78,9 @@ DaemonSpec spec_of(const ServerConfig& c) {
     d.dpdk = true;
     d.polling = engine::Polling::kBusy;
     d.dpdk_spec.eal_args = c.dpdk.eal_args;
-    d.dpdk_spec.address = c.dpdk.address;
-    d.dpdk_spec.exception_iface = c.dpdk.exception_iface;
-    d.dpdk_spec.port = c.dpdk.port;
+    for (const ServerConfig::Dpdk::Port& p : c.dpdk.ports) {
+      d.dpdk_spec.ports.push_back(DpdkPlaneSpec::Port{p.id, p.address, p.exception_iface});
+    }
     d.dpdk_spec.mbufs = c.dpdk.mbufs;
   }
   return d;

@@ -129,17 +129,20 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
          "With server.driver = \"dpdk\": the DPDK EAL arguments, split like a shell splits words, such as "
          "\"--no-huge --no-pci -m 512 --vdev=net_af_packet0,iface=veth0\". ferrited adds the exception "
          "path's net_tap device itself."),
-    bounded(Key::kDpdkAddress, "dpdk.address", Type::kPrefixes, "", 1,
-         "The appliance's IPv4 address with its prefix length on the DPDK port, such as \"198.18.0.2/24\" "
-         "(required with the dpdk driver). The fast path answers ARP and ping for it; the exception "
-         "interface carries it for the kernel."),
-    bounded(Key::kDpdkExceptionIface, "dpdk.exception_iface", Type::kText, "", 15,
-         "The kernel interface (a TAP that ferrited creates) for every packet the fast path does not own: "
-         "TCP, other UDP ports, IPv6, fragments. It gets dpdk.address and the port's MAC, so the kernel-path "
-         "listeners serve the same address. Empty = no exception path (those packets are dropped)."),
-    number(Key::kDpdkPort, "dpdk.port", Type::kInt, "0", 0, 1023, kRestart,
-           "The DPDK port id of the fast path (0 = the first port the EAL arguments give). It gets one RX/TX "
-           "queue pair per worker, with RSS across them."),
+    bounded(Key::kDpdkAddress, "dpdk.address", Type::kPrefixes, "", kMaxDpdkPorts,
+         "The appliance's IPv4 address with its prefix length on each DPDK port, in dpdk.ports' order, such "
+         "as \"198.18.0.2/24\" or \"198.18.0.2/24,198.19.0.2/24\" (required with the dpdk driver). The fast "
+         "path answers ARP and ping for it; the port's exception interface carries it for the kernel."),
+    bounded(Key::kDpdkExceptionIface, "dpdk.exception_iface", Type::kText, "", kMaxDpdkPorts * 16,
+         "The kernel interface (a TAP that ferrited creates) of each DPDK port, in dpdk.ports' order and "
+         "separated by commas, for every packet the fast path does not own: TCP, other UDP ports, IPv6, "
+         "fragments. It gets the port's address and MAC, so the kernel-path listeners serve the same "
+         "address. Empty = no exception path (those packets are dropped)."),
+    bounded(Key::kDpdkPorts, "dpdk.ports", Type::kText, "0", 64,
+           "The DPDK port ids of the fast path, separated by commas (0 = the first port the EAL arguments "
+           "give; at most 8). Each is its own interface with its own address: every worker polls one RX/TX "
+           "queue pair on each, with RSS across the workers' queues, and answers out of the port a request "
+           "came in on."),
     number(Key::kDpdkMbufs, "dpdk.mbufs", Type::kInt, "16383", 1023, 16777215, kRestart,
            "Packet buffers in each NUMA socket's mempool (2 KiB each)."),
     text(Key::kDpdkLcores, "dpdk.lcores", Type::kCpuList, "",

@@ -60,7 +60,7 @@ enum class Key : std::uint8_t {
   kDpdkEalArgs,
   kDpdkAddress,
   kDpdkExceptionIface,
-  kDpdkPort,
+  kDpdkPorts,
   kDpdkMbufs,
   kDpdkLcores,
   kCount
@@ -77,6 +77,8 @@ inline constexpr std::string_view kLogLevelChoices[] = {"error", "warn", "info",
 inline constexpr std::size_t kMaxSocketPath = 107;
 // CPU ids must be below this (glibc's CPU_SETSIZE).
 inline constexpr unsigned kMaxCpuId = 1024;
+// DPDK ports of the fast path (dpdk.ports; the driver's dpdk::kMaxPorts).
+inline constexpr std::size_t kMaxDpdkPorts = 8;
 
 struct Setting {
   Key key;

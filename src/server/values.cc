@@ -162,8 +162,13 @@ std::string allowed_values(const Setting& s) {
     case Type::kText:
       return "text of at most " + std::to_string(s.max) + " bytes without control characters";
     case Type::kPrefixes:
-      return s.max == 1 ? std::string("an IPv4 address with its prefix length such as \"198.18.0.2/24\", or \"\"")
-                        : std::string("IPv4 prefixes separated by commas such as \"10.0.0.0/8,198.18.0.0/24\", or \"\"");
+      if (s.max == 1) return "an IPv4 address with its prefix length such as \"198.18.0.2/24\", or \"\"";
+      if (s.max > 1) {
+        return "up to " + std::to_string(s.max) +
+               " IPv4 addresses with their prefix lengths, separated by commas, such as \"198.18.0.2/24\" or "
+               "\"198.18.0.2/24,198.19.0.2/24\", or \"\"";
+      }
+      return "IPv4 prefixes separated by commas such as \"10.0.0.0/8,198.18.0.0/24\", or \"\"";
   }
   return "";
 }
@@ -187,7 +192,7 @@ std::string type_summary(const Setting& s) {
     case Type::kText:
       return "text";
     case Type::kPrefixes:
-      return s.max == 1 ? "IPv4 address/prefix" : "IPv4 prefixes";
+      return s.max == 0 ? "IPv4 prefixes" : s.max == 1 ? "IPv4 address/prefix" : "IPv4 addresses/prefixes";
   }
   return "";
 }

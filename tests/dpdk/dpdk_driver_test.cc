@@ -102,12 +102,9 @@ class DpdkDriverTest : public ::testing::Test {
     exc_ = std::make_unique<RingPort>("x" + std::to_string(n), pool());
     rte_eth_macaddr_get(port_->id, &server_mac_);
     std::memcpy(mac_.data(), server_mac_.addr_bytes, 6);
-    cfg_.port = port_->id;
+    cfg_.ports = {PortConfig{.port = port_->id, .address = kServerIp, .has_exception = true, .exception_port = exc_->id}};
     cfg_.pool = pool();
-    cfg_.address = kServerIp;
     cfg_.udp_ports = {{kFastPort, 0}};
-    cfg_.has_exception = true;
-    cfg_.exception_port = exc_->id;
   }
 
   // Feeds one frame and polls once; returns the events.
@@ -290,7 +287,7 @@ TEST_F(DpdkDriverTest, EverythingNotOursGoesToTheKernel) {
 }
 
 TEST_F(DpdkDriverTest, WithoutAnExceptionPathUnownedPacketsAreDropped) {
-  cfg_.has_exception = false;
+  cfg_.ports[0].has_exception = false;
   DpdkDriver d(cfg_);
   EXPECT_TRUE(feed(d, test::udp_frame(mac_, 4000, kOtherPort, "dns?")).empty());
   EXPECT_TRUE(exc_->take().empty());
@@ -340,6 +337,113 @@ TEST_F(DpdkDriverTest, DatagramEventAndReplyInTheRequestMbuf) {
   EXPECT_EQ(get16(r, 42), 14);
   EXPECT_EQ(r.substr(46), "world!");
   EXPECT_EQ(out[1].substr(46), "second");
+}
+
+// Two ports, each its own interface: its own MAC, address and exception path. Everything is
+// answered out of the port it came in on, from that port's MAC and address.
+TEST_F(DpdkDriverTest, SeveralPortsEachAnswerForTheirOwnAddress) {
+  static int n = 0;
+  ++n;
+  RingPort port2("q" + std::to_string(n), pool());
+  RingPort exc2("y" + std::to_string(n), pool());
+  constexpr std::uint32_t kServerIp2 = 0xc6130002;  // 198.19.0.2
+  constexpr std::uint32_t kClientIp2 = 0xc6130001;
+  // (Ring ports all have the MAC 00:00:00:00:00:00 and cannot change it: the ports are told apart
+  // here by their addresses.)
+  rte_ether_addr mac2_addr{};
+  rte_eth_macaddr_get(port2.id, &mac2_addr);
+  test::Mac mac2{};
+  std::memcpy(mac2.data(), mac2_addr.addr_bytes, 6);
+  cfg_.ports.push_back(PortConfig{.port = port2.id, .address = kServerIp2, .has_exception = true, .exception_port = exc2.id});
+  DpdkDriver d(cfg_);
+  auto poll = [&d] {
+    io::Event ev[32];
+    const std::size_t got = d.poll(ev, 32, 0);
+    return std::vector<io::Event>(ev, ev + got);
+  };
+  const std::string_view mac2_bytes(reinterpret_cast<const char*>(mac2.data()), 6);
+
+  // ARP on the second port: answered there for its own address, from its own MAC; a request
+  // there for the first port's address is not that port's to answer (it goes to its kernel).
+  std::string arp = test::arp_request(kServerIp2);
+  test::put32(arp, 28, kClientIp2);
+  port2.put(to_mbuf(pool(), arp));
+  port2.put(to_mbuf(pool(), test::arp_request(kServerIp)));
+  EXPECT_TRUE(poll().empty());
+  auto out = port2.take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].substr(6, 6), mac2_bytes);
+  EXPECT_EQ(get32(out[0], 28), kServerIp2);
+  EXPECT_EQ(get32(out[0], 38), kClientIp2);
+  EXPECT_TRUE(port_->take().empty());
+  EXPECT_EQ(exc2.take().size(), 1u);
+  EXPECT_TRUE(exc_->take().empty());
+
+  // A datagram on each port in one poll: two events, each answered out of its own port.
+  const std::string to2 = test::ethernet(mac2, test::kClientMac, 0x0800) +
+                          test::ipv4(kClientIp2, kServerIp2, 17, test::udp(kClientIp2, kServerIp2, 4002, kFastPort, "two"));
+  port2.put(to_mbuf(pool(), to2));
+  port_->put(to_mbuf(pool(), test::udp_frame(mac_, 4001, kFastPort, "one")));
+  const auto ev = poll();
+  ASSERT_EQ(ev.size(), 2u);
+  for (const io::Event& e : ev) {
+    const std::string_view payload(e.data, e.len);
+    ASSERT_TRUE(payload == "one" || payload == "two");
+    EXPECT_EQ(e.peer->link.port, payload == "one" ? 0 : 1);
+    EXPECT_TRUE(d.send_datagram(0, *e.peer, payload == "one" ? "re:one" : "re:two", 6));
+  }
+  d.flush();
+  out = port2.take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].substr(6, 6), mac2_bytes);
+  EXPECT_EQ(get32(out[0], 14 + 12), kServerIp2);
+  EXPECT_EQ(get32(out[0], 14 + 16), kClientIp2);
+  EXPECT_EQ(get16(out[0], 36), 4002);
+  EXPECT_EQ(out[0].substr(42), "re:two");
+  out = port_->take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(get32(out[0], 14 + 12), kServerIp);
+  EXPECT_EQ(out[0].substr(42), "re:one");
+
+  // A peer another worker's driver received on the second port (a handed-over datagram): its
+  // link names the port, so the reply leaves from it.
+  io::Endpoint handed;
+  auto* sin = reinterpret_cast<sockaddr_in*>(&handed.addr);
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = htonl(kClientIp2);
+  sin->sin_port = htons(4003);
+  handed.len = sizeof(sockaddr_in);
+  handed.link.valid = true;
+  handed.link.port = 1;
+  std::memcpy(handed.link.mac, test::kClientMac.data(), 6);
+  handed.link.our_port = htons(kFastPort);
+  EXPECT_TRUE(d.send_datagram(0, handed, "handed", 6));
+  handed.link.port = 2;  // no such port
+  EXPECT_FALSE(d.send_datagram(0, handed, "nowhere", 7));
+  d.flush();
+  out = port2.take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(get32(out[0], 14 + 12), kServerIp2);
+  EXPECT_EQ(out[0].substr(42), "handed");
+  EXPECT_TRUE(port_->take().empty());
+
+  // The kernel's frames from the second port's exception interface leave from the second port.
+  const std::string k = test::udp_frame(test::kClientMac, 11211, 4000, "from the kernel");
+  exc2.put(to_mbuf(pool(), k));
+  EXPECT_TRUE(poll().empty());
+  out = port2.take();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], k);
+  EXPECT_TRUE(port_->take().empty());
+}
+
+TEST_F(DpdkDriverTest, PortCountIsBounded) {
+  DriverConfig none = cfg_;
+  none.ports.clear();
+  EXPECT_THROW(DpdkDriver{none}, std::invalid_argument);
+  DriverConfig many = cfg_;
+  many.ports.assign(kMaxPorts + 1, cfg_.ports[0]);
+  EXPECT_THROW(DpdkDriver{many}, std::invalid_argument);
 }
 
 TEST_F(DpdkDriverTest, NoReplyToSourcesThatCannotBeReal) {

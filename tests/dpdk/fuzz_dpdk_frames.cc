@@ -58,12 +58,12 @@ struct Setup {
     exc = make_port("fz1", pool);
     rte_eth_macaddr_get(port.id, &mac);
     DriverConfig c;
-    c.port = port.id;
+    c.ports = {ferrite::dpdk::PortConfig{.port = port.id,
+                                          .address = 0xc6120002,  // 198.18.0.2
+                                          .has_exception = true,
+                                          .exception_port = exc.id}};
     c.pool = pool;
-    c.address = 0xc6120002;  // 198.18.0.2
     c.udp_ports = {{7070, 0}, {11211, 1}};
-    c.has_exception = true;
-    c.exception_port = exc.id;
     driver = new DpdkDriver(c);  // lives as long as the process
     shinfo.free_cb = [](void* addr, void*) { std::free(addr); };
   }

@@ -5,12 +5,13 @@ namespace): ferrited serves FERRITE_LAB_SERVER through DPDK on a veth (net_af_pa
   datagram) and over memcached UDP (fast path);
 - ping, answered by the fast path;
 - memcached text over TCP and RESP to the same address, through the exception path (the kernel);
-- the binary protocol over TCP reads what UDP wrote (one store behind both paths).
+- the binary protocol over TCP reads what UDP wrote (one store behind both paths);
+- with a second DPDK port (FERRITE_LAB_SERVERS names two addresses): ping, both UDP protocols
+  and memcached TCP through that port's own address and exception interface, on the same store.
 Exits non-zero with a message on the first failure."""
 
 import os
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import ferritebin as fb  # noqa: E402
 
 SERVER = os.environ.get('FERRITE_LAB_SERVER', '198.18.0.2')
+SERVERS = os.environ.get('FERRITE_LAB_SERVERS', SERVER).split()
 KEYS = 10_000
 PER_DATAGRAM = 20
 
@@ -76,11 +78,11 @@ def memcache_udp():
     print('memcached UDP (DPDK): %d keys set and read back' % KEYS)
 
 
-def ping():
-    out = subprocess.run(['ping', '-c', '3', '-i', '0.2', '-W', '2', SERVER], capture_output=True, text=True,
+def ping(server=SERVER):
+    out = subprocess.run(['ping', '-c', '3', '-i', '0.2', '-W', '2', server], capture_output=True, text=True,
                          timeout=30)
     assert out.returncode == 0 and ' 0% packet loss' in out.stdout, out.stdout + out.stderr
-    print('ping (DPDK): answered')
+    print('ping %s (DPDK): answered' % server)
 
 
 def recv_until(sock, end, timeout=10):
@@ -111,6 +113,34 @@ def tcp_exception_path():
         rep = fb.read_reply(b, 10)
         assert rep.status == fb.OK and rep.value == b'value-9999', rep
     print('memcached TCP, RESP and binary TCP (exception path, kernel): served on the same address')
+
+
+def second_port(server):
+    """The second DPDK port is its own interface with its own address, in front of the same store:
+    what the first port's clients wrote is read here, and what is written here is read back."""
+    ping(server)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((server, 7070))
+    for base in range(0, 1000, PER_DATAGRAM):
+        payload = b''.join(fb.request(fb.GET, b'bin:%d' % i, rid=i) for i in range(base, base + PER_DATAGRAM))
+        replies = fb.decode_stream(exchange(s, base // PER_DATAGRAM + 1, payload))
+        assert [(r.rid, r.status, r.value) for r in replies] == \
+            [(i, fb.OK, b'value-%d' % i) for i in range(base, base + PER_DATAGRAM)], 'second port get %d' % base
+    m = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    m.connect((server, 11211))
+    for i in range(200):
+        value = b'p2-%d' % i
+        got = exchange(m, i + 1, b'set p2:%d 0 0 %d\r\n%s\r\n' % (i, len(value), value))
+        assert got == b'STORED\r\n', 'second port memcached UDP set %d: %r' % (i, got)
+    with socket.create_connection((server, 11211), timeout=10) as c:
+        c.sendall(b'get p2:0 p2:199 mc:5\r\n')
+        got = recv_until(c, b'END\r\n')
+        assert got == b'VALUE p2:0 0 4\r\np2-0\r\nVALUE p2:199 0 6\r\np2-199\r\nVALUE mc:5 0 4\r\nmc-5\r\nEND\r\n', got
+    with socket.create_connection((SERVER, 11211), timeout=10) as c:  # and through the first port
+        c.sendall(b'get p2:42\r\n')
+        assert recv_until(c, b'END\r\n') == b'VALUE p2:42 0 5\r\np2-42\r\nEND\r\n'
+    print('second DPDK port %s: ping, binary and memcached UDP, memcached TCP (its own exception '
+          'interface), one store with the first' % server)
 
 
 def metrics():
@@ -155,6 +185,8 @@ def main():
     binary_udp()
     memcache_udp()
     tcp_exception_path()
+    for server in SERVERS[1:]:
+        second_port(server)
     metrics()
     print('lab end to end: passed in %.1f s' % (time.monotonic() - t0))
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The DPDK lab end to end: tools/lab/dpdk-lab.sh with the ferrited under test runs lab_e2e.py in
 # the client namespace; afterwards the lab's namespaces must be gone.
-#   lab_test.sh FERRITED [lab options: --workers N --partitions N]
+#   lab_test.sh FERRITED [lab options: --workers N --partitions N --ports N]
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 suffix="t$$"

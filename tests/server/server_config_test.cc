@@ -466,7 +466,7 @@ TEST(Config, UdpAndDpdkSectionsResolve) {
                           {"dpdk.eal_args", "--no-huge --vdev=net_af_packet0,iface=app0"},
                           {"dpdk.address", "198.18.0.2/24"},
                           {"dpdk.exception_iface", "fe0"},
-                          {"dpdk.port", "1"},
+                          {"dpdk.ports", "1"},
                           {"dpdk.mbufs", "4095"},
                           {"dpdk.lcores", "1"}}),
                     &c, {0, 1}),
@@ -477,9 +477,10 @@ TEST(Config, UdpAndDpdkSectionsResolve) {
   EXPECT_EQ(c.udp_allow[1].text(), "198.18.0.1/32");
   EXPECT_EQ(c.values.get(Key::kUdpAllow), "10.0.0.0/8,198.18.0.1/32");  // canonical spelling
   EXPECT_EQ(c.driver, Driver::kDpdk);
-  EXPECT_EQ(c.dpdk.address.text(), "198.18.0.2/24");
-  EXPECT_EQ(c.dpdk.exception_iface, "fe0");
-  EXPECT_EQ(c.dpdk.port, 1);
+  ASSERT_EQ(c.dpdk.ports.size(), 1u);
+  EXPECT_EQ(c.dpdk.ports[0].address.text(), "198.18.0.2/24");
+  EXPECT_EQ(c.dpdk.ports[0].exception_iface, "fe0");
+  EXPECT_EQ(c.dpdk.ports[0].id, 1);
   EXPECT_EQ(c.dpdk.mbufs, 4095u);
   // dpdk.lcores places the workers when the driver is dpdk.
   EXPECT_EQ(c.workers, 1u);
@@ -498,15 +499,69 @@ TEST(Config, DpdkNeedsAnAddressAndValidValues) {
                                      "prefix length, such as \"198.18.0.2/24\", when server.driver is \"dpdk\""});
   ConfigValues v;
   EXPECT_EQ(v.set("dpdk.address", "198.18.0.2/33"),
-            "dpdk.address: \"198.18.0.2/33\" is not valid: bad prefix length in \"198.18.0.2/33\"; expected an IPv4 "
-            "address with its prefix length such as \"198.18.0.2/24\", or \"\"");
-  EXPECT_NE(v.set("dpdk.address", "10.0.0.1/8,10.0.0.2/8"), "");  // one address only
+            "dpdk.address: \"198.18.0.2/33\" is not valid: bad prefix length in \"198.18.0.2/33\"; expected up to 8 "
+            "IPv4 addresses with their prefix lengths, separated by commas, such as \"198.18.0.2/24\" or "
+            "\"198.18.0.2/24,198.19.0.2/24\", or \"\"");
+  EXPECT_NE(v.set("dpdk.address", "10.0.0.1/8,10.0.0.2/8,10.0.0.3/8,10.0.0.4/8,10.0.0.5/8,10.0.0.6/8,10.0.0.7/8,"
+                                   "10.0.0.8/8,10.0.0.9/8"),
+            "");  // one address per port, at most 8 ports
   EXPECT_NE(v.set("udp.allow", "10.0.0.0/8,"), "");
   EXPECT_NE(v.set("udp.allow", "fe80::1"), "");
   EXPECT_EQ(v.set("udp.allow", ""), "");
-  EXPECT_NE(v.set("dpdk.exception_iface", "a-name-longer-than-15"), "");
   EXPECT_NE(v.set("dpdk.eal_args", "--vdev\nnet_tap0"), "");
   EXPECT_NE(v.set("udp.reply_factor", "-1"), "");
+}
+
+TEST(Config, DpdkPortsEachWithItsAddressAndExceptionInterface) {
+  ServerConfig c;
+  ASSERT_EQ(resolve(with({{"server.driver", "dpdk"},
+                          {"dpdk.ports", "0, 2"},
+                          {"dpdk.address", "198.18.0.2/24,198.19.0.2/24"},
+                          {"dpdk.exception_iface", "fe0,fe1"}}),
+                    &c),
+            std::vector<std::string>{});
+  ASSERT_EQ(c.dpdk.ports.size(), 2u);
+  EXPECT_EQ(c.dpdk.ports[0].id, 0);
+  EXPECT_EQ(c.dpdk.ports[1].id, 2);
+  EXPECT_EQ(c.dpdk.ports[1].address.text(), "198.19.0.2/24");
+  EXPECT_EQ(c.dpdk.ports[0].exception_iface, "fe0");
+  EXPECT_EQ(c.dpdk.ports[1].exception_iface, "fe1");
+
+  // No exception path on any port.
+  ASSERT_EQ(resolve(with({{"server.driver", "dpdk"}, {"dpdk.ports", "0,1"}, {"dpdk.address", "10.0.0.2/8,10.1.0.2/16"}}),
+                    &c),
+            std::vector<std::string>{});
+  EXPECT_EQ(c.dpdk.ports[1].exception_iface, "");
+
+  auto first_error = [](std::initializer_list<std::pair<std::string_view, std::string_view>> kv) {
+    ServerConfig cfg;
+    const std::vector<std::string> e = resolve(with(kv), &cfg);
+    return e.empty() ? std::string() : e.front();
+  };
+  EXPECT_EQ(first_error({{"server.driver", "dpdk"}, {"dpdk.ports", "0,1"}, {"dpdk.address", "198.18.0.2/24"}}),
+            "dpdk.address: \"198.18.0.2/24\" has 1 addresses for 2 ports; expected one per port of dpdk.ports");
+  EXPECT_EQ(first_error({{"server.driver", "dpdk"},
+                         {"dpdk.ports", "0,1"},
+                         {"dpdk.address", "198.18.0.2/24,198.19.0.2/24"},
+                         {"dpdk.exception_iface", "fe0"}}),
+            "dpdk.exception_iface: \"fe0\" names 1 interfaces for 2 ports; expected one per port of dpdk.ports, or "
+            "\"\" for none");
+  EXPECT_EQ(first_error({{"server.driver", "dpdk"}, {"dpdk.ports", "0,0"}, {"dpdk.address", "10.0.0.2/8,10.0.0.3/8"}}),
+            "dpdk.ports: port 0 is named twice");
+  EXPECT_EQ(first_error({{"server.driver", "dpdk"}, {"dpdk.ports", "0,x"}, {"dpdk.address", "10.0.0.2/8,10.0.0.3/8"}}),
+            "dpdk.ports: \"x\" is not a DPDK port id; expected 0 to 1023");
+  EXPECT_EQ(first_error({{"server.driver", "dpdk"}, {"dpdk.ports", ""}, {"dpdk.address", "10.0.0.2/8"}}),
+            "dpdk.ports: \"\" names 0 ports; expected 1 to 8 DPDK port ids such as \"0\" or \"0,1\"");
+  EXPECT_EQ(first_error({{"server.driver", "dpdk"}, {"dpdk.ports", "0,1,2,3,4,5,6,7,8"}, {"dpdk.address", "10.0.0.2/8"}}),
+            "dpdk.ports: \"0,1,2,3,4,5,6,7,8\" names 9 ports; expected 1 to 8 DPDK port ids such as \"0\" or \"0,1\"");
+  EXPECT_EQ(first_error({{"server.driver", "dpdk"}, {"dpdk.address", "10.0.0.2/8"}, {"dpdk.exception_iface", "a-name-longer-than-15"}}),
+            "dpdk.exception_iface: \"a-name-longer-than-15\" is not an interface name; expected 1 to 15 bytes "
+            "without blanks or '/'");
+  EXPECT_EQ(first_error({{"server.driver", "dpdk"},
+                         {"dpdk.ports", "0,1"},
+                         {"dpdk.address", "10.0.0.2/8,10.0.0.3/8"},
+                         {"dpdk.exception_iface", "fe0,fe0"}}),
+            "dpdk.exception_iface: \"fe0\" is named twice");
 }
 
 // CPUs 0-3 on node 0, 4-7 on node 1 (a fake two-socket machine).

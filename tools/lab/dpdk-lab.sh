@@ -8,13 +8,17 @@
 #   tools/lab/dpdk-lab.sh --exec CMD...   run CMD in the client namespace once ferrited serves,
 #                                         then tear down; exits with CMD's status
 #   options: --workers N (default 1; one af_packet queue pair each), --partitions N (server.partitions,
-#            default 0: one per NUMA node), --suffix S (namespace names end in -S; default: none)
+#            default 0: one per NUMA node), --ports N (1 or 2 DPDK ports, default 1: see below),
+#            --suffix S (namespace names end in -S; default: none)
 #
-# The lab (198.18.0.0/24 is the benchmarking range of RFC 2544, never routed):
+# The lab (198.18.0.0/15 is the benchmarking range of RFC 2544, never routed):
 #   ferrite-cli:  veth "cli0" 198.18.0.1/24                         (the client: any kernel tool)
 #   ferrite-app:  veth "app0" without an address, used by DPDK through net_af_packet; the
 #                 exception interface "fe0" (a TAP ferrited creates) carries 198.18.0.2/24 and the
 #                 port's MAC, so the kernel serves TCP (memcached, RESP, HTTP, binary) on it.
+# With --ports 2, a second veth joins them as a second DPDK port, its own interface:
+#   ferrite-cli:  veth "cli1" 198.19.0.1/24;  ferrite-app: veth "app1" (DPDK port 1), exception
+#                 interface "fe1" with 198.19.0.2/24.
 # UDP to 7070 (binary protocol) and 11211 (memcached UDP), ARP and ping are answered by the DPDK
 # fast path; everything else goes through fe0 to the kernel and back out of the port. The lab's
 # own prefix is in udp.allow (no one outside can forge it), so multi-key UDP gets are not held to
@@ -25,24 +29,30 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 workers=1
 partitions=0
+ports=1
 suffix=""
 exec_cmd=()
 while (($#)); do
   case "$1" in
     --workers) workers="$2"; shift 2 ;;
     --partitions) partitions="$2"; shift 2 ;;
+    --ports) ports="$2"; shift 2 ;;
     --suffix) suffix="-$2"; shift 2 ;;
     --exec) shift; exec_cmd=("$@"); break ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "dpdk-lab: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+[[ $ports == 1 || $ports == 2 ]] || { echo "dpdk-lab: --ports is 1 or 2, not '$ports'" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || { echo "dpdk-lab: must run as root (network namespaces, DPDK)" >&2; exit 1; }
 
 APP="ferrite-app$suffix"
 CLI="ferrite-cli$suffix"
-SERVER_IP=198.18.0.2
-CLIENT_IP=198.18.0.1
+# Port i: the veths app<i>/cli<i>, the exception interface fe<i>, the prefix 198.(18+i).0.0/24.
+SERVER_IPS=(198.18.0.2 198.19.0.2)
+CLIENT_IPS=(198.18.0.1 198.19.0.1)
+SERVER_IP=${SERVER_IPS[0]}
+CLIENT_IP=${CLIENT_IPS[0]}
 # The lab's own directory (ferrited's output, its management socket); removed on exit.
 STATE="$(mktemp -d /tmp/ferrite-lab.XXXXXX)"
 pid=""
@@ -81,32 +91,43 @@ for ns in "$APP" "$CLI"; do
 done
 ip netns add "$APP"
 ip netns add "$CLI"
-ip -n "$APP" link add app0 type veth peer name cli0 netns "$CLI"
 ip -n "$APP" link set lo up
 ip -n "$CLI" link set lo up
-# The appliance's veth end is DPDK's: its own kernel stack must stay out of the way. It has no
-# address; it answers no ARP (arp_ignore 8), takes no IPv6, and drops IPv4 for our address by the
-# reverse-path check (the route to the client is through fe0, not app0).
+# The appliance's veth ends are DPDK's: their own kernel stack must stay out of the way. They have
+# no address; they answer no ARP (arp_ignore 8), take no IPv6, and drop IPv4 for our addresses by
+# the reverse-path check (the route to the client is through fe<i>, not app<i>).
 ip netns exec "$APP" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 ip netns exec "$APP" sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.default.rp_filter=1
-ip netns exec "$APP" sysctl -qw net.ipv4.conf.app0.rp_filter=1 net.ipv4.conf.app0.arp_ignore=8
-ip -n "$APP" link set app0 up
-ip -n "$CLI" addr add "$CLIENT_IP/24" dev cli0
-ip -n "$CLI" link set cli0 up
-ip netns exec "$CLI" sysctl -qw net.ipv6.conf.cli0.disable_ipv6=1
-# A veth leaves checksums to the receiving kernel (offload); DPDK reads the frames raw. The client
-# computes them, as a host behind a real link does.
-ip netns exec "$CLI" ethtool -K cli0 tx off >/dev/null
+vdevs=""
+addresses=""
+ifaces=""
+port_ids=""
+for ((i = 0; i < ports; i++)); do
+  ip -n "$APP" link add "app$i" type veth peer name "cli$i" netns "$CLI"
+  ip netns exec "$APP" sysctl -qw "net.ipv4.conf.app$i.rp_filter=1" "net.ipv4.conf.app$i.arp_ignore=8"
+  ip -n "$APP" link set "app$i" up
+  ip -n "$CLI" addr add "${CLIENT_IPS[$i]}/24" dev "cli$i"
+  ip -n "$CLI" link set "cli$i" up
+  ip netns exec "$CLI" sysctl -qw "net.ipv6.conf.cli$i.disable_ipv6=1"
+  # A veth leaves checksums to the receiving kernel (offload); DPDK reads the frames raw. The
+  # client computes them, as a host behind a real link does.
+  ip netns exec "$CLI" ethtool -K "cli$i" tx off >/dev/null
+  vdevs+=" --vdev=net_af_packet$i,iface=app$i,qpairs=$workers"
+  addresses+="${addresses:+,}${SERVER_IPS[$i]}/24"
+  ifaces+="${ifaces:+,}fe$i"
+  port_ids+="${port_ids:+,}$i"
+done
 
 ip netns exec "$APP" "$FERRITED" \
   --set server.driver=dpdk \
   --set server.workers="$workers" \
   --set server.partitions="$partitions" \
   --set server.memory=256MiB \
-  --set dpdk.eal_args="--no-huge --no-pci -m 512 --no-shconf --log-level=warning --vdev=net_af_packet0,iface=app0,qpairs=$workers" \
-  --set dpdk.address="$SERVER_IP/24" \
-  --set dpdk.exception_iface=fe0 \
-  --set udp.allow=198.18.0.0/24 \
+  --set dpdk.eal_args="--no-huge --no-pci -m 512 --no-shconf --log-level=warning$vdevs" \
+  --set dpdk.ports="$port_ids" \
+  --set dpdk.address="$addresses" \
+  --set dpdk.exception_iface="$ifaces" \
+  --set udp.allow=198.18.0.0/15 \
   --set listen.memcache=0.0.0.0:11211 \
   --set listen.memcache_udp="$SERVER_IP:11211" \
   --set listen.resp=0.0.0.0:6379 \
@@ -131,6 +152,7 @@ cat "$STATE/stderr" >&2
 if ((${#exec_cmd[@]})); then
   set +e
   ip netns exec "$CLI" env FERRITE_LAB_SERVER="$SERVER_IP" FERRITE_LAB_SOCKET="$STATE/ferrited.sock" \
+    FERRITE_LAB_SERVERS="${SERVER_IPS[*]:0:$ports}" \
     FERRITE_LAB_PARTITIONS="$partitions" "${exec_cmd[@]}"
   status=$?
   set -e
@@ -149,4 +171,7 @@ namespace ($CLI, $CLIENT_IP):
   management                 ip netns exec $APP $ROOT/build/release/tools/ferritectl/ferritectl --socket $STATE/ferrited.sock info
 Ctrl-C stops ferrited and removes both namespaces.
 HOW
+if ((ports > 1)); then
+  echo "The second DPDK port serves ${SERVER_IPS[1]} (from ${CLIENT_IPS[1]} on cli1) the same way."
+fi
 wait "$pid"
