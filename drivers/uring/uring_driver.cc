@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <deque>
 #include <vector>
 
 namespace ferrite::uring {
@@ -107,7 +108,12 @@ struct UringDriver::Impl {
   std::vector<Conn> conns;
   std::vector<io::ConnId> free_conns;
   std::vector<io::ConnId> rearm, finished;
-  std::vector<Listener> listeners;
+  // A deque: a listener never moves. An armed recvmsg SQE points at its listener's msghdr, which
+  // the kernel reads only when the SQE is submitted (the next poll); a vector's reallocation
+  // while the next listener was added left the earlier ones' SQEs pointing at freed memory, and
+  // that listener then received with whatever name length the heap held (0: every datagram
+  // dropped as truncated).
+  std::deque<Listener> listeners;
   std::vector<SendSlot> slots;
   std::vector<std::uint32_t> free_slots;
   char* slot_memory = nullptr;

@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -419,6 +421,62 @@ int udp_socket(std::uint16_t* port) {
   return fd;
 }
 
+// Listeners added one after another before the first poll: each one's recvmsg is armed at once
+// but submitted only by the poll, so its msghdr must stay where it was (a vector of listeners
+// moved them when it grew; the memory they left, reused and zeroed here as the heap may do,
+// then gave an early listener a name length of 0 and every datagram it received was dropped).
+void every_datagram_listener_receives_with_its_peer() {
+  constexpr int kListeners = 9;
+  uring::UringDriver driver;
+  int fds[kListeners];
+  std::uint16_t ports[kListeners];
+  std::vector<std::unique_ptr<char[]>> scribbles;
+  for (int i = 0; i < kListeners; ++i) {
+    fds[i] = udp_socket(&ports[i]);
+    driver.add_listener(fds[i], static_cast<std::uint16_t>(i), true);
+    for (std::size_t bytes = 32; bytes <= 2048; bytes += 16) {  // take back what was freed, zeroed
+      scribbles.emplace_back(new char[bytes]);
+      std::memset(scribbles.back().get(), 0, bytes);
+    }
+  }
+  std::uint16_t client_port = 0;
+  const int client = udp_socket(&client_port);
+  for (int i = 0; i < kListeners; ++i) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(ports[i]);
+    const std::string msg = "to listener " + std::to_string(i);
+    ASSERT_EQ(sendto(client, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+              static_cast<ssize_t>(msg.size()));
+  }
+  std::vector<std::string> got(kListeners);
+  int received = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (received < kListeners && std::chrono::steady_clock::now() < deadline) {
+    io::Event ev[16];
+    const std::size_t n = driver.poll(ev, 16, 1000);
+    for (std::size_t e = 0; e < n; ++e) {
+      ASSERT_EQ(ev[e].type, io::EventType::kDatagram);
+      ASSERT_LT(ev[e].tag, kListeners);
+      ASSERT_NE(ev[e].peer, nullptr);
+      ASSERT_EQ(ev[e].peer->len, sizeof(sockaddr_in));
+      EXPECT_EQ(ntohs(reinterpret_cast<const sockaddr_in*>(&ev[e].peer->addr)->sin_port), client_port);
+      got[ev[e].tag] = std::string(ev[e].data, ev[e].len);
+      ++received;
+    }
+  }
+  for (int i = 0; i < kListeners; ++i) EXPECT_EQ(got[i], "to listener " + std::to_string(i)) << "listener " << i;
+  ::close(client);
+}
+
+TEST(UringDriver, EveryDatagramListenerReceivesWithItsPeer) {
+  // On a thread of its own: the ring's teardown notifies its thread (task work), which would
+  // interrupt a later test's blocking call on this one.
+  std::thread t(every_datagram_listener_receives_with_its_peer);
+  t.join();
+}
+
 // Two workers, one per partition, each with its own UDP socket; every datagram is sent to worker
 // 0's. Returns, per key, the worker that answered and the port the answer came from.
 struct HandoverRun {
@@ -474,7 +532,12 @@ HandoverRun run_two_partitions(Polling polling, const std::vector<std::string>& 
     char buf[2048];
     sockaddr_in from{};
     socklen_t len = sizeof(from);
-    const ssize_t n = recvfrom(client, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    // EINTR: an io_uring ring torn down on this thread (an earlier test's driver) notifies it
+    // through task work, which interrupts a blocking call.
+    ssize_t n = 0;
+    do {
+      n = recvfrom(client, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    } while (n < 0 && errno == EINTR);
     if (n <= 0) continue;
     const std::string reply(buf, static_cast<std::size_t>(n));
     const std::size_t colon = reply.find(':');
