@@ -107,8 +107,18 @@ struct Exec {
   WorkerStats& stats;
   unsigned worker_id = 0;
   WorkerControl* control = nullptr;  // events and the hot-key sketch; null in codec tests
+  // The running datagram's first key as the worker hashed it (for its burst's prefetch and the
+  // handover), or empty: handlers take its hash from here instead of hashing it again.
+  store::KeyRef first_key{};
 
   store::Partitions& store() const noexcept { return *shared.store; }
+  // `key` hashed: the worker's hash when `key` is that very first key (the same bytes of the
+  // same datagram), else a new one.
+  store::KeyRef key_ref(std::string_view key) const noexcept {
+    return !key.empty() && key.data() == first_key.key.data() && key.size() == first_key.key.size()
+               ? first_key
+               : store::make_key(key);
+  }
   const EngineSettings& settings() const noexcept { return shared.settings; }
   std::uint64_t now_ms() const noexcept { return ctx.now_ms(); }  // store clock
   std::uint64_t unix_ms() const noexcept { return shared.store->to_unix_ms(ctx.now_ms()); }

@@ -596,12 +596,12 @@ Worker::BurstKey Worker::first_key(const io::Event& ev, store::KeyRef* key) cons
 void Worker::on_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key) {
   stats_.datagrams_in.add();
   stats_.bytes_read.add(ev.len);
+  store::KeyRef k;  // outlives the branch: `key` may point to it when the datagram is served here
   if (handover_ != nullptr) {
-    store::KeyRef k;
     if (key == nullptr && first_key(ev, &k) != BurstKey::kNone) key = &k;
     if (key != nullptr && ctx_->partition_of(key->hash) != ctx_->home() && hand_over(ev, &from == fast_path_, *key)) return;
   }
-  serve_datagram(ev, from);
+  serve_datagram(ev, from, key);
 }
 
 // Copies the datagram into the ring towards its key's partition; false (served here) when the
@@ -644,14 +644,16 @@ std::size_t Worker::serve_handed_over() {
   return n;
 }
 
-void Worker::serve_datagram(const io::Event& ev, io::Driver& from) {
+void Worker::serve_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key) {
   DatagramHandler* h = handler_for(ev.tag);
   if (h == nullptr || ev.peer == nullptr) {
     stats_.datagrams_dropped.add();
     return;
   }
   datagram_out_.clear();
+  if (key != nullptr) exec_->first_key = *key;
   h->on_datagram(std::string_view(ev.data, ev.len), datagram_out_, *exec_);
+  exec_->first_key = {};
   const std::size_t factor = shared_.settings.udp_reply_factor;
   if (factor != 0 && datagram_out_.buf.size() > factor * ev.len && !is_loopback(*ev.peer) &&
       !endpoint_in(*ev.peer, shared_.settings.udp_allow)) {

@@ -102,7 +102,8 @@ class Worker {
   void on_closed(io::ConnId id);
   void on_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key = nullptr);
   bool hand_over(const io::Event& ev, bool fast_path, const store::KeyRef& key);
-  void serve_datagram(const io::Event& ev, io::Driver& from);
+  // `key`: the datagram's first key, hashed already (or null).
+  void serve_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key = nullptr);
   std::size_t serve_handed_over();
   DatagramHandler* handler_for(std::uint16_t tag) const noexcept {
     return tag < datagram_handlers_.size() ? datagram_handlers_[tag].get() : nullptr;

@@ -193,7 +193,7 @@ std::size_t Executor::run_gets(std::span<const Pending> reqs, Exec& ex, std::siz
   // Malformed GETs take no part in the batch; their slot keeps an empty key.
   std::size_t n = 0;
   for (const Pending& p : reqs) {
-    if (check(p.req, ex).status == wire::Status::kOk) keys_[n++] = store::make_key(p.req.key);
+    if (check(p.req, ex).status == wire::Status::kOk) keys_[n++] = ex.key_ref(p.req.key);
   }
   ex.ctx.get_batch(std::span<const store::KeyRef>(keys_.data(), n), views_.data());
   std::size_t done = 0, k = 0;

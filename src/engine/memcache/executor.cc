@@ -286,7 +286,7 @@ std::size_t Executor::retrieve(const Request& r, Buffer& out, Exec& ex) {
     bool more = true;
     while (more) {
       std::size_t n = 0;
-      while (n < kBatch && (more = it.next(&k))) keys_[n++] = store::make_key(k);
+      while (n < kBatch && (more = it.next(&k))) keys_[n++] = ex.key_ref(k);
       if (n == 0) break;
       ex.ctx.get_batch(std::span<const store::KeyRef>(keys_, n), views_);
       for (std::size_t i = 0; i < n; ++i) {
