@@ -84,6 +84,17 @@ struct RingPort {
   }
 };
 
+// A peer by IPv4 address and UDP port (host order), without link details.
+io::Endpoint ipv4_peer(std::uint32_t ip, std::uint16_t port) {
+  io::Endpoint e;
+  auto* sin = reinterpret_cast<sockaddr_in*>(&e.addr);
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = htonl(ip);
+  sin->sin_port = htons(port);
+  e.len = sizeof(sockaddr_in);
+  return e;
+}
+
 rte_mempool* pool() {
   static rte_mempool* p = [] {
     const std::string prefix = "--file-prefix=ferrite-dpdk-test-" + std::to_string(getpid());
@@ -167,12 +178,8 @@ TEST_F(DpdkDriverTest, AnswersArpForOurAddress) {
   EXPECT_TRUE(exc_->take().empty());
 
   // The sender was learnt: a datagram to it can be sent without a request to answer.
-  io::Endpoint to;
+  io::Endpoint to = ipv4_peer(kClientIp, 4000);
   auto* sin = reinterpret_cast<sockaddr_in*>(&to.addr);
-  sin->sin_family = AF_INET;
-  sin->sin_addr.s_addr = htonl(kClientIp);
-  sin->sin_port = htons(4000);
-  to.len = sizeof(sockaddr_in);
   EXPECT_TRUE(d.send_datagram(0, to, "hi", 2));
   d.flush();
   const auto sent = port_->take();
@@ -407,12 +414,7 @@ TEST_F(DpdkDriverTest, SeveralPortsEachAnswerForTheirOwnAddress) {
 
   // A peer another worker's driver received on the second port (a handed-over datagram): its
   // link names the port, so the reply leaves from it.
-  io::Endpoint handed;
-  auto* sin = reinterpret_cast<sockaddr_in*>(&handed.addr);
-  sin->sin_family = AF_INET;
-  sin->sin_addr.s_addr = htonl(kClientIp2);
-  sin->sin_port = htons(4003);
-  handed.len = sizeof(sockaddr_in);
+  io::Endpoint handed = ipv4_peer(kClientIp2, 4003);
   handed.link.valid = true;
   handed.link.port = 1;
   std::memcpy(handed.link.mac, test::kClientMac.data(), 6);
