@@ -146,9 +146,9 @@ void resolve_dpdk_ports(const ConfigValues& values, bool dpdk, std::vector<Serve
     }
     for (std::size_t i = 0; i < ifaces.size(); ++i) {
       const std::string_view name = ifaces[i];
-      if (name.empty() || name.size() > 15 || name.find_first_of(" /") != std::string_view::npos) {
+      if (name.empty() || name.size() > 15 || name.find_first_of(" /=") != std::string_view::npos) {
         errors.push_back("dpdk.exception_iface: \"" + std::string(name) +
-                         "\" is not an interface name; expected 1 to 15 bytes without blanks or '/'");
+                         "\" is not an interface name; expected 1 to 15 bytes without blanks, '/' or '='");
         ok = false;
       }
       for (std::size_t j = 0; j < i; ++j) {

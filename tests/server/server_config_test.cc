@@ -556,7 +556,10 @@ TEST(Config, DpdkPortsEachWithItsAddressAndExceptionInterface) {
             "dpdk.ports: \"0,1,2,3,4,5,6,7,8\" names 9 ports; expected 1 to 8 DPDK port ids such as \"0\" or \"0,1\"");
   EXPECT_EQ(first_error({{"server.driver", "dpdk"}, {"dpdk.address", "10.0.0.2/8"}, {"dpdk.exception_iface", "a-name-longer-than-15"}}),
             "dpdk.exception_iface: \"a-name-longer-than-15\" is not an interface name; expected 1 to 15 bytes "
-            "without blanks or '/'");
+            "without blanks, '/' or '='");
+  EXPECT_EQ(first_error({{"server.driver", "dpdk"}, {"dpdk.address", "10.0.0.2/8"}, {"dpdk.exception_iface", "fe=0"}}),
+            "dpdk.exception_iface: \"fe=0\" is not an interface name; expected 1 to 15 bytes without blanks, '/' or "
+            "'='");
   EXPECT_EQ(first_error({{"server.driver", "dpdk"},
                          {"dpdk.ports", "0,1"},
                          {"dpdk.address", "10.0.0.2/8,10.0.0.3/8"},
