@@ -165,6 +165,16 @@ struct DpdkDriver::Impl {
     return n.ip == ip_be ? &n : nullptr;
   }
 
+  // The slot whose peer `to` is (a reply to this poll's request), or null: found from the
+  // address, not by a search (a poll holds up to burst x ports slots, and every reply asks).
+  Slot* slot_of(const io::Endpoint& to) noexcept {
+    const auto at = reinterpret_cast<std::uintptr_t>(&to);
+    const auto first = reinterpret_cast<std::uintptr_t>(&slots[0].peer);
+    if (at < first) return nullptr;
+    const std::size_t i = (at - first) / sizeof(Slot);
+    return i < used_slots && &slots[i].peer == &to ? &slots[i] : nullptr;
+  }
+
   void handle(PortState& ps, rte_mbuf* m, io::Event* events, std::size_t& nev);
   void handle_arp(PortState& ps, rte_mbuf* m, std::uint8_t* p, std::size_t l2, std::size_t len);
   void handle_ipv4(PortState& ps, rte_mbuf* m, std::uint8_t* p, std::size_t l2, std::size_t len, io::Event* events,
@@ -497,10 +507,7 @@ std::size_t DpdkDriver::poll(io::Event* events, std::size_t max, int /*wait_us*/
 bool DpdkDriver::send_datagram(std::uint16_t /*tag*/, const io::Endpoint& to, const char* data, std::size_t len) {
   Impl& d = *impl_;
   // A reply to this poll's request: its peer is one of our slots.
-  Slot* s = nullptr;
-  for (std::size_t i = 0; i < d.used_slots; ++i) {
-    if (&d.slots[i].peer == &to) s = &d.slots[i];
-  }
+  Slot* s = d.slot_of(to);
   Route route;
   if (s != nullptr) {
     route = s->route;
