@@ -239,7 +239,7 @@ void Worker::handle(const io::Event& ev) {
     case io::EventType::kPeerClosed: on_peer_closed(ev.conn); break;
     case io::EventType::kSent: on_sent(ev.conn, ev.res); break;
     case io::EventType::kClosed: on_closed(ev.conn); break;
-    case io::EventType::kDatagram: on_datagram(ev, driver_); break;
+    case io::EventType::kDatagram: break;  // never here: serve_events runs datagrams, with their keys
   }
 }
 
@@ -578,7 +578,8 @@ void Worker::serve_events(const io::Event* events, std::size_t n, io::Driver& fr
   for (std::size_t i = 0; i < n; ++i) {
     const io::Event& ev = events[i];
     if (ev.type == io::EventType::kDatagram) {
-      on_datagram(ev, from, keyed && burst_key_[i] != BurstKey::kNone ? &burst_keys_[i] : nullptr);
+      const BurstKey kind = keyed ? burst_key_[i] : BurstKey::kNone;
+      on_datagram(ev, from, kind, kind != BurstKey::kNone ? &burst_keys_[i] : nullptr);
     } else if (&from == &driver_) {
       handle(ev);
     }
@@ -593,14 +594,11 @@ Worker::BurstKey Worker::first_key(const io::Event& ev, store::KeyRef* key) cons
   return handover_ != nullptr && ctx_->partition_of(key->hash) != ctx_->home() ? BurstKey::kRemote : BurstKey::kLocal;
 }
 
-void Worker::on_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key) {
+// `kind` and `key` as first_key() found them (with the handover on, every datagram's were).
+void Worker::on_datagram(const io::Event& ev, io::Driver& from, BurstKey kind, const store::KeyRef* key) {
   stats_.datagrams_in.add();
   stats_.bytes_read.add(ev.len);
-  store::KeyRef k;  // outlives the branch: `key` may point to it when the datagram is served here
-  if (handover_ != nullptr) {
-    if (key == nullptr && first_key(ev, &k) != BurstKey::kNone) key = &k;
-    if (key != nullptr && ctx_->partition_of(key->hash) != ctx_->home() && hand_over(ev, &from == fast_path_, *key)) return;
-  }
+  if (kind == BurstKey::kRemote && hand_over(ev, &from == fast_path_, *key)) return;
   serve_datagram(ev, from, key);
 }
 

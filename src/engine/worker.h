@@ -100,7 +100,7 @@ class Worker {
   void on_sent(io::ConnId id, int res);
   void on_peer_closed(io::ConnId id);
   void on_closed(io::ConnId id);
-  void on_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key = nullptr);
+  void on_datagram(const io::Event& ev, io::Driver& from, BurstKey kind, const store::KeyRef* key);
   bool hand_over(const io::Event& ev, bool fast_path, const store::KeyRef& key);
   // `key`: the datagram's first key, hashed already (or null).
   void serve_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key = nullptr);
