@@ -30,6 +30,10 @@ struct HandedDatagram {
   std::uint16_t tag = 0;       // the listener
   bool fast_path = false;      // answer through the fast-path driver (else the kernel driver)
   std::uint16_t len = 0;
+  // The first key as the producer hashed it (its bytes are in `data`): not hashed again.
+  std::uint16_t key_offset = 0;
+  std::uint16_t key_len = 0;
+  std::uint64_t key_hash = 0;
   io::Endpoint peer;
   char data[kMaxBytes];
 };

@@ -235,6 +235,7 @@ class DatagramHandler {
   // keys before running it (buckets, then items: their memory misses overlap instead of coming
   // one after another) and hands a datagram to the partition that owns its first key. Only a
   // hint: false when there is none, no checks beyond what reading the key needs, nothing counted.
+  // The key is a view into `in` (the handover carries it as an offset).
   virtual bool first_key(std::string_view /*in*/, store::KeyRef* /*out*/) const noexcept { return false; }
 };
 

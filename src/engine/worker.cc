@@ -614,6 +614,9 @@ bool Worker::hand_over(const io::Event& ev, bool fast_path, const store::KeyRef&
   d->tag = ev.tag;
   d->fast_path = fast_path;
   d->len = static_cast<std::uint16_t>(ev.len);
+  d->key_offset = static_cast<std::uint16_t>(key.key.data() - ev.data);
+  d->key_len = static_cast<std::uint16_t>(key.key.size());
+  d->key_hash = key.hash;
   d->peer = *ev.peer;
   std::memcpy(d->data, ev.data, ev.len);
   ring->publish();
@@ -634,7 +637,8 @@ std::size_t Worker::serve_handed_over() {
       ev.data = d->data;
       ev.len = d->len;
       ev.peer = &d->peer;
-      serve_datagram(ev, d->fast_path && fast_path_ != nullptr ? *fast_path_ : driver_);
+      const store::KeyRef key{std::string_view(d->data + d->key_offset, d->key_len), d->key_hash};
+      serve_datagram(ev, d->fast_path && fast_path_ != nullptr ? *fast_path_ : driver_, &key);
       ring->release();
       ++n;
     }
