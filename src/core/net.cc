@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "core/text.h"
+
 namespace ferrite {
 namespace {
 
@@ -73,9 +75,7 @@ std::string parse_ipv4_prefixes(std::string_view text, std::vector<Ipv4Prefix>* 
   std::vector<Ipv4Prefix> list;
   while (!text.empty()) {
     const std::size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    const std::string_view item = trim_blanks(text.substr(0, comma));
     Ipv4Prefix p;
     const std::string problem = parse_ipv4_prefix(item, &p);
     if (!problem.empty()) return problem;

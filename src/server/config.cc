@@ -14,6 +14,7 @@
 
 #include "core/hash.h"
 #include "core/size.h"
+#include "core/text.h"
 
 #ifndef FERRITE_VERSION
 #error "FERRITE_VERSION must be defined by the build (src/server/meson.build)"
@@ -88,31 +89,15 @@ bool listeners_overlap(const ListenAddress& a, const ListenAddress& b) {
   return a.host == b.host || a.wildcard() || b.wildcard();
 }
 
-// Words separated by commas, each trimmed of blanks; "" = none.
-std::vector<std::string_view> comma_list(std::string_view text) {
-  std::vector<std::string_view> out;
-  if (text.find_first_not_of(" \t") == std::string_view::npos) return out;
-  for (std::size_t at = 0;;) {
-    const std::size_t comma = std::min(text.find(',', at), text.size());
-    std::string_view w = text.substr(at, comma - at);
-    const std::size_t b = w.find_first_not_of(" \t");
-    w = b == std::string_view::npos ? std::string_view() : w.substr(b, w.find_last_not_of(" \t") - b + 1);
-    out.push_back(w);
-    if (comma == text.size()) break;
-    at = comma + 1;
-  }
-  return out;
-}
-
 // dpdk.ports with each port's dpdk.address and dpdk.exception_iface (one per port, in order).
 // The addresses are required only with the dpdk driver.
 void resolve_dpdk_ports(const ConfigValues& values, bool dpdk, std::vector<ServerConfig::Dpdk::Port>* ports,
                         std::vector<std::string>& errors) {
   const std::string& ids_text = values.get(Key::kDpdkPorts);
-  const std::vector<std::string_view> ids = comma_list(ids_text);
+  const std::vector<std::string_view> ids = split_commas(ids_text);
   std::vector<Ipv4Prefix> address;
   parse_ipv4_prefixes(values.get(Key::kDpdkAddress), &address);  // checked when it was set
-  const std::vector<std::string_view> ifaces = comma_list(values.get(Key::kDpdkExceptionIface));
+  const std::vector<std::string_view> ifaces = split_commas(values.get(Key::kDpdkExceptionIface));
   ports->clear();
   bool ok = true;
   if (ids.empty() || ids.size() > kMaxDpdkPorts) {

@@ -7,6 +7,7 @@
 
 #include "core/net.h"
 #include "core/size.h"
+#include "core/text.h"
 #include "server/address.h"
 
 namespace ferrite::server {
@@ -79,13 +80,8 @@ std::optional<std::uint64_t> parse_duration(std::string_view text) noexcept {
 std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text, std::string* problem) {
   std::vector<unsigned> cpus;
   if (text.find_first_not_of(' ') == std::string_view::npos) return cpus;
-  auto trim = [](std::string_view t) {
-    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
-    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
-    return t;
-  };
   auto id = [&](std::string_view t) -> std::optional<unsigned> {
-    t = trim(t);
+    t = trim_blanks(t);
     const auto v = parse_uint(t);
     if (!v) {
       *problem = "has \"" + std::string(t) + "\", which is not a CPU id";
@@ -108,7 +104,7 @@ std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text, std::
       const auto l = id(item.substr(dash + 1));
       if (!l) return std::nullopt;
       if (*l < *first) {
-        *problem = "has the range " + std::string(trim(item)) + ", which runs backwards";
+        *problem = "has the range " + std::string(trim_blanks(item)) + ", which runs backwards";
         return std::nullopt;
       }
       last = *l;
