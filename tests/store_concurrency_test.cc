@@ -706,6 +706,101 @@ TEST(StoreConcurrency, CrossThreadOverwritesFarBelowTheLimitNeverEvict) {
   main_ctx.reset();
 }
 
+// The table grows shard by shard while readers and writers run. Readers look up keys that are
+// always there (stored before, overwritten with the same value meanwhile): every lookup must
+// hit, whichever array of the key's shard it reads, frozen or new. Writers add keys, which
+// makes every shard grow several times, and read each one back at once. Nothing may be evicted
+// (the store is far below its memory limit) and every key must be there at the end.
+TEST(StoreConcurrency, GrowingTableNeverLosesOrHidesAKey) {
+  StoreConfig c;
+  c.memory_limit = std::size_t{128} << 20;  // a table of 2M slots: it starts with 16k
+  c.max_contexts = 5;
+  Store store(c);
+  const std::size_t stable = scaled(20'000, 4'000);
+  const std::size_t per_writer = scaled(150'000, 15'000);
+  {
+    auto ctx = store.attach();
+    ctx->set_now(kT0);
+    for (std::size_t k = 0; k < stable; ++k) {
+      ASSERT_EQ(ctx->set(key_n("stable:", static_cast<long long>(k)), make_value(static_cast<std::uint32_t>(k), 0, 1)).status,
+                Status::kOk);
+      if (k % 64 == 63) ctx->quiescent();
+    }
+  }
+  const std::size_t slots_before = static_cast<std::size_t>(store.stats().table_slots_now);
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> misses{0}, bad{0}, lookups{0}, own_misses{0};
+  std::vector<std::thread> threads;
+  for (unsigned r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      auto ctx = store.attach();
+      ctx->set_now(kT0);
+      Rng rng(7 + r);
+      for (std::size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        const std::size_t k = rng.next() % stable;
+        const ItemView v = ctx->get(key_n("stable:", static_cast<long long>(k)));
+        if (!v) {
+          misses.fetch_add(1, std::memory_order_relaxed);
+        } else if (v.value() != make_value(static_cast<std::uint32_t>(k), 0, 1)) {
+          bad.fetch_add(1, std::memory_order_relaxed);
+        }
+        lookups.fetch_add(1, std::memory_order_relaxed);
+        if (i % 16 == 15) {
+          ctx->tick();
+          ctx->quiescent();
+        }
+      }
+    });
+  }
+  std::vector<std::thread> writers;
+  for (unsigned w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      auto ctx = store.attach();
+      ctx->set_now(kT0);
+      for (std::size_t i = 0; i < per_writer; ++i) {
+        const std::string key = key_n(w == 0 ? "a:" : "b:", static_cast<long long>(i));
+        if (ctx->set(key, "0123456789abcdef0123456789abcdef").status != Status::kOk || !ctx->get(key)) {
+          own_misses.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (i % 8 == 0) {  // the stable keys are rewritten too, with the same value
+          const std::size_t k = i % stable;
+          ctx->set(key_n("stable:", static_cast<long long>(k)), make_value(static_cast<std::uint32_t>(k), 0, 1));
+        }
+        if (i % 32 == 31) {
+          ctx->tick();
+          ctx->quiescent();
+        }
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  stop.store(true);
+  for (auto& t : threads) t.join();
+
+  auto ctx = store.attach();
+  ctx->set_now(kT0);
+  std::size_t missing = 0;
+  for (std::size_t i = 0; i < per_writer; ++i) {
+    missing += ctx->get(key_n("a:", static_cast<long long>(i))) ? 0 : 1;
+    missing += ctx->get(key_n("b:", static_cast<long long>(i))) ? 0 : 1;
+    if (i % 64 == 63) ctx->quiescent();
+  }
+  ctx->quiescent();
+  const StoreStats st = store.stats();
+  EXPECT_GT(lookups.load(), 0u);
+  EXPECT_EQ(misses.load(), 0u) << "of " << lookups.load() << " lookups of keys that were always there";
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_EQ(own_misses.load(), 0u);
+  EXPECT_EQ(missing, 0u);
+  EXPECT_EQ(st.evictions, 0) << summary(store) << ", table-full evictions " << st.table_full_evictions
+                            << ", growths " << st.table_growths;
+  EXPECT_EQ(st.items, static_cast<std::int64_t>(stable + 2 * per_writer));
+  EXPECT_GT(st.table_growths, 0);
+  EXPECT_GT(static_cast<std::size_t>(st.table_slots_now), slots_before);
+  EXPECT_LT(st.table_slots_now, st.table_slots);
+  ctx.reset();
+}
+
 // server.policy changes live: one thread flips the policy back and forth while writers fill a
 // small store many times over and read back what they wrote (so both policies' hit paths and
 // hand passes meet items whose access byte the other policy wrote). Eviction must keep working:

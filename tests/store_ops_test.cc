@@ -85,6 +85,72 @@ TEST(StoreConfigCheck, ExplicitTableSlots) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The table grows with the items (docs/store.md: "The table")
+
+TEST(StoreTableGrowth, ResidentTableFollowsTheItemsAndNothingIsEvicted) {
+  Harness h;  // 64 MiB: room for a million 64-byte items
+  const StoreStats empty = h.store.stats();
+  EXPECT_LT(empty.table_slots_now * 50, empty.table_slots) << "a new table starts small";
+  EXPECT_LT(empty.table_resident_bytes * 50, empty.table_bytes);
+  constexpr long long kItems = 200'000;
+  for (long long i = 0; i < kItems; ++i) {
+    ASSERT_EQ(h.ctx->set(key_n("grow:", i), "0123456789abcdef0123456789abcdef").status, Status::kOk);
+    if (i % 64 == 63) h.ctx->quiescent();
+  }
+  h.ctx->quiescent();
+  const StoreStats s = h.store.stats();
+  EXPECT_EQ(s.items, kItems);
+  EXPECT_EQ(s.evictions, 0);
+  EXPECT_GT(s.table_growths, 0);
+  // Shards grow by half at 85% load: each is between ~55% and 85% full (a little slack for the
+  // spread of keys over shards).
+  EXPECT_GE(s.table_slots_now * 90, kItems * 100) << s.table_slots_now;
+  EXPECT_LE(s.table_slots_now * 45, kItems * 100) << s.table_slots_now;
+  EXPECT_LT(s.table_resident_bytes * 3, s.table_bytes) << "a fifth of the capacity is in use";
+  for (long long i = 0; i < kItems; ++i) {
+    ASSERT_TRUE(h.ctx->get(key_n("grow:", i))) << i;
+    if (i % 64 == 63) h.ctx->quiescent();
+  }
+  h.ctx->quiescent();
+}
+
+TEST(StoreTableGrowth, GrowsToItsCapacityAndThenEvictsWithinBuckets) {
+  StoreConfig c = Harness::small_config();
+  c.table_slots = 4000;
+  Harness h(c);
+  for (long long i = 0; i < 20'000; ++i) {
+    ASSERT_EQ(h.ctx->set(key_n("cap:", i), "v").status, Status::kOk);
+    if (i % 64 == 63) h.ctx->quiescent();
+  }
+  h.ctx->quiescent();
+  const StoreStats s = h.store.stats();
+  EXPECT_EQ(s.table_slots_now, s.table_slots);
+  EXPECT_GT(s.table_full_evictions, 0);
+  EXPECT_LE(s.items, s.table_slots);
+  EXPECT_GT(s.items * 100, s.table_slots * 90) << "a full table uses its slots";
+}
+
+TEST(StoreTableGrowth, ExpiryHandlesStillFindTheirItemAfterItsShardGrew) {
+  Harness h;
+  SetRequest ttl;
+  ttl.expires_at_ms = Harness::kT0 + 100;
+  for (long long i = 0; i < 100; ++i) ASSERT_EQ(h.ctx->set(key_n("ttl:", i), "x", ttl).status, Status::kOk);
+  for (long long i = 0; i < 50'000; ++i) {  // every shard grows under the wheel's handles
+    ASSERT_EQ(h.ctx->set(key_n("fill:", i), "x").status, Status::kOk);
+    if (i % 64 == 63) h.ctx->quiescent();
+  }
+  ASSERT_GT(h.store.stats().table_growths, 0);
+  h.at(Harness::kT0 + 200);
+  for (int i = 0; i < 100; ++i) {
+    h.ctx->tick();
+    h.ctx->quiescent();
+  }
+  const StoreStats s = h.store.stats();
+  EXPECT_EQ(s.expired_active, 100) << "the wheel removed every expired item, none was lost track of";
+  EXPECT_EQ(s.items, 50'000);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Clock and contexts
 
 TEST(StoreClock, StartsAtOneAndIsMonotonic) {
@@ -1282,7 +1348,7 @@ TEST(StoreOpsScan, VisitsEveryLiveItemOnce) {
   std::uint64_t cursor = 0;
   int calls = 0;
   do {
-    ctx->scan(&cursor, 1000, [](void* arg, const ItemView& it) {
+    ctx->scan(&cursor, 16, [](void* arg, const ItemView& it) {
       (*static_cast<std::map<std::string, std::size_t>*>(arg))[std::string(it.key())] += 1;
     }, &seen);
     ++calls;

@@ -59,14 +59,14 @@ TEST(TimingWheel, EntriesSurfaceByTheirDeadlineAcrossLevels) {
     now += 1 + rng() % (now < start + 1'000'000 ? 50 : 5'000'000);
     w.advance(now, SIZE_MAX);
     for (const WheelEntry& e : drain(w)) {
-      const std::uint64_t d = deadline.at(e.bucket);
-      ++surfaced[e.bucket];
+      const std::uint64_t d = deadline.at(e.place);
+      ++surfaced[e.place];
       if (now < d) {
         ASSERT_TRUE(w.insert(e, d));
         continue;
       }
-      EXPECT_LT(prev, d + 8) << "entry " << e.bucket << " stayed in the wheel past a check where it was due";
-      EXPECT_TRUE(fired.emplace(e.bucket, now).second) << "entry " << e.bucket << " fired twice";
+      EXPECT_LT(prev, d + 8) << "entry " << e.place << " stayed in the wheel past a check where it was due";
+      EXPECT_TRUE(fired.emplace(e.place, now).second) << "entry " << e.place << " fired twice";
     }
   }
   for (const auto& [entry, n] : surfaced) EXPECT_LE(n, 8) << "entry " << entry << " re-filed too often";

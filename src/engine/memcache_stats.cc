@@ -169,7 +169,7 @@ void general(Exec& ex, const Emitter& out) {
                                  ? 0
                                  : 1);
   out.unum("threads", cfg.workers);
-  out.num("hash_bytes", s.table_bytes);
+  out.num("hash_bytes", s.table_resident_bytes);
   out.num("bytes", s.item_bytes);
   out.num("curr_items", s.items);
   out.num("total_items", s.sets);

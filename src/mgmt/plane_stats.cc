@@ -116,8 +116,10 @@ void write_store(const store::StoreStats& s, JsonWriter& w) {
   w.field("item_bytes", s.item_bytes);
   w.field("retired_bytes", s.retired_bytes);
   w.field("table_bytes", s.table_bytes);
+  w.field("table_resident_bytes", s.table_resident_bytes);
   w.field("wheel_bytes", s.wheel_bytes);
   w.field("table_slots", s.table_slots);
+  w.field("table_slots_now", s.table_slots_now);
   // The *_delta counters are the parts of items / item_bytes / wheel_bytes above.
 #define FERRITE_STORE_FIELD(name, help) \
   if (!std::string_view(#name).ends_with("_delta")) w.field(#name, s.name);

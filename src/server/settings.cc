@@ -61,8 +61,9 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
            "Longest value accepted (memcached's item size limit); at most a quarter of server.memory. A "
            "request may buffer this much plus 64KiB of headers."),
     number(Key::kItemSizeHint, "server.item_size_hint", Type::kSize, "64", 16, kGiB, kRestart,
-           "The typical item size (key, value and about 16 bytes of metadata): the hash table is sized "
-           "once, for server.memory / item_size_hint items."),
+           "The typical item size (key, value and about 16 bytes of metadata): the hash table grows with "
+           "the items up to room for server.memory / item_size_hint of them (that much is set aside at "
+           "start)."),
     number(Key::kMaxConnections, "server.max_connections", Type::kInt, "4096", 1, std::uint64_t{1} << 20,
            kLive,
            "Open client connections across all workers; beyond it new connections are refused. Lowered "

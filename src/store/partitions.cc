@@ -16,9 +16,11 @@ void add_stats(StoreStats& into, const StoreStats& s) noexcept {
   into.item_bytes += s.item_bytes;
   into.retired_bytes += s.retired_bytes;
   into.table_bytes += s.table_bytes;
+  into.table_resident_bytes += s.table_resident_bytes;
   into.wheel_bytes += s.wheel_bytes;
   into.memory_limit += s.memory_limit;
   into.table_slots += s.table_slots;
+  into.table_slots_now += s.table_slots_now;
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ namespace ferrite::store {
   X(wheel_scheduled, "expiry handles put on the timing wheel")             \
   X(wheel_fired, "expiry handles that came due")                           \
   X(wheel_dropped, "expiry handles not scheduled for want of memory")      \
-  X(retire_growths, "times a retire list had to grow within one loop iteration")
+  X(retire_growths, "times a retire list had to grow within one loop iteration") \
+  X(table_growths, "times a shard of the table grew")
 
 struct ContextStats {
 #define FERRITE_DECLARE_COUNTER(name, help) ::ferrite::Counter name;
@@ -55,10 +56,12 @@ struct StoreStats {
   std::int64_t bytes_used = 0;      // accounted: live items + table + wheels
   std::int64_t item_bytes = 0;      // live items, by usable size
   std::int64_t retired_bytes = 0;   // unlinked, waiting for a grace period
-  std::int64_t table_bytes = 0;
+  std::int64_t table_bytes = 0;     // charged: the table fully grown
+  std::int64_t table_resident_bytes = 0;  // the shards' arrays now
   std::int64_t wheel_bytes = 0;
   std::int64_t memory_limit = 0;
-  std::int64_t table_slots = 0;
+  std::int64_t table_slots = 0;     // the table fully grown
+  std::int64_t table_slots_now = 0;
 };
 
 }  // namespace ferrite::store

@@ -131,13 +131,7 @@ Store::Store(const StoreConfig& config) : config_(config) {
 Store::~Store() {
   // Contexts must be gone (each detaches itself). Free what is still linked or waiting.
   for (const RetiredItem& o : shared_->orphans) memory_->release(o.item);
-  for (std::uint32_t b = 0; b < table_->buckets(); ++b) {
-    Bucket& bucket = table_->bucket(b);
-    for (auto& r : bucket.ref) {
-      const std::uint32_t ref = r.load(std::memory_order_relaxed);
-      if (ref != 0) memory_->release(memory_->item_at(ref));
-    }
-  }
+  table_->for_each_ref([&](std::uint32_t ref) { memory_->release(memory_->item_at(ref)); });
 }
 
 std::unique_ptr<Context> Store::attach() {
@@ -193,14 +187,16 @@ StoreStats Store::stats() const noexcept {
   s.retired_bytes = s.retired_bytes_delta;
   s.wheel_bytes = s.wheel_bytes_delta;
   s.table_bytes = static_cast<std::int64_t>(table_->bytes());
+  s.table_resident_bytes = static_cast<std::int64_t>(table_->resident_bytes());
   s.bytes_used = s.item_bytes + s.wheel_bytes + s.table_bytes;
   s.memory_limit = static_cast<std::int64_t>(memory_limit());
-  s.table_slots = static_cast<std::int64_t>(table_->slots());
+  s.table_slots = static_cast<std::int64_t>(table_->max_slots());
+  s.table_slots_now = static_cast<std::int64_t>(table_->slots());
   return s;
 }
 
 std::size_t Store::bytes_used() const noexcept { return static_cast<std::size_t>(stats().bytes_used); }
-std::size_t Store::table_slots() const noexcept { return table_->slots(); }
+std::size_t Store::table_slots() const noexcept { return table_->max_slots(); }
 std::size_t Store::table_bytes() const noexcept { return table_->bytes(); }
 
 std::string Store::set_memory_limit(std::size_t bytes) {
@@ -319,47 +315,57 @@ FERRITE_ALWAYS_INLINE std::uint32_t match_tags(const Bucket& b, std::uint16_t ta
 }
 }  // namespace
 
-FERRITE_ALWAYS_INLINE Context::Found Context::find_in(const KeyRef& key, std::uint32_t bi,
-                                                     std::uint16_t tag) const noexcept {
-  const Bucket& b = table_.bucket(bi);
-  for (std::uint32_t m = match_tags(b, tag); m != 0; m &= m - 1) {
+FERRITE_ALWAYS_INLINE Context::Found Context::find_in(const KeyRef& key, const Location& loc,
+                                                     std::uint32_t bi) const noexcept {
+  Bucket& b = loc.base[bi];
+  for (std::uint32_t m = match_tags(b, loc.tag); m != 0; m &= m - 1) {
     const unsigned s = static_cast<unsigned>(__builtin_ctz(m)) >> 1;
     const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
     if (ref == 0) continue;
     Item* it = memory_.item_at(ref);
-    if (key_equals(it, key.key)) return {it, bi, s};
+    if (key_equals(it, key.key)) return {it, &b, s, loc.shard, loc.state};
   }
   return {};
 }
 
 FERRITE_ALWAYS_INLINE Context::Found Context::find_locked(const KeyRef& key, const Location& loc) const noexcept {
-  Found f = find_in(key, loc.b1, loc.tag);
-  if (f.item == nullptr && loc.b2 != loc.b1) f = find_in(key, loc.b2, loc.tag);
+  Found f = find_in(key, loc, loc.b1);
+  if (f.item == nullptr && loc.b2 != loc.b1) f = find_in(key, loc, loc.b2);
   return f;
 }
 
-Context::Found Context::find(const KeyRef& key, const Location& loc) const noexcept {
-  const Bucket& b1 = table_.bucket(loc.b1);
-  const Bucket& b2 = table_.bucket(loc.b2);
+Location Context::lock_key(const KeyRef& key) const noexcept {
   for (;;) {
+    const Location loc = table_.locate(key.hash);
+    if (table_.lock_pair(loc)) return loc;
+    cpu_relax();  // the key's shard grew meanwhile: its new array
+  }
+}
+
+Context::Found Context::find(const KeyRef& key, Location loc) const noexcept {
+  for (;;) {
+    const Bucket& b1 = loc.primary();
+    const Bucket& b2 = loc.alternate();
     const std::uint32_t v1 = b1.version.load(std::memory_order_acquire);
     // A hit needs no validation: items are immutable and the ref was this key's item when read.
     // Most keys sit in their primary bucket, so the alternate's line is touched only after that.
-    Found f = find_in(key, loc.b1, loc.tag);
+    Found f = find_in(key, loc, loc.b1);
     if (f.item != nullptr) return f;
     const std::uint32_t v2 = b2.version.load(std::memory_order_acquire);
     if (loc.b2 != loc.b1) {
-      f = find_in(key, loc.b2, loc.tag);
+      f = find_in(key, loc, loc.b2);
       if (f.item != nullptr) return f;
     }
     // A miss is only trusted if neither bucket changed meanwhile (a displacement may have moved
-    // the key from the bucket not yet read to the one already read).
+    // the key from the bucket not yet read to the one already read), and no writer held them
+    // (unless the shard froze them to grow: then nothing in them changes).
     std::atomic_thread_fence(std::memory_order_acquire);
-    if (((v1 | v2) & 1u) == 0 && b1.version.load(std::memory_order_relaxed) == v1 &&
-        b2.version.load(std::memory_order_relaxed) == v2) {
+    if (b1.version.load(std::memory_order_relaxed) == v1 && b2.version.load(std::memory_order_relaxed) == v2 &&
+        table_.stable(loc, v1, v2)) {
       return {};
     }
     cpu_relax();
+    loc = table_.locate(key.hash);
   }
 }
 
@@ -415,11 +421,18 @@ ItemView Context::get(const KeyRef& key) noexcept {
 
 void Context::scan(std::uint64_t* cursor, std::size_t buckets, ItemFn fn, void* arg) noexcept {
   maybe_run_flush();
-  const std::uint64_t total = table_.buckets();
-  std::uint64_t bi = *cursor % total;
-  const std::uint64_t end = std::min<std::uint64_t>(total, bi + buckets);
-  for (; bi < end; ++bi) {
-    const Bucket& b = table_.bucket(static_cast<std::uint32_t>(bi));
+  const std::uint64_t total = table_.positions();
+  std::uint64_t pos = *cursor < total ? *cursor : 0;
+  for (std::size_t visited = 0; pos < total && visited < buckets;) {
+    Location at;
+    std::uint64_t next;
+    if (!table_.at(pos, &at, &next)) {
+      pos = next;
+      continue;
+    }
+    ++pos;
+    ++visited;
+    const Bucket& b = at.primary();
     for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
       const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
       if (ref == 0) continue;
@@ -427,23 +440,23 @@ void Context::scan(std::uint64_t* cursor, std::size_t buckets, ItemFn fn, void* 
       if (liveness(it) == Liveness::kAlive) fn(arg, ItemView(it));
     }
   }
-  *cursor = bi >= total ? 0 : bi;
+  *cursor = pos >= total ? 0 : pos;
 }
 
 void Context::prefetch(const KeyRef& key) const noexcept {
   // The primary bucket: where a key almost always is, and where a write takes its first lock.
-  prefetch_write(&table_.bucket(table_.locate(key.hash).b1));
+  prefetch_write(&table_.locate(key.hash).primary());
 }
 
 void Context::prefetch_item(const KeyRef& key) const noexcept {
   const Location loc = table_.locate(key.hash);
-  const Bucket& bucket = table_.bucket(loc.b1);
+  const Bucket& bucket = loc.primary();
   const std::uint32_t m = match_tags(bucket, loc.tag);
   for (std::uint32_t mm = m; mm != 0; mm &= mm - 1) {
     const std::uint32_t ref = bucket.ref[__builtin_ctz(mm) >> 1].load(std::memory_order_relaxed);
     if (ref != 0) prefetch_read(memory_.item_at(ref));
   }
-  if (m == 0) prefetch_read(&table_.bucket(loc.b2));
+  if (m == 0) prefetch_read(&loc.alternate());
 }
 
 void Context::get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept {
@@ -454,17 +467,17 @@ void Context::get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept {
     // Stage 1: every key's primary bucket (where inserts go while it has room).
     for (std::size_t i = 0; i < n; ++i) {
       locs[i] = table_.locate(keys[base + i].hash);
-      prefetch_read(&table_.bucket(locs[i].b1));
+      prefetch_read(&locs[i].primary());
     }
     // Stage 2: the items whose tags match; the alternate bucket where the primary has none.
     for (std::size_t i = 0; i < n; ++i) {
-      const Bucket& bucket = table_.bucket(locs[i].b1);
+      const Bucket& bucket = locs[i].primary();
       const std::uint32_t m = match_tags(bucket, locs[i].tag);
       for (std::uint32_t mm = m; mm != 0; mm &= mm - 1) {
         const std::uint32_t ref = bucket.ref[__builtin_ctz(mm) >> 1].load(std::memory_order_relaxed);
         if (ref != 0) prefetch_read(memory_.item_at(ref));
       }
-      if (m == 0) prefetch_read(&table_.bucket(locs[i].b2));
+      if (m == 0) prefetch_read(&locs[i].alternate());
     }
     // Stage 3: resolve.
     for (std::size_t i = 0; i < n; ++i) out[base + i] = get_located(keys[base + i], locs[i]);
@@ -484,9 +497,10 @@ void Context::drop_linked(Item* it) noexcept {
 }
 
 void Context::unlink(const Found& f) noexcept {
-  Bucket& b = table_.bucket(f.bucket);
+  Bucket& b = *f.bucket;
   b.ref[f.slot].store(0, std::memory_order_relaxed);
   b.tag[f.slot].store(0, std::memory_order_relaxed);
+  table_.note_remove(f.shard);
   stats_.items_delta.sub();
   drop_linked(f.item);
 }
@@ -512,8 +526,10 @@ void Context::account_removal(Item* it, Liveness why, Via via) noexcept {
 }
 
 void Context::unlink_dead(const Found& f, Liveness why, Via via) noexcept {
-  Bucket& b = table_.bucket(f.bucket);
-  Table::lock(b);
+  Bucket& b = *f.bucket;
+  // The shard may have grown since the item was found: then it is the new array's to remove,
+  // and whoever meets it there next (a read, the hand, its wheel entry) will.
+  if (!table_.lock(f.shard, f.state, b)) return;
   const bool still = b.ref[f.slot].load(std::memory_order_relaxed) == memory_.ref_of(f.item);
   if (still) unlink(f);
   Table::unlock(b);
@@ -582,6 +598,7 @@ void Context::quiescent() noexcept {
   tag_retired();
   store_.shared_->qsbr.quiescent(qsbr_id_);
   reclaim();
+  if (FERRITE_UNLIKELY(table_.has_retired())) table_.release_due(store_.shared_->qsbr);
   if (collect_pages_ && retired_count_ == 0) {
     ItemMemory::collect(heap_);
     collect_pages_ = false;
@@ -598,16 +615,25 @@ void Context::online() noexcept { store_.shared_->qsbr.online(qsbr_id_); }
 // ---------------------------------------------------------------------------------------------
 // Memory and eviction
 
-// Moves the shared hand on by one bucket and evicts there.
+// Moves the shared hand on by one bucket and evicts there. The hand goes round the positions
+// (every bucket the table may have); past a shard's current size it skips to the next shard.
 std::size_t Context::turn_hand(Sweep mode) noexcept {
-  const std::uint64_t h = store_.shared_->hand.fetch_add(1, std::memory_order_relaxed);
-  return evict_bucket(static_cast<std::uint32_t>(h % table_.buckets()), mode);
+  std::atomic<std::uint64_t>& hand = store_.shared_->hand;
+  const std::uint64_t total = table_.positions();
+  for (;;) {
+    const std::uint64_t h = hand.fetch_add(1, std::memory_order_relaxed);
+    Location at;
+    std::uint64_t next;
+    if (table_.at(h % total, &at, &next)) return evict_bucket(at, mode);
+    std::uint64_t expect = h + 1;  // unless another thread moved the hand on already
+    hand.compare_exchange_strong(expect, h + (next - h % total), std::memory_order_relaxed);
+  }
 }
 
 // Removes from one bucket the dead items and, unless `mode` is kDeadOnly, the live ones the
 // policy gives up (kForce: every live one).
-std::size_t Context::evict_bucket(std::uint32_t bi, Sweep mode) noexcept {
-  Bucket& b = table_.bucket(bi);
+std::size_t Context::evict_bucket(const Location& at, Sweep mode) noexcept {
+  Bucket& b = at.primary();
   unsigned victims[kSlotsPerBucket];
   std::uint32_t victim_refs[kSlotsPerBucket];
   Liveness reasons[kSlotsPerBucket];
@@ -641,11 +667,11 @@ std::size_t Context::evict_bucket(std::uint32_t bi, Sweep mode) noexcept {
   Item* gone[kSlotsPerBucket];
   Liveness why[kSlotsPerBucket];
   unsigned removed = 0;
-  Table::lock(b);
+  if (!table_.lock(at, b)) return 0;  // the shard grew: the hand comes back to its new array
   for (unsigned i = 0; i < n; ++i) {
     if (b.ref[victims[i]].load(std::memory_order_relaxed) != victim_refs[i]) continue;
     Item* it = memory_.item_at(victim_refs[i]);
-    unlink({it, bi, victims[i]});
+    unlink({it, &b, victims[i], at.shard, at.state});
     gone[removed] = it;
     why[removed] = reasons[i];
     ++removed;
@@ -667,15 +693,14 @@ std::size_t Context::evict_block(const Item* it, std::size_t block_size) noexcep
     return 0;
   }
   const KeyRef key = make_key(it->key());
-  const Location loc = table_.locate(key.hash);
-  table_.lock_pair(loc.b1, loc.b2);
+  const Location loc = lock_key(key);
   const Found f = find_locked(key, loc);
   std::size_t freed = 0;
   if (f.item == it) {
     freed = ItemMemory::usable_size(f.item);
     unlink(f);
   }
-  table_.unlock_pair(loc.b1, loc.b2);
+  Table::unlock_pair(loc);
   if (freed != 0) {
     stats_.evictions.add();
     stats_.page_evictions.add();
@@ -826,46 +851,59 @@ std::uint64_t Context::next_version(std::uint64_t floor) noexcept {
   }
 }
 
-bool Context::place(const Location& loc, std::uint32_t ref) noexcept {
-  auto free_slot = [](const Bucket& b) -> int {
-    for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
-      if (b.ref[s].load(std::memory_order_relaxed) == 0) return static_cast<int>(s);
-    }
-    return -1;
-  };
-  auto put = [&](Bucket& b, unsigned s) {
-    b.tag[s].store(loc.tag, std::memory_order_relaxed);
-    b.ref[s].store(ref, std::memory_order_release);
-  };
-  Bucket& b1 = table_.bucket(loc.b1);
-  Bucket& b2 = table_.bucket(loc.b2);
-  // The primary bucket while it has room, so that most hits read one bucket line; the
-  // alternate only when the primary is full.
-  for (Bucket* b : {&b1, &b2}) {
-    const int s = free_slot(*b);
-    if (s >= 0) {
-      put(*b, static_cast<unsigned>(s));
-      return true;
-    }
+namespace {
+int free_slot(const Bucket& b) noexcept {
+  for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
+    if (b.ref[s].load(std::memory_order_relaxed) == 0) return static_cast<int>(s);
   }
-  // Both full: move one entry to its other bucket (cuckoo displacement, one step, try-lock).
+  return -1;
+}
+}  // namespace
+
+// Makes sure one of loc's two (locked) buckets has a free slot: when both are full, moves one
+// entry to its other bucket (cuckoo displacement, one step, try-lock). False when that found
+// no room either.
+bool Context::make_space(const Location& loc) noexcept {
+  if (free_slot(loc.primary()) >= 0 || free_slot(loc.alternate()) >= 0) return true;
+  const std::uint32_t n = Table::size_of(loc.state);
   for (const std::uint32_t bi : {loc.b1, loc.b2}) {
-    Bucket& b = table_.bucket(bi);
+    Bucket& b = loc.base[bi];
     for (unsigned j = 0; j < kSlotsPerBucket; ++j) {
       const std::uint16_t tg = b.tag[j].load(std::memory_order_relaxed);
-      const std::uint32_t alt = table_.alt(bi, tg);
+      const std::uint32_t alt = Table::alt(n, bi, tg);
       if (alt == loc.b1 || alt == loc.b2) continue;
-      Bucket& a = table_.bucket(alt);
+      Bucket& a = loc.base[alt];
       if (!Table::try_lock(a)) continue;
       const int k = free_slot(a);
-      if (k >= 0) {
+      if (k >= 0) {  // its new slot first, then the old one cleared: both buckets are odd meanwhile
         a.tag[k].store(tg, std::memory_order_relaxed);
         a.ref[k].store(b.ref[j].load(std::memory_order_relaxed), std::memory_order_release);
         Table::unlock(a);
-        put(b, j);
+        b.ref[j].store(0, std::memory_order_relaxed);
+        b.tag[j].store(0, std::memory_order_relaxed);
         return true;
       }
       Table::unlock(a);
+    }
+  }
+  return false;
+}
+
+bool Context::place(const Location& loc, std::uint32_t ref) noexcept {
+  auto put = [&](Bucket& b, unsigned s) {
+    b.tag[s].store(loc.tag, std::memory_order_relaxed);
+    b.ref[s].store(ref, std::memory_order_release);
+    if (table_.note_insert(loc.shard)) want_growth(loc.shard);
+  };
+  // The primary bucket while it has room, so that most hits read one bucket line; the
+  // alternate only when the primary is full.
+  if (make_space(loc)) {
+    for (Bucket* b : {&loc.primary(), &loc.alternate()}) {
+      const int s = free_slot(*b);
+      if (s >= 0) {
+        put(*b, static_cast<unsigned>(s));
+        return true;
+      }
     }
   }
   // Nowhere to go: evict the least valuable of the twenty entries (the table is the limit).
@@ -873,17 +911,17 @@ bool Context::place(const Location& loc, std::uint32_t ref) noexcept {
   std::uint32_t best_bucket = loc.b1;
   int best = 1 << 30;
   for (const std::uint32_t bi : {loc.b1, loc.b2}) {
-    Bucket& b = table_.bucket(bi);
+    Bucket& b = loc.base[bi];
     for (unsigned j = 0; j < kSlotsPerBucket; ++j) {
       const Item* it = memory_.item_at(b.ref[j].load(std::memory_order_relaxed));
       const int score = liveness(it) != Liveness::kAlive ? -1 : it->load_access();  // dead first
       if (score < best) best = score, best_slot = j, best_bucket = bi;
     }
   }
-  Bucket& vb = table_.bucket(best_bucket);
+  Bucket& vb = loc.base[best_bucket];
   Item* victim = memory_.item_at(vb.ref[best_slot].load(std::memory_order_relaxed));
   const Liveness why = liveness(victim);
-  unlink({victim, best_bucket, best_slot});
+  unlink({victim, &vb, best_slot, loc.shard, loc.state});
   if (why == Liveness::kAlive) stats_.table_full_evictions.add();
   account_removal(victim, why, Via::kWrite);
   put(vb, best_slot);
@@ -892,15 +930,25 @@ bool Context::place(const Location& loc, std::uint32_t ref) noexcept {
 
 SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, const SetRequest& req,
                           const Item* expect) noexcept {
-  const Location loc = table_.locate(key.hash);
-  table_.lock_pair(loc.b1, loc.b2);
-  Found f = find_locked(key, loc);
-  if (f.item != nullptr) {
-    if (const Liveness why = liveness(f.item); why != Liveness::kAlive) {
-      unlink(f);
-      account_removal(f.item, why, Via::kWrite);
-      f = {};
+  Location loc;
+  Found f;
+  for (bool may_grow = true;;) {
+    loc = lock_key(key);
+    f = find_locked(key, loc);
+    if (f.item != nullptr) {
+      if (const Liveness why = liveness(f.item); why != Liveness::kAlive) {
+        unlink(f);
+        account_removal(f.item, why, Via::kWrite);
+        f = {};
+      }
     }
+    // A new key whose two buckets are full: grow its shard now rather than evict (place()'s
+    // last resort), if it can grow, or wait for the thread growing it, and try again in the new
+    // array. A shard whose last old array still waits for its grace period cannot grow: then
+    // place() makes room.
+    if (f.item != nullptr || !may_grow || make_space(loc) || !table_.can_grow(loc.shard)) break;
+    Table::unlock_pair(loc);
+    if (!grow_shard(loc.shard, true) && !table_.await_growth(loc.shard)) may_grow = false;
   }
   Status st = Status::kOk;
   if (expect != nullptr) {
@@ -927,7 +975,7 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
     }
   }
   if (st != Status::kOk) {
-    table_.unlock_pair(loc.b1, loc.b2);
+    Table::unlock_pair(loc);
     free_unpublished(fresh, usable);
     if (expect == nullptr) stats_.set_failures.add();
     return {st, 0};
@@ -937,17 +985,18 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
   const std::uint32_t ref = memory_.ref_of(fresh);
   const bool replaced = f.item != nullptr;
   if (replaced) {
-    table_.bucket(f.bucket).ref[f.slot].store(ref, std::memory_order_release);
+    f.bucket->ref[f.slot].store(ref, std::memory_order_release);
     drop_linked(f.item);
   } else {
     place(loc, ref);
     stats_.items_delta.add();
   }
   stats_.live_bytes_delta.add(static_cast<std::int64_t>(usable));
-  table_.unlock_pair(loc.b1, loc.b2);
+  Table::unlock_pair(loc);
+  if (FERRITE_UNLIKELY(grow_count_ != 0)) grow_table();
   stats_.sets.add();
   const std::uint64_t deadline = decode_expiry(fresh->load_expiry());
-  if (deadline != 0) schedule_expiry(loc, version, deadline);
+  if (deadline != 0) schedule_expiry(key.hash, version, deadline);
   notify(MutationKind::kStore, fresh);
   return {Status::kOk, version, replaced};
 }
@@ -1073,9 +1122,8 @@ ArithResult Context::arith(const KeyRef& key, bool is_signed, std::uint64_t udel
   maybe_run_flush();
   if (key.key.empty()) return {Status::kEmptyKey, 0, 0};
   if (key.key.size() > config_.max_key_size) return {Status::kKeyTooLong, 0, 0};
-  const Location loc = table_.locate(key.hash);
   for (;;) {
-    const Found f = find(key, loc);
+    const Found f = find(key, table_.locate(key.hash));
     const Item* old = f.item != nullptr && liveness(f.item) == Liveness::kAlive ? f.item : nullptr;
     char buf[24];
     std::size_t len = 0;
@@ -1131,8 +1179,7 @@ Status Context::del(const KeyRef& key, std::uint64_t cas) noexcept {
   maybe_run_flush();
   if (key.key.empty()) return Status::kEmptyKey;
   if (key.key.size() > config_.max_key_size) return Status::kKeyTooLong;
-  const Location loc = table_.locate(key.hash);
-  table_.lock_pair(loc.b1, loc.b2);
+  const Location loc = lock_key(key);
   const Found f = find_locked(key, loc);
   const Liveness l = f.item != nullptr ? liveness(f.item) : Liveness::kAlive;
   Status st = Status::kOk;
@@ -1147,7 +1194,7 @@ Status Context::del(const KeyRef& key, std::uint64_t cas) noexcept {
   } else {
     unlink(f);
   }
-  table_.unlock_pair(loc.b1, loc.b2);
+  Table::unlock_pair(loc);
   if (st == Status::kOk) {
     stats_.delete_hits.add();
     notify(MutationKind::kDelete, f.item);
@@ -1160,8 +1207,7 @@ Status Context::del(const KeyRef& key, std::uint64_t cas) noexcept {
 ItemView Context::gat(const KeyRef& key, std::uint64_t expires_at_ms) noexcept {
   maybe_run_flush();
   if (key.key.empty() || key.key.size() > config_.max_key_size) return {};
-  const Location loc = table_.locate(key.hash);
-  table_.lock_pair(loc.b1, loc.b2);
+  const Location loc = lock_key(key);
   const Found f = find_locked(key, loc);
   if (const Liveness l = f.item != nullptr ? liveness(f.item) : Liveness::kAlive;
       f.item == nullptr || l != Liveness::kAlive) {
@@ -1169,17 +1215,17 @@ ItemView Context::gat(const KeyRef& key, std::uint64_t expires_at_ms) noexcept {
       unlink(f);
       account_removal(f.item, l, Via::kWrite);
     }
-    table_.unlock_pair(loc.b1, loc.b2);
+    Table::unlock_pair(loc);
     stats_.touch_misses.add();
     return {};
   }
   const std::uint64_t before = decode_expiry(f.item->load_expiry());
   f.item->store_expiry(encode_expiry(expires_at_ms));
   const std::uint64_t version = f.item->version();
-  table_.unlock_pair(loc.b1, loc.b2);
+  Table::unlock_pair(loc);
   // The old wheel entry (if any) comes due at the old deadline and re-files the item then; a
   // new one is needed only when the deadline moved earlier or there was none.
-  if (expires_at_ms != 0 && (before == 0 || expires_at_ms < before)) schedule_expiry(loc, version, expires_at_ms);
+  if (expires_at_ms != 0 && (before == 0 || expires_at_ms < before)) schedule_expiry(key.hash, version, expires_at_ms);
   note_hit(f.item);
   stats_.touch_hits.add();
   notify(MutationKind::kTouch, f.item);
@@ -1205,8 +1251,8 @@ void Context::flush(std::uint64_t delay_ms) noexcept {
 // ---------------------------------------------------------------------------------------------
 // Expiry and the loop
 
-void Context::schedule_expiry(const Location& loc, std::uint64_t version, std::uint64_t deadline_ms) noexcept {
-  const WheelEntry e{loc.b1, loc.tag, static_cast<std::uint16_t>(version)};
+void Context::schedule_expiry(std::uint64_t hash, std::uint64_t version, std::uint64_t deadline_ms) noexcept {
+  const WheelEntry e{Table::place_bits(hash), Table::tag_of(hash), static_cast<std::uint16_t>(version)};
   if (wheel_->insert(e, deadline_ms)) {
     stats_.wheel_scheduled.add();
   } else {
@@ -1216,9 +1262,9 @@ void Context::schedule_expiry(const Location& loc, std::uint64_t version, std::u
 
 void Context::fire(const WheelEntry& e) noexcept {
   stats_.wheel_fired.add();
-  const std::uint32_t idx[2] = {e.bucket, table_.alt(e.bucket, e.tag)};
-  for (const std::uint32_t bi : idx) {
-    Bucket& b = table_.bucket(bi);
+  const Location loc = table_.locate_bits(e.place, e.tag);
+  for (const std::uint32_t bi : {loc.b1, loc.b2}) {
+    Bucket& b = loc.base[bi];
     for (std::uint32_t m = match_tags(b, e.tag); m != 0; m &= m - 1) {
       const unsigned s = static_cast<unsigned>(__builtin_ctz(m)) >> 1;
       const std::uint32_t ref = b.ref[s].load(std::memory_order_acquire);
@@ -1231,21 +1277,87 @@ void Context::fire(const WheelEntry& e) noexcept {
         if (!wheel_->insert(e, deadline)) stats_.wheel_dropped.add();
         return;
       }
-      unlink_dead({it, bi, s}, Liveness::kExpired, Via::kActive);
+      unlink_dead({it, &b, s, loc.shard, loc.state}, Liveness::kExpired, Via::kActive);
       return;
     }
   }
 }
 
-void Context::sweep_flushed() noexcept {
-  maybe_run_flush();
-  Store::Shared& sh = *store_.shared_;
-  while (sh.sweep_next.load(std::memory_order_relaxed) < table_.buckets()) {
-    const std::uint64_t start = sh.sweep_next.fetch_add(kSweepBucketsPerTick, std::memory_order_relaxed);
-    const std::uint64_t end = std::min<std::uint64_t>(start + kSweepBucketsPerTick, table_.buckets());
-    for (std::uint64_t bi = start; bi < end; ++bi) evict_bucket(static_cast<std::uint32_t>(bi), Sweep::kDeadOnly);
+// Claims the next run of up to `buckets` buckets of one shard from the shared sweep cursor (a
+// position: see Table) and removes the dead items there. Positions that are no bucket are skipped.
+void Context::sweep_some(std::size_t buckets) noexcept {
+  std::atomic<std::uint64_t>& cursor = store_.shared_->sweep_next;
+  const std::uint64_t total = table_.positions();
+  std::uint64_t pos = cursor.load(std::memory_order_relaxed);
+  while (pos < total) {
+    Location at;
+    std::uint64_t next;
+    const bool bucket = table_.at(pos, &at, &next);
+    const std::uint64_t end =
+        bucket ? std::min<std::uint64_t>(pos + buckets, pos - at.b1 + Table::size_of(at.state)) : next;
+    if (!cursor.compare_exchange_weak(pos, end, std::memory_order_relaxed)) continue;  // pos reloaded
+    if (!bucket) {
+      pos = end;
+      continue;
+    }
+    for (std::uint64_t p = pos; p < end; ++p, ++at.b1) {
+      at.b2 = at.b1;
+      evict_bucket(at, Sweep::kDeadOnly);
+    }
+    return;
   }
 }
+
+void Context::sweep_flushed() noexcept {
+  maybe_run_flush();
+  while (store_.shared_->sweep_next.load(std::memory_order_relaxed) < table_.positions()) {
+    sweep_some(kSweepBucketsPerTick);
+  }
+}
+
+void Context::want_growth(std::uint32_t shard) noexcept {
+  for (unsigned i = 0; i < grow_count_; ++i) {
+    if (grow_wanted_[i] == shard) return;
+  }
+  if (grow_count_ < kGrowQueue) grow_wanted_[grow_count_++] = shard;
+}
+
+// Grows the shards this context's inserts found over their load, right after the insert that
+// found it (outside its locks; a growth rehashes at most ~17k entries, well under a
+// millisecond). A shard not grown now (another thread is at it, or its last old array still
+// waits for its grace period) is asked for again by its next insert.
+void Context::grow_table() noexcept {
+  for (unsigned i = 0; i < grow_count_; ++i) {
+    if (grow_shard(grow_wanted_[i], false)) break;
+  }
+  grow_count_ = 0;
+}
+
+// Grows one shard if it is over its load (or `full`: a key found both its buckets full).
+bool Context::grow_shard(std::uint32_t shard, bool full) noexcept {
+  static constexpr Table::Items kItems{
+      nullptr,
+      [](void* self, std::uint32_t ref) noexcept -> const void* {
+        return static_cast<Context*>(self)->memory_.item_at(ref);
+      },
+      [](void* self, std::uint32_t ref) noexcept { return hash_key(static_cast<Context*>(self)->memory_.item_at(ref)->key()); },
+      [](void* self, std::uint32_t ref) noexcept {  // no room in the new array: evicted
+        auto* c = static_cast<Context*>(self);
+        Item* it = c->memory_.item_at(ref);
+        const Liveness why = c->liveness(it);
+        c->stats_.items_delta.sub();
+        c->drop_linked(it);
+        if (why == Liveness::kAlive) c->stats_.table_full_evictions.add();
+        c->account_removal(it, why, Via::kActive);
+      },
+  };
+  Table::Items items = kItems;
+  items.arg = this;
+  if (table_.grow(shard, items, store_.shared_->qsbr, full) == 0) return false;
+  stats_.table_growths.add();
+  return true;
+}
+
 
 void Context::tick() noexcept {
   maybe_run_flush();
@@ -1262,11 +1374,7 @@ void Context::tick() noexcept {
   }
 
   // After a flush: sweep the table for flushed items, a few buckets per call.
-  if (sh.sweep_next.load(std::memory_order_relaxed) < table_.buckets()) {
-    const std::uint64_t start = sh.sweep_next.fetch_add(kSweepBucketsPerTick, std::memory_order_relaxed);
-    const std::uint64_t end = std::min<std::uint64_t>(start + kSweepBucketsPerTick, table_.buckets());
-    for (std::uint64_t bi = start; bi < end; ++bi) evict_bucket(static_cast<std::uint32_t>(bi), Sweep::kDeadOnly);
-  }
+  if (sh.sweep_next.load(std::memory_order_relaxed) < table_.positions()) sweep_some(kSweepBucketsPerTick);
 
   // Fragmentation: check now and then, and every tick for a while after the arena refused an
   // allocation (then also making contiguous room for the large allocations of the last tick).

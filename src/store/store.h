@@ -203,15 +203,21 @@ class Context {
   Context(Store& store, unsigned id);
 
   enum class Liveness : std::uint8_t { kAlive, kExpired, kFlushed };
+  // A linked item, its slot, and the shard array it was found in (state: see Table).
   struct Found {
     Item* item = nullptr;
-    std::uint32_t bucket = 0;
+    Bucket* bucket = nullptr;
     unsigned slot = 0;
+    std::uint32_t shard = 0;
+    std::uint64_t state = 0;
   };
 
-  Found find(const KeyRef& key, const Location& loc) const noexcept;
-  Found find_in(const KeyRef& key, std::uint32_t bucket, std::uint16_t tag) const noexcept;
+  // Locates again (the shard may have grown) when a miss cannot be trusted.
+  Found find(const KeyRef& key, Location loc) const noexcept;
+  Found find_in(const KeyRef& key, const Location& loc, std::uint32_t bucket) const noexcept;
   Found find_locked(const KeyRef& key, const Location& loc) const noexcept;
+  // Locates the key and locks both its buckets.
+  Location lock_key(const KeyRef& key) const noexcept;
   ItemView get_located(const KeyRef& key, const Location& loc) noexcept;
   Liveness liveness(const Item* it) const noexcept;
   void maybe_run_flush() noexcept;
@@ -225,7 +231,14 @@ class Context {
   std::uint8_t initial_access() const noexcept;
   bool place(const Location& loc, std::uint32_t ref) noexcept;
   enum class Sweep : std::uint8_t { kPolicy, kDeadOnly, kForce };
-  std::size_t evict_bucket(std::uint32_t bucket, Sweep mode) noexcept;
+  // Evicts from bucket `at.b1` of at's array.
+  std::size_t evict_bucket(const Location& at, Sweep mode) noexcept;
+  // Sweeps up to `buckets` buckets from the shared cursor (the post-flush sweep).
+  void sweep_some(std::size_t buckets) noexcept;
+  void want_growth(std::uint32_t shard) noexcept;
+  void grow_table() noexcept;
+  bool grow_shard(std::uint32_t shard, bool full) noexcept;
+  bool make_space(const Location& loc) noexcept;
   std::size_t turn_hand(Sweep mode) noexcept;
   std::size_t evict_block(const Item* it, std::size_t block_size) noexcept;
   void relieve(std::size_t want_bytes) noexcept;
@@ -237,7 +250,7 @@ class Context {
   void reclaim() noexcept;
   void free_retired(const RetiredItem& r) noexcept;
   std::uint64_t next_version(std::uint64_t floor) noexcept;
-  void schedule_expiry(const Location& loc, std::uint64_t version, std::uint64_t deadline_ms) noexcept;
+  void schedule_expiry(std::uint64_t hash, std::uint64_t version, std::uint64_t deadline_ms) noexcept;
   void fire(const WheelEntry& e) noexcept;
   SetResult commit(const KeyRef& key, Item* fresh, std::size_t usable, const SetRequest& req,
                    const Item* expect) noexcept;
@@ -270,6 +283,9 @@ class Context {
   std::size_t allocated_ = 0;       // bytes allocated since the last tick()
   bool collect_pages_ = false;      // pages were emptied: hand them back at the quiescent point
   std::vector<std::uint64_t> window_live_;  // relieve()'s scratch, kept to avoid reallocating
+  static constexpr unsigned kGrowQueue = 8;
+  std::uint32_t grow_wanted_[kGrowQueue] = {};  // shards found over their load, grown at tick()
+  unsigned grow_count_ = 0;
 };
 
 class Store {
@@ -312,6 +328,7 @@ class Store {
   // the new limit over their next ticks; it can be raised back up to the limit the store was
   // created with (its arena was sized for that), not beyond. Returns "" or why not.
   std::string set_memory_limit(std::size_t bytes);
+  // The table's capacity (what it may grow to) and the memory charged for it.
   std::size_t table_slots() const noexcept;
   std::size_t table_bytes() const noexcept;
 

@@ -1,36 +1,212 @@
 #include "store/table.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <new>
-#include <stdexcept>
 
+#include "core/compiler.h"
 #include "store/memory.h"
 
 namespace ferrite::store {
 
 namespace {
-constexpr std::size_t kMinBuckets = 16;
 constexpr std::size_t kMaxBuckets = std::size_t{1} << 32;
 
 std::size_t bucket_count(std::size_t slots) noexcept {
-  return std::clamp<std::size_t>((slots + kSlotsPerBucket - 1) / kSlotsPerBucket, kMinBuckets, kMaxBuckets - 1);
+  return std::clamp<std::size_t>((slots + kSlotsPerBucket - 1) / kSlotsPerBucket, Table::kMinShardBuckets,
+                                 kMaxBuckets - 1);
+}
+
+struct Shape {
+  std::uint32_t shards;
+  std::uint32_t shard_max;
+};
+
+constexpr std::uint32_t kPageBuckets = 4096 / sizeof(Bucket);
+
+// As few shards as keep each at most kMaxShardBuckets, the buckets split evenly among them. A
+// shard's span is whole pages, so that giving an old array back never touches a neighbour's.
+Shape shape_for(std::size_t max_slots) noexcept {
+  const std::size_t buckets = bucket_count(max_slots);
+  const std::size_t shards = (buckets + Table::kMaxShardBuckets - 1) / Table::kMaxShardBuckets;
+  const std::size_t per = (buckets + shards - 1) / shards;
+  return {static_cast<std::uint32_t>(shards), static_cast<std::uint32_t>((per + kPageBuckets - 1) / kPageBuckets * kPageBuckets)};
+}
+
+// The next size of a shard: half as large again, at least 16 buckets more, at most `max`.
+std::uint32_t next_size(std::uint32_t n, std::uint32_t max) noexcept {
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(max, std::max<std::uint64_t>(n + n / 2, n + 16)));
 }
 }  // namespace
 
-std::size_t Table::bytes_for(std::size_t slots) noexcept { return bucket_count(slots) * sizeof(Bucket); }
-
-Table::Table(std::size_t slots, int numa_node) : n_(static_cast<std::uint32_t>(bucket_count(slots))) {
-  // Anonymous memory is zero: every slot starts empty, every version even. Pages become
-  // resident as buckets are first written.
-  void* p = mmap(nullptr, bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  madvise(p, bytes(), MADV_HUGEPAGE);
-  prefer_node(p, bytes(), numa_node);
-  buckets_ = static_cast<Bucket*>(p);
+std::size_t Table::bytes_for_shape(std::uint32_t shards, std::uint32_t shard_max) noexcept {
+  return std::size_t{shards} * (std::size_t{shard_max} * sizeof(Bucket) + sizeof(Count) + sizeof(std::uint64_t));
 }
 
-Table::~Table() { munmap(buckets_, bytes()); }
+std::size_t Table::bytes_for(std::size_t max_slots) noexcept {
+  const Shape s = shape_for(max_slots);
+  return bytes_for_shape(s.shards, s.shard_max);
+}
+
+Table::Table(std::size_t max_slots, int numa_node) {
+  const Shape s = shape_for(max_slots);
+  shards_ = s.shards;
+  shard_max_ = s.shard_max;
+  region_bytes_ = std::size_t{shards_} * kBanks * shard_max_ * sizeof(Bucket);
+  // Address space only: anonymous memory is zero (every slot empty, every version even), and a
+  // page becomes resident when a bucket on it is first written. No transparent huge pages: one
+  // would make a small shard's neighbours resident with it.
+  void* p = mmap(nullptr, region_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  madvise(p, region_bytes_, MADV_NOHUGEPAGE);
+  prefer_node(p, region_bytes_, numa_node);
+  region_ = static_cast<Bucket*>(p);
+  state_ = std::make_unique<std::atomic<std::uint64_t>[]>(shards_);
+  count_ = std::make_unique<Count[]>(shards_);
+  const std::uint32_t first = std::min(kMinShardBuckets, shard_max_);
+  for (std::uint32_t i = 0; i < shards_; ++i) state_[i].store(std::uint64_t{first} << 3, std::memory_order_relaxed);
+  buckets_now_.store(std::size_t{shards_} * first, std::memory_order_relaxed);
+  retired_.reserve(64);
+}
+
+Table::~Table() { munmap(region_, region_bytes_); }
+
+std::size_t Table::resident_bytes() const noexcept {
+  return (buckets() + retired_buckets_.load(std::memory_order_relaxed)) * sizeof(Bucket) +
+         std::size_t{shards_} * (sizeof(Count) + sizeof(std::uint64_t));
+}
+
+std::uint32_t Table::grow(std::uint32_t shard, const Items& items, Qsbr& qsbr, bool full) noexcept {
+  Count& count = count_[shard];
+  const std::uint64_t st = state_[shard].load(std::memory_order_acquire);
+  const std::uint32_t n = size_of(st);
+  if (n >= shard_max_ ||
+      (!full && std::uint64_t{count.n.load(std::memory_order_relaxed)} * 100 <=
+                    std::uint64_t{n} * kSlotsPerBucket * kGrowAtPercent)) {
+    return 0;
+  }
+  std::uint32_t idle = 0;
+  if (!count.growing.compare_exchange_strong(idle, 1, std::memory_order_acquire)) return 0;
+  // A bank for the new array: neither the current one nor one whose old array still waits.
+  const std::uint32_t taken = count.waiting.load(std::memory_order_acquire) | (1u << (st & (kBanks - 1)));
+  if (state_[shard].load(std::memory_order_acquire) != st || taken == (1u << kBanks) - 1) {
+    count.growing.store(0, std::memory_order_release);
+    return 0;
+  }
+  const auto to = static_cast<std::uint32_t>(__builtin_ctz(~taken));
+
+  // Freeze the old array: every bucket locked, in ascending order like every writer.
+  Bucket* old = array(shard, st);
+  const Location whole{old, st, shard, 0, 0, 0};
+  for (std::uint32_t b = 0; b < n; ++b) lock(whole, old[b]);
+  state_[shard].store(st | kFrozen, std::memory_order_release);
+
+  const std::uint32_t m = next_size(n, shard_max_);
+  const std::uint64_t next_st = (std::uint64_t{m} << 3) | to;
+  Bucket* fresh = bank(shard, to);  // zero: never used, or given back when it was retired
+  std::uint32_t linked = 0;
+  auto free_slot = [](const Bucket& b) -> int {
+    for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
+      if (b.ref[s].load(std::memory_order_relaxed) == 0) return static_cast<int>(s);
+    }
+    return -1;
+  };
+  auto put = [](Bucket& b, unsigned s, std::uint16_t tag, std::uint32_t ref) {
+    b.tag[s].store(tag, std::memory_order_relaxed);
+    b.ref[s].store(ref, std::memory_order_relaxed);
+  };
+  for (std::uint32_t b = 0; b < n; ++b) {
+    if (b + 2 < n) {  // the items two buckets on: their keys are read to rehash them
+      for (auto& r : old[b + 2].ref) {
+        const std::uint32_t ref = r.load(std::memory_order_relaxed);
+        if (ref != 0) prefetch_read(items.address(items.arg, ref));
+      }
+    }
+    for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
+      const std::uint32_t ref = old[b].ref[s].load(std::memory_order_relaxed);
+      if (ref == 0) continue;
+      const std::uint64_t hash = items.hash(items.arg, ref);
+      const std::uint64_t x = std::uint64_t{place_bits(hash)} * shards_;
+      const std::uint16_t tag = tag_of(hash);
+      const auto b1 = static_cast<std::uint32_t>((std::uint64_t{static_cast<std::uint32_t>(x)} * m) >> 32);
+      const std::uint32_t b2 = alt(m, b1, tag);
+      int k = free_slot(fresh[b1]);
+      if (k >= 0) {
+        put(fresh[b1], static_cast<unsigned>(k), tag, ref);
+        ++linked;
+        continue;
+      }
+      k = free_slot(fresh[b2]);
+      if (k >= 0) {
+        put(fresh[b2], static_cast<unsigned>(k), tag, ref);
+        ++linked;
+        continue;
+      }
+      // Both full (rare at under 60% load): move one entry of either bucket to its other one.
+      bool placed = false;
+      for (const std::uint32_t bi : {b1, b2}) {
+        for (unsigned j = 0; j < kSlotsPerBucket && !placed; ++j) {
+          const std::uint16_t tg = fresh[bi].tag[j].load(std::memory_order_relaxed);
+          const std::uint32_t other = alt(m, bi, tg);
+          const int e = free_slot(fresh[other]);
+          if (other == bi || e < 0) continue;
+          put(fresh[other], static_cast<unsigned>(e), tg, fresh[bi].ref[j].load(std::memory_order_relaxed));
+          put(fresh[bi], j, tag, ref);
+          placed = true;
+        }
+        if (placed) break;
+      }
+      if (placed) {
+        ++linked;
+      } else {
+        items.drop(items.arg, ref);
+      }
+    }
+  }
+  count.n.store(linked, std::memory_order_relaxed);
+  // Publish: the release orders every store above before the new state.
+  state_[shard].store(next_st, std::memory_order_release);
+  buckets_now_.fetch_add(m - n, std::memory_order_relaxed);
+  retired_buckets_.fetch_add(n, std::memory_order_relaxed);
+
+  // Retire the old array: readers that may hold it finish within a grace period.
+  const std::uint32_t old_bank = static_cast<std::uint32_t>(st & (kBanks - 1));
+  count.waiting.fetch_or(1u << old_bank, std::memory_order_acq_rel);
+  const std::uint64_t tag = qsbr.advance();
+  {
+    std::lock_guard lock(retired_mu_);
+    // Room for 64 is reserved and grows only past that (rare, never on a request's own path);
+    // should that fail, the bank stays taken: the shard has three others.
+    try {
+      retired_.push_back({shard, old_bank, n, tag});
+      has_retired_.store(true, std::memory_order_release);
+    } catch (const std::bad_alloc&) {
+    }
+  }
+  count.growing.store(0, std::memory_order_release);
+  return n;
+}
+
+void Table::release_due(const Qsbr& qsbr) noexcept {
+  std::unique_lock lock(retired_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  const std::uint64_t safe = qsbr.safe_below();
+  std::erase_if(retired_, [&](const Retired& r) {
+    if (r.tag >= safe) return false;
+    // A later array of this shard may go here and must start zero (empty slots, even
+    // versions): the kernel gives the pages back zeroed; should it refuse, they are cleared.
+    Bucket* old = bank(r.shard, r.bank);
+    const std::size_t len = (std::size_t{r.buckets} + kPageBuckets - 1) / kPageBuckets * 4096;
+    static const bool small_pages = sysconf(_SC_PAGESIZE) == 4096;  // else madvise could reach a neighbour
+    if (!small_pages || madvise(old, len, MADV_DONTNEED) != 0) std::memset(static_cast<void*>(old), 0, len);
+    retired_buckets_.fetch_sub(r.buckets, std::memory_order_relaxed);
+    count_[r.shard].waiting.fetch_and(~(1u << r.bank), std::memory_order_acq_rel);
+    return true;
+  });
+  has_retired_.store(!retired_.empty(), std::memory_order_release);
+}
 
 }  // namespace ferrite::store

@@ -1,7 +1,7 @@
 // A hierarchical timing wheel for active expiry, one per worker context.
 //
-// Entries are cheap handles, 8 bytes: the key's primary bucket, its tag and the low 16 bits of
-// the item's version. When an entry comes due the context looks the item up by (bucket, tag),
+// Entries are cheap handles, 8 bytes: the hash bits that place the key in the table, its tag and
+// the low 16 bits of the item's version. When an entry comes due the context looks the item up by (place, tag),
 // skips it unless the version still matches, and then trusts the item's own deadline: expired
 // items are removed, touched ones are put back at their new deadline. So overwritten, deleted
 // or touched items never need their old entry found and cancelled.
@@ -22,7 +22,7 @@
 namespace ferrite::store {
 
 struct WheelEntry {
-  std::uint32_t bucket;
+  std::uint32_t place;  // the hash bits that place the key in the table (Table::place_bits)
   std::uint16_t tag;
   std::uint16_t version16;
 };

@@ -254,7 +254,7 @@ TEST_F(PlaneTest, BigKeysScansTheWholeTable) {
   }
   engine_.start();
   PlaneOptions o;
-  o.big_keys_buckets = 4096;  // several chunks, alternating between the workers
+  o.big_keys_buckets = 64;  // several chunks, alternating between the workers
   Plane plane(engine_.shared, std::move(o), log_);
   const JsonValue big = parse_reply(plane.handle("/keys/big 2").json)["data"];
   EXPECT_TRUE(big["complete"].as_bool());
