@@ -1,10 +1,8 @@
 #include "store/table.h"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <new>
 
 #include "core/compiler.h"
@@ -13,11 +11,12 @@
 namespace ferrite::store {
 
 namespace {
-constexpr std::size_t kMaxBuckets = std::size_t{1} << 32;
+constexpr std::size_t kMaxBuckets = std::size_t{1} << 30;  // the region's offsets are 32 bits
+constexpr std::size_t kChunkBytes = std::size_t{2} << 20;
 
 std::size_t bucket_count(std::size_t slots) noexcept {
   return std::clamp<std::size_t>((slots + kSlotsPerBucket - 1) / kSlotsPerBucket, Table::kMinShardBuckets,
-                                 kMaxBuckets - 1);
+                                 kMaxBuckets);
 }
 
 struct Shape {
@@ -25,15 +24,11 @@ struct Shape {
   std::uint32_t shard_max;
 };
 
-constexpr std::uint32_t kPageBuckets = 4096 / sizeof(Bucket);
-
-// As few shards as keep each at most kMaxShardBuckets, the buckets split evenly among them. A
-// shard's span is whole pages, so that giving an old array back never touches a neighbour's.
+// As few shards as keep each at most kMaxShardBuckets, the buckets split evenly among them.
 Shape shape_for(std::size_t max_slots) noexcept {
   const std::size_t buckets = bucket_count(max_slots);
   const std::size_t shards = (buckets + Table::kMaxShardBuckets - 1) / Table::kMaxShardBuckets;
-  const std::size_t per = (buckets + shards - 1) / shards;
-  return {static_cast<std::uint32_t>(shards), static_cast<std::uint32_t>((per + kPageBuckets - 1) / kPageBuckets * kPageBuckets)};
+  return {static_cast<std::uint32_t>(shards), static_cast<std::uint32_t>((buckets + shards - 1) / shards)};
 }
 
 // The next size of a shard: half as large again, at least 16 buckets more, at most `max`.
@@ -55,28 +50,62 @@ Table::Table(std::size_t max_slots, int numa_node) {
   const Shape s = shape_for(max_slots);
   shards_ = s.shards;
   shard_max_ = s.shard_max;
-  region_bytes_ = std::size_t{shards_} * kBanks * shard_max_ * sizeof(Bucket);
+  // Every size a shard passes through, 16 to M buckets growing by half, adds up to under 3 M:
+  // 4 M per shard never runs out. Whole chunks, and one more to align the start to a chunk.
+  const std::size_t buckets = (std::size_t{4} * shards_ * shard_max_ + kChunkBuckets - 1) / kChunkBuckets * kChunkBuckets;
+  region_bytes_ = buckets * sizeof(Bucket) + kChunkBytes;
   // Address space only: anonymous memory is zero (every slot empty, every version even), and a
-  // page becomes resident when a bucket on it is first written. No transparent huge pages: one
-  // would make a small shard's neighbours resident with it.
+  // chunk becomes resident (a huge page where the kernel has one) when it is first written.
   void* p = mmap(nullptr, region_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
-  madvise(p, region_bytes_, MADV_NOHUGEPAGE);
-  prefer_node(p, region_bytes_, numa_node);
-  region_ = static_cast<Bucket*>(p);
+  map_ = p;
+  auto* aligned = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(p) + kChunkBytes - 1) & ~(kChunkBytes - 1));
+  madvise(aligned, buckets * sizeof(Bucket), MADV_HUGEPAGE);
+  prefer_node(aligned, buckets * sizeof(Bucket), numa_node);
+  region_ = reinterpret_cast<Bucket*>(aligned);
+  region_buckets_ = buckets;
+  chunk_live_ = std::make_unique<std::uint32_t[]>(buckets / kChunkBuckets);
   state_ = std::make_unique<std::atomic<std::uint64_t>[]>(shards_);
   count_ = std::make_unique<Count[]>(shards_);
   const std::uint32_t first = std::min(kMinShardBuckets, shard_max_);
-  for (std::uint32_t i = 0; i < shards_; ++i) state_[i].store(std::uint64_t{first} << 3, std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < shards_; ++i) {
+    std::uint64_t offset = 0;
+    carve(first, &offset);  // cannot fail: the region has room for 4 M per shard
+    state_[i].store(offset << 32 | std::uint64_t{first} << 3, std::memory_order_relaxed);
+  }
   buckets_now_.store(std::size_t{shards_} * first, std::memory_order_relaxed);
   retired_.reserve(64);
 }
 
-Table::~Table() { munmap(region_, region_bytes_); }
+Table::~Table() { munmap(map_, region_bytes_); }
 
 std::size_t Table::resident_bytes() const noexcept {
   return (buckets() + retired_buckets_.load(std::memory_order_relaxed)) * sizeof(Bucket) +
          std::size_t{shards_} * (sizeof(Count) + sizeof(std::uint64_t));
+}
+
+bool Table::carve(std::uint32_t buckets, std::uint64_t* offset) noexcept {
+  if (carved_ + buckets > region_buckets_) return false;
+  *offset = carved_;
+  carved_ += buckets;
+  chunk_add(*offset, buckets, true);
+  return true;
+}
+
+void Table::chunk_add(std::uint64_t offset, std::uint32_t buckets, bool live) noexcept {
+  for (std::uint64_t at = offset, end = offset + buckets; at < end;) {
+    const std::uint64_t chunk = at / kChunkBuckets;
+    const std::uint64_t upto = std::min(end, (chunk + 1) * kChunkBuckets);
+    const auto n = static_cast<std::uint32_t>(upto - at);
+    if (live) {
+      chunk_live_[chunk] += n;
+    } else if ((chunk_live_[chunk] -= n) == 0 && (chunk + 1) * kChunkBuckets <= carved_) {
+      // Nothing live in it and nothing more will be carved from it: back to the kernel. (A
+      // failed madvise only leaves the memory resident: the chunk is never used again.)
+      madvise(region_ + chunk * kChunkBuckets, kChunkBytes, MADV_DONTNEED);
+    }
+    at = upto;
+  }
 }
 
 std::uint32_t Table::grow(std::uint32_t shard, const Items& items, Qsbr& qsbr, bool full) noexcept {
@@ -90,13 +119,17 @@ std::uint32_t Table::grow(std::uint32_t shard, const Items& items, Qsbr& qsbr, b
   }
   std::uint32_t idle = 0;
   if (!count.growing.compare_exchange_strong(idle, 1, std::memory_order_acquire)) return 0;
-  // A bank for the new array: neither the current one nor one whose old array still waits.
-  const std::uint32_t taken = count.waiting.load(std::memory_order_acquire) | (1u << (st & (kBanks - 1)));
-  if (state_[shard].load(std::memory_order_acquire) != st || taken == (1u << kBanks) - 1) {
+  const std::uint32_t m = next_size(n, shard_max_);
+  std::uint64_t to = 0;
+  bool carved = false;
+  if (state_[shard].load(std::memory_order_acquire) == st) {
+    std::lock_guard lock(retired_mu_);
+    carved = carve(m, &to);
+  }
+  if (!carved) {  // grown meanwhile, or (never, by its size) the region is used up
     count.growing.store(0, std::memory_order_release);
     return 0;
   }
-  const auto to = static_cast<std::uint32_t>(__builtin_ctz(~taken));
 
   // Freeze the old array: every bucket locked, in ascending order like every writer.
   Bucket* old = array(shard, st);
@@ -104,9 +137,8 @@ std::uint32_t Table::grow(std::uint32_t shard, const Items& items, Qsbr& qsbr, b
   for (std::uint32_t b = 0; b < n; ++b) lock(whole, old[b]);
   state_[shard].store(st | kFrozen, std::memory_order_release);
 
-  const std::uint32_t m = next_size(n, shard_max_);
-  const std::uint64_t next_st = (std::uint64_t{m} << 3) | to;
-  Bucket* fresh = bank(shard, to);  // zero: never used, or given back when it was retired
+  const std::uint64_t next_st = to << 32 | std::uint64_t{m} << 3;
+  Bucket* fresh = region_ + to;  // zero: never handed out before
   std::uint32_t linked = 0;
   auto free_slot = [](const Bucket& b) -> int {
     for (unsigned s = 0; s < kSlotsPerBucket; ++s) {
@@ -173,15 +205,13 @@ std::uint32_t Table::grow(std::uint32_t shard, const Items& items, Qsbr& qsbr, b
   retired_buckets_.fetch_add(n, std::memory_order_relaxed);
 
   // Retire the old array: readers that may hold it finish within a grace period.
-  const std::uint32_t old_bank = static_cast<std::uint32_t>(st & (kBanks - 1));
-  count.waiting.fetch_or(1u << old_bank, std::memory_order_acq_rel);
   const std::uint64_t tag = qsbr.advance();
   {
     std::lock_guard lock(retired_mu_);
-    // Room for 64 is reserved and grows only past that (rare, never on a request's own path);
-    // should that fail, the bank stays taken: the shard has three others.
+    // Room for 64 is reserved and grows only past that (rare, never on a lookup's path); should
+    // that fail, the old array's memory stays resident.
     try {
-      retired_.push_back({shard, old_bank, n, tag});
+      retired_.push_back({st >> 32, n, tag});
       has_retired_.store(true, std::memory_order_release);
     } catch (const std::bad_alloc&) {
     }
@@ -196,14 +226,8 @@ void Table::release_due(const Qsbr& qsbr) noexcept {
   const std::uint64_t safe = qsbr.safe_below();
   std::erase_if(retired_, [&](const Retired& r) {
     if (r.tag >= safe) return false;
-    // A later array of this shard may go here and must start zero (empty slots, even
-    // versions): the kernel gives the pages back zeroed; should it refuse, they are cleared.
-    Bucket* old = bank(r.shard, r.bank);
-    const std::size_t len = (std::size_t{r.buckets} + kPageBuckets - 1) / kPageBuckets * 4096;
-    static const bool small_pages = sysconf(_SC_PAGESIZE) == 4096;  // else madvise could reach a neighbour
-    if (!small_pages || madvise(old, len, MADV_DONTNEED) != 0) std::memset(static_cast<void*>(old), 0, len);
+    chunk_add(r.offset, r.buckets, false);
     retired_buckets_.fetch_sub(r.buckets, std::memory_order_relaxed);
-    count_[r.shard].waiting.fetch_and(~(1u << r.bank), std::memory_order_acq_rel);
     return true;
   });
   has_retired_.store(!retired_.empty(), std::memory_order_release);

@@ -35,9 +35,13 @@
 //     miss there is trusted when the shard's state says "frozen" (the versions are odd but no
 //     writer holds them), and a hit is as good as it was at that moment.
 // The old array's memory goes back to the kernel after a grace period (QSBR), when no reader
-// can hold it. Each shard owns a fixed span of address space with room for four arrays of M
-// buckets (banks): its current one and up to three old ones still waiting for their grace
-// period (on a busy machine a grace period can outlast the inserts between two growths).
+// can hold it.
+//
+// Memory. Arrays are cut, in the order shards grow, from one region of address space with
+// transparent huge pages (a table lookup then rarely misses the TLB); the region never hands
+// out the same bytes twice (4x the capacity covers every size a shard passes through). A 2 MiB
+// chunk of it goes back to the kernel once no array in it is live any more: shards grow at
+// about the same rate, so the arrays of one round of growth leave their chunks together.
 //
 // Cost: 6.4 bytes per slot, at 57% to 85% load while the table grows (7.5 to 11 bytes per
 // item); the whole table (S * M buckets) is charged to the memory limit at start, so growing
@@ -129,7 +133,9 @@ class Table {
     if (x >= n) x -= n;
     return static_cast<std::uint32_t>(x);
   }
-  static std::uint32_t size_of(std::uint64_t state) noexcept { return static_cast<std::uint32_t>(state >> 3); }
+  static std::uint32_t size_of(std::uint64_t state) noexcept {
+    return static_cast<std::uint32_t>(state >> 3) & ((1u << 29) - 1);
+  }
 
   // A miss read from `loc` with these (unchanged) versions may be trusted: both were even, or
   // the shard froze the array (its grower holds every bucket, so nothing in it changes).
@@ -198,7 +204,7 @@ class Table {
   // entry the new array had no room for (no longer linked). The old array is retired with a tag
   // from `qsbr`; release_due() gives its memory back once the grace period has passed. Returns
   // the old array's size, or 0 when the shard does not need to grow, cannot, or another thread
-  // is growing it (or all its banks are taken by old arrays still waiting).
+  // is growing it.
   struct Items {
     void* arg;
     const void* (*address)(void* arg, std::uint32_t ref) noexcept;
@@ -256,40 +262,42 @@ class Table {
   static constexpr unsigned kGrowAtPercent = 85;
 
  private:
-  // state: n << 3 | frozen << 2 | bank (0..3).
-  static constexpr unsigned kBanks = 4;
+  // state: the array's offset in the region (in buckets) << 32 | n << 3 | frozen << 2. Offsets
+  // only grow, so a state word never repeats.
   static constexpr std::uint64_t kFrozen = 4;
+  static constexpr std::size_t kChunkBuckets = (std::size_t{2} << 20) / sizeof(Bucket);
   struct alignas(kCacheLine) Count {
     std::atomic<std::uint32_t> n{0};
     std::atomic<std::uint32_t> growing{0};
-    std::atomic<std::uint32_t> waiting{0};  // banks holding old arrays that wait for a grace period
   };
   struct Retired {
-    std::uint32_t shard;
-    std::uint32_t bank;
+    std::uint64_t offset;  // in buckets
     std::uint32_t buckets;
     std::uint64_t tag;
   };
 
   static std::size_t bytes_for_shape(std::uint32_t shards, std::uint32_t shard_max) noexcept;
-  Bucket* array(std::uint32_t shard, std::uint64_t state) const noexcept {
-    return bank(shard, static_cast<std::uint32_t>(state & (kBanks - 1)));
-  }
-  Bucket* bank(std::uint32_t shard, std::uint32_t b) const noexcept {
-    return region_ + (std::size_t{shard} * kBanks + b) * shard_max_;
-  }
+  Bucket* array(std::uint32_t /*shard*/, std::uint64_t state) const noexcept { return region_ + (state >> 32); }
+  // Takes `buckets` from the region (false: it is used up); retired_mu_ held.
+  bool carve(std::uint32_t buckets, std::uint64_t* offset) noexcept;
+  // Charges or releases array bytes to the chunks they lie in; retired_mu_ held.
+  void chunk_add(std::uint64_t offset, std::uint32_t buckets, bool live) noexcept;
 
   std::uint32_t shards_;
   std::uint32_t shard_max_;
-  Bucket* region_;          // shards_ * kBanks * shard_max_ buckets of address space
+  void* map_;                // the mapping; region_ is its first 2 MiB boundary
   std::size_t region_bytes_;
+  Bucket* region_;          // 4 * shards_ * shard_max_ buckets (rounded up to chunks) of address space
+  std::size_t region_buckets_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> state_;
   std::unique_ptr<Count[]> count_;
   std::atomic<std::size_t> buckets_now_{0};
   std::atomic<std::size_t> retired_buckets_{0};
   std::atomic<bool> has_retired_{false};
-  std::mutex retired_mu_;  // growth and release only, never on a request
+  std::mutex retired_mu_;  // carving, retiring and releasing arrays: a growth, never a lookup
   std::vector<Retired> retired_;
+  std::uint64_t carved_ = 0;  // buckets of the region handed out so far
+  std::unique_ptr<std::uint32_t[]> chunk_live_;  // live buckets per 2 MiB chunk
 };
 
 }  // namespace ferrite::store
