@@ -51,6 +51,32 @@ TEST(SpscRing, InPlaceSlots) {
   EXPECT_EQ(r.front(), nullptr);
 }
 
+TEST(SpscRing, ConsumerLooksAheadBeforeReleasing) {
+  SpscRing<int> r(8);
+  EXPECT_EQ(r.readable(), 0u);
+  for (int i = 0; i < 3; ++i) {
+    *r.claim() = 10 + i;
+    r.publish();
+  }
+  ASSERT_EQ(r.readable(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(*r.peek(i), 10 + static_cast<int>(i));
+  EXPECT_EQ(r.peek(0), r.front());
+  r.release();
+  ASSERT_EQ(r.readable(), 2u);
+  EXPECT_EQ(*r.peek(0), 11);
+  EXPECT_EQ(*r.peek(1), 12);
+  for (int i = 0; i < 6; ++i) {  // round the ring: peek follows the head past the wrap
+    *r.claim() = 20 + i;
+    r.publish();
+  }
+  ASSERT_EQ(r.readable(), 8u);
+  EXPECT_EQ(*r.peek(7), 25);
+  r.release();
+  r.release();
+  EXPECT_EQ(*r.peek(0), 20);
+  EXPECT_EQ(r.readable(), 6u);
+}
+
 TEST(SpscRing, ProducerAndConsumerThreads) {
   struct Slot {
     std::uint64_t seq;

@@ -60,6 +60,13 @@ class SpscRing {
     return &slots_[h & mask_];
   }
   void release() noexcept { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  // Consumer side: how many slots are ready now, and the i-th of them (i < readable(); 0 is
+  // front()), in place, to look ahead before releasing.
+  std::size_t readable() noexcept {
+    tail_cache_ = tail_.load(std::memory_order_acquire);
+    return tail_cache_ - head_.load(std::memory_order_relaxed);
+  }
+  T* peek(std::size_t i) noexcept { return &slots_[(head_.load(std::memory_order_relaxed) + i) & mask_]; }
 
   // Consumer side.
   bool pop(T* out) noexcept {

@@ -22,6 +22,7 @@
 
 #include "core/io.h"
 #include "core/spsc_ring.h"
+#include "store/store.h"
 
 namespace ferrite::engine {
 
@@ -37,6 +38,11 @@ struct HandedDatagram {
   io::Endpoint peer;
   char data[kMaxBytes];
 };
+
+// A handed-over datagram's first key, with the hash its producer computed.
+inline store::KeyRef handed_key(const HandedDatagram& d) noexcept {
+  return {std::string_view(d.data + d.key_offset, d.key_len), d.key_hash};
+}
 
 class Handover {
  public:

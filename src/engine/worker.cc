@@ -625,11 +625,18 @@ bool Worker::hand_over(const io::Event& ev, bool fast_path, const store::KeyRef&
 }
 
 // Runs what the other partitions' workers handed to this one (a bounded number per iteration).
+// As with a poll's burst, the datagrams' buckets and then their items are prefetched first (their
+// keys' hashes came with them).
 std::size_t Worker::serve_handed_over() {
   constexpr std::size_t kPerRing = 64;
   std::size_t n = 0;
   for (Handover::Ring* ring : handover_->in(options_.id)) {
-    for (std::size_t i = 0; i < kPerRing; ++i) {
+    const std::size_t ready = std::min(kPerRing, ring->readable());
+    if (ready > 1) {
+      for (std::size_t i = 0; i < ready; ++i) ctx_->prefetch(handed_key(*ring->peek(i)));
+      for (std::size_t i = 0; i < ready; ++i) ctx_->prefetch_item(handed_key(*ring->peek(i)));
+    }
+    for (std::size_t i = 0; i < ready; ++i) {
       HandedDatagram* d = ring->front();
       if (d == nullptr) break;
       io::Event ev{io::EventType::kDatagram};
@@ -637,7 +644,7 @@ std::size_t Worker::serve_handed_over() {
       ev.data = d->data;
       ev.len = d->len;
       ev.peer = &d->peer;
-      const store::KeyRef key{std::string_view(d->data + d->key_offset, d->key_len), d->key_hash};
+      const store::KeyRef key = handed_key(*d);
       serve_datagram(ev, d->fast_path && fast_path_ != nullptr ? *fast_path_ : driver_, &key);
       ring->release();
       ++n;

@@ -147,9 +147,10 @@ class Context {
   // starts loading the items whose tags match, or the alternate bucket when none does.
   void prefetch_item(const KeyRef& key) const noexcept;
 
-  // Visits the live items of `buckets` buckets from *cursor (a bucket index) and advances it;
-  // *cursor is 0 again once the whole table was covered. Items stored or removed meanwhile may
-  // or may not be seen. For the management plane and anti-entropy, not for requests.
+  // Visits the live items of up to `buckets` buckets from *cursor (a position in the table, 0 to
+  // start) and advances it; *cursor is 0 again once the whole table was covered. Items stored,
+  // removed or moved (a shard growing) meanwhile may or may not be seen, or be seen twice. For
+  // the management plane and anti-entropy, not for requests.
   using ItemFn = void (*)(void* arg, const ItemView& item);
   void scan(std::uint64_t* cursor, std::size_t buckets, ItemFn fn, void* arg) noexcept;
 

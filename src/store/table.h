@@ -294,7 +294,7 @@ class Table {
   std::atomic<std::size_t> buckets_now_{0};
   std::atomic<std::size_t> retired_buckets_{0};
   std::atomic<bool> has_retired_{false};
-  std::mutex retired_mu_;  // carving, retiring and releasing arrays: a growth, never a lookup
+  std::mutex retired_mu_;  // carving, retiring and releasing arrays: a shard growing (rare), never a lookup or a plain write
   std::vector<Retired> retired_;
   std::uint64_t carved_ = 0;  // buckets of the region handed out so far
   std::unique_ptr<std::uint32_t[]> chunk_live_;  // live buckets per 2 MiB chunk
