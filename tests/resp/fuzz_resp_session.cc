@@ -1,7 +1,8 @@
 // Fuzz target for the RESP session: the input is split into pieces at points the fuzzer chooses
 // and fed as the worker feeds a connection, with small request and reply limits so that those
 // paths run too. Invariants: no crash, nothing consumed beyond the input, unconsumed input within
-// the request limit unless the session closes, every reply well-formed RESP.
+// the request limit unless the session closes, every reply well-formed RESP; and peek_request
+// (the session's look ahead) accepts nothing the parser would not, with the same size and key.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 
 #include "../engine_test_util.h"
 #include "engine/resp/resp_session.h"
+#include "proto/resp/resp_parser.h"
 
 namespace {
 
@@ -78,6 +80,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The first two bytes seed the piece lengths.
   std::uint32_t rng = static_cast<std::uint32_t>(data[0]) << 8 | data[1];
   const std::string_view input(reinterpret_cast<const char*>(data) + 2, size - 2);
+
+  // The session's look ahead (peek_request) agrees with the parser on whatever it accepts.
+  for (std::size_t at = 0, k = 0; k < 64; ++k) {
+    std::string_view key;
+    const std::size_t len = ferrite::proto::resp::peek_request(input.substr(at), &key);
+    if (len == 0) break;
+    ferrite::proto::resp::RequestParser p;
+    if (p.parse(input.substr(at), ferrite::proto::resp::kMaxRequestBytes) !=
+            ferrite::proto::resp::ParseStatus::kComplete ||
+        p.consumed() != len || (p.args().size() >= 2 ? p.args()[1] != key : !key.empty())) {
+      std::abort();
+    }
+    at += len;
+  }
 
   auto session = ferrite::engine::make_resp_session(h->info());
   Buffer pending, out;

@@ -234,6 +234,54 @@ std::string encode(int version, void (*f)(Writer&)) {
   return std::string(b.view());
 }
 
+// peek_request: the session's look ahead for prefetching pipelined keys.
+TEST(RespPeek, PlainRequestsAgreeWithTheParser) {
+  static constexpr char kPipeline[] =
+      "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n"
+      "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n"
+      "*1\r\n$4\r\nPING\r\n"
+      "*2\r\n$3\r\nGET\r\n$12\r\nbin\r\nary\0key\r\n";
+  const std::string pipeline(kPipeline, sizeof kPipeline - 1);  // with its NUL
+  const std::vector<std::string> keys = {"foo", "k", "", std::string("bin\r\nary\0key", 12)};
+  std::size_t at = 0;
+  for (const std::string& want : keys) {
+    std::string_view key;
+    const std::size_t len = peek_request(std::string_view(pipeline).substr(at), &key);
+    ASSERT_GT(len, 0u) << at;
+    EXPECT_EQ(std::string(key), want);
+    std::size_t consumed = 0;
+    const Args args = parse_one(std::string_view(pipeline).substr(at), &consumed);
+    EXPECT_EQ(len, consumed);
+    EXPECT_EQ(args.size() >= 2 ? args[1] : std::string(), want);
+    at += len;
+  }
+  EXPECT_EQ(at, pipeline.size());
+}
+
+TEST(RespPeek, AnythingUnusualIsLeftToTheParser) {
+  const std::string get = "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n";
+  std::string_view key = "x";
+  for (std::size_t n = 0; n < get.size(); ++n) {  // every incomplete prefix
+    EXPECT_EQ(peek_request(std::string_view(get).substr(0, n), &key), 0u) << n;
+    EXPECT_TRUE(key.empty());
+  }
+  for (const char* in : {
+           "GET foo\r\n",                             // inline
+           "*0\r\n",                                  // no arguments
+           "*-1\r\n",                                 // negative count
+           "*02\r\n$3\r\nGET\r\n$1\r\nk\r\n",          // leading zero in the count
+           "*2\r\n$03\r\nGET\r\n$1\r\nk\r\n",          // leading zero in a length
+           "*2\r\n$+3\r\nGET\r\n$1\r\nk\r\n",          // a sign
+           "*2\r\n$3\r\nGETX\r\n$1\r\nk\r\n",          // data longer than announced
+           "*2\r\n$3\r\nGET\r\n:1\r\nk\r\n",           // not a bulk
+           "*2\n$3\r\nGET\r\n$1\r\nk\r\n",              // LF alone
+           "*1048577\r\n",                            // over the multibulk limit
+           "*2\r\n$1000000000\r\n",                 // a length of ten digits
+       }) {
+    EXPECT_EQ(peek_request(in, &key), 0u) << in;
+  }
+}
+
 TEST(RespWriter, ScalarsAreTheSameInBothVersions) {
   for (const int v : {2, 3}) {
     EXPECT_EQ(encode(v, [](Writer& w) { w.simple("OK"); }), "+OK\r\n");

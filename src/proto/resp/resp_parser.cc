@@ -25,6 +25,42 @@ const char* find(std::string_view in, std::size_t from, char c) noexcept {
 }
 }  // namespace
 
+namespace {
+// A count in plain digits ending in CRLF at in[pos]: 1 to 9 digits, no leading zero (a lone "0"
+// is fine). Returns the position after the CRLF, or 0.
+std::size_t peek_count(std::string_view in, std::size_t pos, std::int64_t* value) noexcept {
+  std::int64_t v = 0;
+  std::size_t i = pos;
+  for (; i < in.size() && i - pos < 10 && in[i] >= '0' && in[i] <= '9'; ++i) v = v * 10 + (in[i] - '0');
+  const std::size_t digits = i - pos;
+  if (digits == 0 || digits > 9 || (digits > 1 && in[pos] == '0')) return 0;
+  if (in.size() - i < 2 || in[i] != '\r' || in[i + 1] != '\n') return 0;
+  *value = v;
+  return i + 2;
+}
+}  // namespace
+
+std::size_t peek_request(std::string_view in, std::string_view* key) noexcept {
+  *key = {};
+  if (in.empty() || in[0] != '*') return 0;
+  std::int64_t argc = 0;
+  std::size_t pos = peek_count(in, 1, &argc);
+  if (pos == 0 || argc < 1 || argc > kMaxMultibulkLength) return 0;
+  std::string_view second;
+  for (std::int64_t i = 0; i < argc; ++i) {
+    if (pos >= in.size() || in[pos] != '$') return 0;
+    std::int64_t len = 0;
+    pos = peek_count(in, pos + 1, &len);
+    if (pos == 0 || static_cast<std::uint64_t>(len) + 2 > in.size() - pos) return 0;
+    const auto n = static_cast<std::size_t>(len);
+    if (in[pos + n] != '\r' || in[pos + n + 1] != '\n') return 0;
+    if (i == 1) second = in.substr(pos, n);
+    pos += n + 2;
+  }
+  *key = second;
+  return pos;
+}
+
 void RequestParser::reset() noexcept {
   mode_ = Mode::kIdle;
   error_ = ParseError::kNone;

@@ -47,6 +47,14 @@ enum class ParseError : std::uint8_t {
   kInvalidBulkLength,       // Protocol error: invalid bulk length (also: over max_request_bytes)
 };
 
+// A cheap look ahead, for prefetching the keys of pipelined requests before they run: when `in`
+// starts with a complete multibulk request in its plain form (`*N`, then N bulks, every count in
+// plain digits without leading zeros), returns the bytes it takes and sets *key to its second
+// argument (the key of most commands; empty with fewer than two arguments). Returns 0 for
+// anything else (incomplete, inline, malformed or unusual): RequestParser decides those. What it
+// accepts the parser accepts too, with the same size and arguments. Never reads past `in`.
+std::size_t peek_request(std::string_view in, std::string_view* key) noexcept;
+
 class RequestParser {
  public:
   RequestParser() = default;
