@@ -1,6 +1,7 @@
 // Fuzz target for the memcache text/meta session: the input's first bytes choose where the stream
 // is split, the rest is fed as a client would send it. Invariants: no crash or sanitizer report,
-// the session never consumes more than it was given, and the replies stay bounded.
+// the session never consumes more than it was given, and the replies stay bounded; and the
+// stream's look ahead (peek_command) frames whole lines within the input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include "../engine_test_util.h"
 #include "engine/memcache/memcache.h"
+#include "proto/memcache/text.h"
 
 namespace {
 
@@ -34,6 +36,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t chunk = 1 + data[0] % 64;
   const bool advance = (data[1] & 1) != 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 2, size - 2);
+
+  // The stream's look ahead (peek_command) frames only complete lines, never past the input,
+  // and its key is a word of that line.
+  for (std::size_t at = 0, k = 0; k < 64 && at < in.size(); ++k) {
+    std::string_view key;
+    const std::string_view rest = in.substr(at);
+    const std::size_t len = ferrite::proto::memcache::peek_command(rest, &key);
+    if (len == 0) break;
+    std::size_t scan = 0;
+    ferrite::proto::memcache::Line line;
+    if (len > rest.size() || ferrite::proto::memcache::next_line(rest, &scan, &line) !=
+                                 ferrite::proto::memcache::LineStatus::kComplete ||
+        len < line.consumed ||
+        (!key.empty() && (key.data() < line.text.data() || key.data() + key.size() > line.text.data() + line.text.size()))) {
+      std::abort();
+    }
+    at += len;
+  }
 
   auto s = ferrite::engine::make_memcache_text_session(h.info());
   Buffer pending, out;

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "proto/memcache/meta.h"
 #include "proto/memcache/reply.h"
@@ -109,6 +111,44 @@ TEST(MemcacheTokens, KeyIteratorReadsEveryKey) {
   EXPECT_EQ(k, "ccc");
   EXPECT_FALSE(it.next(&k));
   EXPECT_FALSE(it.next(&k));
+}
+
+// peek_command: the stream's look ahead for prefetching pipelined keys.
+TEST(MemcachePeek, FramesCommandsWithTheirDataBlocks) {
+  const std::string pipeline =
+      "get foo\r\n"
+      "set k1 0 0 5\r\nhello\r\n"
+      "gets a b c\r\n"
+      "gat 100 tk\r\n"
+      "mg mk v\r\n"
+      "ms msk 3 T0\r\nabc\r\n"
+      "cas ck 0 0 2 77 noreply\r\nxy\r\n"
+      "version\r\n"
+      "delete dk\n";
+  const std::vector<std::pair<std::string, std::size_t>> want = {
+      {"foo", 9}, {"k1", 21}, {"a", 12}, {"tk", 12}, {"mk", 9}, {"msk", 18}, {"ck", 29}, {"", 9}, {"dk", 10}};
+  std::size_t at = 0;
+  for (const auto& [key, len] : want) {
+    std::string_view got;
+    EXPECT_EQ(peek_command(std::string_view(pipeline).substr(at), &got), len) << key;
+    EXPECT_EQ(std::string(got), key);
+    at += len;
+  }
+  EXPECT_EQ(at, pipeline.size());
+}
+
+TEST(MemcachePeek, WaitsForWholeLinesAndDataBlocks) {
+  std::string_view key = "x";
+  EXPECT_EQ(peek_command("get fo", &key), 0u);
+  EXPECT_TRUE(key.empty());
+  EXPECT_EQ(peek_command("set k 0 0 5\r\nhel", &key), 0u);
+  EXPECT_TRUE(key.empty());
+  EXPECT_EQ(peek_command("set k 0 0 5\r\nhello\r", &key), 0u);
+  // What it cannot read it frames as a line and leaves to the executor.
+  EXPECT_EQ(peek_command("set k 0 0 -1\r\n", &key), 14u);
+  EXPECT_EQ(peek_command("set k 0 0\r\n", &key), 11u);
+  EXPECT_EQ(peek_command("\r\n", &key), 2u);
+  EXPECT_TRUE(key.empty());
 }
 
 TEST(MemcacheNumbers, SignedLikeStrtolTruncatedTo32Bits) {

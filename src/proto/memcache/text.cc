@@ -118,6 +118,43 @@ LineStatus next_line(std::string_view in, std::size_t* scan_from, Line* line) no
   return LineStatus::kComplete;
 }
 
+std::size_t peek_command(std::string_view in, std::string_view* key) noexcept {
+  *key = {};
+  std::size_t scan = 0;
+  Line line;
+  if (next_line(in, &scan, &line) != LineStatus::kComplete) return 0;
+  Tokens t;
+  tokenize(line.text, &t);
+  if (t.count < 2) return line.consumed;
+  const Command c = classify(t.tok[0]);
+  std::size_t data_token = 0;  // the token holding a storage command's data length, if any
+  switch (c) {
+    case Command::kSet:
+    case Command::kAdd:
+    case Command::kReplace:
+    case Command::kAppend:
+    case Command::kPrepend:
+    case Command::kCas:
+      data_token = 4;
+      break;
+    case Command::kMetaSet:
+      data_token = 2;
+      break;
+    default:
+      break;
+  }
+  *key = (c == Command::kGat || c == Command::kGats) ? (t.count > 2 ? t.tok[2] : std::string_view()) : t.tok[1];
+  if (data_token == 0) return line.consumed;
+  std::int32_t len = 0;
+  if (t.count <= data_token || !parse_i32(t.tok[data_token], &len) || len < 0) return line.consumed;
+  const std::size_t need = line.consumed + static_cast<std::size_t>(len) + 2;
+  if (need > in.size()) {
+    *key = {};
+    return 0;
+  }
+  return need;
+}
+
 void tokenize(std::string_view line, Tokens* t) noexcept {
   t->count = 0;
   t->has_rest = false;

@@ -105,6 +105,13 @@ class KeyIterator {
   std::string_view rest_;
 };
 
+// A cheap look ahead, for prefetching the keys of pipelined commands before they run: the bytes
+// the command at the front of `in` takes (its line, and for a storage command its data block and
+// "\r\n" when all of it is there) and its key in *key (the second word; gat/gats: the third;
+// empty for a command without one). 0 when no complete line is there, or a storage command's
+// data is not all there. It only frames: what the command means is left to the executor.
+std::size_t peek_command(std::string_view in, std::string_view* key) noexcept;
+
 // memcached's safe_strtol: a 64-bit strtol truncated to 32 bits.
 bool parse_i32(std::string_view s, std::int32_t* out) noexcept;
 // memcached's safe_strtoul: a 64-bit strtoul truncated to 32 bits; "-N" refused.
