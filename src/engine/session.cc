@@ -60,6 +60,24 @@ std::uint64_t ns_to_cycles(std::uint64_t ns) noexcept {
   return static_cast<std::uint64_t>(static_cast<double>(ns) * cycles_per_ns());
 }
 
+std::size_t prefetch_pipeline(std::string_view in, PeekFn peek, Exec& ex) noexcept {
+  constexpr std::size_t kWindow = 16;
+  store::KeyRef keys[kWindow];
+  std::size_t n = 0, pos = 0;
+  while (n < kWindow) {
+    std::string_view key;
+    const std::size_t len = peek(in.substr(pos), &key);
+    if (len == 0) break;
+    pos += len;
+    if (!key.empty()) keys[n++] = store::make_key(key);
+  }
+  if (n > 1) {  // one request alone gains nothing: its misses have nothing to overlap with
+    for (std::size_t i = 0; i < n; ++i) ex.ctx.prefetch(keys[i]);
+    for (std::size_t i = 0; i < n; ++i) ex.ctx.prefetch_item(keys[i]);
+  }
+  return pos;
+}
+
 void Exec::count(Proto p, Op op, std::uint64_t start_cycles) noexcept {
   const auto pi = static_cast<std::size_t>(p), oi = static_cast<std::size_t>(op);
   stats.requests[pi][oi].add();

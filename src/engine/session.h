@@ -137,6 +137,13 @@ struct Exec {
   void protocol_error(Proto p) noexcept { stats.protocol_errors[static_cast<std::size_t>(p)].add(); }
 };
 
+// A stream's look ahead: over the next pipelined requests at the start of `in` (up to 16; `peek`
+// frames one and names its key, 0 when it cannot), prefetches their keys' buckets and then their
+// items, so that a pipeline's cache misses overlap as a datagram burst's do. Returns the bytes it
+// looked over (0: nothing it could frame).
+using PeekFn = std::size_t (*)(std::string_view in, std::string_view* key) noexcept;
+std::size_t prefetch_pipeline(std::string_view in, PeekFn peek, Exec& ex) noexcept;
+
 // memcached's exptime: 0 never; negative already expired; up to 30 days relative seconds; above
 // that an absolute Unix time in seconds (in the past: already expired). Returns a store deadline.
 std::uint64_t memcache_deadline(std::int64_t exptime, const Exec& ex) noexcept;

@@ -91,29 +91,11 @@ std::size_t Executor::run(std::string_view in, Buffer& out, Exec& ex) {
       continue;
     }
     if (mode_ == Mode::kStream && out.size() >= ex.settings().max_reply_bytes) break;
-    if (mode_ == Mode::kStream && ahead == 0) ahead = prefetch_ahead(in.substr(pos), ex);
+    if (mode_ == Mode::kStream && ahead == 0) ahead = prefetch_pipeline(in.substr(pos), mc::peek_command, ex);
     const std::size_t used = step(in.substr(pos), out, ex);
     if (used == 0) break;
     pos += used;
     ahead = ahead > used ? ahead - used : 0;
-  }
-  return pos;
-}
-
-std::size_t Executor::prefetch_ahead(std::string_view in, Exec& ex) noexcept {
-  constexpr std::size_t kWindow = 16;
-  store::KeyRef keys[kWindow];
-  std::size_t n = 0, pos = 0;
-  while (n < kWindow) {
-    std::string_view key;
-    const std::size_t len = mc::peek_command(in.substr(pos), &key);
-    if (len == 0) break;
-    pos += len;
-    if (!key.empty()) keys[n++] = store::make_key(key);
-  }
-  if (n > 1) {  // one command alone gains nothing: its misses have nothing to overlap with
-    for (std::size_t i = 0; i < n; ++i) ex.ctx.prefetch(keys[i]);
-    for (std::size_t i = 0; i < n; ++i) ex.ctx.prefetch_item(keys[i]);
   }
   return pos;
 }

@@ -81,9 +81,6 @@ class Executor {
 
   // One command at the front of `in`: returns the bytes consumed, or 0 when more input is needed.
   std::size_t step(std::string_view in, Buffer& out, Exec& ex);
-  // A stream's look ahead: prefetches the keys of the next commands at the start of `in` (their
-  // buckets, then their items, so that a pipeline's cache misses overlap); returns their bytes.
-  std::size_t prefetch_ahead(std::string_view in, Exec& ex) noexcept;
 
   // What a command handler needs of its line.
   struct Request {

@@ -188,9 +188,6 @@ class RespSession final : public Session {
 
  private:
   void execute(std::span<const std::string_view> argv, Buffer& out, Exec& ex);
-  // Prefetches the keys of the next pipelined requests at the start of `in` (their buckets, then
-  // their items, so that the cache misses overlap); returns the bytes those requests take.
-  std::size_t prefetch_ahead(std::string_view in, Exec& ex) noexcept;
   void reply_unknown(Call& c, bool subcommand);
 
   // Shared by the string commands.

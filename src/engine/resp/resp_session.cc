@@ -47,7 +47,7 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
   std::size_t ahead = 0;  // bytes from `off` on whose requests' keys were prefetched
   while (off < in.size() && !closing() && out.size() < reply_cap) {
     const std::string_view rest = in.substr(off);
-    if (ahead == 0) ahead = prefetch_ahead(rest, ex);
+    if (ahead == 0) ahead = prefetch_pipeline(rest, proto::resp::peek_request, ex);
     const proto::resp::ParseStatus st = parser_.parse(rest, request_cap);
     if (st == proto::resp::ParseStatus::kIncomplete) break;
     if (st == proto::resp::ParseStatus::kError) {
@@ -68,24 +68,6 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
     if (!parser_.args().empty()) execute(parser_.args(), out, ex);
   }
   return off;
-}
-
-std::size_t RespSession::prefetch_ahead(std::string_view in, Exec& ex) noexcept {
-  constexpr std::size_t kWindow = 16;
-  store::KeyRef keys[kWindow];
-  std::size_t n = 0, pos = 0;
-  while (n < kWindow) {
-    std::string_view key;
-    const std::size_t len = proto::resp::peek_request(in.substr(pos), &key);
-    if (len == 0) break;
-    pos += len;
-    if (!key.empty()) keys[n++] = store::make_key(key);
-  }
-  if (n > 1) {  // one request alone gains nothing: its misses have nothing to overlap with
-    for (std::size_t i = 0; i < n; ++i) ex.ctx.prefetch(keys[i]);
-    for (std::size_t i = 0; i < n; ++i) ex.ctx.prefetch_item(keys[i]);
-  }
-  return pos;
 }
 
 void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, Exec& ex) {
