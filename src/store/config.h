@@ -24,10 +24,11 @@ struct StoreConfig {
   // Longest value accepted (memcached's item size limit), 1 MiB by default.
   std::size_t max_item_size = std::size_t{1} << 20;
   EvictionPolicy policy = EvictionPolicy::kClock;
-  // The table is sized once, at start, for memory_limit / item_size_hint items (see docs/store.md).
+  // The table grows with the items, up to room for memory_limit / item_size_hint of them (that
+  // capacity is charged to the limit at start; see docs/store.md).
   // 64: a 16-byte key and 32-byte value (64 bytes of item) still find a slot when memory is full.
   std::size_t item_size_hint = 64;
-  // Overrides the hint: the number of table slots (rounded up to whole buckets).
+  // Overrides the hint: the table's capacity in slots (rounded up to whole buckets).
   std::size_t table_slots = 0;
   // Worker contexts that may attach at once (at most 64: the low 6 bits of a version): set it to
   // the number of worker threads. Each one beyond the first gets a 32 MiB allocator segment of
