@@ -127,22 +127,8 @@ std::size_t peek_command(std::string_view in, std::string_view* key) noexcept {
   tokenize(line.text, &t);
   if (t.count < 2) return line.consumed;
   const Command c = classify(t.tok[0]);
-  std::size_t data_token = 0;  // the token holding a storage command's data length, if any
-  switch (c) {
-    case Command::kSet:
-    case Command::kAdd:
-    case Command::kReplace:
-    case Command::kAppend:
-    case Command::kPrepend:
-    case Command::kCas:
-      data_token = 4;
-      break;
-    case Command::kMetaSet:
-      data_token = 2;
-      break;
-    default:
-      break;
-  }
+  // The token holding a storage command's data length, if any.
+  const std::size_t data_token = is_storage(c) ? 4 : c == Command::kMetaSet ? 2 : 0;
   *key = (c == Command::kGat || c == Command::kGats) ? (t.count > 2 ? t.tok[2] : std::string_view()) : t.tok[1];
   if (data_token == 0) return line.consumed;
   std::int32_t len = 0;

@@ -65,6 +65,10 @@ enum class Command : std::uint8_t {
 // alias of get.
 Command classify(std::string_view name) noexcept;
 bool is_meta(Command c) noexcept;
+// set, add, replace, append, prepend, cas: the classic commands followed by a data block.
+constexpr bool is_storage(Command c) noexcept { return c >= Command::kSet && c <= Command::kCas; }
+static_assert(static_cast<int>(Command::kCas) - static_cast<int>(Command::kSet) == 5,
+              "the storage commands are kSet..kCas, in a row");
 
 enum class LineStatus : std::uint8_t {
   kComplete,  // `line` and `consumed` are set
