@@ -889,7 +889,8 @@ bool Context::make_space(const Location& loc) noexcept {
   return false;
 }
 
-bool Context::place(const Location& loc, std::uint32_t ref) noexcept {
+// Links `ref` in one of loc's (locked) buckets; `room`: make_space() found a free slot there.
+bool Context::place(const Location& loc, std::uint32_t ref, bool room) noexcept {
   auto put = [&](Bucket& b, unsigned s) {
     b.tag[s].store(loc.tag, std::memory_order_relaxed);
     b.ref[s].store(ref, std::memory_order_release);
@@ -897,7 +898,7 @@ bool Context::place(const Location& loc, std::uint32_t ref) noexcept {
   };
   // The primary bucket while it has room, so that most hits read one bucket line; the
   // alternate only when the primary is full.
-  if (make_space(loc)) {
+  if (room) {
     for (Bucket* b : {&loc.primary(), &loc.alternate()}) {
       const int s = free_slot(*b);
       if (s >= 0) {
@@ -932,6 +933,7 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
                           const Item* expect) noexcept {
   Location loc;
   Found f;
+  bool room = false;  // a new key: one of its buckets has a free slot (make_space)
   for (bool may_grow = true;;) {
     loc = lock_key(key);
     f = find_locked(key, loc);
@@ -946,7 +948,8 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
     // last resort), if it can grow, or wait for the thread growing it, and try again in the new
     // array. A shard whose last old array still waits for its grace period cannot grow: then
     // place() makes room.
-    if (f.item != nullptr || !may_grow || make_space(loc) || !table_.can_grow(loc.shard)) break;
+    room = f.item == nullptr && make_space(loc);
+    if (f.item != nullptr || room || !may_grow || !table_.can_grow(loc.shard)) break;
     Table::unlock_pair(loc);
     if (!grow_shard(loc.shard, true) && !table_.await_growth(loc.shard)) may_grow = false;
   }
@@ -988,7 +991,7 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
     f.bucket->ref[f.slot].store(ref, std::memory_order_release);
     drop_linked(f.item);
   } else {
-    place(loc, ref);
+    place(loc, ref, room);
     stats_.items_delta.add();
   }
   stats_.live_bytes_delta.add(static_cast<std::int64_t>(usable));

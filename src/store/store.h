@@ -230,7 +230,7 @@ class Context {
   void account_removal(Item* it, Liveness why, Via via) noexcept;
   void unlink_dead(const Found& f, Liveness why, Via via) noexcept;
   std::uint8_t initial_access() const noexcept;
-  bool place(const Location& loc, std::uint32_t ref) noexcept;
+  bool place(const Location& loc, std::uint32_t ref, bool room) noexcept;
   enum class Sweep : std::uint8_t { kPolicy, kDeadOnly, kForce };
   // Evicts from bucket `at.b1` of at's array.
   std::size_t evict_bucket(const Location& at, Sweep mode) noexcept;

@@ -132,7 +132,7 @@ std::uint32_t Table::grow(std::uint32_t shard, const Items& items, Qsbr& qsbr, b
   }
 
   // Freeze the old array: every bucket locked, in ascending order like every writer.
-  Bucket* old = array(shard, st);
+  Bucket* old = array(st);
   const Location whole{old, st, shard, 0, 0, 0};
   for (std::uint32_t b = 0; b < n; ++b) lock(whole, old[b]);
   state_[shard].store(st | kFrozen, std::memory_order_release);

@@ -119,7 +119,7 @@ class Table {
     const std::uint64_t st = state_[shard].load(std::memory_order_acquire);
     const auto n = size_of(st);
     const auto b1 = static_cast<std::uint32_t>((std::uint64_t{static_cast<std::uint32_t>(x)} * n) >> 32);
-    return {array(shard, st), st, shard, b1, alt(n, b1, tag), tag};
+    return {array(st), st, shard, b1, alt(n, b1, tag), tag};
   }
 
   // The other bucket of an entry with `tag` that sits in bucket `b` of an array of n buckets.
@@ -238,7 +238,7 @@ class Table {
       *next = std::uint64_t{shard + 1} * shard_max_;
       return false;
     }
-    *loc = {array(shard, st), st, shard, i, i, 0};
+    *loc = {array(st), st, shard, i, i, 0};
     return true;
   }
 
@@ -247,7 +247,7 @@ class Table {
   void for_each_ref(Fn&& fn) const {
     for (std::uint32_t s = 0; s < shards_; ++s) {
       const std::uint64_t st = state_[s].load(std::memory_order_relaxed);
-      Bucket* base = array(s, st);
+      Bucket* base = array(st);
       for (std::uint32_t b = 0; b < size_of(st); ++b) {
         for (auto& r : base[b].ref) {
           const std::uint32_t ref = r.load(std::memory_order_relaxed);
@@ -277,7 +277,7 @@ class Table {
   };
 
   static std::size_t bytes_for_shape(std::uint32_t shards, std::uint32_t shard_max) noexcept;
-  Bucket* array(std::uint32_t /*shard*/, std::uint64_t state) const noexcept { return region_ + (state >> 32); }
+  Bucket* array(std::uint64_t state) const noexcept { return region_ + (state >> 32); }
   // Takes `buckets` from the region (false: it is used up); retired_mu_ held.
   bool carve(std::uint32_t buckets, std::uint64_t* offset) noexcept;
   // Charges or releases array bytes to the chunks they lie in; retired_mu_ held.
