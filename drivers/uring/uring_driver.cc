@@ -27,12 +27,25 @@ constexpr unsigned kDatagramGroup = 1;
 [[noreturn]] void fail(int err, const char* what) { throw std::system_error(err, std::system_category(), what); }
 
 // A ring of provided buffers the kernel picks from (one group).
+//
+// The kernel takes buffers from the ring's head in order, and a buffer given back goes to its
+// tail, so a ring with all its buffers posted would cycle through every one of them: each
+// receive would land in a buffer no cache has seen for a while, and every page of every buffer
+// would end up resident (512 TCP buffers of 16 KiB are 8 MiB per worker). So only `posted` of
+// the buffers are in the ring; the others wait on a stack, and the buffers given back at a poll
+// are the ones posted again. The working set is the few buffers a poll needs. `posted` doubles
+// (up to every buffer) when a poll used more than half of them or the kernel ran out (ENOBUFS).
 struct BufferRing {
+  static constexpr unsigned kFirstPosted = 64;
+
   io_uring_buf_ring* ring = nullptr;
   char* base = nullptr;
   unsigned count = 0, size = 0, mask = 0;
+  unsigned posted = 0;  // buffers in the ring after each recycle()
+  bool starved = false;  // the kernel found the ring empty since the last recycle()
   std::size_t ring_bytes = 0, base_bytes = 0;
-  std::vector<std::uint16_t> used;  // handed out since the last poll: give back next time
+  std::vector<std::uint16_t> used;   // handed out since the last poll: give back next time
+  std::vector<std::uint16_t> spare;  // neither in the ring nor handed out; the top is the warmest
 
   void setup(io_uring* uring, unsigned group, unsigned n, unsigned bytes) {
     count = n;
@@ -53,17 +66,35 @@ struct BufferRing {
     const int rc = io_uring_register_buf_ring(uring, &reg, 0);
     if (rc < 0) fail(-rc, "io_uring_register_buf_ring");
     io_uring_buf_ring_init(ring);
-    for (unsigned i = 0; i < n; ++i) io_uring_buf_ring_add(ring, base + static_cast<std::size_t>(i) * bytes, bytes, static_cast<unsigned short>(i), static_cast<int>(mask), static_cast<int>(i));
-    io_uring_buf_ring_advance(ring, static_cast<int>(n));
     used.reserve(n);
+    spare.reserve(n);
+    for (unsigned i = n; i > 0; --i) spare.push_back(static_cast<std::uint16_t>(i - 1));
+    posted = n < kFirstPosted ? n : kFirstPosted;
+    post(posted);
   }
   char* at(unsigned id) const { return base + static_cast<std::size_t>(id) * size; }
-  void recycle() {
-    if (used.empty()) return;
+  // Moves `k` buffers from the top of the stack into the ring.
+  void post(unsigned k) {
     int i = 0;
-    for (const std::uint16_t id : used) io_uring_buf_ring_add(ring, at(id), size, id, static_cast<int>(mask), i++);
+    for (; k > 0 && !spare.empty(); --k, ++i) {
+      const std::uint16_t id = spare.back();
+      spare.pop_back();
+      io_uring_buf_ring_add(ring, at(id), size, id, static_cast<int>(mask), i);
+    }
     io_uring_buf_ring_advance(ring, i);
+  }
+  void recycle() {
+    if (used.empty() && !starved) return;
+    const auto handed = static_cast<unsigned>(used.size());
+    for (auto it = used.rbegin(); it != used.rend(); ++it) spare.push_back(*it);
     used.clear();
+    unsigned more = 0;
+    if ((starved || handed * 2 > posted) && posted < count) {
+      more = posted < count - posted ? posted : count - posted;
+      posted += more;
+    }
+    starved = false;
+    post(handed + more);
   }
   void teardown() {
     if (ring != nullptr) munmap(ring, ring_bytes);
@@ -337,6 +368,7 @@ std::size_t UringDriver::poll(io::Event* events, std::size_t max, int wait_us) {
           }
           if (!more && !c.closing && !c.paused) d.queue_rearm(idx);
         } else if (res == -ENOBUFS || res == -ECANCELED) {
+          if (res == -ENOBUFS) d.stream.starved = true;
           if (!c.closing && !c.paused) d.queue_rearm(idx);
         } else if (!more && !c.closing) {
           events[n++] = io::Event{io::EventType::kPeerClosed, 0, idx, res, nullptr, 0, nullptr};
@@ -354,6 +386,7 @@ std::size_t UringDriver::poll(io::Event* events, std::size_t max, int wait_us) {
       case kRecvMsg: {
         Listener& l = d.listeners[idx];
         if (!more) l.armed = false;
+        if (res == -ENOBUFS) d.dgram.starved = true;
         if (res <= 0 || (cqe->flags & IORING_CQE_F_BUFFER) == 0) break;
         const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
         d.dgram.used.push_back(bid);
@@ -479,5 +512,6 @@ io::Endpoint UringDriver::local_address(io::ConnId id) const {
 }
 
 std::size_t UringDriver::open_connections() const noexcept { return impl_->open; }
+std::size_t UringDriver::stream_buffers_posted() const noexcept { return impl_->stream.posted; }
 
 }  // namespace ferrite::uring

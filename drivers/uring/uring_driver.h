@@ -8,7 +8,9 @@
 // - Nothing allocates after construction except the connection table growing to a new high.
 //
 // Received bytes stay in the provided buffer until the next poll(), which hands the buffers back
-// to the kernel: the worker reads them in place.
+// to the kernel: the worker reads them in place. Only as many buffers as the polls need are
+// posted (64 to start, doubling when a poll used half of them or the kernel ran out), and the
+// ones given back are posted again first: the receive buffers a worker touches stay few and warm.
 #pragma once
 
 #include <cstddef>
@@ -21,9 +23,9 @@ namespace ferrite::uring {
 
 struct DriverConfig {
   unsigned sq_entries = 1024;
-  unsigned recv_buffers = 512;          // TCP receive buffers (a power of two)
+  unsigned recv_buffers = 512;          // TCP receive buffers at most (a power of two)
   unsigned recv_buffer_size = 16384;
-  unsigned datagram_buffers = 128;      // UDP receive buffers (a power of two)
+  unsigned datagram_buffers = 128;      // UDP receive buffers at most (a power of two)
   unsigned datagram_buffer_size = 65536 + 512;  // a whole UDP datagram plus its header and address
   unsigned datagram_send_slots = 256;
   unsigned datagram_send_size = 65536;
@@ -50,6 +52,8 @@ class UringDriver final : public io::Driver {
   io::Endpoint local_address(io::ConnId conn) const override;
 
   std::size_t open_connections() const noexcept;
+  // TCP receive buffers the kernel may pick from after each poll (the rest wait unused).
+  std::size_t stream_buffers_posted() const noexcept;
 
  private:
   struct Impl;

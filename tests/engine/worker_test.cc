@@ -477,6 +477,93 @@ TEST(UringDriver, EveryDatagramListenerReceivesWithItsPeer) {
   t.join();
 }
 
+// More connections send at once than there are receive buffers posted: the kernel runs out
+// (ENOBUFS ends those connections' multishot recv), the driver posts more buffers and re-arms,
+// and every byte arrives, in order, on its own connection. Buffers given back are reused: the
+// posted set grows to what a poll needs, not to every buffer.
+void many_senders_outgrow_the_posted_buffers() {
+  constexpr int kConns = 300;
+  constexpr int kRounds = 4;
+  uring::UringDriver driver;
+  const int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(lfd, kConns), 0);
+  socklen_t alen = sizeof(a);
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &alen);
+  driver.add_listener(lfd, 0, false);
+  const std::size_t first_posted = driver.stream_buffers_posted();
+  std::vector<int> clients;
+  std::vector<std::string> got;  // by ConnId
+  std::size_t accepted = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  auto pump = [&](std::size_t want_bytes) {
+    io::Event ev[64];
+    auto total = [&] {
+      std::size_t t = 0;
+      for (const std::string& s : got) t += s.size();
+      return t;
+    };
+    while ((accepted < kConns || total() < want_bytes) && std::chrono::steady_clock::now() < deadline) {
+      const std::size_t n = driver.poll(ev, 64, 1000);
+      for (std::size_t e = 0; e < n; ++e) {
+        if (ev[e].conn >= got.size()) got.resize(ev[e].conn + 1);
+        if (ev[e].type == io::EventType::kAccepted) ++accepted;
+        if (ev[e].type == io::EventType::kData) got[ev[e].conn].append(ev[e].data, ev[e].len);
+      }
+    }
+  };
+  for (int i = 0; i < kConns; ++i) {
+    const int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    clients.push_back(c);
+  }
+  pump(0);
+  ASSERT_EQ(accepted, static_cast<std::size_t>(kConns));
+  // Each round: every connection sends before the driver polls again, so one poll finds far
+  // more receives waiting than the 64 buffers posted at first.
+  const std::string block(1000, 'b');
+  for (int r = 0; r < kRounds; ++r) {
+    for (int i = 0; i < kConns; ++i) {
+      const std::string msg = "<" + std::to_string(i) + ":" + std::to_string(r) + ">" + block;
+      ASSERT_EQ(::send(clients[i], msg.data(), msg.size(), MSG_NOSIGNAL), static_cast<ssize_t>(msg.size()));
+    }
+    std::size_t want = 0;
+    for (int s = 0; s <= r; ++s) {
+      for (int i = 0; i < kConns; ++i) want += ("<" + std::to_string(i) + ":" + std::to_string(s) + ">").size() + block.size();
+    }
+    pump(want);
+  }
+  // Each connection's bytes, in the order it sent them, whatever connection ids they got.
+  std::vector<std::string> seen;
+  for (const std::string& s : got) {
+    if (!s.empty()) seen.push_back(s);
+  }
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(kConns));
+  std::vector<bool> found(kConns, false);
+  for (const std::string& s : seen) {
+    ASSERT_EQ(s[0], '<');
+    const int i = std::stoi(s.substr(1));
+    ASSERT_GE(i, 0);
+    ASSERT_LT(i, kConns);
+    std::string expect;
+    for (int r = 0; r < kRounds; ++r) expect += "<" + std::to_string(i) + ":" + std::to_string(r) + ">" + block;
+    EXPECT_EQ(s, expect) << "connection " << i;
+    found[i] = true;
+  }
+  EXPECT_EQ(std::count(found.begin(), found.end(), true), kConns);
+  EXPECT_EQ(first_posted, 64u);
+  EXPECT_GT(driver.stream_buffers_posted(), first_posted) << "the polls needed more buffers";
+  for (const int c : clients) ::close(c);
+}
+
+TEST(UringDriver, ManySendersOutgrowThePostedBuffersAndLoseNothing) {
+  std::thread t(many_senders_outgrow_the_posted_buffers);  // see above: a thread of its own
+  t.join();
+}
+
 // Two workers, one per partition, each with its own UDP socket; every datagram is sent to worker
 // 0's. Returns, per key, the worker that answered and the port the answer came from.
 struct HandoverRun {
