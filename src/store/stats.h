@@ -57,7 +57,7 @@ struct StoreStats {
   std::int64_t item_bytes = 0;      // live items, by usable size
   std::int64_t retired_bytes = 0;   // unlinked, waiting for a grace period
   std::int64_t table_bytes = 0;     // charged: the table fully grown
-  std::int64_t table_resident_bytes = 0;  // the shards' arrays now
+  std::int64_t table_resident_bytes = 0;  // the table's memory now (Table::resident_bytes)
   std::int64_t wheel_bytes = 0;
   std::int64_t memory_limit = 0;
   std::int64_t table_slots = 0;     // the table fully grown

@@ -13,6 +13,8 @@ namespace ferrite::store {
 namespace {
 constexpr std::size_t kMaxBuckets = std::size_t{1} << 30;  // the region's offsets are 32 bits
 constexpr std::size_t kChunkBytes = std::size_t{2} << 20;
+constexpr std::size_t kPageBytes = 4096;
+constexpr std::uint64_t kPageBuckets = kPageBytes / sizeof(Bucket);
 
 std::size_t bucket_count(std::size_t slots) noexcept {
   return std::clamp<std::size_t>((slots + kSlotsPerBucket - 1) / kSlotsPerBucket, Table::kMinShardBuckets,
@@ -65,6 +67,7 @@ Table::Table(std::size_t max_slots, int numa_node) {
   region_ = reinterpret_cast<Bucket*>(aligned);
   region_buckets_ = buckets;
   chunk_live_ = std::make_unique<std::uint32_t[]>(buckets / kChunkBuckets);
+  chunk_freed_ = std::make_unique<std::uint16_t[]>(buckets / kChunkBuckets);
   state_ = std::make_unique<std::atomic<std::uint64_t>[]>(shards_);
   count_ = std::make_unique<Count[]>(shards_);
   const std::uint32_t first = std::min(kMinShardBuckets, shard_max_);
@@ -80,14 +83,16 @@ Table::Table(std::size_t max_slots, int numa_node) {
 Table::~Table() { munmap(map_, region_bytes_); }
 
 std::size_t Table::resident_bytes() const noexcept {
-  return (buckets() + retired_buckets_.load(std::memory_order_relaxed)) * sizeof(Bucket) +
-         std::size_t{shards_} * (sizeof(Count) + sizeof(std::uint64_t));
+  return held_bytes_.load(std::memory_order_relaxed) + std::size_t{shards_} * (sizeof(Count) + sizeof(std::uint64_t));
 }
 
 bool Table::carve(std::uint32_t buckets, std::uint64_t* offset) noexcept {
   if (carved_ + buckets > region_buckets_) return false;
   *offset = carved_;
+  const std::uint64_t chunks_before = (carved_ + kChunkBuckets - 1) / kChunkBuckets;
   carved_ += buckets;
+  const std::uint64_t chunks_after = (carved_ + kChunkBuckets - 1) / kChunkBuckets;
+  held_bytes_.fetch_add((chunks_after - chunks_before) * kChunkBytes, std::memory_order_relaxed);
   chunk_add(*offset, buckets, true);
   return true;
 }
@@ -103,6 +108,21 @@ void Table::chunk_add(std::uint64_t offset, std::uint32_t buckets, bool live) no
       // Nothing live in it and nothing more will be carved from it: back to the kernel. (A
       // failed madvise only leaves the memory resident: the chunk is never used again.)
       madvise(region_ + chunk * kChunkBuckets, kChunkBytes, MADV_DONTNEED);
+      held_bytes_.fetch_sub(kChunkBytes - std::size_t{chunk_freed_[chunk]} * kPageBytes, std::memory_order_relaxed);
+      chunk_freed_[chunk] = 0;
+    } else if (!live) {
+      // The chunk still holds live arrays (shards grow in no particular order, so a chunk of
+      // one round's arrays empties only at the end of the next round): give back the 4 KiB
+      // pages that lie wholly inside this dead array. The kernel splits the chunk's huge page
+      // to do so, which costs the arrays still live in it their huge-page TLB entries; most of
+      // them are of the same round and die before the next round ends.
+      const std::uint64_t first = (at + kPageBuckets - 1) / kPageBuckets * kPageBuckets;
+      const std::uint64_t last = upto / kPageBuckets * kPageBuckets;
+      if (last > first && madvise(region_ + first, (last - first) * sizeof(Bucket), MADV_DONTNEED) == 0) {
+        const auto pages = static_cast<std::uint16_t>((last - first) / kPageBuckets);
+        chunk_freed_[chunk] = static_cast<std::uint16_t>(chunk_freed_[chunk] + pages);
+        held_bytes_.fetch_sub(std::size_t{pages} * kPageBytes, std::memory_order_relaxed);
+      }
     }
     at = upto;
   }

@@ -97,8 +97,10 @@ class Table {
   std::size_t max_slots() const noexcept { return std::size_t{shards_} * shard_max_ * kSlotsPerBucket; }
   std::size_t bytes() const noexcept { return bytes_for_shape(shards_, shard_max_); }
   static std::size_t bytes_for(std::size_t max_slots) noexcept;
-  // Now: buckets in the shards' current arrays, and the memory they (and old arrays waiting
-  // for their grace period) take.
+  // Now: buckets in the shards' current arrays, and the memory the table holds from the kernel
+  // (the 2 MiB chunks arrays were cut from, less the chunks and pages given back: live arrays,
+  // old ones waiting for their grace period, and the pieces of dead ones that share a chunk or
+  // a page with a live one).
   std::size_t buckets() const noexcept { return buckets_now_.load(std::memory_order_relaxed); }
   std::size_t slots() const noexcept { return buckets() * kSlotsPerBucket; }
   std::size_t resident_bytes() const noexcept;
@@ -297,7 +299,9 @@ class Table {
   std::mutex retired_mu_;  // carving, retiring and releasing arrays: a shard growing (rare), never a lookup or a plain write
   std::vector<Retired> retired_;
   std::uint64_t carved_ = 0;  // buckets of the region handed out so far
-  std::unique_ptr<std::uint32_t[]> chunk_live_;  // live buckets per 2 MiB chunk
+  std::unique_ptr<std::uint32_t[]> chunk_live_;   // live buckets per 2 MiB chunk
+  std::unique_ptr<std::uint16_t[]> chunk_freed_;  // 4 KiB pages of a chunk given back one by one
+  std::atomic<std::size_t> held_bytes_{0};        // chunks carved from, less what went back
 };
 
 }  // namespace ferrite::store
