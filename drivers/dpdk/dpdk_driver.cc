@@ -490,10 +490,15 @@ std::size_t DpdkDriver::poll(io::Event* events, std::size_t max, int /*wait_us*/
     PortState& ps = d.ports[(d.next_port + k) % count];
     const std::size_t want = std::min<std::size_t>(max - nev, d.cfg.burst);
     const std::uint16_t n = rte_eth_rx_burst(ps.cfg.port, ps.cfg.queue, d.rx.data(), static_cast<std::uint16_t>(want));
+    // Every frame of the burst was written by another core (the NIC, or the peer of a ring
+    // port): start all their misses at once, the headers' line and the next one (where a
+    // request's header and first key lie), rather than one frame ahead.
     for (std::uint16_t i = 0; i < n; ++i) {
-      if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(d.rx[i + 1], void*));
-      d.handle(ps, d.rx[i], events, nev);
+      const char* p = rte_pktmbuf_mtod(d.rx[i], const char*);
+      rte_prefetch0(p);
+      if (rte_pktmbuf_data_len(d.rx[i]) > RTE_CACHE_LINE_SIZE) rte_prefetch0(p + RTE_CACHE_LINE_SIZE);
     }
+    for (std::uint16_t i = 0; i < n; ++i) d.handle(ps, d.rx[i], events, nev);
   }
   if (count > 1) d.next_port = (d.next_port + 1) % count;
   for (PortState& ps : d.ports) {
