@@ -22,8 +22,8 @@
 //
 // Groups: "" (general), "settings", "items" and "slabs" (the store has no slab classes: both
 // describe it as one class, number 1), "sizes" (always "sizes_status disabled", as memcached
-// without -o track_sizes), "conns" (empty: the connection table lives in the workers, not
-// here; the management plane lists connections). Anything else returns false.
+// without -o track_sizes), "conns" (every listener and connection, as conns() below says).
+// Anything else returns false.
 #include "engine/memcache_stats.h"
 
 #include <sys/resource.h>
@@ -234,6 +234,46 @@ void slabs(Exec& ex, const Emitter& out) {
   out.num("total_malloced", s.bytes_used);
 }
 
+// memcached's `stats conns`: for each listener and connection, "<id>:addr", "<id>:listen_addr"
+// (connections only), "<id>:state" and "<id>:secs_since_last_cmd". The id is the connection id
+// (CLIENT ID's; memcached's is the file descriptor, which here each worker has its own of), the
+// listeners' ids below every connection's. States, in memcached's names: conn_listening (a TCP
+// listener), conn_read (a UDP listener, as memcached shows its idle UDP "connection"),
+// conn_parse_cmd (the connection asking), conn_nread (part of a request buffered: a command
+// line waiting for its data block, say), conn_closing, and conn_waiting (idle).
+void conns(Exec& ex, const Emitter& out) {
+  if (ex.shared.conns == nullptr) return;
+  const auto now_s = static_cast<std::uint32_t>(ex.now_ms() / 1000);
+  char name[48], value[80];
+  auto field = [&](std::uint64_t id, std::string_view what, std::string_view v) {
+    const int n = std::snprintf(name, sizeof(name), "%llu:%.*s", static_cast<unsigned long long>(id),
+                                static_cast<int>(what.size()), what.data());
+    out.text(std::string_view(name, n > 0 ? static_cast<std::size_t>(n) : 0), v);
+  };
+  ex.shared.conns->for_each([&](const ConnRecord& r) {
+    const bool datagram = r.state == ConnState::kDatagram;
+    const bool listener = datagram || r.state == ConnState::kListening;
+    field(r.id, "addr",
+          std::string_view(value, format_conn_address(listener ? r.local : r.peer, datagram, value, sizeof(value))));
+    if (!listener) {
+      field(r.id, "listen_addr", std::string_view(value, format_conn_address(r.local, false, value, sizeof(value))));
+    }
+    std::string_view state = "conn_waiting";
+    switch (r.state) {
+      case ConnState::kListening: state = "conn_listening"; break;
+      case ConnState::kDatagram: state = "conn_read"; break;
+      case ConnState::kNread: state = "conn_nread"; break;
+      case ConnState::kClosing: state = "conn_closing"; break;
+      case ConnState::kWaiting:
+      case ConnState::kClosed: break;
+    }
+    if (!listener && r.id == ex.conn_id) state = "conn_parse_cmd";
+    field(r.id, "state", state);
+    const int n = std::snprintf(value, sizeof(value), "%u", now_s >= r.last_cmd_s ? now_s - r.last_cmd_s : 0u);
+    field(r.id, "secs_since_last_cmd", std::string_view(value, n > 0 ? static_cast<std::size_t>(n) : 0));
+  });
+}
+
 }  // namespace
 
 bool memcache_stats(Exec& ex, std::string_view group,
@@ -250,7 +290,7 @@ bool memcache_stats(Exec& ex, std::string_view group,
   } else if (group == "sizes") {
     out.text("sizes_status", "disabled");
   } else if (group == "conns") {
-    // The connection table is the workers'; nothing to list from here.
+    conns(ex, out);
   } else {
     return false;
   }

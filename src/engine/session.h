@@ -23,6 +23,7 @@
 
 #include "core/buffer.h"
 #include "core/net.h"
+#include "engine/conn_registry.h"
 #include "engine/control.h"
 #include "engine/stats.h"
 #include "store/partitions.h"
@@ -98,6 +99,7 @@ struct Shared {
   std::atomic<std::int64_t> connections{0};         // open connections, all workers
   std::atomic<std::int64_t> total_connections{0};   // accepted since start
   std::atomic<bool> shutdown_requested{false};
+  ConnRegistry* conns = nullptr;                    // listeners and connections, for stats conns (may be null: tests)
 };
 
 // The worker a session runs on. One per worker thread.
@@ -110,6 +112,8 @@ struct Exec {
   // The running datagram's first key as the worker hashed it (for its burst's prefetch and the
   // handover), or empty: handlers take its hash from here instead of hashing it again.
   store::KeyRef first_key{};
+  // The connection whose input is being run (its ConnInfo id), 0 for a datagram.
+  std::uint64_t conn_id = 0;
 
   store::Partitions& store() const noexcept { return *shared.store; }
   // `key` hashed: the worker's hash when `key` is that very first key (the same bytes of the

@@ -265,6 +265,11 @@ void Worker::on_accept(const io::Event& ev) {
   format_endpoint(local, c.info.local, sizeof(c.info.local));
   c.info.created_unix_ms = exec_->unix_ms();
   c.info.last_active_ms = ctx_->now_ms();
+  if (shared_.conns != nullptr) {
+    const ConnAddress peer = ev.peer != nullptr ? ConnAddress::from(ev.peer->addr, ev.peer->len) : ConnAddress{};
+    shared_.conns->open(options_.id, ev.conn, c.info.id, peer, ConnAddress::from(local.addr, local.len),
+                        static_cast<std::uint32_t>(c.info.last_active_ms / 1000));
+  }
 
   stats_.connections_accepted.add();
   stats_.connections_current.add();
@@ -306,6 +311,7 @@ std::size_t Worker::run_session(Conn& c, std::string_view in) {
       return in.size();
     }
   }
+  exec_->conn_id = c.info.id;
   const std::size_t n = c.session->feed(in, c.out[c.cur], *exec_);
   if (c.session->closing()) c.close_after_flush = true;
   return n;
@@ -351,6 +357,10 @@ void Worker::on_data(io::ConnId id, const char* data, std::size_t len) {
   if (!c.dirty && (!c.out[c.cur].empty() || c.close_after_flush)) {
     c.dirty = true;
     dirty_.push_back(id);
+  }
+  if (shared_.conns != nullptr) {
+    shared_.conns->note(options_.id, id, c.pending.empty() ? ConnState::kWaiting : ConnState::kNread,
+                        static_cast<std::uint32_t>(c.info.last_active_ms / 1000));
   }
 }
 
@@ -409,6 +419,7 @@ void Worker::begin_close(io::ConnId id) {
   Conn& c = conn(id);
   if (c.closing) return;
   c.closing = true;
+  if (shared_.conns != nullptr) shared_.conns->set_state(options_.id, id, ConnState::kClosing);
   driver_.close(id);
 }
 
@@ -416,6 +427,7 @@ void Worker::on_closed(io::ConnId id) {
   Conn& c = conn(id);
   if (!c.open) return;
   c.open = false;
+  if (shared_.conns != nullptr) shared_.conns->close(options_.id, id);
   c.session.reset();
   c.pending.clear();
   c.pending.shrink_to(0);

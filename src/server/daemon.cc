@@ -93,6 +93,8 @@ Daemon::Daemon(const DaemonSpec& spec, const engine::Services& services, engine:
   shared_.settings.max_request_bytes = sc.max_item_size + (64u << 10);
   shared_.settings.idle_timeout_ms = spec_.idle_timeout_ms;
   shared_.start_unix_ms = unix_ms();
+  conns_ = std::make_unique<engine::ConnRegistry>(spec_.workers);
+  shared_.conns = conns_.get();
   for (unsigned i = 0; i < spec_.workers; ++i) {
     stats_.push_back(std::make_unique<engine::WorkerStats>());
     shared_.worker_stats.push_back(stats_.back().get());
@@ -143,6 +145,16 @@ void Daemon::start() {
       fds_[w][li] = open_socket(l);
       if (l.port == 0) l.port = bound_port(fds_[w][li]);
     }
+  }
+  // The listeners, as `stats conns` lists them: one entry each, whichever worker's socket.
+  const auto start_s = static_cast<std::uint32_t>(store_->now_ms() / 1000);
+  for (std::size_t li = 0; li < spec_.listeners.size(); ++li) {
+    if (spec_.workers == 0 || fds_[0][li] < 0) continue;
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (getsockname(fds_[0][li], reinterpret_cast<sockaddr*>(&ss), &len) != 0) continue;
+    conns_->add_listener(shared_.next_connection_id.fetch_add(1), engine::ConnAddress::from(ss, len),
+                         spec_.listeners[li].datagram, start_s);
   }
   for (unsigned w = 0; w < spec_.workers; ++w) threads_.emplace_back([this, w] { worker_main(w); });
   while (ready_.load() < spec_.workers && !failed_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

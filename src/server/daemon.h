@@ -82,6 +82,7 @@ class Daemon {
   std::unique_ptr<store::Partitions> store_;
   std::vector<unsigned> partition_of_worker_;
   std::unique_ptr<engine::Handover> handover_;  // with more than one partition
+  std::unique_ptr<engine::ConnRegistry> conns_;  // for memcached's stats conns
   engine::Shared shared_;
   std::vector<std::unique_ptr<engine::WorkerStats>> stats_;
   std::vector<std::unique_ptr<engine::WorkerControl>> controls_;

@@ -338,6 +338,50 @@ def test_stats_reply_shape(server):
     assert len(names) == len(set(names))
 
 
+def test_stats_conns(server):
+    """memcached's t/stats-conns.t over TCP, and every worker's connections in one list."""
+    host, port = server.addr('memcache')
+    busy = harness.connect(server.addr('memcache'))
+    idle = [harness.connect(server.addr('memcache')) for _ in range(8)]  # spread over the workers
+    try:
+        busy.sendall(b'set foo 0 0 6\r\n')  # a command line waiting for its data block
+        for s in idle:
+            s.sendall(b'version\r\n')
+            harness.recv_until(s, b'\r\n')
+        time.sleep(1.1)  # so that secs_since_last_cmd is nonzero
+        with harness.connect(server.addr('memcache')) as asking:
+            asking.sendall(b'stats conns\r\n')
+            text = harness.recv_until(asking, b'END\r\n').decode()
+            asking_port = asking.getsockname()[1]
+        stats = {}
+        for line in text.split('\r\n')[:-2]:
+            m = re.fullmatch(r'STAT (\d+):(\w+) (\S+)', line)
+            assert m, line
+            stats.setdefault(int(m.group(1)), {})[m.group(2)] = m.group(3)
+        by_addr = {fields['addr']: fields for fields in stats.values()}
+        listener = by_addr['tcp:%s:%d' % (host, port)]
+        assert listener['state'] == 'conn_listening'
+        assert 'listen_addr' not in listener
+        for s in [busy] + idle:
+            conn = by_addr['tcp:%s:%d' % s.getsockname()]
+            assert conn['listen_addr'] == 'tcp:%s:%d' % (host, port)
+            assert int(conn['secs_since_last_cmd']) >= 1
+        assert by_addr['tcp:%s:%d' % busy.getsockname()]['state'] == 'conn_nread'
+        assert by_addr['tcp:%s:%d' % (host, asking_port)]['state'] == 'conn_parse_cmd'
+        # Closed connections leave the list.
+        gone = idle.pop()
+        gone_addr = 'tcp:%s:%d' % gone.getsockname()
+        gone.close()
+        deadline = time.monotonic() + 5
+        while gone_addr in raw(server, b'stats conns\r\n').decode() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gone_addr not in raw(server, b'stats conns\r\n').decode()
+    finally:
+        busy.close()
+        for s in idle:
+            s.close()
+
+
 # ---- meta commands --------------------------------------------------------------------------
 
 META = [
