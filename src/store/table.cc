@@ -66,8 +66,15 @@ Table::Table(std::size_t max_slots, int numa_node) {
   prefer_node(aligned, buckets * sizeof(Bucket), numa_node);
   region_ = reinterpret_cast<Bucket*>(aligned);
   region_buckets_ = buckets;
-  chunk_live_ = std::make_unique<std::uint32_t[]>(buckets / kChunkBuckets);
+  chunk_dead_ = std::make_unique<std::uint32_t[]>(buckets / kChunkBuckets);
   chunk_freed_ = std::make_unique<std::uint16_t[]>(buckets / kChunkBuckets);
+  // Room for every shard to have two arrays waiting at once (a shard grows again within a grace
+  // period only on an oversubscribed machine); a full queue leaves an old array resident.
+  std::uint64_t cells = 64;
+  while (cells < std::uint64_t{shards_} * 2) cells *= 2;
+  retire_ring_ = std::make_unique<RetireCell[]>(cells);
+  for (std::uint64_t i = 0; i < cells; ++i) retire_ring_[i].seq.store(i, std::memory_order_relaxed);
+  retire_mask_ = cells - 1;
   state_ = std::make_unique<std::atomic<std::uint64_t>[]>(shards_);
   count_ = std::make_unique<Count[]>(shards_);
   const std::uint32_t first = std::min(kMinShardBuckets, shard_max_);
@@ -77,7 +84,6 @@ Table::Table(std::size_t max_slots, int numa_node) {
     state_[i].store(offset << 32 | std::uint64_t{first} << 3, std::memory_order_relaxed);
   }
   buckets_now_.store(std::size_t{shards_} * first, std::memory_order_relaxed);
-  retired_.reserve(64);
 }
 
 Table::~Table() { munmap(map_, region_bytes_); }
@@ -87,30 +93,30 @@ std::size_t Table::resident_bytes() const noexcept {
 }
 
 bool Table::carve(std::uint32_t buckets, std::uint64_t* offset) noexcept {
-  if (carved_ + buckets > region_buckets_) return false;
-  *offset = carved_;
-  const std::uint64_t chunks_before = (carved_ + kChunkBuckets - 1) / kChunkBuckets;
-  carved_ += buckets;
-  const std::uint64_t chunks_after = (carved_ + kChunkBuckets - 1) / kChunkBuckets;
+  std::uint64_t at = carved_.load(std::memory_order_relaxed);
+  do {
+    if (at + buckets > region_buckets_) return false;
+  } while (!carved_.compare_exchange_weak(at, at + buckets, std::memory_order_relaxed));
+  *offset = at;
+  const std::uint64_t chunks_before = (at + kChunkBuckets - 1) / kChunkBuckets;
+  const std::uint64_t chunks_after = (at + buckets + kChunkBuckets - 1) / kChunkBuckets;
   held_bytes_.fetch_add((chunks_after - chunks_before) * kChunkBytes, std::memory_order_relaxed);
-  chunk_add(*offset, buckets, true);
   return true;
 }
 
-void Table::chunk_add(std::uint64_t offset, std::uint32_t buckets, bool live) noexcept {
+void Table::release(std::uint64_t offset, std::uint32_t buckets) noexcept {
   for (std::uint64_t at = offset, end = offset + buckets; at < end;) {
     const std::uint64_t chunk = at / kChunkBuckets;
     const std::uint64_t upto = std::min(end, (chunk + 1) * kChunkBuckets);
     const auto n = static_cast<std::uint32_t>(upto - at);
-    if (live) {
-      chunk_live_[chunk] += n;
-    } else if ((chunk_live_[chunk] -= n) == 0 && (chunk + 1) * kChunkBuckets <= carved_) {
-      // Nothing live in it and nothing more will be carved from it: back to the kernel. (A
-      // failed madvise only leaves the memory resident: the chunk is never used again.)
+    if ((chunk_dead_[chunk] += n) == kChunkBuckets) {
+      // Arrays are cut one after another with no gap and never twice, so a chunk whose every
+      // bucket belongs to a dead array is empty for good: back to the kernel. (A failed madvise
+      // only leaves the memory resident.)
       madvise(region_ + chunk * kChunkBuckets, kChunkBytes, MADV_DONTNEED);
       held_bytes_.fetch_sub(kChunkBytes - std::size_t{chunk_freed_[chunk]} * kPageBytes, std::memory_order_relaxed);
       chunk_freed_[chunk] = 0;
-    } else if (!live) {
+    } else {
       // The chunk still holds live arrays (shards grow in no particular order, so a chunk of
       // one round's arrays empties only at the end of the next round): give back the 4 KiB
       // pages that lie wholly inside this dead array. The kernel splits the chunk's huge page
@@ -128,6 +134,28 @@ void Table::chunk_add(std::uint64_t offset, std::uint32_t buckets, bool live) no
   }
 }
 
+bool Table::push_retired(std::uint64_t offset, std::uint32_t buckets, std::uint64_t tag) noexcept {
+  std::uint64_t pos = retire_tail_.load(std::memory_order_relaxed);
+  RetireCell* cell = nullptr;
+  for (;;) {
+    cell = &retire_ring_[pos & retire_mask_];
+    const std::uint64_t seq = cell->seq.load(std::memory_order_acquire);
+    const auto diff = static_cast<std::int64_t>(seq - pos);
+    if (diff == 0) {
+      if (retire_tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+    } else if (diff < 0) {
+      return false;  // full
+    } else {
+      pos = retire_tail_.load(std::memory_order_relaxed);
+    }
+  }
+  cell->offset = offset;
+  cell->buckets = buckets;
+  cell->tag = tag;
+  cell->seq.store(pos + 1, std::memory_order_release);
+  return true;
+}
+
 std::uint32_t Table::grow(std::uint32_t shard, const Items& items, Qsbr& qsbr, bool full) noexcept {
   Count& count = count_[shard];
   const std::uint64_t st = state_[shard].load(std::memory_order_acquire);
@@ -142,10 +170,7 @@ std::uint32_t Table::grow(std::uint32_t shard, const Items& items, Qsbr& qsbr, b
   const std::uint32_t m = next_size(n, shard_max_);
   std::uint64_t to = 0;
   bool carved = false;
-  if (state_[shard].load(std::memory_order_acquire) == st) {
-    std::lock_guard lock(retired_mu_);
-    carved = carve(m, &to);
-  }
+  if (state_[shard].load(std::memory_order_acquire) == st) carved = carve(m, &to);
   if (!carved) {  // grown meanwhile, or (never, by its size) the region is used up
     count.growing.store(0, std::memory_order_release);
     return 0;
@@ -224,33 +249,28 @@ std::uint32_t Table::grow(std::uint32_t shard, const Items& items, Qsbr& qsbr, b
   buckets_now_.fetch_add(m - n, std::memory_order_relaxed);
   retired_buckets_.fetch_add(n, std::memory_order_relaxed);
 
-  // Retire the old array: readers that may hold it finish within a grace period.
-  const std::uint64_t tag = qsbr.advance();
-  {
-    std::lock_guard lock(retired_mu_);
-    // Room for 64 is reserved and grows only past that (rare, never on a lookup's path); should
-    // that fail, the old array's memory stays resident.
-    try {
-      retired_.push_back({st >> 32, n, tag});
-      has_retired_.store(true, std::memory_order_release);
-    } catch (const std::bad_alloc&) {
-    }
-  }
+  // Retire the old array: readers that may hold it finish within a grace period. (Should the
+  // queue be full, its memory stays resident.)
+  push_retired(st >> 32, n, qsbr.advance());
   count.growing.store(0, std::memory_order_release);
   return n;
 }
 
 void Table::release_due(const Qsbr& qsbr) noexcept {
-  std::unique_lock lock(retired_mu_, std::try_to_lock);
+  std::unique_lock lock(release_mu_, std::try_to_lock);
   if (!lock.owns_lock()) return;
   const std::uint64_t safe = qsbr.safe_below();
-  std::erase_if(retired_, [&](const Retired& r) {
-    if (r.tag >= safe) return false;
-    chunk_add(r.offset, r.buckets, false);
-    retired_buckets_.fetch_sub(r.buckets, std::memory_order_relaxed);
-    return true;
-  });
-  has_retired_.store(!retired_.empty(), std::memory_order_release);
+  // In queue order; a grower that took its tag before another pushed after it, so a younger
+  // array may wait behind an older one for a moment: never the other way round.
+  for (;;) {
+    RetireCell& cell = retire_ring_[retire_head_ & retire_mask_];
+    if (cell.seq.load(std::memory_order_acquire) != retire_head_ + 1 || cell.tag >= safe) break;
+    release(cell.offset, cell.buckets);
+    retired_buckets_.fetch_sub(cell.buckets, std::memory_order_relaxed);
+    cell.seq.store(retire_head_ + retire_mask_ + 1, std::memory_order_release);
+    ++retire_head_;
+  }
+  retire_head_seen_.store(retire_head_, std::memory_order_relaxed);
 }
 
 }  // namespace ferrite::store

@@ -224,7 +224,9 @@ class Table {
     while (count_[shard].growing.load(std::memory_order_acquire) != 0) cpu_relax();
     return true;
   }
-  bool has_retired() const noexcept { return has_retired_.load(std::memory_order_acquire); }
+  bool has_retired() const noexcept {
+    return retire_tail_.load(std::memory_order_acquire) != retire_head_seen_.load(std::memory_order_relaxed);
+  }
   // Gives back the memory of old arrays past their grace period (a syscall; at a quiescent point).
   void release_due(const Qsbr& qsbr) noexcept;
 
@@ -272,18 +274,24 @@ class Table {
     std::atomic<std::uint32_t> n{0};
     std::atomic<std::uint32_t> growing{0};
   };
-  struct Retired {
-    std::uint64_t offset;  // in buckets
-    std::uint32_t buckets;
-    std::uint64_t tag;
+  // An old array waiting for its grace period, in a bounded queue: growers (any thread) push
+  // without a lock; release_due(), one thread at a time, takes from the front those whose grace
+  // period is over (Vyukov's bounded queue: a cell's sequence says whose turn it is).
+  struct alignas(kCacheLine) RetireCell {
+    std::atomic<std::uint64_t> seq{0};
+    std::uint64_t offset = 0;  // in buckets
+    std::uint32_t buckets = 0;
+    std::uint64_t tag = 0;
   };
 
   static std::size_t bytes_for_shape(std::uint32_t shards, std::uint32_t shard_max) noexcept;
   Bucket* array(std::uint64_t state) const noexcept { return region_ + (state >> 32); }
-  // Takes `buckets` from the region (false: it is used up); retired_mu_ held.
+  // Takes `buckets` from the region, lock-free (false: it is used up).
   bool carve(std::uint32_t buckets, std::uint64_t* offset) noexcept;
-  // Charges or releases array bytes to the chunks they lie in; retired_mu_ held.
-  void chunk_add(std::uint64_t offset, std::uint32_t buckets, bool live) noexcept;
+  // Gives a dead array's memory back: its whole chunks, or else its whole pages; release_mu_ held.
+  void release(std::uint64_t offset, std::uint32_t buckets) noexcept;
+  // Queues an old array for release_due(); false when the queue is full.
+  bool push_retired(std::uint64_t offset, std::uint32_t buckets, std::uint64_t tag) noexcept;
 
   std::uint32_t shards_;
   std::uint32_t shard_max_;
@@ -295,13 +303,18 @@ class Table {
   std::unique_ptr<Count[]> count_;
   std::atomic<std::size_t> buckets_now_{0};
   std::atomic<std::size_t> retired_buckets_{0};
-  std::atomic<bool> has_retired_{false};
-  std::mutex retired_mu_;  // carving, retiring and releasing arrays: a shard growing (rare), never a lookup or a plain write
-  std::vector<Retired> retired_;
-  std::uint64_t carved_ = 0;  // buckets of the region handed out so far
-  std::unique_ptr<std::uint32_t[]> chunk_live_;   // live buckets per 2 MiB chunk
-  std::unique_ptr<std::uint16_t[]> chunk_freed_;  // 4 KiB pages of a chunk given back one by one
-  std::atomic<std::size_t> held_bytes_{0};        // chunks carved from, less what went back
+  alignas(kCacheLine) std::atomic<std::uint64_t> carved_{0};  // buckets of the region handed out so far
+  std::atomic<std::size_t> held_bytes_{0};  // chunks carved from, less what went back
+  // The retire queue: growers push at the tail; release_due() takes from the head.
+  std::unique_ptr<RetireCell[]> retire_ring_;
+  std::uint64_t retire_mask_ = 0;
+  alignas(kCacheLine) std::atomic<std::uint64_t> retire_tail_{0};
+  std::atomic<std::uint64_t> retire_head_seen_{0};  // retire_head_, for has_retired()
+  // Releasing (only ever try-locked: a worker that finds it taken leaves the work to the holder).
+  std::mutex release_mu_;
+  std::uint64_t retire_head_ = 0;                 // release_mu_
+  std::unique_ptr<std::uint32_t[]> chunk_dead_;   // release_mu_: dead buckets per 2 MiB chunk
+  std::unique_ptr<std::uint16_t[]> chunk_freed_;  // release_mu_: 4 KiB pages of a chunk given back one by one
 };
 
 }  // namespace ferrite::store
