@@ -672,6 +672,7 @@ void Worker::serve_datagram(const io::Event& ev, io::Driver& from, const store::
     return;
   }
   datagram_out_.clear();
+  exec_->conn_id = 0;  // no connection: stats conns marks none of them as asking
   if (key != nullptr) exec_->first_key = *key;
   h->on_datagram(std::string_view(ev.data, ev.len), datagram_out_, *exec_);
   exec_->first_key = {};
