@@ -106,4 +106,22 @@ bool is_loopback(const io::Endpoint& e) noexcept {
   return false;
 }
 
+std::size_t format_endpoint(const io::Endpoint& e, char* out, std::size_t cap) noexcept {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int n = 0;
+  if (e.len != 0 && e.addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&e.addr);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    n = std::snprintf(out, cap, "%s:%u", host, static_cast<unsigned>(ntohs(a->sin_port)));
+  } else if (e.len != 0 && e.addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&e.addr);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    n = std::snprintf(out, cap, "[%s]:%u", host, static_cast<unsigned>(ntohs(a->sin6_port)));
+  } else {
+    n = std::snprintf(out, cap, "unknown");
+  }
+  if (n < 0 || cap == 0) return 0;
+  return static_cast<std::size_t>(n) < cap ? static_cast<std::size_t>(n) : cap - 1;
+}
+
 }  // namespace ferrite

@@ -2,6 +2,7 @@
 // UDP reflection bound. Parsed once at start-up; contains() is a mask and a compare.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -33,5 +34,9 @@ std::string parse_ipv4_prefixes(std::string_view text, std::vector<Ipv4Prefix>* 
 bool endpoint_in(const io::Endpoint& e, const std::vector<Ipv4Prefix>& prefixes) noexcept;
 // 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104.
 bool is_loopback(const io::Endpoint& e) noexcept;
+
+// "127.0.0.1:54321", "[::1]:54321", or "unknown" (no address, or another family). Writes at most
+// `cap` bytes, NUL included; returns the length written (cut to fit).
+std::size_t format_endpoint(const io::Endpoint& e, char* out, std::size_t cap) noexcept;
 
 }  // namespace ferrite

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <new>
 
+#include "core/net.h"
+
 namespace ferrite::engine {
 namespace {
 
@@ -42,6 +44,24 @@ ConnAddress ConnAddress::from(const sockaddr_storage& s, socklen_t len) noexcept
     std::memcpy(a.bytes, &in6->sin6_addr, 16);
   }
   return a;
+}
+
+io::Endpoint ConnAddress::endpoint() const noexcept {
+  io::Endpoint e;
+  if (family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&e.addr);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    std::memcpy(&in->sin_addr, bytes, 4);
+    e.len = sizeof(sockaddr_in);
+  } else if (family == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&e.addr);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    std::memcpy(&in6->sin6_addr, bytes, 16);
+    e.len = sizeof(sockaddr_in6);
+  }
+  return e;
 }
 
 ConnRegistry::ConnRegistry(unsigned workers)
@@ -120,19 +140,9 @@ bool ConnRegistry::read(const Slot& s, ConnRecord* out) noexcept {
 }
 
 std::size_t format_conn_address(const ConnAddress& a, bool datagram, char* out, std::size_t cap) noexcept {
-  char host[INET6_ADDRSTRLEN] = "?";
-  int n = 0;
-  if (a.family == AF_INET) {
-    inet_ntop(AF_INET, a.bytes, host, sizeof(host));
-    n = std::snprintf(out, cap, "%s:%s:%u", datagram ? "udp" : "tcp", host, unsigned{a.port});
-  } else if (a.family == AF_INET6) {
-    inet_ntop(AF_INET6, a.bytes, host, sizeof(host));
-    n = std::snprintf(out, cap, "%s:[%s]:%u", datagram ? "udp6" : "tcp6", host, unsigned{a.port});
-  } else {
-    n = std::snprintf(out, cap, "?");
-  }
-  if (n < 0) return 0;
-  return static_cast<std::size_t>(n) < cap ? static_cast<std::size_t>(n) : cap - 1;
+  const int n = std::snprintf(out, cap, "%s%s:", datagram ? "udp" : "tcp", a.family == AF_INET6 ? "6" : "");
+  if (n < 0 || static_cast<std::size_t>(n) >= cap) return cap == 0 ? 0 : cap - 1;
+  return static_cast<std::size_t>(n) + format_endpoint(a.endpoint(), out + n, cap - static_cast<std::size_t>(n));
 }
 
 }  // namespace ferrite::engine

@@ -38,6 +38,7 @@ struct ConnAddress {
   std::uint16_t port = 0;
   std::uint8_t bytes[16] = {};
   static ConnAddress from(const sockaddr_storage& a, socklen_t len) noexcept;
+  io::Endpoint endpoint() const noexcept;
 };
 
 struct ConnRecord {
@@ -119,7 +120,8 @@ class ConnRegistry {
 };
 
 // memcached's way of naming an address in `stats conns`: "tcp:127.0.0.1:11211",
-// "udp6:[::1]:11211". Writes at most `cap` bytes (NUL included); returns the length.
+// "udp6:[::1]:11211" (core/net.h's format_endpoint after the transport). Writes at most `cap`
+// bytes (NUL included); returns the length.
 std::size_t format_conn_address(const ConnAddress& a, bool datagram, char* out, std::size_t cap) noexcept;
 
 }  // namespace ferrite::engine

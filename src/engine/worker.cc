@@ -47,24 +47,6 @@ constexpr std::size_t kKeepBufferBytes = 256 << 10;
 // Evictions per second by one worker that make an eviction-storm event.
 constexpr std::int64_t kEvictionStormPerSecond = 10'000;
 
-void format_endpoint(const io::Endpoint& e, char* out, std::size_t cap) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  unsigned port = 0;
-  if (e.len != 0 && e.addr.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&e.addr);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-    port = ntohs(a->sin_port);
-    std::snprintf(out, cap, "%s:%u", host, port);
-  } else if (e.len != 0 && e.addr.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&e.addr);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-    port = ntohs(a->sin6_port);
-    std::snprintf(out, cap, "[%s]:%u", host, port);
-  } else {
-    std::snprintf(out, cap, "unknown");
-  }
-}
-
 // What a connection over the limit hears before it is closed, in its listener's protocol.
 std::string_view refusal(Service s) {
   switch (s) {

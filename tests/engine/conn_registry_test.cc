@@ -79,7 +79,7 @@ TEST(ConnRegistry, FormatsAddressesAsMemcachedDoes) {
   const ConnAddress a = ConnAddress::from(ss, sizeof(sockaddr_in6));
   EXPECT_EQ(text(a, false), "tcp6:[::1]:11211");
   EXPECT_EQ(text(a, true), "udp6:[::1]:11211");
-  EXPECT_EQ(text(ConnAddress{}, false), "?");
+  EXPECT_EQ(text(ConnAddress{}, false), "tcp:unknown");
   char small[8];
   EXPECT_EQ(format_conn_address(v4("127.0.0.1", 11211), false, small, sizeof(small)), 7u) << "cut to fit";
 }
