@@ -276,8 +276,9 @@ class Table {
   };
   // An old array waiting for its grace period, in a bounded queue: growers (any thread) push
   // without a lock; release_due(), one thread at a time, takes from the front those whose grace
-  // period is over (Vyukov's bounded queue: a cell's sequence says whose turn it is).
-  struct alignas(kCacheLine) RetireCell {
+  // period is over (Vyukov's bounded queue: a cell's sequence says whose turn it is). Cells are
+  // not padded to a line each: pushes are as rare as growths, and 2 per shard stay small.
+  struct RetireCell {
     std::atomic<std::uint64_t> seq{0};
     std::uint64_t offset = 0;  // in buckets
     std::uint32_t buckets = 0;
