@@ -45,7 +45,7 @@ struct BufferRing {
   bool starved = false;  // the kernel found the ring empty since the last recycle()
   std::size_t ring_bytes = 0, base_bytes = 0;
   std::vector<std::uint16_t> used;   // handed out since the last poll: give back next time
-  std::vector<std::uint16_t> spare;  // neither in the ring nor handed out; the top is the warmest
+  std::vector<std::uint16_t> spare;  // neither in the ring nor handed out; the top was used last
 
   void setup(io_uring* uring, unsigned group, unsigned n, unsigned bytes) {
     count = n;
@@ -86,7 +86,7 @@ struct BufferRing {
   void recycle() {
     if (used.empty() && !starved) return;
     const auto handed = static_cast<unsigned>(used.size());
-    for (auto it = used.rbegin(); it != used.rend(); ++it) spare.push_back(*it);
+    spare.insert(spare.end(), used.begin(), used.end());
     used.clear();
     unsigned more = 0;
     if ((starved || handed * 2 > posted) && posted < count) {
