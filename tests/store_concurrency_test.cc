@@ -706,6 +706,66 @@ TEST(StoreConcurrency, CrossThreadOverwritesFarBelowTheLimitNeverEvict) {
   main_ctx.reset();
 }
 
+// Regression: each context's allocator heap owns the segments it allocates in, and a block is
+// reusable only by its owner. One thread fills the store (its heap takes every segment of the
+// arena); then a writer on another thread, while the first only runs its loop, used to be
+// refused for good ("out of memory") although the budget had room. Now the full context gives
+// segments back (give_back) and the second one keeps its own heap in room: after the first
+// loop iterations, the writes are stored.
+TEST(StoreConcurrency, WriterOnAnotherThreadAfterOneFilledTheArenaIsServed) {
+  StoreConfig c;
+  c.memory_limit = std::size_t{128} << 20;
+  c.max_contexts = 2;
+  Store store(c);
+  const std::string value(1000, 'v');
+  auto filler = store.attach();
+  filler->set_now(kT0);
+  // Small values, then larger ones that need pages of another size: the filler's heap takes
+  // every segment of the arena.
+  for (const std::size_t size : {std::size_t{1000}, std::size_t{20'000}}) {
+    const std::string fill_value(size, 'f');
+    for (std::size_t k = 0; k < c.memory_limit * 2 / size; ++k) {
+      filler->set(key_n("fill:", static_cast<long long>(k)), fill_value);
+      if (k % 32 == 31) {
+        filler->tick();
+        filler->quiescent();
+      }
+    }
+  }
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    auto ctx = store.attach();
+    ctx->set_now(kT0);
+    const std::size_t writes = scaled(60'000, 12'000);
+    std::size_t refused_early = 0, refused_late = 0;
+    for (std::size_t k = 0; k < writes; ++k) {
+      if (ctx->set(key_n("other:", static_cast<long long>(k)), value).status != Status::kOk) {
+        ++(k < writes / 4 ? refused_early : refused_late);
+      }
+      if (k % 32 == 31) {
+        ctx->tick();
+        ctx->quiescent();
+      }
+    }
+    // Once the segments have moved, a refusal is rare: a write whose heap ran out of room in
+    // the ticks between two counts of it, with nothing unlinked before to wait for.
+    EXPECT_LE(refused_late, writes / 2000) << "refused in the first quarter: " << refused_early << summary(store);
+    EXPECT_LT(refused_early, writes / 8) << summary(store);
+    done.store(true);
+  });
+  // The first context goes on with its loop (no writes), as an idle worker does.
+  while (!done.load()) {
+    filler->tick();
+    filler->quiescent();
+    std::this_thread::yield();
+  }
+  writer.join();
+  const StoreStats st = store.stats();
+  EXPECT_GE(st.segments_given, 1) << summary(store);
+  EXPECT_LE(st.bytes_used, st.memory_limit);
+  filler.reset();
+}
+
 // The table grows shard by shard while readers and writers run. Readers look up keys that are
 // always there (stored before, overwritten with the same value meanwhile): every lookup must
 // hit, whichever array of the key's shard it reads, frozen or new. Writers add keys, which

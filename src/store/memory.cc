@@ -109,6 +109,8 @@ ItemMemory::ItemMemory(std::size_t budget, unsigned max_contexts, int numa_node)
   arena_ = best;
   base_ = best->base;
   arena_size_ = best->size;
+  owner_ = std::make_unique<std::atomic<std::uint8_t>[]>(segments() + 1);
+  for (std::size_t i = 0; i <= segments(); ++i) owner_[i].store(kNoOwner, std::memory_order_relaxed);
 }
 
 ItemMemory::~ItemMemory() {
@@ -170,7 +172,7 @@ void ItemMemory::visit_pages(void* heap, PageFn fn, void* arg) noexcept {
   mi_heap_visit_blocks(static_cast<mi_heap_t*>(heap), false, &visit_area, &st);
 }
 
-void ItemMemory::collect(void* heap) noexcept { mi_heap_collect(static_cast<mi_heap_t*>(heap), false); }
+void ItemMemory::collect(void* heap, bool force) noexcept { mi_heap_collect(static_cast<mi_heap_t*>(heap), force); }
 
 bool ItemMemory::readable(const void* p) noexcept {
 #if FERRITE_ASAN

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "store/item.h"
 
@@ -62,8 +63,29 @@ class ItemMemory {
   using PageFn = void (*)(void* arg, const Page& page) noexcept;
   // Lists the pages of `heap` (the calling thread's own). Cheap: one call per page, no blocks.
   static void visit_pages(void* heap, PageFn fn, void* arg) noexcept;
-  // Returns this thread's empty pages to their segments now rather than after a delay.
-  static void collect(void* heap) noexcept;
+  // Returns this thread's empty pages to their segments now rather than after a delay; with
+  // `force`, also frees pages emptied by other threads' frees, so that a segment left with no
+  // page goes back to the arena for any heap to take.
+  static void collect(void* heap, bool force = false) noexcept;
+
+  // Segments. mimalloc gives each thread's heap segments of its own (32 MiB, aligned, in
+  // mimalloc 2.0): a block freed by any thread stays in its segment, reusable only by the heap
+  // that owns it, and a segment returns to the arena only once all of its pages are free. The
+  // store therefore keeps which context last allocated in each segment of the arena (its heap
+  // owns it), so that eviction can prefer a context's own items and a context short of arena
+  // room can have others empty and give back whole segments (Context::give_back).
+  static constexpr unsigned kSegmentShift = 25;
+  static constexpr std::uint8_t kNoOwner = 0xFF;
+  std::size_t segments() const noexcept { return arena_size_ >> kSegmentShift; }
+  std::size_t segment_of(const void* p) const noexcept {
+    return static_cast<std::size_t>(static_cast<const char*>(p) - base_) >> kSegmentShift;
+  }
+  // Called on each allocation: one relaxed load, a store only when the segment changed hands.
+  void note_owner(const void* p, unsigned ctx) noexcept {
+    std::atomic<std::uint8_t>& o = owner_[segment_of(p)];
+    if (o.load(std::memory_order_relaxed) != ctx) o.store(static_cast<std::uint8_t>(ctx), std::memory_order_relaxed);
+  }
+  unsigned owner_of(const void* p) const noexcept { return owner_[segment_of(p)].load(std::memory_order_relaxed); }
   // True when `p` may be read (it is not memory this store freed, under ASan).
   static bool readable(const void* p) noexcept;
   const char* base() const noexcept { return base_; }
@@ -96,6 +118,7 @@ class ItemMemory {
   Arena* arena_ = nullptr;
   char* base_ = nullptr;
   std::size_t arena_size_ = 0;
+  std::unique_ptr<std::atomic<std::uint8_t>[]> owner_;  // per segment: the context that allocates there
   alignas(64) std::atomic<std::int64_t> pool_;
 };
 

@@ -31,6 +31,9 @@ namespace ferrite::store {
   X(expired_active, "expired items removed by the timing wheel or the hand") \
   X(flushed_removed, "flushed items removed by the sweep or a request")    \
   X(no_memory, "requests refused because bounded eviction found no room")  \
+  X(arena_refusals, "of those, refused because the context's heap and the arena had no room") \
+  X(arena_waits, "times a write waited for a grace period to reuse memory it had unlinked") \
+  X(segments_given, "allocator segments emptied and given back for a context short of room") \
   X(items_delta, "items linked minus unlinked by this context")            \
   X(live_bytes_delta, "usable bytes linked minus unlinked by this context") \
   X(wheel_bytes_delta, "timing-wheel bytes charged minus released")        \

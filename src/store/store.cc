@@ -33,6 +33,13 @@ constexpr std::size_t kLargeDemand = std::size_t{64} << 10;  // allocations that
 constexpr unsigned kFragmentedTicks = 16;
 constexpr unsigned kFragCheckEvery = 32;         // ticks between fragmentation checks
 constexpr std::size_t kFragSlackDivisor = 32;    // touched-but-free memory allowed: ~3% of a share
+constexpr std::size_t kGiveBackBlocksPerTick = 4096;  // items a give_back() evicts per tick at most
+constexpr unsigned kGiveBackCollectTicks = 64;        // forced collects after a segment was emptied
+constexpr unsigned kOwnRoomEvery = 8;                 // ticks between counts of a heap's own room
+// What a segment holds for items: 32 MiB less its header slice.
+constexpr std::size_t kSegmentUsable = (std::size_t{1} << ItemMemory::kSegmentShift) - (std::size_t{64} << 10);
+constexpr std::uint64_t kNoSegment = ~std::uint64_t{0};
+constexpr unsigned kArenaWaitSpins = 20000;           // ~1 ms of pause instructions at most
 
 std::string too_small(const char* what, std::size_t value, std::size_t min) {
   return std::string(what) + ": " + std::to_string(value) + " is below the minimum of " + std::to_string(min);
@@ -76,6 +83,13 @@ struct Store::Shared {
     std::atomic<std::uint64_t> v{0};
   };
   LastVersion last_version[kMaxContexts];
+
+  // Contexts whose heap and the arena had no room for an allocation (bit = context id), and how
+  // many arena segments each context's heap holds (published at its censuses): give_back().
+  alignas(kCacheLine) std::atomic<std::uint64_t> short_mask{0};
+  std::atomic<unsigned> arena_waiter{0};  // id + 1 of the context in alloc_after_grace, 0 = none
+  std::atomic<std::uint32_t> segments_held[kMaxContexts] = {};
+  std::atomic<std::uint32_t> short_epoch[kMaxContexts] = {};  // bumped each time a context turns short
 
   std::atomic<unsigned> attached{0};
   std::mutex mu;  // attach/detach, stats, orphans: never on a request path
@@ -244,6 +258,8 @@ Context::Context(Store& store, unsigned id)
 
 Context::~Context() {
   Store::Shared& sh = *store_.shared_;
+  set_short(false);
+  sh.segments_held[id_].store(0, std::memory_order_relaxed);
   wheel_.reset();  // pending expiries are dropped: lazy checks and the hand still find them
   tag_retired();
   sh.qsbr.offline(qsbr_id_);
@@ -599,7 +615,13 @@ void Context::quiescent() noexcept {
   store_.shared_->qsbr.quiescent(qsbr_id_);
   reclaim();
   if (FERRITE_UNLIKELY(table_.has_retired())) table_.release_due(store_.shared_->qsbr);
-  if (collect_pages_ && retired_count_ == 0) {
+  if (collect_force_ticks_ > 0) {
+    // A segment is being given back: the frees that empty its pages may come from any thread
+    // (items other contexts unlinked), and only a forced collect frees such pages.
+    --collect_force_ticks_;
+    ItemMemory::collect(heap_, true);
+    collect_pages_ = false;
+  } else if (collect_pages_ && retired_count_ == 0) {
     ItemMemory::collect(heap_);
     collect_pages_ = false;
   }
@@ -647,6 +669,7 @@ std::size_t Context::evict_bucket(const Location& at, Sweep mode) noexcept {
     const Liveness l = liveness(it);
     if (l == Liveness::kAlive && mode != Sweep::kForce) {
       if (mode == Sweep::kDeadOnly) continue;
+      if (mode == Sweep::kPolicyOwn && memory_.owner_of(it) != id_) continue;
       const std::uint8_t a = it->load_access();
       if (clock) {
         if (a != 0) {  // second chance
@@ -783,6 +806,133 @@ void Context::relieve(std::size_t want_bytes) noexcept {
   collect_pages_ = true;
 }
 
+void Context::set_short(bool on) noexcept {
+  if (on == short_) return;
+  short_ = on;
+  Store::Shared& sh = *store_.shared_;
+  const std::uint64_t bit = std::uint64_t{1} << id_;
+  if (on) {
+    sh.short_epoch[id_].fetch_add(1, std::memory_order_relaxed);
+    sh.short_mask.fetch_or(bit, std::memory_order_relaxed);
+  } else {
+    sh.short_mask.fetch_and(~bit, std::memory_order_relaxed);
+  }
+}
+
+// Moving arena room between contexts. Each context's heap owns the segments it allocates in,
+// and a free block or page is reusable only by its owner, so a context can be short of room
+// while the budget has plenty and other heaps hold free memory: after one worker wrote most of
+// the data, another worker's writes would fail for good. A context short of room sets its bit
+// in the short mask and counts the segments it holds; a context holding more than its equal
+// share of the arena's segments (floor(segments / contexts)) then gives one back, once per
+// shortage of each short context that holds less than that share: it evicts every item in the
+// pages of its segment with the fewest live bytes (a bounded number per tick), and once they
+// are freed the segment returns to the arena, where the short context's heap takes it. A
+// context at or above its share makes room in its own heap instead (relieve()). So every
+// context can always reach its equal share, and memory moves between contexts only when one
+// runs out, never back and forth.
+Context::Census Context::census() noexcept {
+  struct Visit {
+    Context* self;
+    Census c;
+  } v{this, {}};
+  segment_live_.assign(memory_.segments() + 1, kNoSegment);
+  ItemMemory::visit_pages(heap_, [](void* arg, const ItemMemory::Page& p) noexcept {
+    auto& vs = *static_cast<Visit*>(arg);
+    std::uint64_t& live = vs.self->segment_live_[vs.self->memory_.segment_of(p.start)];
+    if (live == kNoSegment) {
+      live = 0;
+      ++vs.c.held;
+    }
+    live += p.used * p.block_size;
+    vs.c.in_blocks += p.used * p.block_size;
+    vs.c.in_pages += p.bytes;
+    if (p.block_size == vs.self->last_usable_) vs.c.free_in_class += p.bytes - p.used * p.stride;
+  }, &v);
+  Store::Shared& sh = *store_.shared_;
+  sh.segments_held[id_].store(static_cast<std::uint32_t>(v.c.held), std::memory_order_relaxed);
+  std::size_t all_held = 0;
+  const unsigned n = store_.config_.max_contexts;
+  for (unsigned i = 0; i < n; ++i) all_held += sh.segments_held[i].load(std::memory_order_relaxed);
+  v.c.arena_free = memory_.segments() > all_held ? memory_.segments() - all_held : 0;
+  return v.c;
+}
+
+// Keeps room in this context's own heap for its next writes. The budget's headroom (tick())
+// is global: free budget may be free memory in another context's heap, which this one cannot
+// use. Every few ticks this counts the room left in its own segments (and its share of the
+// arena's free segments); when that is less than twice what it allocated since, it evicts its
+// own items, by the policy, for the difference: freed after the grace period, they are room in
+// its own pages.
+void Context::keep_own_room() noexcept {
+  const Census c = census();
+  const unsigned attached = std::max(1u, store_.shared_->attached.load(std::memory_order_relaxed));
+  // Room for the next writes: the free blocks of the size this context writes, and what no page
+  // of its segments (or of its share of the free segments) covers yet. Free blocks of other
+  // sizes do not count: a page is reusable for another size only once it is empty.
+  const std::size_t capacity = (c.held + c.arena_free / attached) * kSegmentUsable;
+  const std::size_t room = (capacity > c.in_pages ? capacity - c.in_pages : 0) + c.free_in_class;
+  const std::size_t want = std::max<std::size_t>(2 * own_allocated_, kSegmentUsable / 16);
+  own_allocated_ = 0;
+  if (room >= want) return;
+  const std::int64_t target = static_cast<std::int64_t>(want - room);
+  const std::int64_t retired_before = stats_.retired_bytes_delta.get();
+  const std::size_t limit = kHeadroomBucketsPerTick + table_.buckets() / 16;
+  for (std::size_t i = 0; i < limit && stats_.retired_bytes_delta.get() - retired_before < target; ++i) {
+    turn_hand(Sweep::kPolicyOwn);
+  }
+}
+
+void Context::give_back(std::uint64_t others_short) noexcept {
+  Store::Shared& sh = *store_.shared_;
+  const Census census_now = census();
+
+  if (giving_ == kNotGiving) {
+    if (others_short == 0) return;
+    const std::size_t share = memory_.segments() / std::max(1u, sh.attached.load(std::memory_order_relaxed));
+    if (census_now.held <= share) return;
+    bool needed = false;
+    for (std::uint64_t m = others_short; m != 0; m &= m - 1) {
+      const auto c = static_cast<unsigned>(__builtin_ctzll(m));
+      const std::uint32_t epoch = sh.short_epoch[c].load(std::memory_order_relaxed);
+      if (sh.segments_held[c].load(std::memory_order_relaxed) < share && served_epoch_[c] != epoch) {
+        served_epoch_[c] = epoch;
+        needed = true;
+      }
+    }
+    if (!needed) return;
+    for (std::size_t seg = 0; seg < segment_live_.size(); ++seg) {
+      if (segment_live_[seg] != kNoSegment && (giving_ == kNotGiving || segment_live_[seg] < segment_live_[giving_])) {
+        giving_ = seg;
+      }
+    }
+    if (giving_ == kNotGiving) return;
+    stats_.segments_given.add();
+  }
+
+  // Empty the segment: every item still linked in its pages, a bounded number per tick.
+  struct Empty {
+    Context* self;
+    std::size_t budget = kGiveBackBlocksPerTick;
+    std::size_t linked = 0;
+  } empty{this};
+  ItemMemory::visit_pages(heap_, [](void* arg, const ItemMemory::Page& p) noexcept {
+    auto& e = *static_cast<Empty*>(arg);
+    if (p.used == 0 || e.budget == 0 || e.self->memory_.segment_of(p.start) != e.self->giving_) return;
+    for (std::size_t b = 0; b + p.stride <= p.bytes && e.budget > 0; b += p.stride, --e.budget) {
+      if (e.self->evict_block(reinterpret_cast<const Item*>(p.start + b), p.block_size) != 0) ++e.linked;
+    }
+  }, &empty);
+  if (empty.linked == 0) {
+    // Nothing of it is linked any more: what is left is waiting for grace periods and for frees
+    // by other threads. Collect with force for a while, so its pages and then the segment go.
+    giving_ = kNotGiving;
+    collect_force_ticks_ = kGiveBackCollectTicks;
+  } else {
+    collect_pages_ = true;
+  }
+}
+
 bool Context::make_room(std::size_t bytes) noexcept {
   if (memory_.charge(credit_, bytes)) return true;
   // The policy's way first: second chances, decaying counters.
@@ -809,16 +959,28 @@ Item* Context::alloc_item(std::size_t footprint, std::size_t* usable) noexcept {
   if (footprint >= kLargeDemand) large_demand_ += footprint;
   allocated_ += want;
   void* p = memory_.allocate(heap_, footprint);
+  if (FERRITE_UNLIKELY(p == nullptr)) p = alloc_after_grace(footprint);
   if (p == nullptr) {
-    // The arena is full although the budget is not: fragmentation, typically large values
-    // arriving in a store full of small ones. Memory unlinked now is only reusable after this
-    // loop iteration's quiescent point, so refuse this request and have tick() empty whole
-    // allocator pages (memcached's slab reassignment, in effect).
+    // The arena is full although the budget is not: this heap's pages are full and every free
+    // segment is taken. Either the free memory is in this heap's pages of other sizes
+    // (fragmentation, typically large values arriving in a store full of small ones) or in
+    // other contexts' heaps (memory they hold is free but theirs). Memory unlinked now is only
+    // reusable after this loop iteration's quiescent point, so refuse this request; tick() then
+    // empties whole allocator pages of this heap (memcached's slab reassignment, in effect)
+    // and, through the short mask, has a context holding more than its share of the arena
+    // give a segment back (give_back).
     fragmented_ticks_ = kFragmentedTicks;
+    arena_demand_ += want;
+    set_short(true);
     memory_.uncharge(credit_, want);
     stats_.no_memory.add();
+    stats_.arena_refusals.add();
     return nullptr;
   }
+  if (FERRITE_UNLIKELY(short_)) set_short(false);
+  memory_.note_owner(p, id_);
+  own_allocated_ += want;
+  last_usable_ = want;
   const std::size_t got = ItemMemory::usable_size(p);
   if (got > want && !make_room(got - want)) {
     memory_.release(p);
@@ -829,6 +991,35 @@ Item* Context::alloc_item(std::size_t footprint, std::size_t* usable) noexcept {
   if (got < want) memory_.uncharge(credit_, want - got);
   *usable = got;
   return static_cast<Item*>(p);
+}
+
+// The arena refused an allocation. What this context retired in earlier loop iterations is
+// freed once every other context has passed a quiescent point, usually within microseconds
+// (this context holds no reference to it: ItemViews end at its own quiescent point). So free
+// what is due, pages other threads' frees emptied, and wait for the rest, a bounded while,
+// retrying as it comes. One context waits at a time: two waiting for each other would only
+// time out.
+void* Context::alloc_after_grace(std::size_t footprint) noexcept {
+  reclaim();
+  ItemMemory::collect(heap_, true);
+  void* p = memory_.allocate(heap_, footprint);
+  if (p != nullptr || retired_count_ == untagged_) return p;  // nothing from before to wait for
+  Store::Shared& sh = *store_.shared_;
+  unsigned none = 0;
+  if (!sh.arena_waiter.compare_exchange_strong(none, id_ + 1, std::memory_order_acquire)) return nullptr;
+  stats_.arena_waits.add();
+  for (unsigned spin = 0; spin < kArenaWaitSpins && p == nullptr && retired_count_ > untagged_; ++spin) {
+    const std::size_t before = retired_count_;
+    reclaim();
+    if (retired_count_ != before) {
+      ItemMemory::collect(heap_, true);
+      p = memory_.allocate(heap_, footprint);
+    } else {
+      cpu_relax();
+    }
+  }
+  sh.arena_waiter.store(0, std::memory_order_release);
+  return p;
 }
 
 void Context::free_unpublished(Item* it, std::size_t usable) noexcept {
@@ -1381,13 +1572,23 @@ void Context::tick() noexcept {
   // Fragmentation: check now and then, and every tick for a while after the arena refused an
   // allocation (then also making contiguous room for the large allocations of the last tick).
   if (fragmented_ticks_ > 0 || ticks_to_check_ == 0) {
-    relieve(fragmented_ticks_ > 0 ? large_demand_ : 0);
+    relieve(fragmented_ticks_ > 0 ? std::max(large_demand_, arena_demand_) : 0);
     ticks_to_check_ = kFragCheckEvery;
     if (fragmented_ticks_ > 0) --fragmented_ticks_;
   } else {
     --ticks_to_check_;
   }
   large_demand_ = 0;
+  arena_demand_ = 0;
+
+  // Another context is short of arena room (or this one is, or a give-back is under way).
+  const std::uint64_t others_short = sh.short_mask.load(std::memory_order_relaxed) & ~(std::uint64_t{1} << id_);
+  if (FERRITE_UNLIKELY(others_short != 0 || short_ || giving_ != kNotGiving)) {
+    give_back(others_short);
+  } else if (--own_room_in_ == 0) {
+    own_room_in_ = kOwnRoomEvery;
+    if (store_.shared_->attached.load(std::memory_order_relaxed) > 1) keep_own_room();
+  }
 
   // Headroom: keep free budget for the next iteration's writes, at least the configured
   // fraction and twice what was allocated since the last tick (up to an eighth of the budget).
@@ -1405,10 +1606,15 @@ void Context::tick() noexcept {
     // What this loop evicts comes back to the budget only after the quiescent point: count it
     // as returned, or a large deficit (a lowered limit) would evict twice what it needs.
     const std::int64_t retired_before = stats_.retired_bytes_delta.get();
-    for (std::size_t i = 0;
-         i < limit && memory_.pool() + credit_ + (stats_.retired_bytes_delta.get() - retired_before) < headroom; ++i) {
-      turn_hand(Sweep::kPolicy);
-    }
+    const auto short_of_headroom = [&] {
+      return memory_.pool() + credit_ + (stats_.retired_bytes_delta.get() - retired_before) < headroom;
+    };
+    // This context's own items first: what they free comes back to its own heap, where its next
+    // writes will need it (memory freed in another context's pages is reusable only there). A
+    // context that owns too little to cover the deficit takes the rest from anyone's.
+    std::size_t i = 0;
+    for (; i < limit && short_of_headroom(); ++i) turn_hand(Sweep::kPolicyOwn);
+    for (std::size_t j = 0; j < limit && short_of_headroom(); ++j) turn_hand(Sweep::kPolicy);
   }
 }
 

@@ -231,7 +231,9 @@ class Context {
   void unlink_dead(const Found& f, Liveness why, Via via) noexcept;
   std::uint8_t initial_access() const noexcept;
   bool place(const Location& loc, std::uint32_t ref, bool room) noexcept;
-  enum class Sweep : std::uint8_t { kPolicy, kDeadOnly, kForce };
+  // kPolicyOwn: as kPolicy, but only this context's own live items (in segments its heap owns)
+  // are considered, so that the memory evicted comes back to this context's heap.
+  enum class Sweep : std::uint8_t { kPolicy, kPolicyOwn, kDeadOnly, kForce };
   // Evicts from bucket `at.b1` of at's array.
   std::size_t evict_bucket(const Location& at, Sweep mode) noexcept;
   // Sweeps up to `buckets` buckets from the shared cursor (the post-flush sweep).
@@ -243,6 +245,19 @@ class Context {
   std::size_t turn_hand(Sweep mode) noexcept;
   std::size_t evict_block(const Item* it, std::size_t block_size) noexcept;
   void relieve(std::size_t want_bytes) noexcept;
+  // This heap's segments, counted (and published for the others) by one visit of its pages.
+  struct Census {
+    std::size_t held = 0;        // segments this context's heap holds
+    std::size_t in_blocks = 0;   // bytes in allocated blocks (live, retired or freed elsewhere)
+    std::size_t in_pages = 0;    // bytes of the heap's pages, whatever their blocks
+    std::size_t free_in_class = 0;  // free bytes in pages of the size this context last allocated
+    std::size_t arena_free = 0;  // segments no context holds
+  };
+  Census census() noexcept;
+  void keep_own_room() noexcept;
+  void give_back(std::uint64_t others_short) noexcept;
+  void* alloc_after_grace(std::size_t footprint) noexcept;
+  void set_short(bool on) noexcept;
   bool make_room(std::size_t bytes) noexcept;
   Item* alloc_item(std::size_t footprint, std::size_t* usable) noexcept;
   void free_unpublished(Item* it, std::size_t usable) noexcept;
@@ -281,9 +296,19 @@ class Context {
   unsigned fragmented_ticks_ = 0;   // ticks left in which to check fragmentation every tick
   unsigned ticks_to_check_ = 0;     // ticks until the next fragmentation check
   std::size_t large_demand_ = 0;    // bytes of large allocations since the last tick()
+  std::size_t arena_demand_ = 0;    // bytes the arena refused since the last tick()
+  std::size_t own_allocated_ = 0;   // bytes allocated since the last keep_own_room()
+  std::size_t last_usable_ = 0;     // the usable size of this context's last allocation
+  unsigned own_room_in_ = 1;        // ticks until the next keep_own_room()
+  bool short_ = false;              // this context's bit is set in the store's short_mask
+  std::size_t giving_ = kNotGiving; // the segment being emptied for another context (give_back)
+  unsigned collect_force_ticks_ = 0;  // quiescent points at which to collect with force
+  std::vector<std::uint64_t> segment_live_;  // give_back()'s scratch
+  std::uint32_t served_epoch_[64] = {};      // per context: the shortage give_back() last served
   std::size_t allocated_ = 0;       // bytes allocated since the last tick()
   bool collect_pages_ = false;      // pages were emptied: hand them back at the quiescent point
   std::vector<std::uint64_t> window_live_;  // relieve()'s scratch, kept to avoid reallocating
+  static constexpr std::size_t kNotGiving = ~std::size_t{0};
   static constexpr unsigned kGrowQueue = 8;
   std::uint32_t grow_wanted_[kGrowQueue] = {};  // shards found over their load, grown at tick()
   unsigned grow_count_ = 0;
