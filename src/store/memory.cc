@@ -56,7 +56,7 @@ std::vector<ItemMemory::Arena*>& arenas() {
   static auto* list = new std::vector<ItemMemory::Arena*>();
   return *list;
 }
-thread_local std::array<mi_heap_t*, kMaxArenaIds> t_heaps{};
+thread_local std::array<mi_heap_t*, kMaxArenaIds> t_heaps[2]{};
 
 #if FERRITE_TSAN
 // mimalloc is not instrumented: tell TSan that a block freed on one thread and handed out again
@@ -120,8 +120,8 @@ ItemMemory::~ItemMemory() {
   arena_->in_use = false;
 }
 
-void* ItemMemory::thread_heap() {
-  mi_heap_t*& h = t_heaps[static_cast<std::size_t>(arena_->id)];
+void* ItemMemory::thread_heap(unsigned which) {
+  mi_heap_t*& h = t_heaps[which & 1][static_cast<std::size_t>(arena_->id)];
   if (h == nullptr) {
     h = mi_heap_new_in_arena(arena_->id);
     if (h == nullptr) throw std::bad_alloc();
@@ -162,7 +162,7 @@ bool visit_area(const mi_heap_t*, const mi_heap_area_t* area, void* block, size_
   if (block != nullptr || area == nullptr || area->full_block_size == 0) return true;
   auto* st = static_cast<VisitState*>(arg);
   st->fn(st->arg, {static_cast<char*>(area->blocks), area->committed, area->full_block_size, area->used,
-                   area->block_size, area->committed});
+                   area->block_size, area->committed, area->reserved});
   return true;
 }
 }  // namespace
@@ -173,6 +173,8 @@ void ItemMemory::visit_pages(void* heap, PageFn fn, void* arg) noexcept {
 }
 
 void ItemMemory::collect(void* heap, bool force) noexcept { mi_heap_collect(static_cast<mi_heap_t*>(heap), force); }
+
+void ItemMemory::discard(char* p, std::size_t len) noexcept { madvise(p, len, MADV_DONTNEED); }
 
 bool ItemMemory::readable(const void* p) noexcept {
 #if FERRITE_ASAN

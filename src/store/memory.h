@@ -41,10 +41,25 @@ class ItemMemory {
   ItemMemory(const ItemMemory&) = delete;
   ItemMemory& operator=(const ItemMemory&) = delete;
 
-  // The calling thread's heap in this arena (created on first use, kept for the thread's life).
-  void* thread_heap();
+  // The calling thread's heap in this arena (created on first use, kept for the thread's life);
+  // `which` 1 is a second heap of the thread, where relief moves the items it keeps (so that
+  // they fill fresh pages densely instead of the sparse pages being emptied).
+  void* thread_heap(unsigned which = 0);
   // The usable size an allocation of `n` bytes will have.
   static std::size_t usable_for(std::size_t n) noexcept;
+  // What a block of `usable` bytes is charged to the budget: its usable size plus its share of
+  // the tail of its allocator page that no block of its size fits in (mimalloc 2.0: blocks up to
+  // 16 KiB in 64 KiB pages, up to 128 KiB in 512 KiB pages, larger ones in whole 64 KiB
+  // slices). A 10 KiB value's block is 10,240 bytes, six to a page: 4 KiB of each page is in no
+  // block, and uncharged it would have let the budget promise more than the arena holds.
+  static constexpr std::size_t charge_for(std::size_t usable) noexcept {
+    constexpr std::size_t kSmallPage = std::size_t{64} << 10, kMediumPage = std::size_t{512} << 10;
+    if (usable == 0) return 0;
+    if (usable > (kMediumPage >> 2)) return (usable + kSmallPage - 1) / kSmallPage * kSmallPage;
+    const std::size_t page = usable <= (kSmallPage >> 2) ? kSmallPage : kMediumPage;
+    const std::size_t blocks = page / usable;
+    return usable + (page - blocks * usable) / blocks;
+  }
   // Allocates from `heap`; nullptr when the arena has no room.
   void* allocate(void* heap, std::size_t n) noexcept;
   // Frees an item that no reader can reach any more.
@@ -59,6 +74,7 @@ class ItemMemory {
     std::size_t used;
     std::size_t block_size;
     std::size_t touched;
+    std::size_t reserved;  // bytes the page has room for (its blocks' span)
   };
   using PageFn = void (*)(void* arg, const Page& page) noexcept;
   // Lists the pages of `heap` (the calling thread's own). Cheap: one call per page, no blocks.
@@ -86,6 +102,9 @@ class ItemMemory {
     if (o.load(std::memory_order_relaxed) != ctx) o.store(static_cast<std::uint8_t>(ctx), std::memory_order_relaxed);
   }
   unsigned owner_of(const void* p) const noexcept { return owner_[segment_of(p)].load(std::memory_order_relaxed); }
+  // Gives the pages of [p, p + len) back to the kernel (they read as zero when touched again).
+  // Only for memory of a segment the calling thread's heaps own and that no page covers.
+  static void discard(char* p, std::size_t len) noexcept;
   // True when `p` may be read (it is not memory this store freed, under ASan).
   static bool readable(const void* p) noexcept;
   const char* base() const noexcept { return base_; }

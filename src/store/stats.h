@@ -27,12 +27,14 @@ namespace ferrite::store {
   X(evictions, "live items removed to make room")                          \
   X(table_full_evictions, "of those, removed because both buckets were full") \
   X(page_evictions, "of those, removed to empty allocator pages for a larger item") \
+  X(page_moves, "live items moved out of sparse allocator pages instead of being evicted") \
   X(expired_lazy, "expired items removed when a request found them")       \
   X(expired_active, "expired items removed by the timing wheel or the hand") \
   X(flushed_removed, "flushed items removed by the sweep or a request")    \
   X(no_memory, "requests refused because bounded eviction found no room")  \
   X(arena_refusals, "of those, refused because the context's heap and the arena had no room") \
   X(arena_waits, "times a write waited for a grace period to reuse memory it had unlinked") \
+  X(trimmed_bytes, "bytes of free allocator spans given back to the system") \
   X(segments_given, "allocator segments emptied and given back for a context short of room") \
   X(items_delta, "items linked minus unlinked by this context")            \
   X(live_bytes_delta, "usable bytes linked minus unlinked by this context") \

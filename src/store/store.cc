@@ -248,7 +248,8 @@ Context::Context(Store& store, unsigned id)
       rng_(0x9E3779B97F4A7C15ull * (id + 1) ^ reinterpret_cast<std::uintptr_t>(this)) {
   Store::Shared& sh = *store_.shared_;
   qsbr_id_ = sh.qsbr.register_thread();
-  heap_ = memory_.thread_heap();
+  heap_ = memory_.thread_heap(0);
+  keep_heap_ = memory_.thread_heap(1);
   version_counter_ = sh.last_version[id_].v.load(std::memory_order_relaxed);
   now_ms_ = store_.now_ms();
   wheel_ = std::make_unique<TimingWheel>(now_ms_, &Context::charge_wheel, this);
@@ -506,7 +507,7 @@ void Context::get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept {
 // An item is leaving the table (its slot already cleared or reused): give its bytes back to the
 // budget and retire it for reclamation after a grace period.
 void Context::drop_linked(Item* it) noexcept {
-  const std::size_t bytes = ItemMemory::usable_size(it);
+  const std::size_t bytes = ItemMemory::charge_for(ItemMemory::usable_size(it));
   stats_.live_bytes_delta.sub(static_cast<std::int64_t>(bytes));
   memory_.uncharge(credit_, bytes);
   retire(it, bytes);
@@ -620,9 +621,11 @@ void Context::quiescent() noexcept {
     // (items other contexts unlinked), and only a forced collect frees such pages.
     --collect_force_ticks_;
     ItemMemory::collect(heap_, true);
+    ItemMemory::collect(keep_heap_, true);
     collect_pages_ = false;
   } else if (collect_pages_ && retired_count_ == 0) {
     ItemMemory::collect(heap_);
+    ItemMemory::collect(keep_heap_);
     collect_pages_ = false;
   }
 }
@@ -720,7 +723,7 @@ std::size_t Context::evict_block(const Item* it, std::size_t block_size) noexcep
   const Found f = find_locked(key, loc);
   std::size_t freed = 0;
   if (f.item == it) {
-    freed = ItemMemory::usable_size(f.item);
+    freed = ItemMemory::charge_for(ItemMemory::usable_size(f.item));
     unlink(f);
   }
   Table::unlock_pair(loc);
@@ -731,6 +734,60 @@ std::size_t Context::evict_block(const Item* it, std::size_t block_size) noexcep
   }
   return freed;
 }
+
+template <typename Fn>
+void Context::visit_own_pages(Fn fn, void* arg) noexcept {
+  ItemMemory::visit_pages(heap_, fn, arg);
+  ItemMemory::visit_pages(keep_heap_, fn, arg);
+}
+
+// Moves the item in an allocator block to a block of the same size in this context's second
+// heap, if the table still links that very item (checked as evict_block does); evicts it when no
+// such block can be had. Readers that found the old copy keep reading it until the grace period
+// ends; the new copy has the same version, deadline and access byte, so a CAS, a timing-wheel
+// handle or the policy sees no difference. The budget is unchanged: same usable size.
+std::size_t Context::move_block(const Item* it, std::size_t block_size) noexcept {
+  if (block_size < sizeof(Item) + 8 || !ItemMemory::readable(it)) return 0;
+  const std::size_t klen = it->key_len();
+  const std::size_t vlen = it->value_len();
+  const std::size_t footprint = Item::footprint(klen, vlen, it->has_flags() ? 1 : 0);
+  if (klen == 0 || klen > config_.max_key_size || vlen > config_.max_item_size || footprint > block_size) return 0;
+  const KeyRef key = make_key(it->key());
+  const Location loc = lock_key(key);
+  const Found f = find_locked(key, loc);
+  if (f.item != it) {
+    Table::unlock_pair(loc);
+    return 0;
+  }
+  const std::size_t usable = ItemMemory::usable_size(f.item);
+  const std::size_t charged = ItemMemory::charge_for(usable);
+  void* p = liveness(f.item) == Liveness::kAlive ? memory_.allocate(keep_heap_, footprint) : nullptr;
+  if (p != nullptr && ItemMemory::usable_size(p) != usable) {
+    memory_.release(p);
+    p = nullptr;
+  }
+  if (p == nullptr) {  // no room to keep it (or it is dead): evict it, as evict_block would
+    unlink(f);
+    Table::unlock_pair(loc);
+    stats_.evictions.add();
+    stats_.page_evictions.add();
+    notify(MutationKind::kEvict, f.item);
+    return charged;
+  }
+  auto* fresh = static_cast<Item*>(p);
+  std::memcpy(fresh->version_bytes, f.item->version_bytes, sizeof(fresh->version_bytes));
+  fresh->access = f.item->load_access();
+  fresh->expiry = f.item->load_expiry();
+  fresh->shape = f.item->shape;
+  std::memcpy(fresh + 1, f.item + 1, footprint - sizeof(Item));
+  f.bucket->ref[f.slot].store(memory_.ref_of(fresh), std::memory_order_release);
+  Table::unlock_pair(loc);
+  memory_.note_owner(fresh, id_);
+  retire(f.item, charged);
+  stats_.page_moves.add();
+  return charged;
+}
+
 
 // Fragmentation relief. Lists this context's allocator pages (cheap: one record per page) and
 // compares the bytes they have touched with the bytes live in them. When the gap is more than
@@ -751,9 +808,11 @@ void Context::relieve(std::size_t want_bytes) noexcept {
     std::size_t touched = 0, live = 0;
     std::size_t chosen[kMaxWindows] = {};
     std::size_t n_chosen = 0;
+    bool windows = true;  // heap_'s pages are emptied; keep_heap_'s only count
+    bool move = false;    // move the items of the windows (else evict them)
   } scan{this, memory_.arena_bytes() / kWin + 1};
   window_live_.assign(scan.n, kNone);  // kNone: no small or medium page of ours there
-  ItemMemory::visit_pages(heap_, [](void* arg, const ItemMemory::Page& p) noexcept {
+  const auto census_page = [](void* arg, const ItemMemory::Page& p) noexcept {
     auto& sc = *static_cast<Scan*>(arg);
     auto& live = sc.self->window_live_;
     const std::size_t used = p.used * p.block_size;
@@ -762,13 +821,27 @@ void Context::relieve(std::size_t want_bytes) noexcept {
     sc.touched += large ? used : p.touched;
     sc.live += used;
     const std::size_t off = static_cast<std::size_t>(p.start - sc.self->memory_.base());
-    if (large || used == 0) return;
+    if (large || used == 0 || !sc.windows) return;
     for (std::size_t w = off / kWin; w <= (off + p.bytes - 1) / kWin && w < sc.n; ++w) {
       live[w] = (live[w] == kNone ? 0 : live[w]) + used;
     }
-  }, &scan);
-  const std::size_t slack = scan.touched > scan.live ? scan.touched - scan.live : 0;
+  };
   const std::size_t share = memory_.budget() / std::max(1u, store_.shared_->attached.load(std::memory_order_relaxed));
+  // Segments held far beyond this context's share of the budget (the limit was lowered, or the
+  // items went): the items of the windows emptied are moved, not evicted, into this context's
+  // second heap, where they fill fresh pages densely, as long as its segments have free spans
+  // for them (taking segments from the arena would take the room other contexts' writes need),
+  // and the free spans go back to the system (trim). Otherwise (a full store, fragmented) the
+  // items are evicted: the second heap receives no writes, so its free blocks would only be
+  // reused by later moves.
+  const Census c = census();
+  const bool over = c.held << ItemMemory::kSegmentShift > share + (share >> 3) + (std::size_t{2} << ItemMemory::kSegmentShift);
+  scan.move = over && c.held * kSegmentUsable > c.in_pages + 2 * kWin;
+  ItemMemory::visit_pages(heap_, census_page, &scan);
+  scan.windows = !scan.move;
+  ItemMemory::visit_pages(keep_heap_, census_page, &scan);
+  if (over) trim();
+  const std::size_t slack = scan.touched > scan.live ? scan.touched - scan.live : 0;
   const std::size_t allowed = share / kFragSlackDivisor + (std::size_t{2} << 20);
   // Slack only matters near the limit: far from it, charged bytes plus slack are still within the
   // budget (and overwrites from other threads routinely leave slack in this heap for a while).
@@ -790,7 +863,7 @@ void Context::relieve(std::size_t want_bytes) noexcept {
     window_live_[best] = kTaken;
   }
   if (scan.n_chosen == 0) return;
-  ItemMemory::visit_pages(heap_, [](void* arg, const ItemMemory::Page& p) noexcept {
+  const auto empty_windows = [](void* arg, const ItemMemory::Page& p) noexcept {
     auto& sc = *static_cast<Scan*>(arg);
     if (p.used == 0 || p.block_size >= kLargeBlock) return;
     const std::size_t off = static_cast<std::size_t>(p.start - sc.self->memory_.base());
@@ -800,9 +873,16 @@ void Context::relieve(std::size_t want_bytes) noexcept {
     }
     if (!hit) return;
     for (std::size_t b = 0; b + p.stride <= p.bytes; b += p.stride) {
-      sc.self->evict_block(reinterpret_cast<const Item*>(p.start + b), p.block_size);
+      const auto* it = reinterpret_cast<const Item*>(p.start + b);
+      if (sc.move) {
+        sc.self->move_block(it, p.block_size);
+      } else {
+        sc.self->evict_block(it, p.block_size);
+      }
     }
-  }, &scan);
+  };
+  ItemMemory::visit_pages(heap_, empty_windows, &scan);
+  if (!scan.move) ItemMemory::visit_pages(keep_heap_, empty_windows, &scan);
   collect_pages_ = true;
 }
 
@@ -837,7 +917,7 @@ Context::Census Context::census() noexcept {
     Census c;
   } v{this, {}};
   segment_live_.assign(memory_.segments() + 1, kNoSegment);
-  ItemMemory::visit_pages(heap_, [](void* arg, const ItemMemory::Page& p) noexcept {
+  visit_own_pages([](void* arg, const ItemMemory::Page& p) noexcept {
     auto& vs = *static_cast<Visit*>(arg);
     std::uint64_t& live = vs.self->segment_live_[vs.self->memory_.segment_of(p.start)];
     if (live == kNoSegment) {
@@ -883,6 +963,63 @@ void Context::keep_own_room() noexcept {
   }
 }
 
+// Gives memory back to the system. mimalloc keeps the pages of its segments resident once
+// touched, even when no block is left in them, so a store whose limit was lowered live (or that
+// emptied pages by relief) would keep its peak resident. Every span of this context's own
+// segments that no page covers is handed back to the kernel (MADV_DONTNEED): free spans hold no
+// allocator data (a segment's bookkeeping is in its first slices, which are never touched here),
+// only this thread allocates in its own segments, so nothing can be placed there meanwhile, and
+// memory mimalloc takes up again later simply reads as zero. Spans given back once are not given
+// back again until a page has covered them since.
+void Context::trim() noexcept {
+  constexpr unsigned kSliceShift = 16;
+  constexpr std::size_t kSlicesPerSegment = std::size_t{1} << (ItemMemory::kSegmentShift - kSliceShift);
+  constexpr std::size_t kWords = kSlicesPerSegment / 64;
+  constexpr std::size_t kHeaderSlices = 2;  // the segment's own data: never touched
+  const std::size_t nseg = memory_.segments() + 1;
+  slices_used_.assign(nseg * kWords, 0);
+  if (slices_trimmed_.size() != nseg * kWords) slices_trimmed_.assign(nseg * kWords, 0);
+  struct Mark {
+    Context* self;
+  } mark{this};
+  visit_own_pages([](void* arg, const ItemMemory::Page& p) noexcept {
+    Context& c = *static_cast<Mark*>(arg)->self;
+    const std::size_t off = static_cast<std::size_t>(p.start - c.memory_.base());
+    const std::size_t end = off + std::max(p.reserved, p.bytes);
+    for (std::size_t sl = off >> kSliceShift; sl < (end + (std::size_t{1} << kSliceShift) - 1) >> kSliceShift; ++sl) {
+      c.slices_used_[sl / 64] |= std::uint64_t{1} << (sl % 64);
+    }
+  }, &mark);
+  char* const base = const_cast<char*>(memory_.base());
+  for (std::size_t seg = 0; seg + 1 < nseg; ++seg) {
+    const std::uint64_t* used = &slices_used_[seg * kWords];
+    std::uint64_t* trimmed = &slices_trimmed_[seg * kWords];
+    bool owned = false;
+    for (std::size_t w = 0; w < kWords && !owned; ++w) owned = used[w] != 0;
+    if (!owned) {  // not this context's segment (or empty, back in the arena): not ours to touch
+      for (std::size_t w = 0; w < kWords; ++w) trimmed[w] = 0;
+      continue;
+    }
+    for (std::size_t w = 0; w < kWords; ++w) trimmed[w] &= ~used[w];
+    std::size_t run = 0;
+    for (std::size_t sl = kHeaderSlices; sl <= kSlicesPerSegment; ++sl) {
+      const bool free = sl < kSlicesPerSegment && (used[sl / 64] >> (sl % 64) & 1) == 0 &&
+                        (trimmed[sl / 64] >> (sl % 64) & 1) == 0;
+      if (free) {
+        ++run;
+        trimmed[sl / 64] |= std::uint64_t{1} << (sl % 64);
+        continue;
+      }
+      if (run > 0) {
+        const std::size_t first = sl - run;
+        ItemMemory::discard(base + (seg << ItemMemory::kSegmentShift) + (first << kSliceShift), run << kSliceShift);
+        stats_.trimmed_bytes.add(static_cast<std::int64_t>(run << kSliceShift));
+        run = 0;
+      }
+    }
+  }
+}
+
 void Context::give_back(std::uint64_t others_short) noexcept {
   Store::Shared& sh = *store_.shared_;
   const Census census_now = census();
@@ -916,7 +1053,7 @@ void Context::give_back(std::uint64_t others_short) noexcept {
     std::size_t budget = kGiveBackBlocksPerTick;
     std::size_t linked = 0;
   } empty{this};
-  ItemMemory::visit_pages(heap_, [](void* arg, const ItemMemory::Page& p) noexcept {
+  visit_own_pages([](void* arg, const ItemMemory::Page& p) noexcept {
     auto& e = *static_cast<Empty*>(arg);
     if (p.used == 0 || e.budget == 0 || e.self->memory_.segment_of(p.start) != e.self->giving_) return;
     for (std::size_t b = 0; b + p.stride <= p.bytes && e.budget > 0; b += p.stride, --e.budget) {
@@ -950,8 +1087,11 @@ bool Context::make_room(std::size_t bytes) noexcept {
   return false;
 }
 
-Item* Context::alloc_item(std::size_t footprint, std::size_t* usable) noexcept {
-  const std::size_t want = ItemMemory::usable_for(footprint);
+// Allocates an item of `footprint` bytes with its charge to the budget (*charged, what commit()
+// adds to the live bytes and drop_linked() takes off again: ItemMemory::charge_for).
+Item* Context::alloc_item(std::size_t footprint, std::size_t* charged) noexcept {
+  const std::size_t usable_want = ItemMemory::usable_for(footprint);
+  const std::size_t want = ItemMemory::charge_for(usable_want);
   if (!make_room(want)) {
     stats_.no_memory.add();
     return nullptr;
@@ -980,8 +1120,8 @@ Item* Context::alloc_item(std::size_t footprint, std::size_t* usable) noexcept {
   if (FERRITE_UNLIKELY(short_)) set_short(false);
   memory_.note_owner(p, id_);
   own_allocated_ += want;
-  last_usable_ = want;
-  const std::size_t got = ItemMemory::usable_size(p);
+  last_usable_ = usable_want;
+  const std::size_t got = ItemMemory::charge_for(ItemMemory::usable_size(p));
   if (got > want && !make_room(got - want)) {
     memory_.release(p);
     memory_.uncharge(credit_, want);
@@ -989,7 +1129,7 @@ Item* Context::alloc_item(std::size_t footprint, std::size_t* usable) noexcept {
     return nullptr;
   }
   if (got < want) memory_.uncharge(credit_, want - got);
-  *usable = got;
+  *charged = got;
   return static_cast<Item*>(p);
 }
 
@@ -1002,6 +1142,7 @@ Item* Context::alloc_item(std::size_t footprint, std::size_t* usable) noexcept {
 void* Context::alloc_after_grace(std::size_t footprint) noexcept {
   reclaim();
   ItemMemory::collect(heap_, true);
+  ItemMemory::collect(keep_heap_, true);
   void* p = memory_.allocate(heap_, footprint);
   if (p != nullptr || retired_count_ == untagged_) return p;  // nothing from before to wait for
   Store::Shared& sh = *store_.shared_;
@@ -1022,9 +1163,9 @@ void* Context::alloc_after_grace(std::size_t footprint) noexcept {
   return p;
 }
 
-void Context::free_unpublished(Item* it, std::size_t usable) noexcept {
+void Context::free_unpublished(Item* it, std::size_t charged) noexcept {
   memory_.release(it);
-  memory_.uncharge(credit_, usable);
+  memory_.uncharge(credit_, charged);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1605,9 +1746,14 @@ void Context::tick() noexcept {
                        static_cast<std::size_t>(2.0 * table_.buckets() * static_cast<double>(deficit) / budget);
     // What this loop evicts comes back to the budget only after the quiescent point: count it
     // as returned, or a large deficit (a lowered limit) would evict twice what it needs.
+    // Every context sees the same shared pool and evicts in its own tick: each takes its part of
+    // the deficit, or together they would evict it once per context (a lowered limit emptied
+    // the store).
     const std::int64_t retired_before = stats_.retired_bytes_delta.get();
+    const std::int64_t part = deficit / std::max(1u, sh.attached.load(std::memory_order_relaxed)) + 1;
     const auto short_of_headroom = [&] {
-      return memory_.pool() + credit_ + (stats_.retired_bytes_delta.get() - retired_before) < headroom;
+      const std::int64_t evicted = stats_.retired_bytes_delta.get() - retired_before;
+      return evicted < part && memory_.pool() + credit_ + evicted < headroom;
     };
     // This context's own items first: what they free comes back to its own heap, where its next
     // writes will need it (memory freed in another context's pages is reusable only there). A

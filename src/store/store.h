@@ -244,6 +244,10 @@ class Context {
   bool make_space(const Location& loc) noexcept;
   std::size_t turn_hand(Sweep mode) noexcept;
   std::size_t evict_block(const Item* it, std::size_t block_size) noexcept;
+  std::size_t move_block(const Item* it, std::size_t block_size) noexcept;
+  // Both of this context's heaps' pages (store.cc).
+  template <typename Fn>
+  void visit_own_pages(Fn fn, void* arg) noexcept;
   void relieve(std::size_t want_bytes) noexcept;
   // This heap's segments, counted (and published for the others) by one visit of its pages.
   struct Census {
@@ -255,12 +259,13 @@ class Context {
   };
   Census census() noexcept;
   void keep_own_room() noexcept;
+  void trim() noexcept;
   void give_back(std::uint64_t others_short) noexcept;
   void* alloc_after_grace(std::size_t footprint) noexcept;
   void set_short(bool on) noexcept;
   bool make_room(std::size_t bytes) noexcept;
-  Item* alloc_item(std::size_t footprint, std::size_t* usable) noexcept;
-  void free_unpublished(Item* it, std::size_t usable) noexcept;
+  Item* alloc_item(std::size_t footprint, std::size_t* charged) noexcept;
+  void free_unpublished(Item* it, std::size_t charged) noexcept;
   void retire(Item* it, std::size_t bytes) noexcept;
   void tag_retired() noexcept;
   void reclaim() noexcept;
@@ -289,6 +294,7 @@ class Context {
   MutationObserver* observer_ = nullptr;
   std::unique_ptr<TimingWheel> wheel_;
   void* heap_ = nullptr;           // mimalloc heap in the store's arena
+  void* keep_heap_ = nullptr;      // the thread's second heap there: relief moves items into it
   std::int64_t credit_ = 0;        // bytes of the memory budget this context holds
   RetiredItem* retired_ = nullptr;     // ring of items waiting for a grace period
   std::size_t retired_cap_ = 0, retired_head_ = 0, retired_count_ = 0, untagged_ = 0;
@@ -304,6 +310,8 @@ class Context {
   std::size_t giving_ = kNotGiving; // the segment being emptied for another context (give_back)
   unsigned collect_force_ticks_ = 0;  // quiescent points at which to collect with force
   std::vector<std::uint64_t> segment_live_;  // give_back()'s scratch
+  std::vector<std::uint64_t> slices_used_;   // trim()'s scratch: per segment, a bit per 64 KiB slice
+  std::vector<std::uint64_t> slices_trimmed_;  // per segment, the slices trim() gave back
   std::uint32_t served_epoch_[64] = {};      // per context: the shortage give_back() last served
   std::size_t allocated_ = 0;       // bytes allocated since the last tick()
   bool collect_pages_ = false;      // pages were emptied: hand them back at the quiescent point
