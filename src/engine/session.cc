@@ -158,6 +158,7 @@ void sum_stats(const Shared& shared, StatsTotals& t) noexcept {
     t.datagrams_in += w->datagrams_in.get();
     t.datagrams_out += w->datagrams_out.get();
     t.datagrams_dropped += w->datagrams_dropped.get();
+    t.udp_reflection_drops += w->udp_reflection_drops.get();
     t.datagrams_handed_over += w->datagrams_handed_over.get();
     t.handover_full += w->handover_full.get();
     t.loop_iterations += w->loop_iterations.get();

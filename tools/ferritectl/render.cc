@@ -176,6 +176,9 @@ std::string render_stats(const JsonValue& d) {
                           num(t["connections_rejected_total"]) + " refused"},
       {"network", human_bytes(t["network_read_bytes_total"].as_double()) + " in, " +
                       human_bytes(t["network_written_bytes_total"].as_double()) + " out"},
+      {"datagrams", num(t["datagrams_received_total"]) + " in, " + num(t["datagrams_sent_total"]) + " out, " +
+                        num(t["datagrams_dropped_total"]) + " dropped (" +
+                        num(t["udp_reflection_drops_total"]) + " requests over the reflection bound)"},
       {"events dropped", num(d["events_dropped_total"])},
   });
   out += '\n';
