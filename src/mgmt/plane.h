@@ -35,6 +35,7 @@ struct PlaneOptions {
   std::string listeners;                            // /info: "memcache=127.0.0.1:11211 resp=..."
   std::function<std::string()> config_digest;       // /info; may be empty
   std::chrono::milliseconds worker_timeout{1000};   // per request to the workers
+  std::chrono::milliseconds flush_timeout{60000};   // /flush: the flush and the sweep of the table
   std::chrono::milliseconds big_keys_budget{5000};  // /keys/big: the whole scan
   std::size_t big_keys_buckets = 1 << 16;           // /keys/big: buckets per worker request
   std::size_t history = EventHistory::kDefaultCapacity;

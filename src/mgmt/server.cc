@@ -91,7 +91,9 @@ void Server::start() {
     throw socket_error(path_, std::string("bind: ") + std::strerror(bind_errno));
   }
   ::chmod(path_.c_str(), 0600);
-  if (::listen(listen_fd_, 16) != 0 || ::stat(path_.c_str(), &st) != 0) {
+  // A deep backlog: clients beyond kMaxClients (a burst of scripts, a slow /keys/big holding the
+  // thread) wait there to be accepted rather than be refused.
+  if (::listen(listen_fd_, SOMAXCONN) != 0 || ::stat(path_.c_str(), &st) != 0) {
     const int err = errno;
     ::close(listen_fd_);
     listen_fd_ = -1;
@@ -159,17 +161,12 @@ void Server::run() {
   for (auto& c : clients_) write_client(*c);
 }
 
+// Accepts up to kMaxClients connections; the others stay in the listen backlog until some close
+// (the listening socket is not polled meanwhile).
 void Server::accept_clients() {
-  for (;;) {
+  while (clients_.size() < kMaxClients) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    if (clients_.size() >= kMaxClients) {
-      static constexpr char kBusy[] =
-          "{\"ok\":false,\"path\":\"\",\"error\":\"too many management connections\"}\n";
-      [[maybe_unused]] const ssize_t w = ::send(fd, kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-      ::close(fd);
-      continue;
-    }
     auto c = std::make_unique<Client>();
     c->fd = fd;
     clients_.push_back(std::move(c));

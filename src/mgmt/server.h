@@ -21,7 +21,7 @@ namespace ferrite::mgmt {
 
 class Server {
  public:
-  static constexpr std::size_t kMaxClients = 64;
+  static constexpr std::size_t kMaxClients = 256;          // served at once; more wait in the backlog
   static constexpr std::size_t kMaxLine = 64 << 10;        // longest request line
   static constexpr std::size_t kMaxOwed = 16u << 20;       // unsent bytes before a client is cut off
   static constexpr std::size_t kMaxStreamOwed = 1u << 20;  // an /events stream drops events beyond it

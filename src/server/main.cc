@@ -108,7 +108,8 @@ constexpr SignalSpec kSignals[] = {
     {SIGINT, "INT", SignalAction::kStop, ""},
     {SIGTERM, "TERM", SignalAction::kStop, ""},
     {SIGQUIT, "QUIT", SignalAction::kStop, ""},
-    {SIGHUP, "HUP", SignalAction::kIgnore, "no configuration is re-read and logs go to stderr, which has no file to reopen"},
+    {SIGHUP, "HUP", SignalAction::kIgnore,
+     "no configuration is re-read and logs go to stderr, which has no file to reopen"},
     {SIGUSR1, "USR1", SignalAction::kIgnore, "no meaning"},
     {SIGUSR2, "USR2", SignalAction::kIgnore, "no meaning"},
     {SIGALRM, "ALRM", SignalAction::kIgnore, "no timer set"},
@@ -116,7 +117,7 @@ constexpr SignalSpec kSignals[] = {
     {SIGPROF, "PROF", SignalAction::kIgnore, "no profiling timer set"},
     {SIGIO, "IO", SignalAction::kIgnore, "no asynchronous I/O set"},
     {SIGPWR, "PWR", SignalAction::kIgnore, "no meaning"},
-    {SIGXCPU, "XCPU", SignalAction::kIgnore, "the CPU time limit applies to the supervisor's policy, not here"},
+    {SIGXCPU, "XCPU", SignalAction::kIgnore, "the soft CPU time limit is no reason to drop the cache"},
     {SIGXFSZ, "XFSZ", SignalAction::kIgnore, "a write over the file size limit fails on its own"},
     {SIGSTKFLT, "STKFLT", SignalAction::kIgnore, "no meaning"},
 };
@@ -219,9 +220,9 @@ int run(int argc, char** argv) {
       return 1;
     }
   }
-  log_line("info", std::string("stopping on ") +
-                       (stop_signal != nullptr ? std::string("SIG") + stop_signal->name
-                                               : std::string("/shutdown (management socket)")));
+  log_line("info", std::string("stopping on ") + (stop_signal != nullptr
+                                                      ? std::string("SIG") + stop_signal->name
+                                                      : std::string("/shutdown (management socket)")));
   if (mgmt) mgmt->stop();
   daemon->stop();
   log_line("info", "stopped");
