@@ -37,7 +37,9 @@ struct PlaneOptions {
   std::chrono::milliseconds worker_timeout{1000};   // per request to the workers
   std::chrono::milliseconds flush_timeout{60000};   // /flush: the flush and the sweep of the table
   std::chrono::milliseconds big_keys_budget{5000};  // /keys/big: the whole scan
-  std::size_t big_keys_buckets = 1 << 16;           // /keys/big: buckets per worker request
+  // /keys/big: buckets per worker request. The worker covers 64 a loop turn, so a request is
+  // 256 turns: well within worker_timeout even on a worker whose turns take a millisecond.
+  std::size_t big_keys_buckets = 1 << 14;
   std::size_t history = EventHistory::kDefaultCapacity;
 };
 
