@@ -31,6 +31,7 @@ enum class EventType : std::uint16_t {
   kEvictionStorm,       // a = evictions in the last second by this worker's context
   kConfigChanged,       // text = "key=value" (pushed by the management thread itself)
   kNoMemory,            // a = writes refused for want of memory in the last second
+  kSignal,              // text = the signal's name ("HUP"): taken and ignored by the main thread
 };
 std::string_view event_type_name(EventType t) noexcept;
 

@@ -103,6 +103,7 @@ std::string_view event_type_name(EventType t) noexcept {
     case EventType::kEvictionStorm: return "eviction_storm";
     case EventType::kConfigChanged: return "config_changed";
     case EventType::kNoMemory: return "no_memory";
+    case EventType::kSignal: return "signal";
   }
   return "unknown";
 }

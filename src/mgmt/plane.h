@@ -77,6 +77,8 @@ class Plane {
   void tick(std::uint64_t mono_ms, std::uint64_t unix_ms);
 
   const EventHistory& history() const noexcept { return history_; }
+  // Keeps an event another thread made (already logged there) for /events streams.
+  void record(const engine::Event& e) { history_.add(e); }
   const RateWindow& rates() const noexcept { return rates_; }
 
  private:

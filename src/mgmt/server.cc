@@ -121,6 +121,11 @@ void Server::stop() {
   }
 }
 
+void Server::post(const engine::Event& e) {
+  std::lock_guard<std::mutex> lock(posted_mutex_);
+  if (posted_.size() < 1024) posted_.push_back(e);  // a flood of signals is bounded
+}
+
 void Server::run() {
   pthread_setname_np(pthread_self(), "ferrite-mgmt");
   std::vector<pollfd> fds;
@@ -146,6 +151,14 @@ void Server::run() {
         c.out.clear();  // the peer is gone (or broke the protocol hard): nothing more to send
         c.sent = 0;
       }
+    }
+    {
+      std::vector<engine::Event> posted;
+      {
+        std::lock_guard<std::mutex> lock(posted_mutex_);
+        posted.swap(posted_);
+      }
+      for (const engine::Event& e : posted) plane_->record(e);
     }
     plane_->tick(monotonic_ms(), unix_ms());
     for (auto& c : clients_) {

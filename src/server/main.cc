@@ -21,6 +21,7 @@
 #include "engine/memcache_binary/session.h"
 #include "engine/resp/resp_session.h"
 #include "engine/worker.h"
+#include "mgmt/events.h"
 #include "mgmt/log.h"
 #include "mgmt/server.h"
 #include "server/config.h"
@@ -205,11 +206,13 @@ int run(int argc, char** argv) {
         stop_signal = s;
         break;
       }
-      mgmt_log.write(mgmt::LogLine(mgmt::Level::kInfo, "server", unix_ms())
+      const std::uint64_t now = unix_ms();
+      mgmt_log.write(mgmt::LogLine(mgmt::Level::kInfo, "server", now)
                          .kv("event", "signal")
                          .kv("signal", s->name)
                          .kv("action", "ignored")
                          .kv("why", s->why));
+      if (mgmt) mgmt->post(mgmt::make_signal_event(now, s->name));  // for `ferritectl watch`
       continue;
     }
     if (daemon->shared().shutdown_requested.load()) break;

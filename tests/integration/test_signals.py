@@ -4,6 +4,7 @@ serving with its data; SIGTERM, SIGINT and SIGQUIT stop it cleanly (exit 0, mana
 removed); SIGSTOP suspends it until SIGCONT, losing nothing; a start that finds the
 socket file of a killed daemon replaces it. docs/operations.md lists what each signal does."""
 
+import json
 import os
 import signal
 import socket
@@ -30,6 +31,17 @@ def mgmt_info(sock_path):
         s.connect(sock_path)
         s.sendall(b'/info\n')
         return harness.recv_until(s, b'\n')
+
+
+def signal_events(sock_path):
+    """The `signal` events in the management plane's history (a /events stream's backlog)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(harness.IO_TIMEOUT)
+        s.connect(sock_path)
+        s.sendall(b'/events 1024\n')
+        data = harness.recv_until(s, b'\n') + harness.recv_for(s, 0.3)
+    events = [json.loads(line) for line in data.decode().splitlines()[1:]]
+    return [e for e in events if e.get('event') == 'signal']
 
 
 class Load:
@@ -133,6 +145,12 @@ def test_signal_keeps_the_daemon_serving_with_its_data(daemon, name):
             assert time.monotonic() < deadline, 'no log line for %s: %s' % (
                 name, daemon.stderr_text()[-2000:])
             time.sleep(0.05)
+        # And an event for `ferritectl watch`.
+        while not any(e['signal'] == short for e in signal_events(daemon.sock)):
+            assert time.monotonic() < deadline, 'no signal event for %s' % name
+            time.sleep(0.05)
+        e = [e for e in signal_events(daemon.sock) if e['signal'] == short][-1]
+        assert (e['source'], e['action']) == ('mgmt', 'ignored'), e
 
 
 def test_suspended_daemon_resumes_on_sigcont_with_its_data(daemon):

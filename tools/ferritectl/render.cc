@@ -307,6 +307,8 @@ std::string render_event(const JsonValue& e) {
     out += " refused_writes=" + num(e["refused_writes"]) + " in the last second";
   } else if (type == "config_changed") {
     out += "  " + e["key"].as_string() + " = " + e["value"].as_string();
+  } else if (type == "signal") {
+    out += "  SIG" + e["signal"].as_string() + " " + e["action"].as_string();
   } else if (type == "events_lost") {
     out = "(" + num(e["count"]) + " events lost: this stream fell behind)";
   }
