@@ -1400,5 +1400,34 @@ TEST(StoreOpsFlush, SweepFlushedLeavesNoItems) {
   EXPECT_FALSE(ctx->get("k1"));
 }
 
+TEST(StoreOpsFlush, SweepFlushedSomeIsBoundedAndFinishes) {
+  StoreConfig cfg;
+  cfg.memory_limit = std::size_t{64} << 20;
+  Store store(cfg);
+  auto ctx = store.attach();
+  ctx->set_now(store.now_ms());
+  for (int i = 0; i < 20000; ++i) ASSERT_EQ(ctx->set(key_n("k", i), "v").status, Status::kOk);
+  ctx->quiescent();
+  EXPECT_TRUE(ctx->sweep_flushed_some(64)) << "no flush: nothing to sweep";
+  ctx->flush(0);
+  // 64 buckets (640 slots) at a time: 20,000 items take many calls, each removing some.
+  int calls = 0;
+  std::int64_t last = store.stats().items;
+  while (!ctx->sweep_flushed_some(64) && calls < 1'000'000) {
+    ++calls;
+    ctx->quiescent();
+    const std::int64_t now = store.stats().items;
+    EXPECT_GE(last, now);
+    EXPECT_LE(last - now, 640) << "one call swept more than its buckets hold";
+    last = now;
+  }
+  EXPECT_GT(calls, 20000 / 640);
+  EXPECT_EQ(store.stats().items, 0);
+  EXPECT_FALSE(ctx->get("k1"));
+  ASSERT_EQ(ctx->set("after", "v").status, Status::kOk);
+  EXPECT_TRUE(ctx->sweep_flushed_some(64));
+  EXPECT_TRUE(ctx->get("after"));
+}
+
 }  // namespace
 }  // namespace ferrite::store

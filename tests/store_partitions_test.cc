@@ -168,6 +168,19 @@ TEST(Partitions, FlushAndSweepReachEveryPartition) {
   c.quiescent();
 }
 
+TEST(Partitions, SweepFlushedSomeFinishesEveryPartition) {
+  Partitions parts(small(64, 1), 2);
+  PartitionedContext c(parts, 0);
+  c.set_now(parts.now_ms());
+  for (int i = 0; i < 5000; ++i) c.set(key(i), "v");
+  c.flush(0);
+  int calls = 0;
+  while (!c.sweep_flushed_some(16) && calls < 1'000'000) ++calls;
+  EXPECT_GT(calls, 1);
+  EXPECT_EQ(parts.stats().items, 0);
+  c.quiescent();
+}
+
 TEST(Partitions, ScanVisitsEveryItemOnce) {
   Partitions parts(small(64, 1), 3);
   PartitionedContext c(parts, 1);

@@ -31,6 +31,7 @@ enum class EventType : std::uint16_t {
   kEvictionStorm,       // a = evictions in the last second by this worker's context
   kConfigChanged,       // text = "key=value" (pushed by the management thread itself)
   kNoMemory,            // a = writes refused for want of memory in the last second
+  kSignal,              // text = the signal's name ("HUP"): taken and ignored by the main thread
 };
 std::string_view event_type_name(EventType t) noexcept;
 
@@ -140,15 +141,19 @@ struct ControlRequest {
     kClients,  // -> clients
     kHotKeys,  // -> hot
     kBigKeys,  // -> big: the `limit` largest items among `scan_buckets` buckets from `cursor`
-    kFlush,    // flush_all now (and sweep)
+    kFlush,    // flush_all now, then sweep the flushed items out (so that the item count is exact)
   };
+  // kBigKeys and kFlush touch the whole table: the worker answers them over many loop turns, a
+  // bounded number of buckets a turn, serving its clients in between (it does not sleep while
+  // one is unfinished), and keeps its progress in the request.
   Kind kind = Kind::kClients;
   std::size_t limit = 20;
   std::uint64_t cursor = 0;        // kBigKeys: in/out; 0 again when the table was covered
-  std::size_t scan_buckets = 1 << 16;
+  std::size_t scan_buckets = 1 << 16;  // kBigKeys: buckets still to visit (counts down)
+  bool flushed = false;                // kFlush: the flush is done, the sweep goes on
   std::vector<ClientRow> clients;
   std::vector<HotKeys::Entry> hot;
-  std::vector<BigKey> big;
+  std::vector<BigKey> big;  // kBigKeys: a min-heap on value_bytes while the scan runs
   std::atomic<bool> done{false};
 };
 

@@ -198,6 +198,10 @@ void write_metrics(const Shared& shared, Buffer& out) {
   scalar(w, "ferrite_datagrams_sent_total", "counter", "UDP reply datagrams sent.", t.datagrams_out);
   scalar(w, "ferrite_datagrams_dropped_total", "counter",
          "UDP datagrams dropped: malformed, or a reply over the reflection bound.", t.datagrams_dropped);
+  scalar(w, "ferrite_udp_reflection_drops_total", "counter",
+         "UDP requests answered with nothing: their replies would exceed udp.reply_factor times the request "
+         "(a sender not on loopback nor in udp.allow).",
+         t.udp_reflection_drops);
   if (shared.store != nullptr && shared.store->count() > 1) {
     scalar(w, "ferrite_store_partitions", "gauge", "Store partitions (one per NUMA node, or server.partitions).",
            shared.store->count());

@@ -19,7 +19,7 @@
 //   ferrite_connections_idle_closed_total, ferrite_backpressure_stalls_total
 //   ferrite_network_read_bytes_total, ferrite_network_written_bytes_total
 //   ferrite_datagrams_received_total, ferrite_datagrams_sent_total,
-//   ferrite_datagrams_dropped_total
+//   ferrite_datagrams_dropped_total, ferrite_udp_reflection_drops_total
 //   ferrite_worker_busy_seconds_total{worker}, ferrite_worker_seconds_total{worker}
 //                                                        counters: time handling events / time in
 //                                                        the loop; the busy ratio over a window is

@@ -103,6 +103,7 @@ std::string_view event_type_name(EventType t) noexcept {
     case EventType::kEvictionStorm: return "eviction_storm";
     case EventType::kConfigChanged: return "config_changed";
     case EventType::kNoMemory: return "no_memory";
+    case EventType::kSignal: return "signal";
   }
   return "unknown";
 }
@@ -158,6 +159,7 @@ void sum_stats(const Shared& shared, StatsTotals& t) noexcept {
     t.datagrams_in += w->datagrams_in.get();
     t.datagrams_out += w->datagrams_out.get();
     t.datagrams_dropped += w->datagrams_dropped.get();
+    t.udp_reflection_drops += w->udp_reflection_drops.get();
     t.datagrams_handed_over += w->datagrams_handed_over.get();
     t.handover_full += w->handover_full.get();
     t.loop_iterations += w->loop_iterations.get();

@@ -167,7 +167,7 @@ struct StatsTotals {
   std::int64_t connections_accepted = 0, connections_closed = 0, connections_refused = 0;
   std::int64_t connections_current = 0, idle_closed = 0, backpressure_stalls = 0;
   std::int64_t bytes_read = 0, bytes_written = 0;
-  std::int64_t datagrams_in = 0, datagrams_out = 0, datagrams_dropped = 0;
+  std::int64_t datagrams_in = 0, datagrams_out = 0, datagrams_dropped = 0, udp_reflection_drops = 0;
   std::int64_t datagrams_handed_over = 0, handover_full = 0;
   std::int64_t loop_iterations = 0, busy_iterations = 0, cycles_busy = 0, cycles_total = 0;
   bool has_packets = false;  // a worker has a packet-level (DPDK) driver

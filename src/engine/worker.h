@@ -115,7 +115,8 @@ class Worker {
   void begin_close(io::ConnId id);
   void sweep_idle();
   void serve_control();
-  void answer(ControlRequest& req);
+  // Works on `req` for one loop turn; true once it is answered.
+  bool answer(ControlRequest& req);
   void every_second(std::uint64_t now_ms);
   void push_event(EventType type, std::int64_t a);
   void copy_packet_counts();
@@ -143,6 +144,7 @@ class Worker {
   unsigned seconds_ = 0;
   std::int64_t last_refused_ = 0, last_evictions_ = 0, last_no_memory_ = 0;
   bool draining_ = false;
+  ControlRequest* control_req_ = nullptr;  // a table-wide request being answered over several turns
   io::PacketCounts last_packets_{};  // the fast path's counts at the last copy into stats_
 };
 

@@ -64,6 +64,17 @@ Event make_config_event(std::uint64_t unix_ms, std::string_view key, std::string
   return e;
 }
 
+Event make_signal_event(std::uint64_t unix_ms, std::string_view name) {
+  Event e;
+  e.unix_ms = unix_ms;
+  e.type = EventType::kSignal;
+  e.worker = kFromMgmt;
+  const std::size_t n = std::min(name.size(), sizeof e.text - 1);
+  std::memcpy(e.text, name.data(), n);
+  e.text[n] = '\0';
+  return e;
+}
+
 namespace {
 
 engine::Proto proto_of(const Event& e) noexcept {
@@ -110,6 +121,10 @@ void write_event(const Record& r, JsonWriter& w) {
       w.field("value", value);
       break;
     }
+    case EventType::kSignal:
+      w.field("signal", std::string_view(e.text, strnlen(e.text, sizeof e.text)));
+      w.field("action", "ignored");
+      break;
   }
   w.end_object();
 }
@@ -119,6 +134,7 @@ Level event_level(EventType type) noexcept {
     case EventType::kSlowRequest:
       return Level::kInfo;
     case EventType::kConfigChanged:
+    case EventType::kSignal:
       return Level::kInfo;
     case EventType::kConnectionsRefused:
     case EventType::kEvictionStorm:
@@ -153,6 +169,10 @@ LogLine event_log_line(const Event& e) {
       line.kv("value", value);
       break;
     }
+    case EventType::kSignal:
+      line.kv("signal", std::string_view(e.text, strnlen(e.text, sizeof e.text)));
+      line.kv("action", "ignored");
+      break;
   }
   return line;
 }

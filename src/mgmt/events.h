@@ -64,10 +64,11 @@ class EventHistory {
 //   eviction_storm        evictions (in the last second)
 //   no_memory             refused_writes (in the last second)
 //   config_changed        key, value
+//   signal                signal (its name without SIG), action ("ignored")
 void write_event(const Record& r, JsonWriter& w);
 
 // The log level an event is written at: warn for refusals, eviction storms and failed writes,
-// info for config changes and slow requests.
+// info for config changes, signals and slow requests.
 Level event_level(engine::EventType type) noexcept;
 // The event's structured log line (component "worker", or "mgmt" for its own events).
 LogLine event_log_line(const engine::Event& e);
@@ -76,6 +77,8 @@ LogLine event_log_line(const engine::Event& e);
 std::pair<std::string, std::string> config_change_of(const engine::Event& e);
 // A config_changed event for `key` now set to `value` (truncated to fit Event::text).
 engine::Event make_config_event(std::uint64_t unix_ms, std::string_view key, std::string_view value);
+// A signal event: the main thread took signal `name` ("HUP") and ignored it.
+engine::Event make_signal_event(std::uint64_t unix_ms, std::string_view name);
 
 // Drains every worker's ring (shared.controls) into `history` and logs each event, at most
 // kLogPerSecond lines per event type per second (the rest are counted and reported as

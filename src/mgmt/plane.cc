@@ -328,7 +328,10 @@ std::string Plane::flush(JsonWriter& w) {
   std::vector<Ask> asks;
   asks.push_back(Ask{0, std::make_unique<engine::ControlRequest>()});
   asks[0].request->kind = engine::ControlRequest::Kind::kFlush;
-  if (std::string error = link_.run(asks); !error.empty()) return "/flush: " + error;
+  // The flush is immediate; the worker then sweeps the table a few buckets a loop turn (serving
+  // its clients in between) and answers once it is done, so that `items` is exact: a large
+  // table takes longer than other requests.
+  if (std::string error = link_.run(asks, options_.flush_timeout); !error.empty()) return "/flush: " + error;
   w.begin_object();
   w.field("flushed", true);
   if (shared_.store != nullptr) w.field("items", shared_.store->stats().items);

@@ -35,8 +35,11 @@ struct PlaneOptions {
   std::string listeners;                            // /info: "memcache=127.0.0.1:11211 resp=..."
   std::function<std::string()> config_digest;       // /info; may be empty
   std::chrono::milliseconds worker_timeout{1000};   // per request to the workers
+  std::chrono::milliseconds flush_timeout{60000};   // /flush: the flush and the sweep of the table
   std::chrono::milliseconds big_keys_budget{5000};  // /keys/big: the whole scan
-  std::size_t big_keys_buckets = 1 << 16;           // /keys/big: buckets per worker request
+  // /keys/big: buckets per worker request. The worker covers 64 a loop turn, so a request is
+  // 256 turns: well within worker_timeout even on a worker whose turns take a millisecond.
+  std::size_t big_keys_buckets = 1 << 14;
   std::size_t history = EventHistory::kDefaultCapacity;
 };
 
@@ -74,6 +77,8 @@ class Plane {
   void tick(std::uint64_t mono_ms, std::uint64_t unix_ms);
 
   const EventHistory& history() const noexcept { return history_; }
+  // Keeps an event another thread made (already logged there) for /events streams.
+  void record(const engine::Event& e) { history_.add(e); }
   const RateWindow& rates() const noexcept { return rates_; }
 
  private:

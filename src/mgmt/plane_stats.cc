@@ -68,6 +68,7 @@ void write_totals(const StatsTotals& t, JsonWriter& w) {
   w.field("datagrams_received_total", t.datagrams_in);
   w.field("datagrams_sent_total", t.datagrams_out);
   w.field("datagrams_dropped_total", t.datagrams_dropped);
+  w.field("udp_reflection_drops_total", t.udp_reflection_drops);
   w.field("datagrams_handed_over_total", t.datagrams_handed_over);
   w.field("handover_full_total", t.handover_full);
   if (t.has_packets) {

@@ -91,7 +91,9 @@ void Server::start() {
     throw socket_error(path_, std::string("bind: ") + std::strerror(bind_errno));
   }
   ::chmod(path_.c_str(), 0600);
-  if (::listen(listen_fd_, 16) != 0 || ::stat(path_.c_str(), &st) != 0) {
+  // A deep backlog: clients beyond kMaxClients (a burst of scripts, a slow /keys/big holding the
+  // thread) wait there to be accepted rather than be refused.
+  if (::listen(listen_fd_, SOMAXCONN) != 0 || ::stat(path_.c_str(), &st) != 0) {
     const int err = errno;
     ::close(listen_fd_);
     listen_fd_ = -1;
@@ -117,6 +119,11 @@ void Server::stop() {
     struct stat st {};
     if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) ::unlink(path_.c_str());
   }
+}
+
+void Server::post(const engine::Event& e) {
+  std::lock_guard<std::mutex> lock(posted_mutex_);
+  if (posted_.size() < 1024) posted_.push_back(e);  // a flood of signals is bounded
 }
 
 void Server::run() {
@@ -145,6 +152,14 @@ void Server::run() {
         c.sent = 0;
       }
     }
+    {
+      std::vector<engine::Event> posted;
+      {
+        std::lock_guard<std::mutex> lock(posted_mutex_);
+        posted.swap(posted_);
+      }
+      for (const engine::Event& e : posted) plane_->record(e);
+    }
     plane_->tick(monotonic_ms(), unix_ms());
     for (auto& c : clients_) {
       if (c->streaming && !c->closing) feed_stream(*c);
@@ -159,17 +174,12 @@ void Server::run() {
   for (auto& c : clients_) write_client(*c);
 }
 
+// Accepts up to kMaxClients connections; the others stay in the listen backlog until some close
+// (the listening socket is not polled meanwhile).
 void Server::accept_clients() {
-  for (;;) {
+  while (clients_.size() < kMaxClients) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    if (clients_.size() >= kMaxClients) {
-      static constexpr char kBusy[] =
-          "{\"ok\":false,\"path\":\"\",\"error\":\"too many management connections\"}\n";
-      [[maybe_unused]] const ssize_t w = ::send(fd, kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-      ::close(fd);
-      continue;
-    }
     auto c = std::make_unique<Client>();
     c->fd = fd;
     clients_.push_back(std::move(c));

@@ -10,8 +10,10 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/session.h"
 #include "mgmt/log.h"
@@ -21,7 +23,7 @@ namespace ferrite::mgmt {
 
 class Server {
  public:
-  static constexpr std::size_t kMaxClients = 64;
+  static constexpr std::size_t kMaxClients = 256;          // served at once; more wait in the backlog
   static constexpr std::size_t kMaxLine = 64 << 10;        // longest request line
   static constexpr std::size_t kMaxOwed = 16u << 20;       // unsent bytes before a client is cut off
   static constexpr std::size_t kMaxStreamOwed = 1u << 20;  // an /events stream drops events beyond it
@@ -40,6 +42,9 @@ class Server {
   void start();
   // Stops the thread (sending what it can of what it owes) and removes the socket file.
   void stop();
+  // From another thread (the main thread's signals): `e` goes into the event history on the
+  // management thread's next round, for /events streams. Not logged again.
+  void post(const engine::Event& e);
 
  private:
   struct Client;
@@ -59,6 +64,8 @@ class Server {
   std::vector<std::unique_ptr<Client>> clients_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::mutex posted_mutex_;  // the main thread and the management thread, rarely
+  std::vector<engine::Event> posted_;
 };
 
 }  // namespace ferrite::mgmt

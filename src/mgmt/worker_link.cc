@@ -34,7 +34,8 @@ std::string list_workers(const std::vector<unsigned>& ids) {
 
 }  // namespace
 
-std::string WorkerLink::run(std::vector<Ask>& asks) {
+std::string WorkerLink::run(std::vector<Ask>& asks, std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) timeout = timeout_;
   collect();
   if (shared_.controls.empty()) return "the workers have no management link";
   std::vector<unsigned> full;
@@ -51,7 +52,7 @@ std::string WorkerLink::run(std::vector<Ask>& asks) {
     }
   }
   // Wait for what was posted (even when some inbox was full: those requests are in flight).
-  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     bool all = true;
     for (std::size_t i = 0; i < asks.size(); ++i) {
@@ -68,7 +69,7 @@ std::string WorkerLink::run(std::vector<Ask>& asks) {
   }
   std::string error;
   if (!late.empty()) {
-    error = list_workers(late) + " did not answer within " + std::to_string(timeout_.count()) + " ms";
+    error = list_workers(late) + " did not answer within " + std::to_string(timeout.count()) + " ms";
   }
   if (!full.empty()) {
     if (!error.empty()) error += "; ";

@@ -35,7 +35,8 @@ class WorkerLink {
   // Posts every request and waits until all are answered or the timeout passes. Returns "" or
   // the error: "worker 1 did not answer within 1000 ms" (several workers are listed together),
   // or "worker 0: its request queue is full". Requests not answered are moved out of `asks`.
-  std::string run(std::vector<Ask>& asks);
+  // `timeout` (0: the link's own) bounds the wait.
+  std::string run(std::vector<Ask>& asks, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
   // Frees abandoned requests the workers have answered since.
   void collect();

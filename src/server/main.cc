@@ -1,8 +1,11 @@
 // ferrited: loads the configuration, binds the listeners, starts one worker per core, prints
-// the ready line, and stops cleanly on SIGINT or SIGTERM.
+// the ready line, and stops cleanly on SIGINT, SIGTERM or SIGQUIT. The other signals an
+// operator or a supervisor may send are taken too (see kSignals): logged and ignored, never the
+// default action of killing the daemon with its cache.
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <exception>
@@ -11,12 +14,15 @@
 #include <string>
 #include <utility>
 
+#include "core/clock.h"
 #include "engine/binary/binary.h"
 #include "engine/http/session.h"
 #include "engine/memcache/memcache.h"
 #include "engine/memcache_binary/session.h"
 #include "engine/resp/resp_session.h"
 #include "engine/worker.h"
+#include "mgmt/events.h"
+#include "mgmt/log.h"
 #include "mgmt/server.h"
 #include "server/config.h"
 #include "server/daemon.h"
@@ -86,6 +92,43 @@ DaemonSpec spec_of(const ServerConfig& c) {
   return d;
 }
 
+// The asynchronous signals ferrited takes (sigwait in the main thread; blocked in every other
+// thread): what each does is in docs/operations.md. Left to their default action: job control
+// (SIGTSTP, SIGTTIN, SIGTTOU stop the process until SIGCONT), the faults (SIGSEGV, SIGBUS,
+// SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS: a real one must end the process with its core), the
+// ones ignored by default (SIGCHLD, SIGWINCH, SIGURG, SIGCONT) and the real-time signals
+// (glibc uses some itself). SIGPIPE is ignored (a closed peer is an error value on its socket).
+enum class SignalAction : std::uint8_t { kStop, kIgnore };
+struct SignalSpec {
+  int sig;
+  const char* name;
+  SignalAction action;
+  const char* why;  // logged with an ignored signal
+};
+constexpr SignalSpec kSignals[] = {
+    {SIGINT, "INT", SignalAction::kStop, ""},
+    {SIGTERM, "TERM", SignalAction::kStop, ""},
+    {SIGQUIT, "QUIT", SignalAction::kStop, ""},
+    {SIGHUP, "HUP", SignalAction::kIgnore,
+     "no configuration is re-read and logs go to stderr, which has no file to reopen"},
+    {SIGUSR1, "USR1", SignalAction::kIgnore, "no meaning"},
+    {SIGUSR2, "USR2", SignalAction::kIgnore, "no meaning"},
+    {SIGALRM, "ALRM", SignalAction::kIgnore, "no timer set"},
+    {SIGVTALRM, "VTALRM", SignalAction::kIgnore, "no timer set"},
+    {SIGPROF, "PROF", SignalAction::kIgnore, "no profiling timer set"},
+    {SIGIO, "IO", SignalAction::kIgnore, "no asynchronous I/O set"},
+    {SIGPWR, "PWR", SignalAction::kIgnore, "no meaning"},
+    {SIGXCPU, "XCPU", SignalAction::kIgnore, "the soft CPU time limit is no reason to drop the cache"},
+    {SIGXFSZ, "XFSZ", SignalAction::kIgnore, "a write over the file size limit fails on its own"},
+    {SIGSTKFLT, "STKFLT", SignalAction::kIgnore, "no meaning"},
+};
+
+const SignalSpec* signal_spec(int sig) noexcept {
+  for (const SignalSpec& s : kSignals)
+    if (s.sig == sig) return &s;
+  return nullptr;
+}
+
 void log_line(const char* level, const std::string& msg) {
   char ts[32];
   const std::time_t t = std::time(nullptr);
@@ -100,11 +143,11 @@ int run(int argc, char** argv) {
   const CommandLine cl = parse_command_line(argc, argv, &config, std::cout, std::cerr);
   if (!cl.run) return cl.exit_status;
 
-  // Signals are taken by this thread alone (sigwait): block them before any worker exists.
+  // Signals are taken by this thread alone (sigwait): block them before any thread exists, so
+  // that every thread inherits the mask. One arriving during start-up waits until the loop below.
   sigset_t sigs;
   sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
+  for (const SignalSpec& s : kSignals) sigaddset(&sigs, s.sig);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -154,11 +197,25 @@ int run(int argc, char** argv) {
                        ", config digest " + config.digest());
   if (const std::string dp = daemon->dpdk_description(); !dp.empty()) log_line("info", dp);
 
-  int sig = 0;
+  const SignalSpec* stop_signal = nullptr;
   for (;;) {
     timespec ts{0, 200'000'000};
-    sig = sigtimedwait(&sigs, nullptr, &ts);
-    if (sig > 0 || daemon->shared().shutdown_requested.load()) break;
+    const int sig = sigtimedwait(&sigs, nullptr, &ts);
+    if (const SignalSpec* s = sig > 0 ? signal_spec(sig) : nullptr; s != nullptr) {
+      if (s->action == SignalAction::kStop) {
+        stop_signal = s;
+        break;
+      }
+      const std::uint64_t now = unix_ms();
+      mgmt_log.write(mgmt::LogLine(mgmt::Level::kInfo, "server", now)
+                         .kv("event", "signal")
+                         .kv("signal", s->name)
+                         .kv("action", "ignored")
+                         .kv("why", s->why));
+      if (mgmt) mgmt->post(mgmt::make_signal_event(now, s->name));  // for `ferritectl watch`
+      continue;
+    }
+    if (daemon->shared().shutdown_requested.load()) break;
     if (daemon->failed()) {
       log_line("error", daemon->failure());
       if (mgmt) mgmt->stop();
@@ -166,8 +223,9 @@ int run(int argc, char** argv) {
       return 1;
     }
   }
-  log_line("info", std::string("stopping on ") +
-                       (sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "/shutdown (management socket)"));
+  log_line("info", std::string("stopping on ") + (stop_signal != nullptr
+                                                      ? std::string("SIG") + stop_signal->name
+                                                      : std::string("/shutdown (management socket)")));
   if (mgmt) mgmt->stop();
   daemon->stop();
   log_line("info", "stopped");

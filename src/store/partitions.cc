@@ -131,6 +131,12 @@ void PartitionedContext::flush(std::uint64_t delay_ms) noexcept {
 void PartitionedContext::sweep_flushed() noexcept {
   for (auto& c : ctx_) c->sweep_flushed();
 }
+bool PartitionedContext::sweep_flushed_some(std::size_t buckets) noexcept {
+  for (auto& c : ctx_) {
+    if (!c->sweep_flushed_some(buckets)) return false;
+  }
+  return true;
+}
 void PartitionedContext::tick() noexcept {
   for (auto& c : ctx_) c->tick();
 }

@@ -153,6 +153,8 @@ class PartitionedContext {
   // Every partition.
   void flush(std::uint64_t delay_ms = 0) noexcept;
   void sweep_flushed() noexcept;
+  // Up to `buckets` buckets of the sweep, in the first partition not swept yet; true once all are.
+  bool sweep_flushed_some(std::size_t buckets) noexcept;
   void tick() noexcept;
   void quiescent() noexcept;
   void offline() noexcept;

@@ -1650,6 +1650,16 @@ void Context::sweep_flushed() noexcept {
   }
 }
 
+bool Context::sweep_flushed_some(std::size_t buckets) noexcept {
+  maybe_run_flush();
+  const std::atomic<std::uint64_t>& next = store_.shared_->sweep_next;
+  for (std::size_t done = 0; done < buckets && next.load(std::memory_order_relaxed) < table_.positions();
+       done += kSweepBucketsPerTick) {
+    sweep_some(kSweepBucketsPerTick);
+  }
+  return next.load(std::memory_order_relaxed) >= table_.positions();
+}
+
 void Context::want_growth(std::uint32_t shard) noexcept {
   for (unsigned i = 0; i < grow_count_; ++i) {
     if (grow_wanted_[i] == shard) return;

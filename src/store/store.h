@@ -186,6 +186,9 @@ class Context {
   // Finishes the sweep that follows a flush now instead of a few buckets per tick(), so that
   // stats().items is exact afterwards (Redis FLUSHALL then DBSIZE). O(table); not for hot paths.
   void sweep_flushed() noexcept;
+  // The same sweep, at most about `buckets` buckets of it (for a management request answered
+  // over several loop turns); true once the table is swept.
+  bool sweep_flushed_some(std::size_t buckets) noexcept;
 
   // --- the worker loop -----------------------------------------------------------------------
   // Active expiry, keeping eviction headroom, sweeping after a flush; bounded work per call.

@@ -244,6 +244,22 @@ TEST(HttpRequestReader, MalformedInputIsAnError) {
   }
 }
 
+TEST(HttpRequestReader, OverflowingChunkSizeIsAnInvalidChunkSize) {
+  // 17 hex digits: over 2^64 - 1. http_parser calls it a bad Content-Length; the reader must not.
+  RequestReader r;
+  ParseResult p = r.parse("PUT /cache/k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  ASSERT_EQ(p.event, Event::kHead);
+  p = r.parse("fffffffffffffffff\r\nabc\r\n0\r\n\r\n");
+  EXPECT_EQ(p.event, Event::kError);
+  EXPECT_EQ(r.error_status(), 400);
+  EXPECT_STREQ(r.error_text(), "invalid chunk size: too large");
+  // A bad Content-Length keeps http_parser's own words.
+  RequestReader cl;
+  EXPECT_EQ(cl.parse("PUT / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n").event,
+            Event::kError);
+  EXPECT_STREQ(cl.error_text(), "invalid character in content-length header");
+}
+
 TEST(HttpRequestReader, UnknownTransferCodingIs501) {
   RequestReader r;
   ParseResult p = r.parse("PUT / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nxx");

@@ -241,6 +241,18 @@ def test_malformed_request_gets_400_and_close(server):
     assert data.startswith(b'HTTP/1.1 400 ')
 
 
+def test_overflowing_chunk_size_gets_400_invalid_chunk_size(server, key):
+    """A chunk size over 2^64 - 1 (17 hex digits): a 400 that says so, not one about a
+    Content-Length the request does not have."""
+    with harness.connect(server.addr('http')) as s:
+        s.sendall(b'PUT /cache/%s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+                  b'10000000000000000\r\nabc\r\n0\r\n\r\n' % key().encode())
+        data = harness.recv_all_until_close(s)
+    head, _, body = data.partition(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.1 400 ')
+    assert body == b'invalid chunk size: too large\n'
+
+
 def test_curl_put_100_kib_with_expect_continue(server, key):
     """curl holds the body back for up to 1 s waiting for `100 Continue`; a server that does
     not send it makes every such PUT take a second."""

@@ -163,6 +163,30 @@ def test_metrics_pass_promtool(daemon):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_udp_reflection_drops_are_exported(daemon):
+    """The reflection bound's counter is in `stats` and /metrics. A loopback sender is exempt from
+    the bound (its reply, 10 times its request, is sent) and the counter stays 0; the worker's
+    count of a sender that is not is tested with a fake NIC (tests/dpdk)."""
+    client = mc(daemon)
+    client.set('amplified', b'a' * 400)
+    client.close()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.settimeout(10)
+        u.connect(daemon.addr('memcache_udp'))
+        u.send(struct.pack('>HHHH', 7, 0, 1, 0) + b'get amplified\r\n')
+        reply = u.recv(65536)
+    assert reply[8:].startswith(b'VALUE amplified 0 400\r\n')
+    data = ctl_json(daemon, 'stats')
+    assert data['total']['udp_reflection_drops_total'] == 0
+    assert data['total']['datagrams_sent_total'] >= 1
+    assert 'requests over the reflection bound' in ctl(daemon, 'stats').stdout
+    host, port = daemon.addr('http')
+    with urllib.request.urlopen('http://%s:%d/metrics' % (host, port), timeout=10) as resp:
+        text = resp.read().decode()
+    assert '# TYPE ferrite_udp_reflection_drops_total counter' in text
+    assert re.search(r'^ferrite_udp_reflection_drops_total 0$', text, re.MULTILINE), text[-2000:]
+
+
 def test_config_get_and_set_live_key(daemon):
     assert ctl_json(daemon, 'config', 'get', 'log.level') == {'log.level': 'info'}
     everything = ctl_json(daemon, 'config')

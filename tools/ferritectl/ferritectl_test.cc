@@ -114,6 +114,10 @@ TEST(Render, RepliesBecomeTables) {
       &error);
   EXPECT_EQ(render_event(*ev),
             "2024-01-01T00:00:00.000Z  eviction_storm  worker=1 evictions=25000 in the last second\n");
+  auto sig = mgmt::parse_json(
+      R"({"seq":4,"time":"2024-01-01T00:00:01.000Z","event":"signal","source":"mgmt","signal":"HUP","action":"ignored"})",
+      &error);
+  EXPECT_EQ(render_event(*sig), "2024-01-01T00:00:01.000Z  signal  SIGHUP ignored\n");
 }
 
 }  // namespace

@@ -176,6 +176,9 @@ std::string render_stats(const JsonValue& d) {
                           num(t["connections_rejected_total"]) + " refused"},
       {"network", human_bytes(t["network_read_bytes_total"].as_double()) + " in, " +
                       human_bytes(t["network_written_bytes_total"].as_double()) + " out"},
+      {"datagrams", num(t["datagrams_received_total"]) + " in, " + num(t["datagrams_sent_total"]) + " out, " +
+                        num(t["datagrams_dropped_total"]) + " dropped (" +
+                        num(t["udp_reflection_drops_total"]) + " requests over the reflection bound)"},
       {"events dropped", num(d["events_dropped_total"])},
   });
   out += '\n';
@@ -304,6 +307,8 @@ std::string render_event(const JsonValue& e) {
     out += " refused_writes=" + num(e["refused_writes"]) + " in the last second";
   } else if (type == "config_changed") {
     out += "  " + e["key"].as_string() + " = " + e["value"].as_string();
+  } else if (type == "signal") {
+    out += "  SIG" + e["signal"].as_string() + " " + e["action"].as_string();
   } else if (type == "events_lost") {
     out = "(" + num(e["count"]) + " events lost: this stream fell behind)";
   }

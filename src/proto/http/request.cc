@@ -87,8 +87,12 @@ int RequestReader::error_status() const noexcept {
 }
 
 const char* RequestReader::error_text() const noexcept {
-  if (HTTP_PARSER_ERRNO(&parser_) == HPE_OK) return "request stopped early";
-  return http_errno_description(HTTP_PARSER_ERRNO(&parser_));
+  const http_errno err = HTTP_PARSER_ERRNO(&parser_);
+  if (err == HPE_OK) return "request stopped early";
+  // http_parser reports a chunk size over 2^64 - 1 as HPE_INVALID_CONTENT_LENGTH ("invalid
+  // character in content-length header"); past the head of a chunked message it can only be that.
+  if (err == HPE_INVALID_CONTENT_LENGTH && head_done_ && chunked()) return "invalid chunk size: too large";
+  return http_errno_description(err);
 }
 
 void RequestReader::begin_message() noexcept {
