@@ -132,6 +132,12 @@ std::size_t Executor::meta_get(const Request& r, Buffer& out, Exec& ex) {
     mc::append_crlf(out);
     return r.line.consumed;
   }
+  // A datagram's replies stop before a value would pass the budget (the line: its code, at most
+  // 20 flags of a number each, the opaque and the key, base64 at most, come to under 1 KiB).
+  if (mode_ == Mode::kDatagram && out.size() + (f.v ? item.value.size() + 2 : 0) + 1024 > budget_) {
+    overflow_ = true;
+    return r.line.consumed;
+  }
   ex.hit(p);
   if (f.v) {
     mc::append_meta_value_code(out, item.value.size());

@@ -32,6 +32,11 @@ inline void append_crlf(Buffer& out) { out.append("\r\n", 2); }
 // "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n"
 void append_value(Buffer& out, std::string_view key, std::uint32_t flags, std::string_view data,
                   bool with_cas, std::uint64_t cas);
+// The most bytes append_value writes for this key and data (with or without a cas).
+constexpr std::size_t value_reply_bytes(std::string_view key, std::string_view data) noexcept {
+  // "VALUE " key " " flags(10) " " bytes(20) " " cas(20) "\r\n" data "\r\n"
+  return 6 + key.size() + 1 + 10 + 1 + 20 + 1 + 20 + 2 + data.size() + 2;
+}
 // "STAT <name> <value>\r\n"
 void append_stat(Buffer& out, std::string_view name, std::string_view value);
 
