@@ -109,9 +109,11 @@ std::size_t RespSession::mget_begin(std::string_view in, Buffer& out, Exec& /*ex
 
 std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
   const std::size_t request_cap = ex.settings().max_request_bytes;
-  // Frame the complete bulks at the front (one batch at most), as the parser would.
+  // Frame the complete bulks at the front (one batch at most), as the parser would. A bad one
+  // after some good ones ends the batch: those are answered first, the error comes next call.
   std::size_t n = 0, pos = 0;
   while (n < kMgetBatch && static_cast<std::int64_t>(n) < mget_left_ && pos < in.size()) {
+    if (n > 0 && in[pos] != '$') break;
     if (in[pos] != '$') {
       scratch_.clear();
       scratch_.append("ERR Protocol error: expected '$', got '");
@@ -122,7 +124,7 @@ std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
     }
     const void* cr = std::memchr(in.data() + pos, '\r', in.size() - pos);
     if (cr == nullptr) {
-      if (in.size() - pos > proto::resp::kInlineMaxSize) {
+      if (n == 0 && in.size() - pos > proto::resp::kInlineMaxSize) {
         mget_fail(out, ex, "ERR Protocol error: too big bulk count string");
         return in.size();
       }
@@ -133,6 +135,7 @@ std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
     std::int64_t len = 0;
     if (!proto::resp::parse_i64(in.substr(pos + 1, r - pos - 1), &len) || len < 0 ||
         static_cast<std::uint64_t>(len) + 4 > request_cap) {
+      if (n > 0) break;
       mget_fail(out, ex, "ERR Protocol error: invalid bulk length");
       return in.size();
     }
