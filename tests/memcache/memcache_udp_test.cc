@@ -145,6 +145,21 @@ TEST(MemcacheUdp, ReplyOverMaxReplyBytesIsRefusedBeforeItIsBuilt) {
   EXPECT_EQ(u.send(frame(3, 0, 1, stats)), std::vector<std::string>{frame(3, 0, 1, err)});
 }
 
+TEST(MemcacheUdp, ReplyThatJustFitsTheReflectionBoundIsSent) {
+  Udp u;
+  ASSERT_EQ(u.harness().exec().ctx.set("k", "hello", store::SetRequest{}).status, store::Status::kOk);
+  for (const auto& [req, reply] : {std::pair<std::string, std::string>{"get k\r\n", "VALUE k 0 5\r\nhello\r\nEND\r\n"},
+                                   {"mg k v\r\n", "VA 5\r\nhello\r\n"}}) {
+    const std::string d = frame(6, 0, 1, req);
+    u.harness().exec().datagram_reply_bytes = 8 + reply.size();  // exactly what the reply takes
+    EXPECT_EQ(u.send(d), std::vector<std::string>{frame(6, 0, 1, reply)}) << req;
+    u.harness().exec().datagram_reply_bytes = 8 + reply.size() - 1;
+    EXPECT_EQ(u.send(d), std::vector<std::string>{frame(6, 0, 1, "SERVER_ERROR out of memory writing get response\r\n")})
+        << req;
+  }
+  u.harness().exec().datagram_reply_bytes = static_cast<std::size_t>(-1);
+}
+
 TEST(MemcacheUdp, ReplyOverTheReflectionBoundIsRefusedBeforeItIsBuilt) {
   Udp u;
   ASSERT_EQ(u.harness().exec().ctx.set("v", std::string(100, 'v'), store::SetRequest{}).status,

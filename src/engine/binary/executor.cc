@@ -223,7 +223,9 @@ void Executor::get_reply(const Request& req, store::ItemView v, Exec& ex) {
   // they are built); over TCP one value may pass it, or a value larger than the cap could never
   // be read.
   if (proto_ == Proto::kBinaryUdp &&
-      out_->size() + wire::kHeaderSize + req.key.size() + v.value().size() > cap_) {
+      out_->size() + wire::kHeaderSize + ((req.flags & wire::flag::kWithKey) != 0 ? req.key.size() : 0) +
+              v.value().size() >
+          cap_) {
     error(req, wire::Status::kTooLarge, kTooLargeForUdp, ex);
     return;
   }

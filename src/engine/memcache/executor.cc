@@ -315,7 +315,7 @@ bool Executor::serve_keys(std::string_view keys, const char* base, bool with_cas
         *stop = static_cast<std::size_t>(key.data() - base);
         return false;
       }
-    } else if (v && out.size() + mc::value_reply_bytes(v.key(), v.value()) + 5 > cap) {
+    } else if (v && out.size() + mc::value_reply_bytes(v.key(), v.flags(), v.value(), with_cas, v.cas()) + 5 > cap) {
       overflow_ = true;  // the value and END would not fit: not built at all
       return false;
     }

@@ -132,13 +132,8 @@ std::size_t Executor::meta_get(const Request& r, Buffer& out, Exec& ex) {
     mc::append_crlf(out);
     return r.line.consumed;
   }
-  // A datagram's replies stop before a value would pass the budget (the line: its code, at most
-  // 20 flags of a number each, the opaque and the key, base64 at most, come to under 1 KiB).
-  if (mode_ == Mode::kDatagram && out.size() + (f.v ? item.value.size() + 2 : 0) + 1024 > budget_) {
-    overflow_ = true;
-    return r.line.consumed;
-  }
   ex.hit(p);
+  const std::size_t mark = out.size();
   if (f.v) {
     mc::append_meta_value_code(out, item.value.size());
   } else {
@@ -164,6 +159,13 @@ std::size_t Executor::meta_get(const Request& r, Buffer& out, Exec& ex) {
   });
   if (won) out.append(" W", 2);
   mc::append_crlf(out);
+  // A datagram's replies stop before a value would pass the budget: the line (short) is taken
+  // back, the value never copied.
+  if (mode_ == Mode::kDatagram && out.size() + (f.v ? item.value.size() + 2 : 0) > budget_) {
+    out.resize(mark);
+    overflow_ = true;
+    return r.line.consumed;
+  }
   if (f.v) {
     out.append(item.value);
     mc::append_crlf(out);
