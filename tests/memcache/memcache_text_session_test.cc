@@ -352,6 +352,19 @@ TEST(MemcacheText, LongGetLineWithAKeyTooLongSkipsTheRestOfTheLine) {
   EXPECT_EQ(c.send("k\r\nmn\r\n"), "MN\r\n");
 }
 
+TEST(MemcacheText, LongGetLineEndsAtANulAsInMemcached) {
+  std::string in = "get";
+  for (int i = 0; i < 400; ++i) in += " k";
+  in += std::string(" k\0 k k k", 10) + std::string(3000, ' ') + " k\r\nmn\r\n";
+  for (const std::size_t chunk : {0, 1, 100}) {
+    MemcacheConn c;
+    ASSERT_EQ(c.send("set k 0 0 1\r\nv\r\n"), "STORED\r\n");
+    std::string want;
+    for (int i = 0; i < 401; ++i) want += "VALUE k 0 1\r\nv\r\n";
+    EXPECT_EQ(c.send(in, chunk), want + "END\r\nMN\r\n") << "chunk " << chunk;
+  }
+}
+
 TEST(MemcacheText, MultiGetStopsAtTheReplyCapAndResumesFromTheNextKey) {
   for (const std::string cmd : {"get", "gets", "gat 0", "gats 0"}) {
     MemcacheConn c;

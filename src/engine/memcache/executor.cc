@@ -82,6 +82,7 @@ void Executor::reset(std::size_t budget) noexcept {
   overflow_ = false;
   get_resume_ = 0;
   long_get_ = 0;
+  long_get_nul_ = false;
   skip_line_ = false;
   get_first_ = true;
 }
@@ -369,19 +370,28 @@ std::size_t Executor::long_get(std::string_view in, Buffer& out, Exec& ex) {
   const void* nl = std::memchr(in.data(), '\n', in.size());
   std::size_t end = 0;       // the complete keys are in in[0, end)
   std::size_t consumed = 0;  // what serving them all takes
-  if (nl != nullptr) {
+  if (long_get_nul_) {
+    // Past a NUL: memcached's line ended there (it reads a C string); the rest is ignored.
+    end = 0;
+    consumed = nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - in.data()) + 1 : in.size();
+  } else if (nl != nullptr) {
     end = static_cast<std::size_t>(static_cast<const char*>(nl) - in.data());
     consumed = end + 1;
     if (end > 0 && in[end - 1] == '\r') --end;
-    if (const void* z = std::memchr(in.data(), '\0', end); z != nullptr) {
-      end = static_cast<std::size_t>(static_cast<const char*>(z) - in.data());
-    }
   } else {
     const std::size_t space = in.rfind(' ');
     end = space == std::string_view::npos ? 0 : space;
     consumed = space == std::string_view::npos ? 0 : space + 1;
     // The key still arriving can already be too long.
     if (in.size() - consumed > mc::kMaxKeyLength) end = in.size();
+  }
+  bool nul = false;
+  if (!long_get_nul_) {
+    const std::size_t upto = nl != nullptr ? end : in.size();
+    if (const void* z = std::memchr(in.data(), '\0', upto); z != nullptr) {
+      end = static_cast<std::size_t>(static_cast<const char*>(z) - in.data());
+      nul = true;  // the key before it is complete
+    }
   }
   const std::string_view keys = in.substr(0, end);
   {
@@ -391,6 +401,7 @@ std::size_t Executor::long_get(std::string_view in, Buffer& out, Exec& ex) {
       if (k.size() > mc::kMaxKeyLength) {
         fail(out, ex, false, get_start_, kBadFormat);
         long_get_ = 0;
+        long_get_nul_ = false;
         if (nl != nullptr) return consumed;
         skip_line_ = true;
         return in.size();
@@ -399,8 +410,13 @@ std::size_t Executor::long_get(std::string_view in, Buffer& out, Exec& ex) {
   }
   std::size_t stop = 0;
   if (!serve_keys(keys, in.data(), with_cas, false, 0, out, ex, &stop)) return stop;
-  if (nl == nullptr) return consumed;
+  if (nl == nullptr) {
+    if (!nul) return consumed;
+    long_get_nul_ = true;
+    return in.size();
+  }
   long_get_ = 0;
+  long_get_nul_ = false;
   if (get_first_) ex.count(text_proto(), Op::k_get, get_start_);
   mc::append_line(out, "END");
   return consumed;
