@@ -29,7 +29,7 @@ struct DriverConfig {
   unsigned datagram_buffer_size = 65536 + 512;  // a whole UDP datagram plus its header and address
   // Reply datagrams in flight at most, the bytes they may hold together, and the largest one.
   // A reply of up to server.max_reply_bytes (4 MiB: ~3000 datagrams of 1400 bytes) fits whole.
-  unsigned datagram_send_slots = 8192;
+  unsigned datagram_send_slots = 4096;
   std::size_t datagram_send_bytes = std::size_t{16} << 20;
   unsigned datagram_send_size = 65536;
 };

@@ -101,7 +101,8 @@ std::size_t RespSession::mget_begin(std::string_view in, Buffer& out, Exec& /*ex
   mget_left_ = count - 1;
   mget_first_ = true;
   mget_start_ = cycles();
-  last_command_ = find_command("mget")->name;
+  static const std::string_view kName = find_command("mget")->name;
+  last_command_ = kName;
   ++commands_;
   proto::resp::Writer(out, resp_).array(static_cast<std::size_t>(count - 1));
   return i + 12;
