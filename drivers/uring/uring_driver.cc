@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <system_error>
 #include <deque>
+#include <system_error>
 #include <vector>
 
 namespace ferrite::uring {
@@ -157,8 +157,8 @@ struct UringDriver::Impl {
   std::uint64_t slot_tail = 0;  // oldest slot in flight
   char* arena = nullptr;
   std::size_t arena_bytes = 0;
-  std::size_t arena_head = 0;   // where the next datagram's bytes go
-  std::size_t arena_used = 0;   // bytes held by slots in flight
+  std::size_t arena_head = 0;       // where the next datagram's bytes go
+  std::size_t arena_used = 0;       // bytes held by slots in flight
   std::vector<io::Endpoint> peers;  // one per event of the current poll
   bool listening = true;
   std::size_t open = 0;

@@ -657,7 +657,8 @@ void Worker::serve_datagram(const io::Event& ev, io::Driver& from, const store::
   exec_->conn_id = 0;  // no connection: stats conns marks none of them as asking
   if (key != nullptr) exec_->first_key = *key;
   const std::size_t factor = shared_.settings.udp_reply_factor;
-  const bool bounded = factor != 0 && !is_loopback(*ev.peer) && !endpoint_in(*ev.peer, shared_.settings.udp_allow);
+  const bool bounded =
+      factor != 0 && !is_loopback(*ev.peer) && !endpoint_in(*ev.peer, shared_.settings.udp_allow);
   exec_->datagram_reply_bytes = bounded ? factor * ev.len : static_cast<std::size_t>(-1);
   h->on_datagram(std::string_view(ev.data, ev.len), datagram_out_, *exec_);
   exec_->first_key = {};

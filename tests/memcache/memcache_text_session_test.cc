@@ -373,7 +373,8 @@ TEST(MemcacheText, MultiGetStopsAtTheReplyCapAndResumesFromTheNextKey) {
               "STORED\r\nSTORED\r\n");
     const std::string one_a = c.send(cmd + " a\r\n");
     const std::string one_b = c.send(cmd + " b\r\n");
-    const std::string block_a = one_a.substr(0, one_a.size() - 5), block_b = one_b.substr(0, one_b.size() - 5);
+    const std::string block_a = one_a.substr(0, one_a.size() - 5),
+                      block_b = one_b.substr(0, one_b.size() - 5);
     const std::string in = cmd + " a a b a a a\r\nmn\r\n";
     // As the worker runs it: each call starts with the replies sent, and stops past the cap.
     Buffer out;

@@ -148,13 +148,15 @@ TEST(MemcacheUdp, ReplyOverMaxReplyBytesIsRefusedBeforeItIsBuilt) {
 TEST(MemcacheUdp, ReplyThatJustFitsTheReflectionBoundIsSent) {
   Udp u;
   ASSERT_EQ(u.harness().exec().ctx.set("k", "hello", store::SetRequest{}).status, store::Status::kOk);
-  for (const auto& [req, reply] : {std::pair<std::string, std::string>{"get k\r\n", "VALUE k 0 5\r\nhello\r\nEND\r\n"},
-                                   {"mg k v\r\n", "VA 5\r\nhello\r\n"}}) {
+  for (const auto& [req, reply] :
+       {std::pair<std::string, std::string>{"get k\r\n", "VALUE k 0 5\r\nhello\r\nEND\r\n"},
+        {"mg k v\r\n", "VA 5\r\nhello\r\n"}}) {
     const std::string d = frame(6, 0, 1, req);
     u.harness().exec().datagram_reply_bytes = 8 + reply.size();  // exactly what the reply takes
     EXPECT_EQ(u.send(d), std::vector<std::string>{frame(6, 0, 1, reply)}) << req;
     u.harness().exec().datagram_reply_bytes = 8 + reply.size() - 1;
-    EXPECT_EQ(u.send(d), std::vector<std::string>{frame(6, 0, 1, "SERVER_ERROR out of memory writing get response\r\n")})
+    EXPECT_EQ(u.send(d),
+              std::vector<std::string>{frame(6, 0, 1, "SERVER_ERROR out of memory writing get response\r\n")})
         << req;
   }
   u.harness().exec().datagram_reply_bytes = static_cast<std::size_t>(-1);
@@ -168,7 +170,8 @@ TEST(MemcacheUdp, ReplyOverTheReflectionBoundIsRefusedBeforeItIsBuilt) {
   u.harness().exec().datagram_reply_bytes = 3 * req.size();
   const auto r = u.send(req);
   u.harness().exec().datagram_reply_bytes = static_cast<std::size_t>(-1);
-  EXPECT_EQ(r, std::vector<std::string>{frame(4, 0, 1, "SERVER_ERROR out of memory writing get response\r\n")});
+  EXPECT_EQ(r,
+            std::vector<std::string>{frame(4, 0, 1, "SERVER_ERROR out of memory writing get response\r\n")});
   EXPECT_EQ(u.harness().stats().udp_reflection_drops.get(), 1);
   EXPECT_EQ(reassemble(u.send(req), 4).size(), 8 * 117u + 5);
 }

@@ -232,8 +232,9 @@ TEST(RespSession, MgetOfManyKeysBeyondTheRequestLimitIsServed) {
   want += "+PONG\r\n";
   EXPECT_EQ(got, want);
   EXPECT_FALSE(c.s->closing());
-  EXPECT_EQ(c.h.stats().requests[static_cast<std::size_t>(Proto::kResp)][static_cast<std::size_t>(Op::k_get)].get(),
-            20000);
+  EXPECT_EQ(
+      c.h.stats().requests[static_cast<std::size_t>(Proto::kResp)][static_cast<std::size_t>(Op::k_get)].get(),
+      20000);
   EXPECT_EQ(c.h.stats().hits[static_cast<std::size_t>(Proto::kResp)].get(), 2000);
 }
 
@@ -252,8 +253,7 @@ TEST(RespSession, MgetWithABadBulkIsAProtocolError) {
   std::string huge = "*2\r\n$4\r\nMGET\r\n";
   huge += num("$", static_cast<long long>(limit));
   huge += "\r\n";
-  EXPECT_EQ(d.run(huge),
-            crlf({"*1", "-ERR Protocol error: invalid bulk length"}));
+  EXPECT_EQ(d.run(huge), crlf({"*1", "-ERR Protocol error: invalid bulk length"}));
   EXPECT_TRUE(d.s->closing());
 }
 

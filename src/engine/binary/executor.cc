@@ -222,10 +222,10 @@ void Executor::get_reply(const Request& req, store::ItemView v, Exec& ex) {
   // Over UDP a value is never encoded past the cap (a datagram's replies are bounded before
   // they are built); over TCP one value may pass it, or a value larger than the cap could never
   // be read.
-  if (proto_ == Proto::kBinaryUdp &&
-      out_->size() + wire::kHeaderSize + ((req.flags & wire::flag::kWithKey) != 0 ? req.key.size() : 0) +
-              v.value().size() >
-          cap_) {
+  if (proto_ == Proto::kBinaryUdp && out_->size() + wire::kHeaderSize +
+                                             ((req.flags & wire::flag::kWithKey) != 0 ? req.key.size() : 0) +
+                                             v.value().size() >
+                                         cap_) {
     error(req, wire::Status::kTooLarge, kTooLargeForUdp, ex);
     return;
   }

@@ -83,7 +83,8 @@ void BinaryUdpHandler::on_datagram(std::string_view in, DatagramOut& out, Exec& 
   if (ex.datagram_reply_bytes != static_cast<std::size_t>(-1)) {
     const std::size_t r = ex.datagram_reply_bytes;
     const std::size_t tail = r % max_datagram;
-    budget = std::min(budget, r / max_datagram * payload + (tail > wire::kFrameSize ? tail - wire::kFrameSize : 0));
+    budget = std::min(budget,
+                      r / max_datagram * payload + (tail > wire::kFrameSize ? tail - wire::kFrameSize : 0));
   }
   const std::size_t ran = exec_.run(batch_, stream_, ex, budget, &reply_ends_);
   if (ran < batch_.size()) {

@@ -316,7 +316,8 @@ bool Executor::serve_keys(std::string_view keys, const char* base, bool with_cas
         *stop = static_cast<std::size_t>(key.data() - base);
         return false;
       }
-    } else if (v && out.size() + mc::value_reply_bytes(v.key(), v.flags(), v.value(), with_cas, v.cas()) + 5 > cap) {
+    } else if (v && out.size() + mc::value_reply_bytes(v.key(), v.flags(), v.value(), with_cas, v.cas()) + 5 >
+                        cap) {
       overflow_ = true;  // the value and END would not fit: not built at all
       return false;
     }
@@ -373,7 +374,8 @@ std::size_t Executor::long_get(std::string_view in, Buffer& out, Exec& ex) {
   if (long_get_nul_) {
     // Past a NUL: memcached's line ended there (it reads a C string); the rest is ignored.
     end = 0;
-    consumed = nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - in.data()) + 1 : in.size();
+    consumed =
+        nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - in.data()) + 1 : in.size();
   } else if (nl != nullptr) {
     end = static_cast<std::size_t>(static_cast<const char*>(nl) - in.data());
     consumed = end + 1;

@@ -166,14 +166,15 @@ class Executor {
 
   const Mode mode_;
   bool closing_ = false;
-  std::size_t budget_ = static_cast<std::size_t>(-1);  // datagram mode: reply bytes at most
-  bool overflow_ = false;         // datagram mode: a reply would have passed budget_
-  std::size_t get_resume_ = 0;    // a get line stopped at the reply cap: offset of its next key
-  std::uint8_t long_get_ = 0;     // inside a long get line: 1 get, 2 gets (its keys come next)
-  bool long_get_nul_ = false;     // a long get line had a NUL: the rest of it is ignored
-  bool skip_line_ = false;        // skipping the rest of a long get line refused for a bad key
-  bool get_first_ = true;         // the current get has counted no key yet
-  std::uint64_t get_start_ = 0;   // cycles() when the current long get line started
+  // Datagram mode: the most reply bytes, and whether a reply would have passed them.
+  std::size_t budget_ = static_cast<std::size_t>(-1);
+  bool overflow_ = false;
+  std::size_t get_resume_ = 0;   // a get line stopped at the reply cap: offset of its next key
+  std::uint8_t long_get_ = 0;    // inside a long get line: 1 get, 2 gets (its keys come next)
+  bool long_get_nul_ = false;    // a long get line had a NUL: the rest of it is ignored
+  bool skip_line_ = false;       // skipping the rest of a long get line refused for a bad key
+  bool get_first_ = true;        // the current get has counted no key yet
+  std::uint64_t get_start_ = 0;  // cycles() when the current long get line started
   std::size_t scan_ = 0;       // bytes at the front of the input known to hold no '\n'
   std::uint64_t swallow_ = 0;  // bytes of a refused data block still to skip
   std::string_view key_;       // the current meta command's key (decoded when base64)
