@@ -82,14 +82,16 @@ class SessionHarness {
  private:
   void drain(Session& s, std::string& replies) {
     out_.clear();
-    // A session may stop early when its output is over the cap; the worker calls again after
-    // sending, so loop while it makes progress.
+    // A session may stop early when its output is over the cap (also in the middle of a request,
+    // which it then leaves unconsumed); the worker calls again after sending, so loop while it
+    // makes progress: consumes input or answers.
     for (;;) {
       const std::size_t n = s.feed(pending_.view(), out_, *exec_);
       pending_.consume(n);
+      const bool answered = !out_.empty();
       replies.append(out_.data(), out_.size());
       out_.clear();
-      if (n == 0 || pending_.empty() || s.closing()) break;
+      if ((n == 0 && !answered) || pending_.empty() || s.closing()) break;
     }
     end_iteration();
   }

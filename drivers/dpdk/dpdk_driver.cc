@@ -509,6 +509,11 @@ std::size_t DpdkDriver::poll(io::Event* events, std::size_t max, int /*wait_us*/
   return nev;
 }
 
+bool DpdkDriver::datagram_room(std::size_t count, std::size_t /*bytes*/) const noexcept {
+  // The first reply may go in its request's mbuf; the others each take one from the pool.
+  return impl_->cfg.pool == nullptr || count <= 1 || rte_mempool_avail_count(impl_->cfg.pool) >= count - 1;
+}
+
 bool DpdkDriver::send_datagram(std::uint16_t /*tag*/, const io::Endpoint& to, const char* data, std::size_t len) {
   Impl& d = *impl_;
   // A reply to this poll's request: its peer is one of our slots.

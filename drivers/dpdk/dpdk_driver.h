@@ -104,6 +104,8 @@ class DpdkDriver final : public io::Driver {
 
   std::size_t poll(io::Event* events, std::size_t max, int wait_us) override;
   bool send_datagram(std::uint16_t tag, const io::Endpoint& to, const char* data, std::size_t len) override;
+  // As many free mbufs in the reply pool as datagrams (a reply is sent whole or not at all).
+  bool datagram_room(std::size_t count, std::size_t bytes) const noexcept override;
   // Connections are the kernel's (through the exception path): these have nothing to act on.
   void send(io::ConnId conn, const char* data, std::size_t len) override;
   void pause(io::ConnId conn) override;

@@ -6,10 +6,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <system_error>
 #include <deque>
+#include <system_error>
 #include <vector>
 
 namespace ferrite::uring {
@@ -122,11 +123,13 @@ struct Listener {
   msghdr msg{};  // recvmsg multishot template: the name length tells the kernel how much room
 };
 
+// One datagram in flight: its sendmsg header and where its bytes are in the send arena.
 struct SendSlot {
   msghdr msg{};
   iovec iov{};
   io::Endpoint to;
-  char* data = nullptr;
+  std::size_t bytes = 0;  // arena bytes it holds (its length, plus the tail skipped to wrap)
+  bool done = false;      // its completion came (retired once every older slot's has too)
 };
 
 }  // namespace
@@ -145,10 +148,17 @@ struct UringDriver::Impl {
   // that listener then received with whatever name length the heap held (0: every datagram
   // dropped as truncated).
   std::deque<Listener> listeners;
+  // Datagrams in flight: slots used in order as a ring (slot = seq % size), their bytes taken in
+  // order from one arena, also a ring. A completion marks its slot done; the oldest done slots
+  // give their bytes back. So a reply of many small datagrams needs only their bytes, not a
+  // 64 KiB slot each (256 fixed slots cut a 715-datagram reply short).
   std::vector<SendSlot> slots;
-  std::vector<std::uint32_t> free_slots;
-  char* slot_memory = nullptr;
-  std::size_t slot_bytes = 0;
+  std::uint64_t slot_head = 0;  // next slot to use
+  std::uint64_t slot_tail = 0;  // oldest slot in flight
+  char* arena = nullptr;
+  std::size_t arena_bytes = 0;
+  std::size_t arena_head = 0;       // where the next datagram's bytes go
+  std::size_t arena_used = 0;       // bytes held by slots in flight
   std::vector<io::Endpoint> peers;  // one per event of the current poll
   bool listening = true;
   std::size_t open = 0;
@@ -245,15 +255,11 @@ UringDriver::UringDriver(const DriverConfig& config) : impl_(std::make_unique<Im
   if (rc < 0) fail(-rc, "io_uring_queue_init");
   d.stream.setup(&d.ring, kStreamGroup, config.recv_buffers, config.recv_buffer_size);
   d.dgram.setup(&d.ring, kDatagramGroup, config.datagram_buffers, config.datagram_buffer_size);
-  d.slot_bytes = static_cast<std::size_t>(config.datagram_send_slots) * config.datagram_send_size;
-  void* m = mmap(nullptr, d.slot_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  if (m == MAP_FAILED) fail(errno, "mmap (datagram slots)");
-  d.slot_memory = static_cast<char*>(m);
-  d.slots.resize(config.datagram_send_slots);
-  for (std::uint32_t i = 0; i < config.datagram_send_slots; ++i) {
-    d.slots[i].data = d.slot_memory + static_cast<std::size_t>(i) * config.datagram_send_size;
-    d.free_slots.push_back(config.datagram_send_slots - 1 - i);
-  }
+  d.arena_bytes = std::max<std::size_t>(config.datagram_send_bytes, config.datagram_send_size);
+  void* m = mmap(nullptr, d.arena_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (m == MAP_FAILED) fail(errno, "mmap (datagram send arena)");
+  d.arena = static_cast<char*>(m);
+  d.slots.resize(std::max(1u, config.datagram_send_slots));
 }
 
 UringDriver::~UringDriver() {
@@ -265,7 +271,7 @@ UringDriver::~UringDriver() {
   io_uring_queue_exit(&d.ring);
   d.stream.teardown();
   d.dgram.teardown();
-  if (d.slot_memory != nullptr) munmap(d.slot_memory, d.slot_bytes);
+  if (d.arena != nullptr) munmap(d.arena, d.arena_bytes);
 }
 
 void UringDriver::add_listener(int fd, std::uint16_t tag, bool datagram) {
@@ -402,7 +408,13 @@ std::size_t UringDriver::poll(io::Event* events, std::size_t max, int wait_us) {
         break;
       }
       case kSendMsg:
-        d.free_slots.push_back(idx);
+        d.slots[idx].done = true;
+        while (d.slot_tail != d.slot_head && d.slots[d.slot_tail % d.slots.size()].done) {
+          SendSlot& old = d.slots[d.slot_tail % d.slots.size()];
+          old.done = false;
+          d.arena_used -= old.bytes;
+          ++d.slot_tail;
+        }
         break;
       case kCancel:
         break;
@@ -422,9 +434,19 @@ void UringDriver::send(io::ConnId id, const char* data, std::size_t len) {
   c.send_inflight = true;
 }
 
+bool UringDriver::datagram_room(std::size_t count, std::size_t bytes) const noexcept {
+  const Impl& d = *impl_;
+  const std::size_t free_slots = d.slots.size() - static_cast<std::size_t>(d.slot_head - d.slot_tail);
+  // Wrapping around the arena may skip up to one datagram's worth of its end.
+  return count <= free_slots && bytes + d.cfg.datagram_send_size <= d.arena_bytes - d.arena_used;
+}
+
 bool UringDriver::send_datagram(std::uint16_t tag, const io::Endpoint& to, const char* data, std::size_t len) {
   Impl& d = *impl_;
-  if (d.free_slots.empty() || len > d.cfg.datagram_send_size) return false;
+  if (len > d.cfg.datagram_send_size || d.slot_head - d.slot_tail == d.slots.size()) return false;
+  // The bytes go at the arena's head, or at its start when they do not fit before its end.
+  const std::size_t skip = d.arena_head + len > d.arena_bytes ? d.arena_bytes - d.arena_head : 0;
+  if (d.arena_used + skip + len > d.arena_bytes) return false;
   int fd = -1;
   for (const Listener& l : d.listeners) {
     if (l.datagram && l.tag == tag) {
@@ -433,12 +455,18 @@ bool UringDriver::send_datagram(std::uint16_t tag, const io::Endpoint& to, const
     }
   }
   if (fd < 0) return false;
-  const std::uint32_t si = d.free_slots.back();
-  d.free_slots.pop_back();
+  const auto si = static_cast<std::uint32_t>(d.slot_head % d.slots.size());
+  ++d.slot_head;
   SendSlot& slot = d.slots[si];
-  std::memcpy(slot.data, data, len);
+  if (skip > 0) d.arena_head = 0;
+  char* at = d.arena + d.arena_head;
+  d.arena_head += len;
+  d.arena_used += skip + len;
+  slot.bytes = skip + len;
+  slot.done = false;
+  std::memcpy(at, data, len);
   slot.to = to;
-  slot.iov.iov_base = slot.data;
+  slot.iov.iov_base = at;
   slot.iov.iov_len = len;
   slot.msg = msghdr{};
   slot.msg.msg_name = &slot.to.addr;

@@ -4,7 +4,7 @@
 //   so the kernel spreads connections), a multishot recv per connection from a ring of provided
 //   buffers, one send per connection in flight (the worker gathers a loop iteration's replies).
 // - UDP: a multishot recvmsg per socket from its own provided-buffer ring; replies through
-//   sendmsg from a fixed pool of datagram slots.
+//   sendmsg, their bytes copied into a send arena (a ring) until their completions come.
 // - Nothing allocates after construction except the connection table growing to a new high.
 //
 // Received bytes stay in the provided buffer until the next poll(), which hands the buffers back
@@ -27,7 +27,10 @@ struct DriverConfig {
   unsigned recv_buffer_size = 16384;
   unsigned datagram_buffers = 128;      // UDP receive buffers at most (a power of two)
   unsigned datagram_buffer_size = 65536 + 512;  // a whole UDP datagram plus its header and address
-  unsigned datagram_send_slots = 256;
+  // Reply datagrams in flight at most, the bytes they may hold together, and the largest one.
+  // A reply of up to server.max_reply_bytes (4 MiB: ~3000 datagrams of 1400 bytes) fits whole.
+  unsigned datagram_send_slots = 4096;
+  std::size_t datagram_send_bytes = std::size_t{16} << 20;
   unsigned datagram_send_size = 65536;
 };
 
@@ -45,6 +48,7 @@ class UringDriver final : public io::Driver {
   std::size_t poll(io::Event* events, std::size_t max, int wait_us) override;
   void send(io::ConnId conn, const char* data, std::size_t len) override;
   bool send_datagram(std::uint16_t tag, const io::Endpoint& to, const char* data, std::size_t len) override;
+  bool datagram_room(std::size_t count, std::size_t bytes) const noexcept override;
   void pause(io::ConnId conn) override;
   void resume(io::ConnId conn) override;
   void close(io::ConnId conn) override;

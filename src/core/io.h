@@ -91,6 +91,9 @@ class Driver {
   // Sends one datagram from listener `tag` (copied; no completion event). False when the
   // driver has no room for it now (the caller counts a drop).
   virtual bool send_datagram(std::uint16_t tag, const Endpoint& to, const char* data, std::size_t len) = 0;
+  // Whether `count` datagrams of `bytes` in all can be sent now, every one of them: a reply of
+  // several datagrams is sent whole or not at all (its header announces how many there are).
+  virtual bool datagram_room(std::size_t /*count*/, std::size_t /*bytes*/) const noexcept { return true; }
   // Stops (and restarts) delivering kData on `conn`: back-pressure while replies are unsent.
   virtual void pause(ConnId conn) = 0;
   virtual void resume(ConnId conn) = 0;

@@ -114,6 +114,11 @@ struct Exec {
   store::KeyRef first_key{};
   // The connection whose input is being run (its ConnInfo id), 0 for a datagram.
   std::uint64_t conn_id = 0;
+  // For the running datagram: the most reply bytes (all its datagrams, headers included) the
+  // reflection bound allows (udp.reply_factor times the request, for a sender off loopback and
+  // outside udp.allow; else no bound). A handler stops building before it would pass this or
+  // settings().max_reply_bytes, and answers its protocol's error instead.
+  std::size_t datagram_reply_bytes = static_cast<std::size_t>(-1);
 
   store::Partitions& store() const noexcept { return *shared.store; }
   // `key` hashed: the worker's hash when `key` is that very first key (the same bytes of the
@@ -237,7 +242,9 @@ struct DatagramOut {
 };
 
 // A UDP protocol: one request datagram in, zero or more reply datagrams out. Stateless between
-// datagrams. The worker drops (and counts) replies larger than its reflection bound.
+// datagrams. A handler keeps its replies within Exec::datagram_reply_bytes/count (and
+// settings().max_reply_bytes) while it builds them; the worker still drops (and counts) a reply
+// over its reflection bound or larger than the driver can send whole.
 class DatagramHandler {
  public:
   virtual ~DatagramHandler() = default;

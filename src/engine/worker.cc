@@ -678,13 +678,20 @@ void Worker::serve_datagram(const io::Event& ev, io::Driver& from, const store::
   datagram_out_.clear();
   exec_->conn_id = 0;  // no connection: stats conns marks none of them as asking
   if (key != nullptr) exec_->first_key = *key;
+  const std::size_t factor = shared_.settings.udp_reply_factor;
+  const bool bounded =
+      factor != 0 && !is_loopback(*ev.peer) && !endpoint_in(*ev.peer, shared_.settings.udp_allow);
+  exec_->datagram_reply_bytes = bounded ? factor * ev.len : static_cast<std::size_t>(-1);
   h->on_datagram(std::string_view(ev.data, ev.len), datagram_out_, *exec_);
   exec_->first_key = {};
-  const std::size_t factor = shared_.settings.udp_reply_factor;
-  if (factor != 0 && datagram_out_.buf.size() > factor * ev.len && !is_loopback(*ev.peer) &&
-      !endpoint_in(*ev.peer, shared_.settings.udp_allow)) {
+  if (bounded && datagram_out_.buf.size() > factor * ev.len) {
     stats_.datagrams_dropped.add(static_cast<std::int64_t>(datagram_out_.count()));
     stats_.udp_reflection_drops.add();
+    return;
+  }
+  // Whole or not at all: a reply cut short could never be reassembled.
+  if (!from.datagram_room(datagram_out_.count(), datagram_out_.buf.size())) {
+    stats_.datagrams_dropped.add(static_cast<std::int64_t>(datagram_out_.count()));
     return;
   }
   for (std::size_t i = 0; i < datagram_out_.count(); ++i) {

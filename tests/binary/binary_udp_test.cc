@@ -181,7 +181,7 @@ TEST_F(BinaryUdp, QuietRequestsAloneSendNothing) {
   EXPECT_EQ(requests(Op::k_set), 1);
 }
 
-TEST_F(BinaryUdp, RequestsPastTheReplyCapAreRefusedNotRun) {
+TEST_F(BinaryUdp, ValuesThatWouldPassTheReplyCapAreRefusedBeforeTheyAreBuilt) {
   h_.shared().settings.max_reply_bytes = 3000;
   h_.ctx().set("k", std::string(1000, 'x'));
   std::vector<wire::Request> reqs;
@@ -190,13 +190,46 @@ TEST_F(BinaryUdp, RequestsPastTheReplyCapAreRefusedNotRun) {
   reqs.push_back(req(Opcode::kGet, 4, "k"));
   const std::vector<Got> g = replies(1, send(datagram(1, reqs)));
   ASSERT_EQ(g.size(), 5u);
-  for (std::uint32_t i = 0; i < 3; ++i) EXPECT_EQ(g[i].value.size(), 1000u);  // the third crosses the cap
-  for (std::uint32_t i = 3; i < 5; ++i) {
+  for (std::uint32_t i = 0; i < 2; ++i) EXPECT_EQ(g[i].value.size(), 1000u);
+  for (const std::uint32_t i : {2u, 4u}) {  // the third value would pass the cap: never encoded
     EXPECT_EQ(g[i].request_id, i);
     EXPECT_EQ(g[i].status, Status::kTooLarge);
     EXPECT_EQ(g[i].value, "reply too large for UDP");
   }
+  EXPECT_EQ(g[3].status, Status::kOk);  // a reply that fits
+  EXPECT_TRUE(h_.ctx().get("other"));
+}
+
+TEST_F(BinaryUdp, RequestsPastTheReplyCapAreRefusedNotRun) {
+  h_.shared().settings.max_reply_bytes = 100;
+  std::vector<wire::Request> reqs;
+  for (std::uint32_t i = 0; i < 4; ++i) reqs.push_back(req(Opcode::kGet, i, "missing"));
+  reqs.push_back(req(Opcode::kSet, 4, "other", "v"));
+  const std::vector<Got> g = replies(1, send(datagram(1, reqs)));
+  ASSERT_EQ(g.size(), 5u);
+  EXPECT_EQ(g[3].status, Status::kNotFound);  // 4 x 32 bytes: the fourth crossed the cap
+  EXPECT_EQ(g[4].status, Status::kTooLarge);
   EXPECT_FALSE(h_.ctx().get("other"));
+}
+
+TEST_F(BinaryUdp, ReplyWithinTheReflectionBoundOnly) {
+  h_.ctx().set("k", std::string(100, 'x'));
+  const std::string d = datagram(3, {req(Opcode::kGet, 1, "k"), req(Opcode::kGet, 2, "k")});
+  h_.exec().datagram_reply_bytes = d.size() * 3;  // 222 bytes: room for one reply of 132
+  const std::vector<Got> g = replies(3, send(d));
+  h_.exec().datagram_reply_bytes = static_cast<std::size_t>(-1);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0].value.size(), 100u);
+  EXPECT_EQ(g[1].status, Status::kTooLarge);
+}
+
+TEST_F(BinaryUdp, LargeValueAnnouncesEveryDatagramItSends) {
+  h_.ctx().set("big", std::string(1000000, 'v'));
+  const std::vector<std::string> d = send(datagram(4, {req(Opcode::kGet, 1, "big")}));
+  EXPECT_GT(d.size(), 256u);
+  const std::vector<Got> g = replies(4, d);  // checks every piece's count and sequence
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].value, std::string(1000000, 'v'));
 }
 
 TEST_F(BinaryUdp, ADatagramFullOfGetsIsAnswered) {

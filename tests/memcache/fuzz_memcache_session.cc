@@ -1,6 +1,7 @@
 // Fuzz target for the memcache text/meta session: the input's first bytes choose where the stream
 // is split, the rest is fed as a client would send it. Invariants: no crash or sanitizer report,
-// the session never consumes more than it was given, and the replies stay bounded; and the
+// the session never consumes more than it was given, one call's replies stay within the reply
+// cap plus one value, unconsumed input within the request limit; and the
 // stream's look ahead (peek_command) frames whole lines within the input.
 #include <cstddef>
 #include <cstdint>
@@ -17,10 +18,15 @@ namespace {
 using ferrite::Buffer;
 using ferrite::engine::testing::SessionHarness;
 
+// Small limits, so that a multi-get stopped at the reply cap (and resumed) and a get line longer
+// than the request limit (served as it arrives) come up in short inputs.
+constexpr std::size_t kReplyCap = 4096;
+constexpr std::size_t kMaxItem = 64 << 10;
+
 struct Env {
-  Env() : h(std::size_t{16} << 20, std::size_t{64} << 10) {
-    h.shared().settings.max_reply_bytes = 256 << 10;
-    h.shared().settings.max_request_bytes = (64 << 10) + 4096;
+  Env() : h(std::size_t{16} << 20, kMaxItem) {
+    h.shared().settings.max_reply_bytes = kReplyCap;
+    h.shared().settings.max_request_bytes = 8192;
   }
   SessionHarness h;
 };
@@ -57,17 +63,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto s = ferrite::engine::make_memcache_text_session(h.info());
   Buffer pending, out;
+  const std::size_t request_cap = h.shared().settings.max_request_bytes;
   for (std::size_t off = 0; off < in.size() && !s->closing(); off += chunk) {
     pending.append(in.substr(off, chunk));
-    for (;;) {
+    // As the worker: call again while the session makes progress (a get stopped at the cap
+    // consumes nothing but answers); a call that neither consumes nor answers waits for input.
+    for (std::size_t calls = 0;; ++calls) {
       out.clear();
       const std::size_t n = s->feed(pending.view(), out, h.exec());
       if (n > pending.size()) std::abort();
-      // One command's reply: at most the cap plus one large multi-get's worth of values.
-      if (out.size() > (std::size_t{64} << 20)) std::abort();
+      // One call's replies: at most the cap plus one value (and its VALUE line, an error line).
+      if (out.size() > kReplyCap + kMaxItem + 512) std::abort();
+      if (calls > pending.size() + 100000) std::abort();  // answering without end
       pending.consume(n);
-      if (n == 0 || pending.empty() || s->closing()) break;
+      if ((n == 0 && out.empty()) || pending.empty() || s->closing()) break;
     }
+    // What stays unconsumed is one request within the limit (a get line is consumed as it comes).
+    if (!s->closing() && pending.size() > request_cap + chunk) std::abort();
     if (advance) h.advance_ms(700);
     h.end_iteration();
   }

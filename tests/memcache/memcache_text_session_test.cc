@@ -5,9 +5,12 @@
 #include <string>
 
 #include "memcache_test_util.h"
+#include "proto/memcache/text.h"
 
 namespace ferrite::engine::testing {
 namespace {
+
+namespace mc = proto::memcache;
 
 using namespace std::string_literals;
 
@@ -256,12 +259,12 @@ TEST(MemcacheText, RequestOverMaxRequestBytesIsRefused) {
             "SERVER_ERROR object too large for cache\r\nEND\r\n");
 }
 
-TEST(MemcacheText, LongLineWithoutNewlineCloses) {
+TEST(MemcacheText, LongLineWithoutNewlineSaysSoAndCloses) {
   {
     MemcacheConn c;
     EXPECT_EQ(c.send(std::string(2048, 'x')), "");
     EXPECT_FALSE(c.session().closing());
-    EXPECT_EQ(c.send("x"), "");
+    EXPECT_EQ(c.send("x"), "CLIENT_ERROR line too long\r\n");
     EXPECT_TRUE(c.session().closing());
     EXPECT_EQ(c.stats().protocol_errors[static_cast<std::size_t>(Proto::kMemcacheText)].get(), 1);
   }
@@ -274,7 +277,7 @@ TEST(MemcacheText, LongLineWithoutNewlineCloses) {
   for (const std::string& in :
        {"gat 0 " + std::string(3000, 'a'), std::string(101, ' ') + "get " + std::string(3000, 'a')}) {
     MemcacheConn c;
-    c.send(in, 1);
+    EXPECT_EQ(c.send(in, 1), "CLIENT_ERROR line too long\r\n");
     EXPECT_TRUE(c.session().closing());
   }
 }
@@ -293,13 +296,114 @@ TEST(MemcacheText, LongMultiGetLineWorks) {
             "VALUE key19999 3 2");
 }
 
-TEST(MemcacheText, MultiGetLineOverMaxRequestBytesIsRefused) {
+TEST(MemcacheText, MultiGetLineOverMaxRequestBytesIsServedAsItArrives) {
+  // memcached accepts a get line of any length: its keys are answered as they arrive, so no more
+  // than one key (and a read) is ever held, whatever max_request_bytes is.
   MemcacheConn c;
   c.harness().shared().settings.max_request_bytes = 10000;
+  EXPECT_EQ(c.send("set somekey 0 0 1\r\nv\r\n"), "STORED\r\n");
   std::string in = "get";
-  while (in.size() < 20000) in += " somekey";
-  EXPECT_EQ(c.send(in, 1000), "SERVER_ERROR out of memory reading request\r\n");
-  EXPECT_TRUE(c.session().closing());
+  while (in.size() < 200000) in += " somekey";
+  std::string want;
+  for (std::size_t i = 0; i < (in.size() - 3) / 8; ++i) want += "VALUE somekey 0 1\r\nv\r\n";
+  std::string got;
+  for (std::size_t off = 0; off < in.size(); off += 1000) {
+    got += c.send(in.substr(off, 1000));
+    EXPECT_LT(c.harness().pending().size(), 1000u + mc::kMaxLineWithoutNewline) << off;
+  }
+  got += c.send("\r\nversion\r\n");
+  EXPECT_EQ(got, want + "END\r\nVERSION 1.6.21\r\n");
+  EXPECT_FALSE(c.session().closing());
+  EXPECT_EQ(c.requests(Proto::kMemcacheText, Op::k_get), static_cast<std::int64_t>((in.size() - 3) / 8));
+}
+
+TEST(MemcacheText, LongGetLineAtEverySplitPoint) {
+  std::string in = "  gets";
+  std::string want;
+  for (int i = 0; i < 400; ++i) in += " key" + std::to_string(i % 7);
+  in += "\r\nmn\r\n";
+  for (const std::size_t chunk : {0, 1, 7, 100, 3000}) {
+    MemcacheConn c;
+    ASSERT_EQ(c.send("set key3 5 0 2\r\nhi\r\n"), "STORED\r\n");
+    const std::uint64_t cas = number_after(c.send("gets key3\r\n"), "VALUE key3 5 2 ");
+    std::string expected;
+    for (int i = 0; i < 400; ++i) {
+      if (i % 7 == 3) expected += "VALUE key3 5 2 " + std::to_string(cas) + "\r\nhi\r\n";
+    }
+    EXPECT_EQ(c.send(in, chunk), expected + "END\r\nMN\r\n") << "chunk " << chunk;
+  }
+}
+
+TEST(MemcacheText, LongGetLineWithAKeyTooLongSkipsTheRestOfTheLine) {
+  std::string in = "get";
+  for (int i = 0; i < 500; ++i) in += " absent" + std::to_string(i);
+  in += " " + std::string(251, 'k') + " more keys\r\nmn\r\n";
+  for (const std::size_t chunk : {0, 1, 100}) {
+    MemcacheConn c;
+    EXPECT_EQ(c.send(in, chunk), "CLIENT_ERROR bad command line format\r\nMN\r\n") << "chunk " << chunk;
+    EXPECT_FALSE(c.session().closing());
+  }
+  // A key still arriving is refused as soon as it is too long: it is never buffered whole.
+  MemcacheConn c;
+  EXPECT_EQ(c.send(std::string(3000, ' ').replace(0, 4, "get ") + std::string(251, 'k')),
+            "CLIENT_ERROR bad command line format\r\n");
+  EXPECT_EQ(c.send(std::string(100000, 'k')), "");
+  EXPECT_TRUE(c.harness().pending().empty());
+  EXPECT_EQ(c.send("k\r\nmn\r\n"), "MN\r\n");
+}
+
+TEST(MemcacheText, LongGetLineEndsAtANulAsInMemcached) {
+  std::string in = "get";
+  for (int i = 0; i < 400; ++i) in += " k";
+  in += std::string(" k\0 k k k", 10) + std::string(3000, ' ') + " k\r\nmn\r\n";
+  for (const std::size_t chunk : {0, 1, 100}) {
+    MemcacheConn c;
+    ASSERT_EQ(c.send("set k 0 0 1\r\nv\r\n"), "STORED\r\n");
+    std::string want;
+    for (int i = 0; i < 401; ++i) want += "VALUE k 0 1\r\nv\r\n";
+    EXPECT_EQ(c.send(in, chunk), want + "END\r\nMN\r\n") << "chunk " << chunk;
+  }
+}
+
+TEST(MemcacheText, MultiGetStopsAtTheReplyCapAndResumesFromTheNextKey) {
+  for (const std::string cmd : {"get", "gets", "gat 0", "gats 0"}) {
+    MemcacheConn c;
+    c.harness().shared().settings.max_reply_bytes = 1000;
+    ASSERT_EQ(c.send("set a 0 0 600\r\n" + std::string(600, 'x') + "\r\nset b 0 0 1\r\ny\r\n"),
+              "STORED\r\nSTORED\r\n");
+    const std::string one_a = c.send(cmd + " a\r\n");
+    const std::string one_b = c.send(cmd + " b\r\n");
+    const std::string block_a = one_a.substr(0, one_a.size() - 5),
+                      block_b = one_b.substr(0, one_b.size() - 5);
+    const std::string in = cmd + " a a b a a a\r\nmn\r\n";
+    // As the worker runs it: each call starts with the replies sent, and stops past the cap.
+    Buffer out;
+    std::string got;
+    std::size_t consumed = 0;
+    for (int calls = 0; consumed < in.size(); ++calls) {
+      ASSERT_LT(calls, 10) << cmd;
+      out.clear();
+      consumed += c.session().feed(std::string_view(in).substr(consumed), out, c.harness().exec());
+      EXPECT_LT(out.size(), 1000u + block_a.size()) << cmd;  // past the cap by one value at most
+      got += std::string(out.view());
+    }
+    EXPECT_EQ(got, block_a + block_a + block_b + block_a + block_a + block_a + "END\r\nMN\r\n") << cmd;
+    EXPECT_EQ(c.requests(Proto::kMemcacheText, cmd[1] == 'a' ? Op::k_gat : Op::k_get), 8) << cmd;
+  }
+}
+
+TEST(MemcacheText, AmplifiedGetNeverHoldsMoreThanTheCap) {
+  // 1000 copies of a 100 KB value asked for in one line: 100 MB if built whole.
+  MemcacheConn c(std::size_t{64} << 20, std::size_t{1} << 20);
+  ASSERT_EQ(c.send("set v 0 0 100000\r\n" + std::string(100000, 'v') + "\r\n"), "STORED\r\n");
+  std::string in = "get";
+  for (int i = 0; i < 1000; ++i) in += " v";
+  in += "\r\n";
+  Buffer out;
+  const std::size_t cap = c.harness().shared().settings.max_reply_bytes;
+  EXPECT_EQ(c.session().feed(in, out, c.harness().exec()), 0u);
+  EXPECT_GE(out.size(), cap);
+  EXPECT_LT(out.size(), cap + 100100);
 }
 
 TEST(MemcacheText, PipelinedCommandsAtEverySplitPoint) {

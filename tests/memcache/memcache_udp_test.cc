@@ -90,13 +90,90 @@ TEST(MemcacheUdp, MalformedDatagramsAreDroppedAndCounted) {
   Udp u;
   EXPECT_TRUE(u.send("").empty());
   EXPECT_TRUE(u.send(std::string("\0\1\0\0\0\1\0", 7)).empty());
-  EXPECT_TRUE(u.send(frame(1, 0, 1, "")).empty());           // header only
-  EXPECT_TRUE(u.send(frame(1, 0, 2, "get a\r\n")).empty());  // multi-datagram request
-  EXPECT_TRUE(u.send(frame(1, 1, 0, "get a\r\n")).empty());
-  EXPECT_EQ(u.dropped(), 5);
+  EXPECT_TRUE(u.send(frame(1, 0, 1, "")).empty());  // header only
+  EXPECT_EQ(u.dropped(), 3);
   // The sequence number and the reserved field are not checked (memcached does not either).
   EXPECT_EQ(u.send(frame(9, 3, 1, "get a\r\n", 5)), std::vector<std::string>{frame(9, 0, 1, "END\r\n")});
-  EXPECT_EQ(u.dropped(), 5);
+  EXPECT_EQ(u.dropped(), 3);
+}
+
+TEST(MemcacheUdp, MultiDatagramRequestsAnswerMemcachedsError) {
+  Udp u;
+  const std::string err = "SERVER_ERROR multi-packet request not supported\r\n";
+  EXPECT_EQ(u.send(frame(1, 0, 2, "get a\r\n")), std::vector<std::string>{frame(1, 0, 1, err)});
+  EXPECT_EQ(u.send(frame(2, 1, 0, "get a\r\n")), std::vector<std::string>{frame(2, 0, 1, err)});
+  EXPECT_EQ(u.harness().stats().protocol_errors[static_cast<std::size_t>(Proto::kMemcacheUdp)].get(), 2);
+}
+
+// A reply reassembled from its datagrams, checking that each announces their number.
+std::string reassemble(const std::vector<std::string>& r, std::uint16_t id) {
+  std::string whole;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    EXPECT_EQ(be16(r[i], 0), id);
+    EXPECT_EQ(be16(r[i], 2), i);
+    EXPECT_EQ(be16(r[i], 4), r.size());
+    whole += r[i].substr(8);
+  }
+  return whole;
+}
+
+TEST(MemcacheUdp, LargeValueAnnouncesEveryDatagramItSends) {
+  Udp u;
+  const std::string value(1000000, 'v');
+  // A datagram cannot carry 1 MB: the value goes in through the store.
+  ASSERT_EQ(u.harness().exec().ctx.set("big", value, store::SetRequest{}).status, store::Status::kOk);
+  const auto r = u.send(frame(5, 0, 1, "get big\r\n"));
+  ASSERT_EQ(r.size(), 715u);  // 1,000,000 + 29 bytes in 1400-byte pieces
+  EXPECT_EQ(reassemble(r, 5), "VALUE big 0 1000000\r\n" + value + "\r\nEND\r\n");
+}
+
+TEST(MemcacheUdp, ReplyOverMaxReplyBytesIsRefusedBeforeItIsBuilt) {
+  Udp u;
+  u.harness().shared().settings.max_reply_bytes = 10000;
+  ASSERT_EQ(u.harness().exec().ctx.set("v", std::string(3000, 'v'), store::SetRequest{}).status,
+            store::Status::kOk);
+  const std::string err = "SERVER_ERROR out of memory writing get response\r\n";
+  // Three copies fit, four do not (the error alone, no part of the values).
+  EXPECT_EQ(reassemble(u.send(frame(1, 0, 1, "get v v v\r\n")), 1).size(), 3 * 3018u + 5);
+  for (const std::string req : {"get v v v v\r\n", "gets v v v v\r\n", "gat 0 v v v v\r\n",
+                                "mg v v\r\nmg v v\r\nmg v v\r\nmg v v\r\n", "get v\r\nget v v v\r\n"}) {
+    EXPECT_EQ(u.send(frame(2, 0, 1, req)), std::vector<std::string>{frame(2, 0, 1, err)}) << req;
+  }
+  // Many small replies past the bound too (stats of a few KB each).
+  std::string stats;
+  for (int i = 0; i < 20; ++i) stats += "stats\r\n";
+  EXPECT_EQ(u.send(frame(3, 0, 1, stats)), std::vector<std::string>{frame(3, 0, 1, err)});
+}
+
+TEST(MemcacheUdp, ReplyThatJustFitsTheReflectionBoundIsSent) {
+  Udp u;
+  ASSERT_EQ(u.harness().exec().ctx.set("k", "hello", store::SetRequest{}).status, store::Status::kOk);
+  for (const auto& [req, reply] :
+       {std::pair<std::string, std::string>{"get k\r\n", "VALUE k 0 5\r\nhello\r\nEND\r\n"},
+        {"mg k v\r\n", "VA 5\r\nhello\r\n"}}) {
+    const std::string d = frame(6, 0, 1, req);
+    u.harness().exec().datagram_reply_bytes = 8 + reply.size();  // exactly what the reply takes
+    EXPECT_EQ(u.send(d), std::vector<std::string>{frame(6, 0, 1, reply)}) << req;
+    u.harness().exec().datagram_reply_bytes = 8 + reply.size() - 1;
+    EXPECT_EQ(u.send(d),
+              std::vector<std::string>{frame(6, 0, 1, "SERVER_ERROR out of memory writing get response\r\n")})
+        << req;
+  }
+  u.harness().exec().datagram_reply_bytes = static_cast<std::size_t>(-1);
+}
+
+TEST(MemcacheUdp, ReplyOverTheReflectionBoundIsRefusedBeforeItIsBuilt) {
+  Udp u;
+  ASSERT_EQ(u.harness().exec().ctx.set("v", std::string(100, 'v'), store::SetRequest{}).status,
+            store::Status::kOk);
+  const std::string req = frame(4, 0, 1, "get v v v v v v v v\r\n");  // 29 bytes, 8 x 117 reply
+  u.harness().exec().datagram_reply_bytes = 3 * req.size();
+  const auto r = u.send(req);
+  u.harness().exec().datagram_reply_bytes = static_cast<std::size_t>(-1);
+  EXPECT_EQ(r,
+            std::vector<std::string>{frame(4, 0, 1, "SERVER_ERROR out of memory writing get response\r\n")});
+  EXPECT_EQ(u.harness().stats().udp_reflection_drops.get(), 1);
+  EXPECT_EQ(reassemble(u.send(req), 4).size(), 8 * 117u + 5);
 }
 
 TEST(MemcacheUdp, IncompleteRequestsAtTheEndAreDropped) {

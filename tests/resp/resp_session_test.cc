@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "core/buffer.h"
 #include "engine/resp/resp_internal.h"
@@ -158,6 +159,102 @@ TEST(RespSession, StopsAtTheReplyCapAndResumes) {
   // The harness calls again as the worker does once the replies are sent: all ten arrive.
   const std::string all = c.run(in);
   EXPECT_EQ(all.size(), 10u * 67);
+}
+
+// An MGET request of `keys` (each named as given).
+std::string mget(const std::vector<std::string>& keys) {
+  std::string s = num("*", static_cast<long long>(keys.size() + 1));
+  s += "\r\n$4\r\nmGeT\r\n";
+  for (const std::string& k : keys) {
+    s += num("$", static_cast<long long>(k.size()));
+    s += "\r\n";
+    s += k;
+    s += "\r\n";
+  }
+  return s;
+}
+
+TEST(RespSession, MgetStopsAtTheReplyCapAndResumesFromTheNextKey) {
+  Conn c;
+  c.h.shared().settings.max_reply_bytes = 1000;
+  c.run(mb({"SET", "a", std::string(600, 'x')}) + mb({"SET", "b", "y"}));
+  std::string va = "$600\r\n";
+  va.append(600, 'x');
+  va += "\r\n";
+  std::string in = mget({"a", "a", "b", "missing", "a", "a", "a"});
+  in += "PING\r\n";
+  Buffer out;
+  std::string got;
+  std::size_t consumed = 0;
+  for (int calls = 0; consumed < in.size(); ++calls) {
+    ASSERT_LT(calls, 10);
+    out.clear();
+    consumed += c.s->feed(std::string_view(in).substr(consumed), out, c.h.exec());
+    EXPECT_LT(out.size(), 1000u + va.size());  // past the cap by one value at most
+    got += std::string(out.view());
+  }
+  std::string want = "*7\r\n";
+  want += va;
+  want += va;
+  want += "$1\r\ny\r\n$-1\r\n";
+  for (int i = 0; i < 3; ++i) want += va;
+  want += "+PONG\r\n";
+  EXPECT_EQ(got, want);
+  // And at every split point of the input.
+  for (const std::size_t chunk : {0, 1, 2, 7, 100}) {
+    Conn d;
+    d.h.shared().settings.max_reply_bytes = 1000;
+    d.run(mb({"SET", "a", std::string(600, 'x')}) + mb({"SET", "b", "y"}));
+    EXPECT_EQ(d.run(in, chunk), got) << "chunk " << chunk;
+  }
+}
+
+TEST(RespSession, MgetOfManyKeysBeyondTheRequestLimitIsServed) {
+  // Redis takes a multibulk of 100,000 arguments; its keys are answered as they arrive, so the
+  // request is never held whole.
+  Conn c;
+  c.h.shared().settings.max_request_bytes = 4096;
+  c.run(mb({"SET", "k7", "seven"}));
+  std::vector<std::string> keys;
+  std::string want = "*20000\r\n";
+  for (int i = 0; i < 20000; ++i) {
+    keys.push_back(num("k", i % 10));
+    want += i % 10 == 7 ? "$5\r\nseven\r\n" : "$-1\r\n";
+  }
+  const std::string in = mget(keys);
+  ASSERT_GT(in.size(), 100000u);
+  std::string got;
+  for (std::size_t off = 0; off < in.size(); off += 1000) {
+    got += c.run(std::string_view(in).substr(off, 1000));
+    EXPECT_LT(c.h.pending().size(), 1000u) << off;
+  }
+  got += c.run("PING\r\n");
+  want += "+PONG\r\n";
+  EXPECT_EQ(got, want);
+  EXPECT_FALSE(c.s->closing());
+  EXPECT_EQ(
+      c.h.stats().requests[static_cast<std::size_t>(Proto::kResp)][static_cast<std::size_t>(Op::k_get)].get(),
+      20000);
+  EXPECT_EQ(c.h.stats().hits[static_cast<std::size_t>(Proto::kResp)].get(), 2000);
+}
+
+TEST(RespSession, MgetInResp3AndMgetWithoutKeys) {
+  check_resp3(mb({"SET", "a", "1"}) + mget({"a", "b"}), crlf({"+OK", "*2", "$1", "1", "_"}));
+  check(mb({"MGET"}), crlf({"-ERR wrong number of arguments for 'mget' command"}));
+}
+
+TEST(RespSession, MgetWithABadBulkIsAProtocolError) {
+  Conn c;
+  EXPECT_EQ(c.run("*3\r\n$4\r\nMGET\r\n$1\r\na\r\n:1\r\n"),
+            crlf({"*2", "$-1", "-ERR Protocol error: expected '$', got ':'"}));
+  EXPECT_TRUE(c.s->closing());
+  Conn d;
+  const std::size_t limit = d.h.shared().settings.max_request_bytes;
+  std::string huge = "*2\r\n$4\r\nMGET\r\n";
+  huge += num("$", static_cast<long long>(limit));
+  huge += "\r\n";
+  EXPECT_EQ(d.run(huge), crlf({"*1", "-ERR Protocol error: invalid bulk length"}));
+  EXPECT_TRUE(d.s->closing());
 }
 
 TEST(RespSession, CountsRequestsHitsAndMisses) {

@@ -166,6 +166,7 @@ std::size_t Executor::run(std::span<const Pending> reqs, Buffer& out, Exec& ex, 
                           std::vector<std::uint32_t>* reply_ends) {
   out_ = &out;
   ends_ = reply_ends;
+  cap_ = reply_cap;
   std::size_t i = 0;
   while (i < reqs.size() && out.size() < reply_cap) {
     if (plain_get(reqs[i])) {
@@ -216,6 +217,16 @@ void Executor::get_reply(const Request& req, store::ItemView v, Exec& ex) {
   if (!v) {
     ex.miss(proto_);
     reply(req, wire::Status::kNotFound);
+    return;
+  }
+  // Over UDP a value is never encoded past the cap (a datagram's replies are bounded before
+  // they are built); over TCP one value may pass it, or a value larger than the cap could never
+  // be read.
+  if (proto_ == Proto::kBinaryUdp && out_->size() + wire::kHeaderSize +
+                                             ((req.flags & wire::flag::kWithKey) != 0 ? req.key.size() : 0) +
+                                             v.value().size() >
+                                         cap_) {
+    error(req, wire::Status::kTooLarge, kTooLargeForUdp, ex);
     return;
   }
   ex.hit(proto_);

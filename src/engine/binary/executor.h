@@ -18,6 +18,9 @@ namespace ferrite::engine::binary {
 
 // A request framed by the session. `refuse` != kOk: answer with that status without running it
 // (the session decided from the header alone, e.g. a key or value over the limits).
+// The message of TOO_LARGE for a reply that would not fit in a datagram's reply bound.
+inline constexpr std::string_view kTooLargeForUdp = "reply too large for UDP";
+
 struct Pending {
   proto::binary::Request req;
   proto::binary::Status refuse = proto::binary::Status::kOk;
@@ -32,7 +35,8 @@ class Executor {
 
   // Runs `reqs` in order, appending replies to `out` (and each reply's end offset in `out` to
   // `reply_ends` when given). Stops before a request once out.size() >= `reply_cap`. Returns the
-  // number of requests run.
+  // number of requests run. Over UDP a GET whose value would take `out` past `reply_cap` is
+  // answered TOO_LARGE (kTooLargeForUdp) instead.
   std::size_t run(std::span<const Pending> reqs, Buffer& out, Exec& ex, std::size_t reply_cap,
                   std::vector<std::uint32_t>* reply_ends);
 
@@ -56,6 +60,7 @@ class Executor {
   void note_end(std::size_t before);
 
   Buffer* out_ = nullptr;
+  std::size_t cap_ = static_cast<std::size_t>(-1);  // run()'s reply_cap
   std::vector<std::uint32_t>* ends_ = nullptr;
   std::vector<store::KeyRef> keys_;
   std::vector<store::ItemView> views_;

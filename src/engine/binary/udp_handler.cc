@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <span>
 #include <vector>
 
@@ -68,13 +69,28 @@ void BinaryUdpHandler::on_datagram(std::string_view in, DatagramOut& out, Exec& 
   }
   stream_.clear();
   reply_ends_.clear();
-  // The replies are held until the whole datagram has run: past max_reply_bytes of them, the
-  // remaining requests are not run but answered TOO_LARGE (fetch such values over TCP).
-  const std::size_t ran = exec_.run(batch_, stream_, ex, ex.settings().max_reply_bytes, &reply_ends_);
+  // The replies are held until the whole datagram has run, within a bound set before any is
+  // built: max_reply_bytes, what 65535 datagrams carry, and the reflection bound (frames
+  // included). A GET whose value would pass it, and every request after the bound is reached,
+  // are answered TOO_LARGE (fetch such values over TCP).
+  const std::size_t max_datagram = ex.settings().udp_max_datagram;
+  if (max_datagram <= wire::kFrameSize) {
+    ex.stats.datagrams_dropped.add();
+    return;
+  }
+  const std::size_t payload = max_datagram - wire::kFrameSize;
+  std::size_t budget = std::min<std::size_t>(ex.settings().max_reply_bytes, payload * 0xffff);
+  if (ex.datagram_reply_bytes != static_cast<std::size_t>(-1)) {
+    const std::size_t r = ex.datagram_reply_bytes;
+    const std::size_t tail = r % max_datagram;
+    budget = std::min(budget,
+                      r / max_datagram * payload + (tail > wire::kFrameSize ? tail - wire::kFrameSize : 0));
+  }
+  const std::size_t ran = exec_.run(batch_, stream_, ex, budget, &reply_ends_);
   if (ran < batch_.size()) {
     for (std::size_t i = ran; i < batch_.size(); ++i) {
       batch_[i].refuse = wire::Status::kTooLarge;
-      batch_[i].message = "reply too large for UDP";
+      batch_[i].message = binary::kTooLargeForUdp;
     }
     exec_.run(std::span<const Pending>(batch_).subspan(ran), stream_, ex, static_cast<std::size_t>(-1),
               &reply_ends_);

@@ -2,6 +2,7 @@
 #include "engine/memcache/executor.h"
 
 #include <climits>
+#include <cstring>
 #include <span>
 
 #include "core/clock.h"
@@ -73,16 +74,23 @@ std::string_view keys_after(const mc::Line& line, std::string_view token) noexce
 
 Executor::Executor(Mode mode) noexcept : mode_(mode) {}
 
-void Executor::reset() noexcept {
+void Executor::reset(std::size_t budget) noexcept {
   closing_ = false;
   scan_ = 0;
   swallow_ = 0;
+  budget_ = budget;
+  overflow_ = false;
+  get_resume_ = 0;
+  long_get_ = 0;
+  long_get_nul_ = false;
+  skip_line_ = false;
+  get_first_ = true;
 }
 
 std::size_t Executor::run(std::string_view in, Buffer& out, Exec& ex) {
   std::size_t pos = 0;
   std::size_t ahead = 0;  // bytes from `pos` on whose commands' keys were prefetched
-  while (pos < in.size() && !closing_) {
+  while (pos < in.size() && !closing_ && !overflow_) {
     if (swallow_ > 0) {
       const std::size_t n = std::min<std::uint64_t>(swallow_, in.size() - pos);
       swallow_ -= n;
@@ -93,6 +101,8 @@ std::size_t Executor::run(std::string_view in, Buffer& out, Exec& ex) {
     if (mode_ == Mode::kStream && out.size() >= ex.settings().max_reply_bytes) break;
     if (mode_ == Mode::kStream && ahead == 0) ahead = prefetch_pipeline(in.substr(pos), mc::peek_command, ex);
     const std::size_t used = step(in.substr(pos), out, ex);
+    // A datagram's replies past the budget (stats, or many small replies): the rest is not run.
+    if (mode_ == Mode::kDatagram && out.size() > budget_) overflow_ = true;
     if (used == 0) break;
     pos += used;
     ahead = ahead > used ? ahead - used : 0;
@@ -139,19 +149,23 @@ store::Status Executor::apply_store(Exec& ex, std::string_view key, std::string_
 }
 
 std::size_t Executor::step(std::string_view in, Buffer& out, Exec& ex) {
+  if (skip_line_) {
+    const void* nl = std::memchr(in.data(), '\n', in.size());
+    if (nl == nullptr) return in.size();
+    skip_line_ = false;
+    return static_cast<std::size_t>(static_cast<const char*>(nl) - in.data()) + 1;
+  }
+  if (long_get_ != 0) return long_get(in, out, ex);
   mc::Line line;
   switch (mc::next_line(in, &scan_, &line)) {
     case LineStatus::kComplete:
       break;
     case LineStatus::kNeedMore:
-      if (mode_ == Mode::kStream && in.size() > ex.settings().max_request_bytes) {
-        // A multi-get line longer than anything the worker buffers.
-        fail(out, ex, false, cycles(), "SERVER_ERROR out of memory reading request");
-        closing_ = true;
-      }
+      // Past kMaxLineWithoutNewline only a get/gets line waits: served as its keys arrive.
+      if (mode_ == Mode::kStream && in.size() > mc::kMaxLineWithoutNewline) return begin_long_get(in);
       return 0;
     case LineStatus::kTooLong:
-      ex.protocol_error(text_proto());
+      fail(out, ex, false, cycles(), "CLIENT_ERROR line too long");
       closing_ = true;
       return 0;
   }
@@ -251,9 +265,9 @@ std::size_t Executor::retrieve(const Request& r, Buffer& out, Exec& ex) {
     deadline = memcache_deadline(exptime, ex);
     keys = keys_after(r.line, r.t.tok[1]);
   }
-  // memcached answers a line with a key that is too long with only the error (it drops the
-  // values it had found before it); checking first also keeps gat from touching any key.
-  {
+  if (get_resume_ == 0) {
+    // memcached answers a line with a key that is too long with only the error (it drops the
+    // values it had found before it); checking first also keeps gat from touching any key.
     mc::KeyIterator it(keys);
     std::string_view k;
     while (it.next(&k)) {
@@ -262,52 +276,152 @@ std::size_t Executor::retrieve(const Request& r, Buffer& out, Exec& ex) {
         return r.line.consumed;
       }
     }
+    get_first_ = true;
+    get_start_ = r.start;
+  } else {
+    keys = r.line.text.substr(get_resume_);  // the keys it stopped before at the reply cap
   }
   const Op op = touch ? Op::k_gat : Op::k_get;
-  bool first = true;
-  const auto counted = [&] {
-    if (first) {
-      ex.count(p, op, r.start);
-      first = false;
-    } else {
-      ex.count(p, op);
+  std::size_t stop = 0;
+  if (!serve_keys(keys, r.line.text.data(), with_cas, touch, deadline, out, ex, &stop)) {
+    if (overflow_) return r.line.consumed;  // a datagram: its handler answers the error
+    get_resume_ = stop;                     // the rest once the peer has read
+    return 0;
+  }
+  get_resume_ = 0;
+  if (get_first_) ex.count(p, op, r.start);  // "gat <exptime>" with no key: memcached answers END
+  mc::append_line(out, "END");
+  return r.line.consumed;
+}
+
+void Executor::count_get_key(Op op, std::uint64_t start, Exec& ex) {
+  if (get_first_) {
+    ex.count(text_proto(), op, start);
+    get_first_ = false;
+  } else {
+    ex.count(text_proto(), op);
+  }
+}
+
+bool Executor::serve_keys(std::string_view keys, const char* base, bool with_cas, bool touch,
+                          std::uint64_t deadline, Buffer& out, Exec& ex, std::size_t* stop) {
+  const Proto p = text_proto();
+  const Op op = touch ? Op::k_gat : Op::k_get;
+  const std::size_t cap = mode_ == Mode::kStream ? ex.settings().max_reply_bytes.load() : budget_;
+  const std::uint64_t start = get_start_;
+  // One key's reply; false (nothing written) when it stops before this key.
+  const auto serve = [&](std::string_view key, const store::ItemView& v) {
+    if (mode_ == Mode::kStream) {
+      if (out.size() >= cap) {
+        *stop = static_cast<std::size_t>(key.data() - base);
+        return false;
+      }
+    } else if (v && out.size() + mc::value_reply_bytes(v.key(), v.flags(), v.value(), with_cas, v.cas()) + 5 >
+                        cap) {
+      overflow_ = true;  // the value and END would not fit: not built at all
+      return false;
     }
+    if (v) {
+      mc::append_value(out, v.key(), v.flags(), v.value(), with_cas, v.cas());
+      ex.hit(p);
+    } else {
+      ex.miss(p);
+    }
+    count_get_key(op, start, ex);
+    return true;
   };
   mc::KeyIterator it(keys);
   std::string_view k;
   if (touch) {
     while (it.next(&k)) {
-      const store::ItemView v = ex.ctx.gat(k, deadline);
-      if (v) {
-        mc::append_value(out, v.key(), v.flags(), v.value(), with_cas, v.cas());
-        ex.hit(p);
-      } else {
-        ex.miss(p);
+      if (mode_ == Mode::kStream && out.size() >= cap) {
+        *stop = static_cast<std::size_t>(k.data() - base);
+        return false;
       }
-      counted();
+      if (!serve(k, ex.ctx.gat(k, deadline))) return false;
     }
+    return true;
+  }
+  bool more = true;
+  while (more) {
+    std::size_t n = 0;
+    while (n < kBatch && (more = it.next(&k))) keys_[n++] = ex.key_ref(k);
+    if (n == 0) break;
+    ex.ctx.get_batch(std::span<const store::KeyRef>(keys_, n), views_);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!serve(keys_[i].key, views_[i])) return false;
+    }
+  }
+  return true;
+}
+
+std::size_t Executor::begin_long_get(std::string_view in) {
+  std::size_t i = 0;
+  while (in[i] == ' ') ++i;  // next_line let at most 100 through, then "get " or "gets "
+  const bool gets = in.substr(i, 5) == "gets ";
+  long_get_ = gets ? 2 : 1;
+  get_first_ = true;
+  get_start_ = cycles();
+  scan_ = 0;
+  return i + (gets ? 5 : 4);
+}
+
+std::size_t Executor::long_get(std::string_view in, Buffer& out, Exec& ex) {
+  const bool with_cas = long_get_ == 2;
+  const void* nl = std::memchr(in.data(), '\n', in.size());
+  std::size_t end = 0;       // the complete keys are in in[0, end)
+  std::size_t consumed = 0;  // what serving them all takes
+  if (long_get_nul_) {
+    // Past a NUL: memcached's line ended there (it reads a C string); the rest is ignored.
+    end = 0;
+    consumed =
+        nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - in.data()) + 1 : in.size();
+  } else if (nl != nullptr) {
+    end = static_cast<std::size_t>(static_cast<const char*>(nl) - in.data());
+    consumed = end + 1;
+    if (end > 0 && in[end - 1] == '\r') --end;
   } else {
-    bool more = true;
-    while (more) {
-      std::size_t n = 0;
-      while (n < kBatch && (more = it.next(&k))) keys_[n++] = ex.key_ref(k);
-      if (n == 0) break;
-      ex.ctx.get_batch(std::span<const store::KeyRef>(keys_, n), views_);
-      for (std::size_t i = 0; i < n; ++i) {
-        const store::ItemView& v = views_[i];
-        if (v) {
-          mc::append_value(out, v.key(), v.flags(), v.value(), with_cas, v.cas());
-          ex.hit(p);
-        } else {
-          ex.miss(p);
-        }
-        counted();
+    const std::size_t space = in.rfind(' ');
+    end = space == std::string_view::npos ? 0 : space;
+    consumed = space == std::string_view::npos ? 0 : space + 1;
+    // The key still arriving can already be too long.
+    if (in.size() - consumed > mc::kMaxKeyLength) end = in.size();
+  }
+  bool nul = false;
+  if (!long_get_nul_) {
+    const std::size_t upto = nl != nullptr ? end : in.size();
+    if (const void* z = std::memchr(in.data(), '\0', upto); z != nullptr) {
+      end = static_cast<std::size_t>(static_cast<const char*>(z) - in.data());
+      nul = true;  // the key before it is complete
+    }
+  }
+  const std::string_view keys = in.substr(0, end);
+  {
+    mc::KeyIterator it(keys);
+    std::string_view k;
+    while (it.next(&k)) {
+      if (k.size() > mc::kMaxKeyLength) {
+        fail(out, ex, false, get_start_, kBadFormat);
+        long_get_ = 0;
+        long_get_nul_ = false;
+        if (nl != nullptr) return consumed;
+        skip_line_ = true;
+        return in.size();
       }
     }
   }
-  if (first) ex.count(p, op, r.start);  // "gat <exptime>" with no key: memcached answers END
+  std::size_t stop = 0;
+  if (!serve_keys(keys, in.data(), with_cas, false, 0, out, ex, &stop)) return stop;
+  if (nl == nullptr) {
+    if (!nul) return consumed;
+    long_get_nul_ = true;
+    return in.size();
+  }
+  long_get_ = 0;
+  long_get_nul_ = false;
+  if (get_first_) ex.count(text_proto(), Op::k_get, get_start_);
   mc::append_line(out, "END");
-  return r.line.consumed;
+  return consumed;
 }
 
 std::size_t Executor::store(const Request& r, Buffer& out, Exec& ex) {

@@ -12,10 +12,20 @@
 //   - classic commands with "noreply" as their last token send nothing, errors included;
 //     meta commands with 'q' suppress only the nominal reply (mg: EN; ms/md: HD; ma: HD/VA of an
 //     existing counter), errors are always sent;
-//   - 2048 bytes without a newline close the connection unless the line is a get/gets; a longer
-//     get line is fine up to settings().max_request_bytes, beyond which the session answers
-//     "SERVER_ERROR out of memory reading request" and closes; an unknown command whose last token
-//     starts with "HTTP/" closes the connection (memcached's guard against HTTP clients);
+//   - 2048 bytes without a newline: "CLIENT_ERROR line too long" and the connection closes
+//     (memcached closes without a word), unless the line is a get/gets: a get line of any length
+//     is served as it arrives (its complete keys answered and consumed, so nothing but the
+//     current key is buffered), END at its newline; a key over 250 bytes in it answers
+//     "CLIENT_ERROR bad command line format" and the rest of the line is skipped (values sent
+//     before it stay sent; memcached buffers the whole line and drops them); an unknown command
+//     whose last token starts with "HTTP/" closes the connection (memcached's guard against HTTP
+//     clients);
+//   - a multi-key get whose values pass settings().max_reply_bytes stops at the cap and goes on
+//     from the next key once the peer has read (memcached sends values by reference instead);
+//     over UDP, a reply that would pass max_reply_bytes, 65535 datagrams or the reflection bound
+//     is answered "SERVER_ERROR out of memory writing get response" alone, in one datagram
+//     (memcached's words when it cannot build a reply), and a request of several datagrams
+//     "SERVER_ERROR multi-packet request not supported" (memcached's text);
 //   - keys up to 250 bytes, split on ' ' only (memcached does not reject control characters).
 //
 // Where the store has no counterpart of a memcached item feature (accepted, not reported):
@@ -68,13 +78,18 @@ class Executor {
   explicit Executor(Mode mode) noexcept;
 
   // Runs every complete command at the front of `in`, appending replies to `out`; returns the
-  // bytes consumed. In stream mode it stops once out.size() >= settings().max_reply_bytes.
+  // bytes consumed. In stream mode it stops once out.size() >= settings().max_reply_bytes, also
+  // in the middle of a multi-key get: the get line is left unconsumed and the next run() goes on
+  // from the key it stopped at (so `out` passes the cap by one value at most). In datagram mode
+  // it stops before a reply would take `out` past the budget given to reset(): overflowed().
   std::size_t run(std::string_view in, Buffer& out, Exec& ex);
 
   // Set after quit or a fatal framing error: nothing more is read.
   bool closing() const noexcept { return closing_; }
-  // Forgets the state of the stream (UDP: before each datagram).
-  void reset() noexcept;
+  // Datagram mode: the replies would have passed the budget (what `out` holds is to be dropped).
+  bool overflowed() const noexcept { return overflow_; }
+  // Forgets the state of the stream (UDP: before each datagram, with its reply budget in bytes).
+  void reset(std::size_t budget = static_cast<std::size_t>(-1)) noexcept;
 
  private:
   static constexpr std::size_t kBatch = 32;  // keys per get_batch call
@@ -91,8 +106,20 @@ class Executor {
     std::uint64_t start;  // cycles() when the command was parsed
   };
 
-  // Classic commands; each returns bytes consumed (0: more input needed).
+  // Classic commands; each returns bytes consumed (0: more input needed, or a get stopped at
+  // the reply cap).
   std::size_t retrieve(const Request& r, Buffer& out, Exec& ex);
+  // A get/gets line longer than kMaxLineWithoutNewline, served as it arrives: its command word,
+  // then (long_get) its keys as far as they are complete, then END at its newline.
+  std::size_t begin_long_get(std::string_view in);
+  std::size_t long_get(std::string_view in, Buffer& out, Exec& ex);
+  // The values of the keys in `keys` (a view into the line starting at `base`). False when it
+  // stopped first: at the reply cap (stream mode; *stop = offset from `base` of the first key
+  // not served) or because the next value would pass the budget (datagram mode; overflow_ set).
+  bool serve_keys(std::string_view keys, const char* base, bool with_cas, bool touch, std::uint64_t deadline,
+                  Buffer& out, Exec& ex, std::size_t* stop);
+  // Counts one key of a get (the first with the command's latency).
+  void count_get_key(Op op, std::uint64_t start, Exec& ex);
   std::size_t store(const Request& r, Buffer& out, Exec& ex);
   std::size_t remove(const Request& r, Buffer& out, Exec& ex);
   std::size_t arith(const Request& r, Buffer& out, Exec& ex);
@@ -139,6 +166,15 @@ class Executor {
 
   const Mode mode_;
   bool closing_ = false;
+  // Datagram mode: the most reply bytes, and whether a reply would have passed them.
+  std::size_t budget_ = static_cast<std::size_t>(-1);
+  bool overflow_ = false;
+  std::size_t get_resume_ = 0;   // a get line stopped at the reply cap: offset of its next key
+  std::uint8_t long_get_ = 0;    // inside a long get line: 1 get, 2 gets (its keys come next)
+  bool long_get_nul_ = false;    // a long get line had a NUL: the rest of it is ignored
+  bool skip_line_ = false;       // skipping the rest of a long get line refused for a bad key
+  bool get_first_ = true;        // the current get has counted no key yet
+  std::uint64_t get_start_ = 0;  // cycles() when the current long get line started
   std::size_t scan_ = 0;       // bytes at the front of the input known to hold no '\n'
   std::uint64_t swallow_ = 0;  // bytes of a refused data block still to skip
   std::string_view key_;       // the current meta command's key (decoded when base64)

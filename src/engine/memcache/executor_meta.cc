@@ -133,6 +133,7 @@ std::size_t Executor::meta_get(const Request& r, Buffer& out, Exec& ex) {
     return r.line.consumed;
   }
   ex.hit(p);
+  const std::size_t mark = out.size();
   if (f.v) {
     mc::append_meta_value_code(out, item.value.size());
   } else {
@@ -158,6 +159,13 @@ std::size_t Executor::meta_get(const Request& r, Buffer& out, Exec& ex) {
   });
   if (won) out.append(" W", 2);
   mc::append_crlf(out);
+  // A datagram's replies stop before a value would pass the budget: the line (short) is taken
+  // back, the value never copied.
+  if (mode_ == Mode::kDatagram && out.size() + (f.v ? item.value.size() + 2 : 0) > budget_) {
+    out.resize(mark);
+    overflow_ = true;
+    return r.line.consumed;
+  }
   if (f.v) {
     out.append(item.value);
     mc::append_crlf(out);

@@ -9,8 +9,11 @@
 //
 // The UDP handler takes one request datagram (8-byte frame header + commands, which must fit in
 // that one datagram), runs its commands, and splits the replies into datagrams of at most
-// settings().udp_max_datagram bytes after their own 8-byte header. Short datagrams and
-// multi-datagram requests are dropped and counted in WorkerStats::datagrams_dropped.
+// settings().udp_max_datagram bytes after their own 8-byte header. Datagrams no longer than the
+// header are dropped and counted in WorkerStats::datagrams_dropped; a multi-datagram request is
+// answered "SERVER_ERROR multi-packet request not supported", and a reply that would pass
+// max_reply_bytes, 65535 datagrams or the reflection bound "SERVER_ERROR out of memory writing
+// get response" (one datagram each, memcached's words).
 //
 // Behaviour, limits and where Ferrite differs from memcached: see executor.h.
 #pragma once

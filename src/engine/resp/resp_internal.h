@@ -188,6 +188,15 @@ class RespSession final : public Session {
 
  private:
   void execute(std::span<const std::string_view> argv, Buffer& out, Exec& ex);
+  // MGET as a multibulk request is served as its keys arrive (resp_session.cc): its array header
+  // once, then the values of the keys that are complete, up to the reply cap, each consumed as
+  // it is answered. So neither a request of 100,000 keys nor its reply is ever held whole.
+  // mget_begin returns the bytes of the request's start it took (0: not such a request).
+  std::size_t mget_begin(std::string_view in, Buffer& out, Exec& ex);
+  // The next keys of the streamed MGET at the front of `in`: bytes consumed (0: none complete).
+  std::size_t mget_keys(std::string_view in, Buffer& out, Exec& ex);
+  // A protocol error inside a streamed MGET: Redis's error line, then close.
+  void mget_fail(Buffer& out, Exec& ex, std::string_view message);
   void reply_unknown(Call& c, bool subcommand);
 
   // Shared by the string commands.
@@ -219,6 +228,14 @@ class RespSession final : public Session {
   std::vector<store::KeyRef> keys_;     // MGET
   std::vector<store::ItemView> items_;  // MGET
   std::vector<std::uint64_t> added_;    // MSETNX: versions of what it added, for a rollback
+  // The streamed MGET (see mget_begin): keys still to come, when it started, one batch's keys.
+  static constexpr std::size_t kMgetBatch = 32;
+  std::int64_t mget_left_ = 0;
+  bool mget_first_ = false;  // no key counted yet (the first carries the command's latency)
+  std::uint64_t mget_start_ = 0;
+  store::KeyRef mget_keys_[kMgetBatch];
+  store::ItemView mget_items_[kMgetBatch];
+  std::size_t mget_ends_[kMgetBatch] = {};
 };
 
 }  // namespace ferrite::engine::resp

@@ -1,7 +1,10 @@
 #include "engine/resp/resp_session.h"
 
+#include <cstring>
+
 #include "core/clock.h"
 #include "engine/resp/resp_internal.h"
+#include "proto/resp/resp_number.h"
 
 namespace ferrite::engine {
 
@@ -47,7 +50,19 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
   std::size_t ahead = 0;  // bytes from `off` on whose requests' keys were prefetched
   while (off < in.size() && !closing() && out.size() < reply_cap) {
     const std::string_view rest = in.substr(off);
+    if (mget_left_ > 0) {
+      const std::size_t used = mget_keys(rest, out, ex);
+      if (used == 0) break;
+      off += used;
+      ahead = ahead > used ? ahead - used : 0;
+      continue;
+    }
     if (ahead == 0) ahead = prefetch_pipeline(rest, proto::resp::peek_request, ex);
+    if (const std::size_t used = mget_begin(rest, out, ex); used > 0) {
+      off += used;
+      ahead = ahead > used ? ahead - used : 0;
+      continue;
+    }
     const proto::resp::ParseStatus st = parser_.parse(rest, request_cap);
     if (st == proto::resp::ParseStatus::kIncomplete) break;
     if (st == proto::resp::ParseStatus::kError) {
@@ -68,6 +83,104 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
     if (!parser_.args().empty()) execute(parser_.args(), out, ex);
   }
   return off;
+}
+
+std::size_t RespSession::mget_begin(std::string_view in, Buffer& out, Exec& /*ex*/) {
+  // "*<count>\r\n$4\r\nMGET\r\n" (any case), count in plain digits: the form clients send.
+  if (in.size() < 16 || in[0] != '*') return 0;
+  std::size_t i = 1;
+  std::int64_t count = 0;
+  while (i < in.size() && i < 9 && in[i] >= '0' && in[i] <= '9') count = count * 10 + (in[i++] - '0');
+  if (i == 1 || in[1] == '0' || in.size() < i + 14 || in.substr(i, 6) != "\r\n$4\r\n" ||
+      !iequals(in.substr(i + 6, 4), "mget") || in.substr(i + 10, 2) != "\r\n") {
+    return 0;
+  }
+  // No key is the parser's arity error; too many its multibulk error.
+  if (count < 2 || count > proto::resp::kMaxMultibulkLength) return 0;
+  parser_.reset();  // it may hold the progress of this very request, seen incomplete before
+  mget_left_ = count - 1;
+  mget_first_ = true;
+  mget_start_ = cycles();
+  static const std::string_view kName = find_command("mget")->name;
+  last_command_ = kName;
+  ++commands_;
+  proto::resp::Writer(out, resp_).array(static_cast<std::size_t>(count - 1));
+  return i + 12;
+}
+
+std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
+  const std::size_t request_cap = ex.settings().max_request_bytes;
+  // Frame the complete bulks at the front (one batch at most), as the parser would. A bad one
+  // after some good ones ends the batch: those are answered first, the error comes next call.
+  std::size_t n = 0, pos = 0;
+  while (n < kMgetBatch && static_cast<std::int64_t>(n) < mget_left_ && pos < in.size()) {
+    if (n > 0 && in[pos] != '$') break;
+    if (in[pos] != '$') {
+      scratch_.clear();
+      scratch_.append("ERR Protocol error: expected '$', got '");
+      scratch_.push_back(in[pos]);
+      scratch_.push_back('\'');
+      mget_fail(out, ex, scratch_.view());
+      return in.size();
+    }
+    const void* cr = std::memchr(in.data() + pos, '\r', in.size() - pos);
+    if (cr == nullptr) {
+      if (n == 0 && in.size() - pos > proto::resp::kInlineMaxSize) {
+        mget_fail(out, ex, "ERR Protocol error: too big bulk count string");
+        return in.size();
+      }
+      break;
+    }
+    const auto r = static_cast<std::size_t>(static_cast<const char*>(cr) - in.data());
+    if (r + 1 >= in.size()) break;
+    std::int64_t len = 0;
+    if (!proto::resp::parse_i64(in.substr(pos + 1, r - pos - 1), &len) || len < 0 ||
+        static_cast<std::uint64_t>(len) + 4 > request_cap) {
+      if (n > 0) break;
+      mget_fail(out, ex, "ERR Protocol error: invalid bulk length");
+      return in.size();
+    }
+    const auto end = r + 2 + static_cast<std::size_t>(len) + 2;  // the 2 bytes after it unseen, as Redis
+    if (end > in.size()) break;
+    mget_keys_[n] = store::make_key(in.substr(r + 2, static_cast<std::size_t>(len)));
+    mget_ends_[n++] = end;
+    pos = end;
+  }
+  if (n == 0) return 0;
+  ex.ctx.get_batch(std::span<const store::KeyRef>(mget_keys_, n), mget_items_);
+  const std::size_t reply_cap = ex.settings().max_reply_bytes;
+  proto::resp::Writer w(out, resp_);
+  std::size_t done = 0;
+  // The first key always (the caller checked the cap), then until the cap.
+  while (done < n && (done == 0 || out.size() < reply_cap)) {
+    const store::ItemView& it = mget_items_[done];
+    if (it) {
+      ex.hit(Proto::kResp);
+      w.bulk(it.value());
+    } else {
+      ex.miss(Proto::kResp);
+      w.null();
+    }
+    if (mget_first_) {
+      ex.count(Proto::kResp, Op::k_get, mget_start_);
+      mget_first_ = false;
+    } else {
+      ex.count(Proto::kResp, Op::k_get);
+    }
+    ++done;
+  }
+  mget_left_ -= static_cast<std::int64_t>(done);
+  return mget_ends_[done - 1];
+}
+
+void RespSession::mget_fail(Buffer& out, Exec& ex, std::string_view message) {
+  // The array already begun stays short: Redis would have refused the request before any reply,
+  // but here the keys before the bad one were answered as they came.
+  proto::resp::Writer(out, resp_).error(message);
+  ex.protocol_error(Proto::kResp);
+  ex.count(Proto::kResp, Op::k_error);
+  mget_left_ = 0;
+  close_after_reply();
 }
 
 void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, Exec& ex) {

@@ -17,6 +17,11 @@
 //   headers beyond it) gets "-ERR Protocol error: invalid bulk length" and the connection closes,
 //   as Redis does past proto-max-bulk-len. A multibulk count above 1048576 is invalid (Redis 7
 //   allows up to INT_MAX). In an inline request a NUL byte is an ordinary byte.
+// - Except MGET as a multibulk request: it is served as its keys arrive (its array header first,
+//   then each key's value once its bulk is complete, pausing at max_reply_bytes until the peer
+//   reads), so MGET of 100,000 keys works as in Redis and a reply of 1,000 copies of a 1 MB
+//   value is never held whole. A malformed bulk among its keys ends the array short with the
+//   protocol error, then the connection closes (Redis would refuse the request before any reply).
 // - TTLs are kept to the millisecond for about 24 days from the store's start, to the second
 //   beyond, and at most about 68 years ahead (the store's expiry encoding).
 // - Each key of MSET is stored atomically but not the set of them; MSETNX is all or nothing by

@@ -32,6 +32,21 @@ inline void append_crlf(Buffer& out) { out.append("\r\n", 2); }
 // "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n"
 void append_value(Buffer& out, std::string_view key, std::uint32_t flags, std::string_view data,
                   bool with_cas, std::uint64_t cas);
+// Decimal digits of v.
+constexpr std::size_t decimal_digits(std::uint64_t v) noexcept {
+  std::size_t n = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++n;
+  }
+  return n;
+}
+// The bytes append_value writes for these arguments.
+constexpr std::size_t value_reply_bytes(std::string_view key, std::uint32_t flags, std::string_view data,
+                                        bool with_cas, std::uint64_t cas) noexcept {
+  return 6 + key.size() + 1 + decimal_digits(flags) + 1 + decimal_digits(data.size()) +
+         (with_cas ? 1 + decimal_digits(cas) : 0) + 2 + data.size() + 2;
+}
 // "STAT <name> <value>\r\n"
 void append_stat(Buffer& out, std::string_view name, std::string_view value);
 
