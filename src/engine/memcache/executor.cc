@@ -90,7 +90,7 @@ std::size_t Executor::run(std::string_view in, Buffer& out, Exec& ex) {
       ahead = ahead > n ? ahead - n : 0;
       continue;
     }
-    if (mode_ == Mode::kStream && out.size() >= ex.settings().max_reply_bytes) break;
+    if (mode_ == Mode::kStream && out.size() >= ex.reply_limit()) break;
     if (mode_ == Mode::kStream && ahead == 0) ahead = prefetch_pipeline(in.substr(pos), mc::peek_command, ex);
     const std::size_t used = step(in.substr(pos), out, ex);
     if (used == 0) break;

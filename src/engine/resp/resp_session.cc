@@ -41,7 +41,7 @@ void reply_arity(Call& c) {
 RespSession::RespSession(const ConnInfo& info) : Session(info) {}
 
 std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
-  const std::size_t reply_cap = ex.settings().max_reply_bytes;
+  const std::size_t reply_cap = ex.reply_limit();
   const std::size_t request_cap = ex.settings().max_request_bytes;
   std::size_t off = 0;
   std::size_t ahead = 0;  // bytes from `off` on whose requests' keys were prefetched
