@@ -73,11 +73,14 @@ class ConnBudget {
     chunk = chunk < kMinChunk ? kMinChunk : chunk > kMaxChunk ? kMaxChunk : chunk;
     chunk_.store(chunk, std::memory_order_relaxed);
     const std::size_t old = limit_.exchange(bytes, std::memory_order_relaxed);
-    pool_.fetch_add(static_cast<std::int64_t>(bytes) - static_cast<std::int64_t>(old), std::memory_order_relaxed);
+    pool_.fetch_add(static_cast<std::int64_t>(bytes) - static_cast<std::int64_t>(old),
+                    std::memory_order_relaxed);
   }
   std::size_t limit() const noexcept { return limit_.load(std::memory_order_relaxed); }
   // Bytes a worker holding `credit` may still charge before the budget is spent.
-  std::int64_t room(std::int64_t credit) const noexcept { return credit + pool_.load(std::memory_order_relaxed); }
+  std::int64_t room(std::int64_t credit) const noexcept {
+    return credit + pool_.load(std::memory_order_relaxed);
+  }
   void charge(std::int64_t& credit, std::int64_t bytes) noexcept {
     if (credit >= bytes) {
       credit -= bytes;
@@ -124,7 +127,7 @@ struct EngineSettings {
   LiveValue<std::size_t> max_connections{4096};
   LiveValue<std::size_t> max_reply_bytes{4u << 20};  // unsent reply bytes per connection before reads pause
   std::size_t max_request_bytes = (1u << 20) + (64u << 10);  // one request's buffered bytes
-  LiveValue<std::uint64_t> idle_timeout_ms{0};       // 0 = never, else since the last complete request
+  LiveValue<std::uint64_t> idle_timeout_ms{0};  // 0 = never, else since the last complete request
   // server.max_conn_buffer_bytes and the budget it sets (shared state, not only a setting).
   ConnBudget conn_buffers;
   std::size_t udp_max_datagram = 1400;    // payload bytes of one reply datagram

@@ -88,7 +88,7 @@ std::string_view refusal(Service s) {
 std::string_view out_of_memory(Proto p) {
   switch (p) {
     case Proto::kMemcacheText:
-    case Proto::kMemcacheMeta: return "SERVER_ERROR out of memory reading request\r\n";  // memcached's words
+    case Proto::kMemcacheMeta: return "SERVER_ERROR out of memory reading request\r\n";  // memcached's
     case Proto::kResp: return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";  // Redis's
     case Proto::kHttp:
       return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n"
@@ -446,7 +446,8 @@ void Worker::regulate(io::ConnId id, Conn& c, std::size_t consumed, bool grew) {
     // One request larger than anything we accept, still incomplete: the session did not
     // refuse it, so the connection goes (memcached and Redis close such connections too).
     const std::int64_t before = buffer_bytes();
-    stats_.protocol_errors[static_cast<std::size_t>(c.session ? c.session->proto() : Proto::kMemcacheText)].add();
+    const Proto p = c.session ? c.session->proto() : Proto::kMemcacheText;
+    stats_.protocol_errors[static_cast<std::size_t>(p)].add();
     c.close_after_flush = true;
     c.pending.clear();
     c.pending.shrink_to(0);
@@ -539,7 +540,8 @@ void Worker::refuse_waiters() {
   const std::uint64_t now = ctx_->now_ms();
   for (const io::ConnId id : waiters_) {
     Conn& c = conn(id);
-    if (c.closing || c.close_after_flush || c.sending || !c.out[c.cur].empty() || now - c.wait_since_ms < kBudgetWaitMs) {
+    if (c.closing || c.close_after_flush || c.sending || !c.out[c.cur].empty() ||
+        now - c.wait_since_ms < kBudgetWaitMs) {
       continue;
     }
     const std::int64_t before = buffer_bytes();

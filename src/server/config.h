@@ -83,7 +83,7 @@ struct ServerConfig {
   std::size_t max_reply_bytes = std::size_t{4} << 20;
   std::size_t max_request_bytes = (std::size_t{1} << 20) + (std::size_t{64} << 10);  // max_item_size + 64KiB
   std::uint64_t idle_timeout_ms = 0;                                                 // 0 = never
-  std::size_t max_conn_buffer_bytes = std::size_t{32} << 20;  // resolved: never 0
+  std::size_t max_conn_buffer_bytes = std::size_t{32} << 20;                         // resolved: never 0
   PollMode poll = PollMode::kAdaptive;
   Driver driver = Driver::kUring;
   // [listen], indexed by Listener; a disabled listener has enabled() == false.

@@ -101,7 +101,8 @@ std::string LiveConfig::set(std::string_view key, std::string_view value) {
       break;
     }
     case Key::kMaxConnBufferBytes: {
-      const std::size_t bytes = conn_buffer_bytes_for(parse_size(canonical).value_or(0), config_.store.memory_limit);
+      const std::size_t bytes =
+          conn_buffer_bytes_for(parse_size(canonical).value_or(0), config_.store.memory_limit);
       if (settings_ != nullptr) settings_->conn_buffers.set_limit(bytes, config_.workers);
       config_.max_conn_buffer_bytes = bytes;
       break;
