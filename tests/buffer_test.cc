@@ -67,5 +67,34 @@ TEST(Buffer, ShrinkKeepsContentThatFits) {
   EXPECT_EQ(b.view(), "yyyyyyyyyy");
 }
 
+// Large buffers are mappings of their own, grown in place and given back to the system when
+// shrunk or freed; buffer_bytes() follows every capacity change of this thread's buffers.
+TEST(Buffer, LargeBuffersAreMappedAndCounted) {
+  const std::int64_t at_start = buffer_bytes();
+  {
+    Buffer b;
+    std::string want;
+    for (int i = 0; i < 200; ++i) {
+      const std::string piece(5000 + i, static_cast<char>('a' + i % 26));
+      b.append(piece);
+      want += piece;
+    }
+    EXPECT_EQ(b.view(), want);  // kept across heap -> mapping -> bigger mapping
+    EXPECT_GE(b.capacity(), want.size());
+    EXPECT_EQ(b.capacity() % 4096, 0u);
+    EXPECT_EQ(buffer_bytes() - at_start, static_cast<std::int64_t>(b.capacity()));
+    b.consume(want.size() - 100);
+    b.shrink_to(b.size());  // mapping -> heap block
+    EXPECT_EQ(b.capacity(), 100u);
+    EXPECT_EQ(b.view(), want.substr(want.size() - 100));
+    EXPECT_EQ(buffer_bytes() - at_start, 100);
+    b.reserve(1 << 20);
+    Buffer moved(std::move(b));
+    EXPECT_EQ(moved.view(), want.substr(want.size() - 100));
+    EXPECT_EQ(buffer_bytes() - at_start, static_cast<std::int64_t>(moved.capacity()));
+  }
+  EXPECT_EQ(buffer_bytes(), at_start);  // destroyed: all of it back
+}
+
 }  // namespace
 }  // namespace ferrite

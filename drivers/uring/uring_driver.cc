@@ -109,6 +109,13 @@ struct Conn {
   int fd = -1;
   bool open = false;
   bool recv_armed = false;
+  // Receives one buffer per arm (re-armed at the next poll) rather than multishot: a connection
+  // that fills whole buffers (a bulk sender) takes one buffer per poll, so the worker can stop
+  // reading it (pause) before it has taken more than it may hold; a multishot receive would
+  // drain its whole socket buffer (megabytes) into the ring at once. New connections start so;
+  // one whose receive came back short (its socket drained) goes multishot.
+  bool bulk = true;
+  bool switching = false;  // a multishot receive is being cancelled to go one buffer at a time
   bool send_inflight = false;
   bool paused = false;
   bool closing = false;
@@ -192,7 +199,11 @@ struct UringDriver::Impl {
   void arm_recv(io::ConnId id) {
     Conn& c = conns[id];
     io_uring_sqe* s = sqe();
-    io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
+    if (c.bulk) {
+      io_uring_prep_recv(s, c.fd, nullptr, cfg.recv_buffer_size, 0);
+    } else {
+      io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
+    }
     s->flags |= IOSQE_BUFFER_SELECT;
     s->buf_group = kStreamGroup;
     io_uring_sqe_set_data64(s, ud(kRecv, id));
@@ -369,12 +380,26 @@ std::size_t UringDriver::poll(io::Event* events, std::size_t max, int wait_us) {
         if (res > 0 && (cqe->flags & IORING_CQE_F_BUFFER) != 0) {
           const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
           d.stream.used.push_back(bid);
+          const bool full = static_cast<unsigned>(res) >= d.cfg.recv_buffer_size;
+          if (!full) {
+            c.bulk = false;
+          } else if (!c.bulk) {
+            c.bulk = true;  // a bulk sender: end the multishot receive, then one buffer at a time
+            if (more && !c.switching && !c.paused && !c.closing) {
+              c.switching = true;
+              io_uring_sqe* s = d.sqe();
+              io_uring_prep_cancel64(s, ud(kRecv, idx), 0);
+              io_uring_sqe_set_data64(s, ud(kCancel, idx));
+            }
+          }
+          if (!more) c.switching = false;
           if (!c.closing) {
             events[n++] = io::Event{io::EventType::kData, 0, idx, res, d.stream.at(bid), static_cast<std::uint32_t>(res), nullptr};
           }
           if (!more && !c.closing && !c.paused) d.queue_rearm(idx);
         } else if (res == -ENOBUFS || res == -ECANCELED) {
           if (res == -ENOBUFS) d.stream.starved = true;
+          if (!more) c.switching = false;
           if (!c.closing && !c.paused) d.queue_rearm(idx);
         } else if (!more && !c.closing) {
           events[n++] = io::Event{io::EventType::kPeerClosed, 0, idx, res, nullptr, 0, nullptr};

@@ -1,8 +1,10 @@
 // The kernel driver: sockets through one io_uring per worker.
 //
 // - TCP: a multishot accept per listening socket (each worker has its own SO_REUSEPORT socket,
-//   so the kernel spreads connections), a multishot recv per connection from a ring of provided
-//   buffers, one send per connection in flight (the worker gathers a loop iteration's replies).
+//   so the kernel spreads connections), a recv per connection from a ring of provided buffers
+//   (multishot; one buffer per poll for a connection that fills whole buffers, so that a bulk
+//   sender cannot pour megabytes into the worker before it can pause it), one send per
+//   connection in flight (the worker gathers a loop iteration's replies).
 // - UDP: a multishot recvmsg per socket from its own provided-buffer ring; replies through
 //   sendmsg, their bytes copied into a send arena (a ring) until their completions come.
 // - Nothing allocates after construction except the connection table growing to a new high.

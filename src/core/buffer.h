@@ -1,6 +1,19 @@
 // A growable byte buffer for replies and partial requests. It keeps its capacity when cleared,
 // so once a connection's buffers have grown to its working size the hot path allocates nothing.
+//
+// Small capacities (below kMapBytes) come from malloc; larger ones are a mapping of their own
+// (mmap, grown and shrunk with mremap), so that memory given back is really returned to the
+// system: glibc keeps freed heap chunks (and, after freeing a large block, raises its mmap
+// threshold so the next ones come from the heap too), which left hundreds of MiB resident after
+// a storm of connections holding large requests had closed. A grown mapping's new pages are not
+// touched, so a buffer is resident only as far as it was written.
+//
+// Every buffer's capacity is counted in a per-thread total (buffer_bytes()): a worker measures
+// what running one connection's session added or gave back, its own buffers and those inside the
+// session alike, and charges that connection for it (engine/worker.cc).
 #pragma once
+
+#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -11,11 +24,21 @@
 
 namespace ferrite {
 
+namespace buffer_detail {
+inline thread_local std::int64_t t_bytes = 0;  // capacity of this thread's buffers (see above)
+}  // namespace buffer_detail
+
+// The capacity, in bytes, of every Buffer this thread grew, less what it shrank or freed.
+inline std::int64_t buffer_bytes() noexcept { return buffer_detail::t_bytes; }
+
 class Buffer {
  public:
+  // Capacities from here on are a mapping of their own rather than a heap block.
+  static constexpr std::size_t kMapBytes = std::size_t{32} << 10;
+
   Buffer() = default;
   explicit Buffer(std::size_t capacity) { reserve(capacity); }
-  ~Buffer() { std::free(data_); }
+  ~Buffer() { release(); }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   Buffer(Buffer&& o) noexcept : data_(o.data_), size_(o.size_), cap_(o.cap_) {
@@ -24,7 +47,7 @@ class Buffer {
   }
   Buffer& operator=(Buffer&& o) noexcept {
     if (this != &o) {
-      std::free(data_);
+      release();
       data_ = o.data_;
       size_ = o.size_;
       cap_ = o.cap_;
@@ -44,12 +67,18 @@ class Buffer {
 
   void reserve(std::size_t cap) {
     if (cap <= cap_) return;
-    std::size_t n = cap_ ? cap_ : 256;
-    while (n < cap) n *= 2;
-    void* p = std::realloc(data_, n);
-    if (p == nullptr) throw std::bad_alloc();
-    data_ = static_cast<char*>(p);
-    cap_ = n;
+    std::size_t n;
+    if (cap < kMapBytes) {
+      n = cap_ ? cap_ : 256;
+      while (n < cap) n *= 2;
+    } else {
+      // Mapped: grow by half (no copy: mremap moves the pages), in whole pages.
+      n = cap_ + cap_ / 2;
+      if (n < cap) n = cap;
+      if (n < kMapBytes) n = kMapBytes;
+      n = (n + kPage - 1) & ~(kPage - 1);
+    }
+    if (!set_capacity(n)) throw std::bad_alloc();
   }
   // Room for n more bytes; returns where they go. Commit them with advance(n).
   char* prepare(std::size_t n) {
@@ -70,21 +99,13 @@ class Buffer {
     std::memmove(data_, data_ + n, size_ - n);
     size_ -= n;
   }
-  // Gives memory back when the buffer grew far beyond its usual size (after one huge value).
+  // Gives memory back when the buffer grew far beyond its usual size (after one huge value): to
+  // the system, for a mapped buffer. 0 frees it.
   void shrink_to(std::size_t cap) noexcept {
     if (cap_ <= cap || size_ > cap) return;
-    if (cap == 0) {  // realloc(p, 0) frees p and may return null: do it explicitly
-      std::free(data_);
-      data_ = nullptr;
-      cap_ = 0;
-      return;
-    }
-    void* p = std::realloc(data_, cap);
-    if (p == nullptr) return;
-    data_ = static_cast<char*>(p);
-    cap_ = cap;
+    if (cap >= kMapBytes) cap = (cap + kPage - 1) & ~(kPage - 1);
+    if (cap < cap_) set_capacity(cap);
   }
-
   void append(const void* p, std::size_t n) {
     if (n == 0) return;
     std::memcpy(prepare(n), p, n);
@@ -134,6 +155,57 @@ class Buffer {
   }
 
  private:
+  static constexpr std::size_t kPage = 4096;
+  static bool mapped(std::size_t cap) noexcept { return cap >= kMapBytes; }
+
+  // Moves the contents (size_ <= n bytes) to a block of capacity n; n == 0 frees. False (and
+  // nothing changed) when the memory cannot be had.
+  bool set_capacity(std::size_t n) noexcept {
+    char* p = nullptr;
+    if (n == 0) {
+      release();
+      return true;
+    }
+    if (mapped(cap_) && mapped(n)) {
+      void* m = mremap(data_, cap_, n, MREMAP_MAYMOVE);
+      if (m == MAP_FAILED) return false;
+      p = static_cast<char*>(m);
+    } else if (!mapped(cap_) && !mapped(n)) {
+      void* m = std::realloc(data_, n);
+      if (m == nullptr) return false;
+      p = static_cast<char*>(m);
+    } else {
+      if (mapped(n)) {
+        void* m = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return false;
+        p = static_cast<char*>(m);
+      } else {
+        p = static_cast<char*>(std::malloc(n));
+        if (p == nullptr) return false;
+      }
+      if (size_ != 0) std::memcpy(p, data_, size_);
+      const std::size_t keep = size_;
+      release();
+      size_ = keep;
+    }
+    buffer_detail::t_bytes += static_cast<std::int64_t>(n) - static_cast<std::int64_t>(cap_);
+    data_ = p;
+    cap_ = n;
+    return true;
+  }
+  void release() noexcept {
+    if (data_ != nullptr) {
+      if (mapped(cap_)) {
+        munmap(data_, cap_);
+      } else {
+        std::free(data_);
+      }
+    }
+    buffer_detail::t_bytes -= static_cast<std::int64_t>(cap_);
+    data_ = nullptr;
+    size_ = cap_ = 0;
+  }
+
   char* data_ = nullptr;
   std::size_t size_ = 0;
   std::size_t cap_ = 0;

@@ -188,8 +188,22 @@ void write_metrics(const Shared& shared, Buffer& out) {
   scalar(w, "ferrite_connections_idle_closed_total", "counter", "Connections closed by the idle timeout.",
          t.idle_closed);
   scalar(w, "ferrite_backpressure_stalls_total", "counter",
-         "Times a connection's reads paused because its unsent replies were over the cap.",
+         "Times a connection's input was held back: its unsent replies at their cap, or the buffer budget "
+         "spent.",
          t.backpressure_stalls);
+  scalar(
+      w, "ferrite_conn_buffer_bytes", "gauge",
+      "Bytes client connections hold in buffers beyond their base, charged to server.max_conn_buffer_bytes.",
+      t.conn_buffer_bytes);
+  scalar(w, "ferrite_conn_buffer_limit_bytes", "gauge",
+         "The connection-buffer budget (server.max_conn_buffer_bytes).", t.conn_buffer_limit);
+  scalar(w, "ferrite_conn_buffer_waits_total", "counter",
+         "Times a connection stopped reading because the connection-buffer budget was spent.",
+         t.conn_buffer_waits);
+  scalar(w, "ferrite_conn_buffer_refusals_total", "counter",
+         "Requests refused with an out-of-memory error (and their connection closed) after waiting for the "
+         "connection-buffer budget.",
+         t.conn_buffer_refusals);
   scalar(w, "ferrite_network_read_bytes_total", "counter", "Bytes received from clients (TCP and UDP).",
          t.bytes_read);
   scalar(w, "ferrite_network_written_bytes_total", "counter", "Bytes sent to clients (TCP and UDP).",

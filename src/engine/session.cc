@@ -80,6 +80,7 @@ std::size_t prefetch_pipeline(std::string_view in, PeekFn peek, Exec& ex) noexce
 
 void Exec::count(Proto p, Op op, std::uint64_t start_cycles) noexcept {
   const auto pi = static_cast<std::size_t>(p), oi = static_cast<std::size_t>(op);
+  ++requests_done;
   stats.requests[pi][oi].add();
   const std::uint64_t now = cycles();
   const std::uint64_t ns = now > start_cycles ? cycles_to_ns(now - start_cycles) : 0;
@@ -136,6 +137,7 @@ std::int64_t StatsTotals::total_misses() const noexcept {
 
 void sum_stats(const Shared& shared, StatsTotals& t) noexcept {
   t = StatsTotals{};
+  t.conn_buffer_limit = static_cast<std::int64_t>(shared.settings.conn_buffers.limit());
   for (const WorkerStats* w : shared.worker_stats) {
     if (w == nullptr) continue;
     for (std::size_t p = 0; p < kProtoCount; ++p) {
@@ -154,6 +156,9 @@ void sum_stats(const Shared& shared, StatsTotals& t) noexcept {
     t.connections_current += w->connections_current.get();
     t.idle_closed += w->idle_closed.get();
     t.backpressure_stalls += w->backpressure_stalls.get();
+    t.conn_buffer_bytes += w->conn_buffer_bytes.get();
+    t.conn_buffer_waits += w->conn_buffer_waits.get();
+    t.conn_buffer_refusals += w->conn_buffer_refusals.get();
     t.bytes_read += w->bytes_read.get();
     t.bytes_written += w->bytes_written.get();
     t.datagrams_in += w->datagrams_in.get();

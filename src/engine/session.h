@@ -52,6 +52,69 @@ class LiveValue {
   std::atomic<T> v_;
 };
 
+// The connection-buffer budget (server.max_conn_buffer_bytes): the bytes all connections of all
+// workers may hold in buffers beyond their base (worker.cc's kConnBaseBytes each), shared as one
+// pool that each worker takes from in chunks and hands surplus back to, as the store's
+// ItemMemory::charge does: the atomic is touched once per chunk, not once per request. A charge
+// always succeeds (it is for memory a buffer already has) and may take the pool below zero; a
+// worker that finds no room left (room() <= 0) stops its connections from growing: see
+// "Back-pressure and limits" in docs/engine.md.
+class ConnBudget {
+ public:
+  static constexpr std::size_t kDefaultBytes = std::size_t{32} << 20;
+  explicit ConnBudget(std::size_t limit = kDefaultBytes) noexcept { set_limit(limit, 1); }
+  ConnBudget(const ConnBudget&) = delete;
+  ConnBudget& operator=(const ConnBudget&) = delete;
+
+  // At start-up or live: the pool moves by the difference (below zero when lowered under what is
+  // held: the workers then let nothing grow until enough was given back).
+  void set_limit(std::size_t bytes, unsigned workers) noexcept {
+    std::int64_t chunk = static_cast<std::int64_t>(bytes / 8 / (workers == 0 ? 1 : workers));
+    chunk = chunk < kMinChunk ? kMinChunk : chunk > kMaxChunk ? kMaxChunk : chunk;
+    chunk_.store(chunk, std::memory_order_relaxed);
+    const std::size_t old = limit_.exchange(bytes, std::memory_order_relaxed);
+    pool_.fetch_add(static_cast<std::int64_t>(bytes) - static_cast<std::int64_t>(old),
+                    std::memory_order_relaxed);
+  }
+  std::size_t limit() const noexcept { return limit_.load(std::memory_order_relaxed); }
+  // Bytes a worker holding `credit` may still charge before the budget is spent.
+  std::int64_t room(std::int64_t credit) const noexcept {
+    return credit + pool_.load(std::memory_order_relaxed);
+  }
+  void charge(std::int64_t& credit, std::int64_t bytes) noexcept {
+    if (credit >= bytes) {
+      credit -= bytes;
+      return;
+    }
+    const std::int64_t short_by = bytes - credit;
+    const std::int64_t avail = pool_.load(std::memory_order_relaxed) - short_by;
+    const std::int64_t chunk = chunk_.load(std::memory_order_relaxed);
+    const std::int64_t take = short_by + (avail <= 0 ? 0 : avail < chunk ? avail : chunk);
+    pool_.fetch_sub(take, std::memory_order_relaxed);
+    credit += take - bytes;
+  }
+  void uncharge(std::int64_t& credit, std::int64_t bytes) noexcept {
+    credit += bytes;
+    const std::int64_t chunk = chunk_.load(std::memory_order_relaxed);
+    if (credit > 2 * chunk) {
+      pool_.fetch_add(credit - chunk, std::memory_order_relaxed);
+      credit = chunk;
+    }
+  }
+  // A worker's whole credit back to the pool (when it stops).
+  void return_credit(std::int64_t& credit) noexcept {
+    if (credit != 0) pool_.fetch_add(credit, std::memory_order_relaxed);
+    credit = 0;
+  }
+
+ private:
+  static constexpr std::int64_t kMinChunk = 16 << 10;
+  static constexpr std::int64_t kMaxChunk = 1 << 20;
+  std::atomic<std::size_t> limit_{0};
+  std::atomic<std::int64_t> chunk_{kMinChunk};
+  alignas(64) std::atomic<std::int64_t> pool_{0};
+};
+
 // Engine-wide settings (from the [server] section and friends); read-only on the workers except
 // where noted. The LiveValue and atomic ones change while the workers run (server::LiveConfig).
 struct EngineSettings {
@@ -64,7 +127,9 @@ struct EngineSettings {
   LiveValue<std::size_t> max_connections{4096};
   LiveValue<std::size_t> max_reply_bytes{4u << 20};  // unsent reply bytes per connection before reads pause
   std::size_t max_request_bytes = (1u << 20) + (64u << 10);  // one request's buffered bytes
-  LiveValue<std::uint64_t> idle_timeout_ms{0};       // 0 = never
+  LiveValue<std::uint64_t> idle_timeout_ms{0};  // 0 = never, else since the last complete request
+  // server.max_conn_buffer_bytes and the budget it sets (shared state, not only a setting).
+  ConnBudget conn_buffers;
   std::size_t udp_max_datagram = 1400;    // payload bytes of one reply datagram
   // Reflection safety: the reply datagrams to one request datagram may total at most this many
   // times its size, unless the sender is on loopback or in udp_allow (a forged source cannot make
@@ -119,6 +184,12 @@ struct Exec {
   // outside udp.allow; else no bound). A handler stops building before it would pass this or
   // settings().max_reply_bytes, and answers its protocol's error instead.
   std::size_t datagram_reply_bytes = static_cast<std::size_t>(-1);
+  // Where a stream session stops adding replies this call (it runs no further request once
+  // out.size() reaches reply_limit()): settings().max_reply_bytes, or less while the worker's
+  // connection-buffer budget is spent. Set by the worker before each feed.
+  std::size_t reply_cap = ~std::size_t{0};
+  // Requests counted so far (count()): the worker tells a complete request from a trickle of bytes.
+  std::uint64_t requests_done = 0;
 
   store::Partitions& store() const noexcept { return *shared.store; }
   // `key` hashed: the worker's hash when `key` is that very first key (the same bytes of the
@@ -129,12 +200,17 @@ struct Exec {
                : store::make_key(key);
   }
   const EngineSettings& settings() const noexcept { return shared.settings; }
+  std::size_t reply_limit() const noexcept {
+    const std::size_t cap = shared.settings.max_reply_bytes;
+    return reply_cap < cap ? reply_cap : cap;
+  }
   std::uint64_t now_ms() const noexcept { return ctx.now_ms(); }  // store clock
   std::uint64_t unix_ms() const noexcept { return shared.store->to_unix_ms(ctx.now_ms()); }
 
   // Counts one request (and its latency from `start_cycles`, a core/clock.h cycles() reading).
   void count(Proto p, Op op, std::uint64_t start_cycles) noexcept;
   void count(Proto p, Op op) noexcept {
+    ++requests_done;
     stats.requests[static_cast<std::size_t>(p)][static_cast<std::size_t>(op)].add();
   }
   // A key a request named (get or set): feeds the hot-key sketch (sampled).
@@ -171,6 +247,7 @@ struct StatsTotals {
   std::int64_t latency_sum_ns[kProtoCount][kOpCount] = {};
   std::int64_t connections_accepted = 0, connections_closed = 0, connections_refused = 0;
   std::int64_t connections_current = 0, idle_closed = 0, backpressure_stalls = 0;
+  std::int64_t conn_buffer_bytes = 0, conn_buffer_limit = 0, conn_buffer_waits = 0, conn_buffer_refusals = 0;
   std::int64_t bytes_read = 0, bytes_written = 0;
   std::int64_t datagrams_in = 0, datagrams_out = 0, datagrams_dropped = 0, udp_reflection_drops = 0;
   std::int64_t datagrams_handed_over = 0, handover_full = 0;

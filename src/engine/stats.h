@@ -89,7 +89,10 @@ struct WorkerStats {
   Counter connections_refused;   // over server.max_connections
   Counter connections_current;   // this worker's open connections
   Counter idle_closed;           // closed by the idle timeout
-  Counter backpressure_stalls;   // reads paused because the reply queue was over its cap
+  Counter backpressure_stalls;   // input held back: unsent replies at their cap (or the budget's)
+  Counter conn_buffer_bytes;     // bytes this worker's connections hold beyond their base (a gauge)
+  Counter conn_buffer_waits;     // reads paused because the connection-buffer budget was spent
+  Counter conn_buffer_refusals;  // requests refused (and their connection closed): the budget stayed spent
   Counter bytes_read;
   Counter bytes_written;
   Counter datagrams_in;

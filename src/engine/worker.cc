@@ -26,6 +26,16 @@ struct Worker::Conn {
   bool close_after_flush = false;
   bool closing = false;    // driver.close() called
   bool dirty = false;      // in dirty_: has replies to send or a close to start
+  bool stalled = false;    // input held back (replies at their cap): counted once per episode
+  bool capped = false;     // the last feed stopped at the budget's reply cap (Exec::reply_cap)
+  bool budget_wait = false;  // paused until the connection-buffer budget has room (in waiters_)
+  std::uint64_t wait_since_ms = 0;
+  std::uint64_t last_request_ms = 0;  // store clock: when its last complete request ran
+  // Buffer bytes this connection holds (its own buffers and its session's, as measured around
+  // everything that runs for it: core/buffer.h's buffer_bytes()), and the part of them beyond
+  // kConnBaseBytes charged to the budget.
+  std::int64_t held = 0;
+  std::int64_t charged = 0;
 };
 
 namespace {
@@ -47,8 +57,23 @@ constexpr std::uint64_t kTickNs = 100'000;
 // How stale the store clock (milliseconds) may get on a busy worker before it is read again.
 constexpr std::uint64_t kClockNs = 100'000;
 constexpr int kSleepUs = 10'000;
-// A buffer that grew past this for one big reply is shrunk back after it was sent.
+// A reply buffer that grew past this for one big reply is shrunk back after it was sent (to
+// nothing while the connection-buffer budget is spent); a quiet connection's, at the next sweep.
 constexpr std::size_t kKeepBufferBytes = 256 << 10;
+constexpr std::size_t kQuietBufferBytes = 4 << 10;
+// What a connection may hold in buffers without a charge to the budget: it can always get this
+// much, so no connection waits for another (the budget bounds what goes beyond it).
+constexpr std::int64_t kConnBaseBytes = 32 << 10;
+// While the budget is spent, a feed adds replies up to this much (at least one request runs).
+constexpr std::size_t kSpentReplyBytes = 16 << 10;
+// A connection whose input is held back reads no more once it holds this much of it.
+constexpr std::size_t kHeldInputBytes = 16 << 10;
+// A connection waiting this long for the budget with an incomplete request and nothing owed is
+// refused (its protocol's out-of-memory error, then closed): what is spent is given back, so
+// connections stuck waiting for each other's budget cannot deadlock.
+constexpr std::uint64_t kBudgetWaitMs = 2000;
+// Waiters let in per iteration: one for each kWakeBytes of room (at least one).
+constexpr std::int64_t kWakeBytes = 64 << 10;
 // Evictions per second by one worker that make an eviction-storm event.
 constexpr std::int64_t kEvictionStormPerSecond = 10'000;
 
@@ -85,6 +110,19 @@ void keep_if_big(void* arg, const store::ItemView& it) {
   std::push_heap(t.heap->begin(), t.heap->end(), smaller);
 }
 
+// What a request refused for want of buffer memory hears before its connection closes.
+std::string_view out_of_memory(Proto p) {
+  switch (p) {
+    case Proto::kMemcacheText:
+    case Proto::kMemcacheMeta: return "SERVER_ERROR out of memory reading request\r\n";  // memcached's
+    case Proto::kResp: return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";  // Redis's
+    case Proto::kHttp:
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n"
+             "Connection: close\r\n\r\nout of memory\n";
+    default: return {};  // the binary protocols: closed
+  }
+}
+
 }  // namespace
 
 Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& services, io::Driver& driver,
@@ -109,6 +147,8 @@ Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& ser
   datagram_out_.buf.reserve(64 << 10);
   datagram_out_.ends.reserve(1024);
   dirty_.reserve(1024);
+  waiters_.reserve(1024);
+  woken_.reserve(1024);
 }
 
 Worker::~Worker() {
@@ -121,6 +161,34 @@ Worker::Conn& Worker::conn(io::ConnId id) {
   if (id >= conns_.size()) conns_.resize(id + 1);
   if (!conns_[id]) conns_[id] = std::make_unique<Conn>();
   return *conns_[id];
+}
+
+bool Worker::budget_spent() const noexcept { return shared_.settings.conn_buffers.room(credit_) <= 0; }
+
+std::int64_t Worker::settle(Conn& c, std::int64_t before) {
+  const std::int64_t grew = buffer_bytes() - before;
+  c.held += grew;
+  const std::int64_t want = c.held > kConnBaseBytes ? c.held - kConnBaseBytes : 0;
+  const std::int64_t d = want - c.charged;
+  if (d == 0) return grew;
+  if (d > 0) {
+    shared_.settings.conn_buffers.charge(credit_, d);
+  } else {
+    shared_.settings.conn_buffers.uncharge(credit_, -d);
+  }
+  c.charged = want;
+  stats_.conn_buffer_bytes.add(d);
+  return grew;
+}
+
+void Worker::release_all(Conn& c) {
+  if (c.charged != 0) {
+    shared_.settings.conn_buffers.uncharge(credit_, c.charged);
+    stats_.conn_buffer_bytes.sub(c.charged);
+  }
+  c.charged = 0;
+  c.held = 0;
+  c.budget_wait = false;
 }
 
 bool Worker::backpressured(const Conn& c) const noexcept {
@@ -188,6 +256,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
     }
 
     serve_events(events, n, driver_);
+    if (!waiters_.empty() && !budget_spent()) wake_waiters();
     flush_dirty();
     if (fast_path_ != nullptr) {
       // Only datagrams come from here (events valid until its next poll, so handled at once).
@@ -200,6 +269,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
     if (now >= next_idle_sweep_ms_) {
       next_idle_sweep_ms_ = now + kIdleSweepEveryMs;
       sweep_idle();
+      if (!waiters_.empty()) refuse_waiters();
     }
     if (options_.control != nullptr) {
       serve_control();
@@ -234,11 +304,13 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
     if (c && c->open) {
       c->open = false;
       c->session.reset();
+      release_all(*c);
       stats_.connections_current.sub();
       stats_.connections_closed.add();
       shared_.connections.fetch_sub(1, std::memory_order_relaxed);
     }
   }
+  shared_.settings.conn_buffers.return_credit(credit_);
 }
 
 void Worker::handle(const io::Event& ev) {
@@ -257,6 +329,12 @@ void Worker::handle(const io::Event& ev) {
 
 void Worker::on_accept(const io::Event& ev) {
   Conn& c = conn(ev.conn);
+  const std::int64_t before = buffer_bytes();
+  accept(ev, c);
+  settle(c, before);
+}
+
+void Worker::accept(const io::Event& ev, Conn& c) {
   c.open = true;
   c.service = ev.tag < options_.services.size() ? options_.services[ev.tag] : Service::kMemcache;
   c.session.reset();
@@ -270,6 +348,11 @@ void Worker::on_accept(const io::Event& ev) {
   c.close_after_flush = false;
   c.closing = false;
   c.dirty = false;
+  c.stalled = false;
+  c.capped = false;
+  c.budget_wait = false;
+  c.held = 0;
+  c.charged = 0;
   c.info = ConnInfo{};
   c.info.id = shared_.next_connection_id.fetch_add(1, std::memory_order_relaxed);
   if (ev.peer != nullptr) format_endpoint(*ev.peer, c.info.peer, sizeof(c.info.peer));
@@ -277,6 +360,7 @@ void Worker::on_accept(const io::Event& ev) {
   format_endpoint(local, c.info.local, sizeof(c.info.local));
   c.info.created_unix_ms = exec_->unix_ms();
   c.info.last_active_ms = ctx_->now_ms();
+  c.last_request_ms = c.info.last_active_ms;
   if (shared_.conns != nullptr) {
     const ConnAddress peer = ev.peer != nullptr ? ConnAddress::from(ev.peer->addr, ev.peer->len) : ConnAddress{};
     shared_.conns->open(options_.id, ev.conn, c.info.id, peer, ConnAddress::from(local.addr, local.len),
@@ -324,7 +408,17 @@ std::size_t Worker::run_session(Conn& c, std::string_view in) {
     }
   }
   exec_->conn_id = c.info.id;
+  // The replies this feed may add: up to max_reply_bytes while the budget has room for them,
+  // kSpentReplyBytes once it is spent.
+  const std::int64_t room = shared_.settings.conn_buffers.room(credit_);
+  std::size_t cap = kSpentReplyBytes;
+  if (room > 0) cap += c.out[c.cur].size() + static_cast<std::size_t>(room);
+  exec_->reply_cap = cap;
+  const std::uint64_t done = exec_->requests_done;
   const std::size_t n = c.session->feed(in, c.out[c.cur], *exec_);
+  exec_->reply_cap = ~std::size_t{0};
+  c.capped = cap < shared_.settings.max_reply_bytes && c.out[c.cur].size() >= cap;
+  if (exec_->requests_done != done) c.last_request_ms = ctx_->now_ms();  // idle counts from here
   if (c.session->closing()) c.close_after_flush = true;
   return n;
 }
@@ -336,6 +430,7 @@ void Worker::on_data(io::ConnId id, const char* data, std::size_t len) {
   c.info.last_active_ms = ctx_->now_ms();
   if (c.close_after_flush) return;  // after quit or a fatal error, input is ignored
 
+  const std::int64_t before = buffer_bytes();
   const bool direct = c.pending.empty();
   std::string_view in(data, len);
   if (!direct) {
@@ -349,23 +444,9 @@ void Worker::on_data(io::ConnId id, const char* data, std::size_t len) {
   } else {
     c.pending.consume(consumed);
   }
+  const bool grew = settle(c, before) > 0;
+  regulate(id, c, consumed, grew);
 
-  const EngineSettings& s = shared_.settings;
-  if (c.pending.size() > s.max_request_bytes) {
-    if (backpressured(c) || consumed > 0) {
-      if (!c.paused) {
-        c.paused = true;
-        stats_.backpressure_stalls.add();
-        driver_.pause(id);
-      }
-    } else if (!c.close_after_flush) {
-      // One request larger than anything we accept, still incomplete: the session did not
-      // refuse it, so the connection goes (memcached and Redis close such connections too).
-      stats_.protocol_errors[static_cast<std::size_t>(c.session ? c.session->proto() : Proto::kMemcacheText)].add();
-      c.close_after_flush = true;
-      c.pending.clear();
-    }
-  }
   if (!c.dirty && (!c.out[c.cur].empty() || c.close_after_flush)) {
     c.dirty = true;
     dirty_.push_back(id);
@@ -376,17 +457,137 @@ void Worker::on_data(io::ConnId id, const char* data, std::size_t len) {
   }
 }
 
-void Worker::resume_input(io::ConnId id) {
-  Conn& c = conn(id);
+// After a connection's input ran (or could not): holds its input back, or lets it in again.
+//   - held back: replies at max_reply_bytes, or the feed stopped at the budget's reply cap,
+//     with input left over. Counted as a back-pressure stall once per episode; the driver stops
+//     reading once kHeldInputBytes of it wait.
+//   - the budget is spent and the connection holds charged bytes with input pending or just
+//     grew (an incomplete request, in `pending` or inside the session as an HTTP body is):
+//     it stops reading until the budget has room (a waiter), or is refused after
+//     kBudgetWaitMs (refuse_waiters).
+//   - a single incomplete request over max_request_bytes that nothing held back: closed.
+void Worker::regulate(io::ConnId id, Conn& c, std::size_t consumed, bool grew) {
   if (c.close_after_flush || c.closing) return;
-  if (!c.pending.empty() && !backpressured(c)) {
-    const std::size_t n = run_session(c, c.pending.view());
-    c.pending.consume(n);
+  const EngineSettings& s = shared_.settings;
+  const bool held_back = !c.pending.empty() && (backpressured(c) || c.capped);
+  if (held_back && !c.stalled) stats_.backpressure_stalls.add();
+  c.stalled = held_back;
+  if (c.pending.size() > s.max_request_bytes && !held_back && consumed == 0) {
+    // One request larger than anything we accept, still incomplete: the session did not
+    // refuse it, so the connection goes (memcached and Redis close such connections too).
+    const std::int64_t before = buffer_bytes();
+    const Proto p = c.session ? c.session->proto() : Proto::kMemcacheText;
+    stats_.protocol_errors[static_cast<std::size_t>(p)].add();
+    c.close_after_flush = true;
+    c.pending.clear();
+    c.pending.shrink_to(0);
+    settle(c, before);
+    return;
   }
-  if (c.paused && c.pending.size() <= shared_.settings.max_request_bytes && !backpressured(c)) {
+  bool hold = held_back && c.pending.size() > kHeldInputBytes;
+  bool for_budget = false;
+  if (c.charged > 0 && budget_spent()) {
+    // Give back what is not in use first: reply buffers not in flight and empty, and the
+    // input buffer's room beyond what it holds.
+    const std::int64_t before = buffer_bytes();
+    if (c.out[c.cur].empty()) c.out[c.cur].shrink_to(0);
+    if (!c.sending) c.out[c.cur ^ 1].shrink_to(0);
+    c.pending.shrink_to(c.pending.size());
+    settle(c, before);
+    if (c.charged > 0 && (grew || !c.pending.empty())) hold = for_budget = true;
+  }
+  if (c.pending.size() > s.max_request_bytes) hold = true;
+  if (hold) {
+    if (for_budget && !c.budget_wait) {
+      c.budget_wait = true;
+      c.wait_since_ms = ctx_->now_ms();
+      waiters_.push_back(id);
+      stats_.conn_buffer_waits.add();
+    }
+    if (!c.paused) {
+      c.paused = true;
+      driver_.pause(id);
+    }
+    return;
+  }
+  c.budget_wait = false;
+  if (c.paused) {
     c.paused = false;
     driver_.resume(id);
   }
+}
+
+void Worker::resume_input(io::ConnId id) {
+  Conn& c = conn(id);
+  if (!c.open || c.close_after_flush || c.closing) return;
+  const std::int64_t before = buffer_bytes();
+  std::size_t n = 0;
+  if (!c.pending.empty() && !backpressured(c)) {
+    n = run_session(c, c.pending.view());
+    c.pending.consume(n);
+  }
+  const bool grew = settle(c, before) > 0;
+  regulate(id, c, n, grew);
+  if (!c.dirty && (!c.out[c.cur].empty() || c.close_after_flush)) {
+    c.dirty = true;
+    dirty_.push_back(id);
+  }
+}
+
+// The budget has room again: the connections that waited for it go on, first come first, as
+// many as the room would let each take kWakeBytes (the rest wait for the next iteration).
+void Worker::wake_waiters() {
+  const std::int64_t room = shared_.settings.conn_buffers.room(credit_);
+  std::size_t n = static_cast<std::size_t>(room / kWakeBytes);
+  if (n == 0) n = 1;
+  woken_.clear();
+  std::size_t i = 0;
+  for (; i < waiters_.size() && woken_.size() < n; ++i) {
+    const Conn& c = conn(waiters_[i]);
+    if (c.open && c.budget_wait) woken_.push_back(waiters_[i]);
+  }
+  waiters_.erase(waiters_.begin(), waiters_.begin() + static_cast<std::ptrdiff_t>(i));
+  for (const io::ConnId id : woken_) {
+    Conn& c = conn(id);
+    if (!c.open || !c.budget_wait) continue;
+    c.budget_wait = false;
+    resume_input(id);
+  }
+  woken_.clear();
+}
+
+// Connections that waited kBudgetWaitMs for a budget still spent, with an incomplete request and
+// nothing owed, are refused: what they hold goes back, so the others can go on.
+void Worker::refuse_waiters() {
+  // Forget the connections that no longer wait (closed, or let in again).
+  std::size_t keep = 0;
+  for (const io::ConnId id : waiters_) {
+    const Conn& c = conn(id);
+    if (c.open && c.budget_wait) waiters_[keep++] = id;
+  }
+  waiters_.resize(keep);
+  if (!budget_spent()) return;
+  const std::uint64_t now = ctx_->now_ms();
+  for (const io::ConnId id : waiters_) {
+    Conn& c = conn(id);
+    if (c.closing || c.close_after_flush || c.sending || !c.out[c.cur].empty() ||
+        now - c.wait_since_ms < kBudgetWaitMs) {
+      continue;
+    }
+    const std::int64_t before = buffer_bytes();
+    c.out[c.cur].append(out_of_memory(c.session ? c.session->proto() : Proto::kMemcacheText));
+    c.close_after_flush = true;
+    c.budget_wait = false;
+    c.pending.clear();
+    c.pending.shrink_to(0);
+    settle(c, before);
+    stats_.conn_buffer_refusals.add();
+    if (!c.dirty) {
+      c.dirty = true;
+      dirty_.push_back(id);
+    }
+  }
+  flush_dirty();
 }
 
 void Worker::on_sent(io::ConnId id, int res) {
@@ -404,8 +605,10 @@ void Worker::on_sent(io::ConnId id, int res) {
     driver_.send(id, b.data() + c.sent, b.size() - c.sent);
     return;
   }
+  const std::int64_t before = buffer_bytes();
   b.clear();
-  b.shrink_to(kKeepBufferBytes);
+  b.shrink_to(budget_spent() ? 0 : kKeepBufferBytes);
+  settle(c, before);
   c.sending = false;
   c.sent = 0;
   resume_input(id);
@@ -418,8 +621,11 @@ void Worker::on_sent(io::ConnId id, int res) {
 void Worker::on_peer_closed(io::ConnId id) {
   Conn& c = conn(id);
   if (!c.open) return;
+  const std::int64_t before = buffer_bytes();
   if (c.session) c.session->on_peer_closed(c.pending.view());
   c.pending.clear();
+  c.pending.shrink_to(0);
+  settle(c, before);
   c.close_after_flush = true;
   if (!c.dirty) {
     c.dirty = true;
@@ -440,13 +646,15 @@ void Worker::on_closed(io::ConnId id) {
   if (!c.open) return;
   c.open = false;
   if (shared_.conns != nullptr) shared_.conns->close(options_.id, id);
+  // Everything it held goes back, to the system too (a slot reused later starts from nothing).
   c.session.reset();
   c.pending.clear();
   c.pending.shrink_to(0);
   for (Buffer& b : c.out) {
     b.clear();
-    b.shrink_to(kKeepBufferBytes);
+    b.shrink_to(0);
   }
+  release_all(c);
   stats_.connections_current.sub();
   stats_.connections_closed.add();
   shared_.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -473,16 +681,27 @@ void Worker::flush_dirty() {
   dirty_.clear();
 }
 
+// Once a second: a connection quiet since the last sweep gives back its reply buffers and its
+// input buffer's spare room; with server.idle_timeout, one without a complete request for that
+// long (a client trickling bytes too, as memcached counts from the last command) is closed.
 void Worker::sweep_idle() {
   const std::uint64_t timeout = shared_.settings.idle_timeout_ms;
-  if (timeout == 0) return;
   const std::uint64_t now = ctx_->now_ms();
   for (std::size_t id = 0; id < conns_.size(); ++id) {
     if (!conns_[id] || !conns_[id]->open) continue;
     Conn& c = *conns_[id];
-    if (!c.closing && !c.sending && now - c.info.last_active_ms > timeout) {
+    if (c.closing || c.sending) continue;
+    if (timeout != 0 && now - c.last_request_ms > timeout) {
       stats_.idle_closed.add();
       begin_close(static_cast<io::ConnId>(id));
+      continue;
+    }
+    if (now - c.info.last_active_ms >= kIdleSweepEveryMs && c.out[c.cur].empty()) {
+      const std::int64_t before = buffer_bytes();
+      c.out[0].shrink_to(kQuietBufferBytes);
+      c.out[1].shrink_to(kQuietBufferBytes);
+      c.pending.shrink_to(c.pending.size());
+      settle(c, before);
     }
   }
 }

@@ -10,9 +10,12 @@
 //
 // Connections keep their unconsumed input (an incomplete request) and two reply buffers: one
 // being filled by the session while the other is in flight. Back-pressure: while a connection
-// has max_reply_bytes unsent, its input is not parsed; once it also holds max_request_bytes of
-// unparsed input, the driver stops reading it. A connection whose single request outgrows
-// max_request_bytes is closed.
+// has max_reply_bytes unsent, its input is not parsed; once it also holds 16 KiB of unparsed
+// input, the driver stops reading it. A connection whose single request outgrows
+// max_request_bytes is closed. What connections hold in buffers beyond a small base is charged
+// to one budget shared by all workers (EngineSettings::conn_buffers): once it is spent, feeds
+// add little output and connections holding charged bytes stop reading until it has room (see
+// docs/engine.md, "Back-pressure and limits"). Buffers are freed when drained or quiet.
 #pragma once
 
 #include <atomic>
@@ -96,6 +99,7 @@ class Worker {
   void serve_events(const io::Event* events, std::size_t n, io::Driver& from);
   void handle(const io::Event& ev);
   void on_accept(const io::Event& ev);
+  void accept(const io::Event& ev, Conn& c);
   void on_data(io::ConnId id, const char* data, std::size_t len);
   void on_sent(io::ConnId id, int res);
   void on_peer_closed(io::ConnId id);
@@ -110,6 +114,14 @@ class Worker {
   }
   std::size_t run_session(Conn& c, std::string_view in);
   void resume_input(io::ConnId id);
+  void regulate(io::ConnId id, Conn& c, std::size_t consumed, bool grew);
+  void wake_waiters();
+  void refuse_waiters();
+  bool budget_spent() const noexcept;
+  // Charges (or gives back) what `c` holds beyond its base, after what ran for it since
+  // buffer_bytes() was `before`; returns by how much its buffers grew (< 0: shrank).
+  std::int64_t settle(Conn& c, std::int64_t before);
+  void release_all(Conn& c);
   void flush(io::ConnId id);
   void flush_dirty();
   void begin_close(io::ConnId id);
@@ -133,6 +145,8 @@ class Worker {
   std::unique_ptr<Exec> exec_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<io::ConnId> dirty_;
+  std::vector<io::ConnId> waiters_, woken_;  // paused until the connection-buffer budget has room
+  std::int64_t credit_ = 0;                  // this worker's share taken from the budget's pool
   std::vector<std::unique_ptr<DatagramHandler>> datagram_handlers_;  // by listener tag
   DatagramOut datagram_out_;
   Handover* handover_ = nullptr;           // set when this worker hands over (busy, partitions > 1)

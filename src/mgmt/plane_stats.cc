@@ -63,6 +63,10 @@ void write_totals(const StatsTotals& t, JsonWriter& w) {
   w.field("connections_rejected_total", t.connections_refused);
   w.field("connections_idle_closed_total", t.idle_closed);
   w.field("backpressure_stalls_total", t.backpressure_stalls);
+  w.field("conn_buffer_bytes", t.conn_buffer_bytes);
+  w.field("conn_buffer_limit_bytes", t.conn_buffer_limit);
+  w.field("conn_buffer_waits_total", t.conn_buffer_waits);
+  w.field("conn_buffer_refusals_total", t.conn_buffer_refusals);
   w.field("network_read_bytes_total", t.bytes_read);
   w.field("network_written_bytes_total", t.bytes_written);
   w.field("datagrams_received_total", t.datagrams_in);

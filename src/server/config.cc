@@ -337,6 +337,7 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   out->max_reply_bytes = number(Key::kMaxReplyBytes);
   out->max_request_bytes = st.max_item_size + (std::size_t{64} << 10);
   out->idle_timeout_ms = number(Key::kIdleTimeout) * 1000;
+  out->max_conn_buffer_bytes = conn_buffer_bytes_for(number(Key::kMaxConnBufferBytes), st.memory_limit);
   out->poll = static_cast<PollMode>(choice(Key::kPoll));
   out->driver = static_cast<Driver>(choice(Key::kDriver));
   out->log_level = static_cast<LogLevel>(choice(Key::kLogLevel));
@@ -430,6 +431,12 @@ std::vector<std::string> load_server_config(const std::string& path, std::span<c
   return resolve_config(values, cpus, out);
 }
 
+std::size_t conn_buffer_bytes_for(std::uint64_t configured, std::uint64_t memory_limit) noexcept {
+  if (configured != 0) return configured;
+  const std::uint64_t eighth = memory_limit / 8;
+  return eighth > (std::uint64_t{32} << 20) ? eighth : std::uint64_t{32} << 20;
+}
+
 void ServerConfig::apply_to(engine::EngineSettings& settings) const {
   settings.version = std::string(server_version());
   settings.workers = workers;
@@ -437,6 +444,7 @@ void ServerConfig::apply_to(engine::EngineSettings& settings) const {
   settings.max_reply_bytes = max_reply_bytes;
   settings.max_request_bytes = max_request_bytes;
   settings.idle_timeout_ms = idle_timeout_ms;
+  settings.conn_buffers.set_limit(max_conn_buffer_bytes, workers);
   settings.verbosity.store(verbosity_for(log_level), std::memory_order_relaxed);
   settings.udp_reply_factor = udp_reply_factor;
   settings.udp_allow = udp_allow;

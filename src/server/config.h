@@ -83,6 +83,7 @@ struct ServerConfig {
   std::size_t max_reply_bytes = std::size_t{4} << 20;
   std::size_t max_request_bytes = (std::size_t{1} << 20) + (std::size_t{64} << 10);  // max_item_size + 64KiB
   std::uint64_t idle_timeout_ms = 0;                                                 // 0 = never
+  std::size_t max_conn_buffer_bytes = std::size_t{32} << 20;                         // resolved: never 0
   PollMode poll = PollMode::kAdaptive;
   Driver driver = Driver::kUring;
   // [listen], indexed by Listener; a disabled listener has enabled() == false.
@@ -122,6 +123,9 @@ struct ServerConfig {
 
 // The CPUs this process may run on (sched_getaffinity), ascending; all online CPUs if that fails.
 std::vector<unsigned> available_cpus();
+
+// server.max_conn_buffer_bytes as configured (0 = automatic) resolved against server.memory.
+std::size_t conn_buffer_bytes_for(std::uint64_t configured, std::uint64_t memory_limit) noexcept;
 
 // Builds *out from `values`, placing workers on `cpus` (normally available_cpus()). Returns the
 // errors of checks that involve several keys or the machine: max_item_size against memory,

@@ -100,6 +100,13 @@ std::string LiveConfig::set(std::string_view key, std::string_view value) {
       config_.idle_timeout_ms = ms;
       break;
     }
+    case Key::kMaxConnBufferBytes: {
+      const std::size_t bytes =
+          conn_buffer_bytes_for(parse_size(canonical).value_or(0), config_.store.memory_limit);
+      if (settings_ != nullptr) settings_->conn_buffers.set_limit(bytes, config_.workers);
+      config_.max_conn_buffer_bytes = bytes;
+      break;
+    }
     case Key::kSlowRequest: {
       const std::uint64_t us = parse_uint(canonical).value_or(0);
       if (settings_ != nullptr) settings_->slow_request_ns.store(us * 1000, std::memory_order_relaxed);

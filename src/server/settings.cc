@@ -72,8 +72,15 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
            "Unsent reply bytes per connection before the server stops reading its requests (back-pressure "
            "on clients that pipeline without reading). A live change applies to the open connections too."),
     number(Key::kIdleTimeout, "server.idle_timeout", Type::kDuration, "0", 0, kYear, kLive,
-           "Close a client connection after this long without a request. 0 = never. A live change applies "
-           "to the connections already open too (their idle time counts from their last request)."),
+           "Close a client connection after this long without a complete request (a client trickling bytes "
+           "counts as idle too). 0 = never. A live change applies to the connections already open too "
+           "(their idle time counts from their last request)."),
+    number(Key::kMaxConnBufferBytes, "server.max_conn_buffer_bytes", Type::kSize, "0", 0, kTiB, kLive,
+           "Memory all client connections together may hold in buffers (partial requests, unsent replies) "
+           "beyond 32KiB each, outside server.memory. Once it is spent, connections holding more stop "
+           "reading and get little output until some is given back; a request that waited 2 seconds for it "
+           "gets its protocol's out-of-memory error and its connection is closed. 0 = server.memory / 8, at "
+           "least 32MiB."),
     choice(Key::kPoll, "server.poll", "adaptive", kPollChoices, kRestart,
            "What an idle worker does: adaptive (spin briefly, then sleep until I/O arrives) or busy (spin "
            "always: the lowest latency, one whole CPU per worker)."),

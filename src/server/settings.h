@@ -41,6 +41,7 @@ enum class Key : std::uint8_t {
   kMaxConnections,
   kMaxReplyBytes,
   kIdleTimeout,
+  kMaxConnBufferBytes,
   kPoll,
   kCpus,
   kPartitions,

@@ -304,6 +304,79 @@ TEST_F(WorkerFixture, ClosesIdleConnections) {
   ::close(fd);
 }
 
+// server.idle_timeout counts from the last complete request: a client trickling bytes that never
+// make a request is closed, as memcached closes one that sends no command.
+TEST_F(WorkerFixture, IdleTimeoutClosesAClientTricklingBytes) {
+  start(1000, 300);
+  const int fd = connect_client();
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {  // a byte every 50 ms: 2 s at most
+    if (::send(fd, "y", 1, MSG_NOSIGNAL) != 1) {
+      closed = true;
+      break;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) == 1) closed = closed_by_peer(fd);
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(stats_.idle_closed.get(), 1);
+  ::close(fd);
+}
+
+// A connection whose unsent replies reached max_reply_bytes has its input held back: a stall,
+// counted even though it never held enough input for the reads to pause.
+TEST_F(WorkerFixture, CountsAStallWhenRepliesReachTheCap) {
+  start(1000, 0, 256 << 10);
+  const int fd = connect_client();
+  int small = 64 << 10;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  send_all(fd, "big 262144\nbig 262144\nbig 262144\nbig 262144\nbig 262144\nbig 262144\n");
+  for (int i = 0; i < 2000 && stats_.backpressure_stalls.get() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(stats_.backpressure_stalls.get(), 1);
+  EXPECT_EQ(read_n(fd, 6 * 262145).size(), 6u * 262145u);
+  ::close(fd);
+}
+
+// The connection-buffer budget: a request that cannot fit waits for it, and once it has waited 2 s
+// with the budget still spent it gets the out-of-memory error and its connection is closed; what
+// it held goes back.
+TEST_F(WorkerFixture, ARequestTheBudgetCannotHoldIsRefusedAfterWaiting) {
+  shared_.settings.conn_buffers.set_limit(16 << 10, 1);
+  start();
+  const int fd = connect_client();
+  send_all(fd, std::string(60 << 10, 'z'));  // no newline: one incomplete 60 KiB request
+  EXPECT_EQ(read_n(fd, 100), "SERVER_ERROR out of memory reading request\r\n");
+  EXPECT_TRUE(closed_by_peer(fd));
+  EXPECT_GE(stats_.conn_buffer_waits.get(), 1);
+  EXPECT_EQ(stats_.conn_buffer_refusals.get(), 1);
+  ::close(fd);
+  for (int i = 0; i < 1000 && stats_.connections_current.get() != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(stats_.conn_buffer_bytes.get(), 0);
+  // Small requests go on: a connection's base needs no budget.
+  const int other = connect_client();
+  send_all(other, "still\n");
+  EXPECT_EQ(read_n(other, 6), "still\n");
+  ::close(other);
+}
+
+// What connections hold beyond their base is charged while they hold it and given back when they
+// close: a large reply grows the buffers (the one sent is kept at 256 KiB), the close frees them.
+TEST_F(WorkerFixture, ChargesLargeBuffersAndGivesThemBackOnClose) {
+  start(1000, 0, 4 << 20);
+  const int fd = connect_client();
+  send_all(fd, "big 3000000\n");
+  EXPECT_EQ(read_n(fd, 3000001).size(), 3000001u);
+  EXPECT_GT(stats_.conn_buffer_bytes.get(), 0);
+  EXPECT_LE(stats_.conn_buffer_bytes.get(), 256 << 10);
+  ::close(fd);
+  for (int i = 0; i < 2000 && stats_.connections_current.get() != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(stats_.connections_current.get(), 0);
+  EXPECT_EQ(stats_.conn_buffer_bytes.get(), 0);
+}
+
 TEST_F(WorkerFixture, StopSendsWhatIsOwedThenCloses) {
   start();
   const int fd = connect_client();

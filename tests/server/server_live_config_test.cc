@@ -54,7 +54,7 @@ TEST(LiveConfig, GetsKeysByGlobInTableOrder) {
   EXPECT_EQ(names(config.get("*.level")), (std::vector<std::string>{"log.level"}));
   EXPECT_EQ(names(config.get("server.max_[ik]*")),
             (std::vector<std::string>{"server.max_key_size", "server.max_item_size"}));
-  EXPECT_EQ(config.get("server.*").size(), 13u);
+  EXPECT_EQ(config.get("server.*").size(), 14u);
   EXPECT_EQ(config.get("nothing*"), Pairs{});
 
   const Pairs all = config.get("*");
@@ -165,6 +165,23 @@ TEST(LiveConfig, SwitchesTheStoresPolicy) {
   EXPECT_EQ(config.set("server.policy", "clock"), "");
   EXPECT_EQ(server.store->policy(), store::EvictionPolicy::kClock);
   EXPECT_EQ(config.get("server.policy"), (Pairs{{"server.policy", "clock"}}));
+}
+
+// server.max_conn_buffer_bytes: 0 is server.memory / 8 (at least 32MiB); a live change moves
+// the budget's limit, and its pool with it.
+TEST(LiveConfig, SetsTheConnectionBufferBudget) {
+  const ServerConfig c = resolved({{"server.memory", "1GiB"}});
+  EXPECT_EQ(c.max_conn_buffer_bytes, std::size_t{128} << 20);
+  EXPECT_EQ(resolved({{"server.memory", "16MiB"}}).max_conn_buffer_bytes, std::size_t{32} << 20);
+  Server server(resolved({{"server.memory", "16MiB"}}));
+  LiveConfig config(c, &server.settings, nullptr);
+  EXPECT_EQ(config.set("server.max_conn_buffer_bytes", "8MiB"), "");
+  EXPECT_EQ(server.settings.conn_buffers.limit(), std::size_t{8} << 20);
+  EXPECT_EQ(server.settings.conn_buffers.room(0), std::int64_t{8} << 20);
+  EXPECT_EQ(config.get("server.max_conn_buffer_bytes"), (Pairs{{"server.max_conn_buffer_bytes", "8MiB"}}));
+  EXPECT_EQ(config.set("server.max_conn_buffer_bytes", "0"), "");
+  EXPECT_EQ(server.settings.conn_buffers.limit(), std::size_t{128} << 20);
+  EXPECT_EQ(config.current().max_conn_buffer_bytes, std::size_t{128} << 20);
 }
 
 TEST(LiveConfig, SetsConnectionLimitsAndTheEngineSeesThem) {

@@ -51,7 +51,8 @@ TEST(Settings, TheLiveKeysAreMarkedLive) {
   for (const Setting& s : all_settings()) {
     const bool live = s.key == Key::kLogLevel || s.key == Key::kMemory || s.key == Key::kPolicy ||
                       s.key == Key::kMaxConnections || s.key == Key::kMaxReplyBytes ||
-                      s.key == Key::kIdleTimeout || s.key == Key::kSlowRequest;
+                      s.key == Key::kIdleTimeout || s.key == Key::kMaxConnBufferBytes ||
+                      s.key == Key::kSlowRequest;
     EXPECT_EQ(s.live, live) << s.name;
   }
 }

@@ -73,7 +73,7 @@ BinarySession::Framed BinarySession::frame(std::string_view in, std::size_t* sca
 }
 
 std::size_t BinarySession::feed(std::string_view in, Buffer& out, Exec& ex) {
-  const std::size_t cap = ex.settings().max_reply_bytes;
+  const std::size_t cap = ex.reply_limit();
   std::size_t pos = 0;
   for (;;) {
     if (skip_ > 0) {

@@ -101,7 +101,7 @@ std::size_t HttpSession::feed(std::string_view in, Buffer& out, Exec& ex) {
   std::size_t off = 0;
   while (off < in.size() && !closing()) {
     // Back-pressure between requests only: a request under way produces no output until done.
-    if (reader_.idle() && out.size() >= ex.settings().max_reply_bytes) break;
+    if (reader_.idle() && out.size() >= ex.reply_limit()) break;
     const http::ParseResult r = reader_.parse(in.substr(off));
     off += r.consumed;
     switch (r.event) {

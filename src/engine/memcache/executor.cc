@@ -98,7 +98,7 @@ std::size_t Executor::run(std::string_view in, Buffer& out, Exec& ex) {
       ahead = ahead > n ? ahead - n : 0;
       continue;
     }
-    if (mode_ == Mode::kStream && out.size() >= ex.settings().max_reply_bytes) break;
+    if (mode_ == Mode::kStream && out.size() >= ex.reply_limit()) break;
     if (mode_ == Mode::kStream && ahead == 0) ahead = prefetch_pipeline(in.substr(pos), mc::peek_command, ex);
     const std::size_t used = step(in.substr(pos), out, ex);
     // A datagram's replies past the budget (stats, or many small replies): the rest is not run.
@@ -307,7 +307,7 @@ bool Executor::serve_keys(std::string_view keys, const char* base, bool with_cas
                           std::uint64_t deadline, Buffer& out, Exec& ex, std::size_t* stop) {
   const Proto p = text_proto();
   const Op op = touch ? Op::k_gat : Op::k_get;
-  const std::size_t cap = mode_ == Mode::kStream ? ex.settings().max_reply_bytes.load() : budget_;
+  const std::size_t cap = mode_ == Mode::kStream ? ex.reply_limit() : budget_;
   const std::uint64_t start = get_start_;
   // One key's reply; false (nothing written) when it stops before this key.
   const auto serve = [&](std::string_view key, const store::ItemView& v) {

@@ -26,7 +26,7 @@ std::size_t BinarySession::feed(std::string_view in, Buffer& out, Exec& ex) {
   const EngineSettings& settings = ex.settings();
   const store::StoreConfig& limits = ex.store().config();
   std::size_t pos = 0;
-  while (!closing() && out.size() < settings.max_reply_bytes) {
+  while (!closing() && out.size() < ex.reply_limit()) {
     if (swallow_ > 0) {
       const std::size_t n = std::min(swallow_, in.size() - pos);
       pos += n;

@@ -44,7 +44,7 @@ void reply_arity(Call& c) {
 RespSession::RespSession(const ConnInfo& info) : Session(info) {}
 
 std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
-  const std::size_t reply_cap = ex.settings().max_reply_bytes;
+  const std::size_t reply_cap = ex.reply_limit();
   const std::size_t request_cap = ex.settings().max_request_bytes;
   std::size_t off = 0;
   std::size_t ahead = 0;  // bytes from `off` on whose requests' keys were prefetched
@@ -148,7 +148,7 @@ std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
   }
   if (n == 0) return 0;
   ex.ctx.get_batch(std::span<const store::KeyRef>(mget_keys_, n), mget_items_);
-  const std::size_t reply_cap = ex.settings().max_reply_bytes;
+  const std::size_t reply_cap = ex.reply_limit();
   proto::resp::Writer w(out, resp_);
   std::size_t done = 0;
   // The first key always (the caller checked the cap), then until the cap.
