@@ -670,6 +670,10 @@ std::size_t Context::evict_bucket(const Location& at, Sweep mode) noexcept {
     if (ref == 0) continue;
     Item* it = memory_.item_at(ref);
     const Liveness l = liveness(it);
+    if (FERRITE_UNLIKELY(writing_ != nullptr) && l == Liveness::kAlive &&
+        b.tag[s].load(std::memory_order_relaxed) == Table::tag_of(writing_->hash) && protected_item(it)) {
+      continue;
+    }
     if (l == Liveness::kAlive && mode != Sweep::kForce) {
       if (mode == Sweep::kDeadOnly) continue;
       if (mode == Sweep::kPolicyOwn && memory_.owner_of(it) != id_) continue;
@@ -718,6 +722,7 @@ std::size_t Context::evict_block(const Item* it, std::size_t block_size) noexcep
       Item::footprint(klen, vlen, it->has_flags() ? 1 : 0) > block_size) {
     return 0;
   }
+  if (FERRITE_UNLIKELY(writing_ != nullptr) && protected_item(it)) return 0;
   const KeyRef key = make_key(it->key());
   const Location loc = lock_key(key);
   const Found f = find_locked(key, loc);
@@ -809,8 +814,13 @@ void Context::relieve(std::size_t want_bytes) noexcept {
     std::size_t chosen[kMaxWindows] = {};
     std::size_t n_chosen = 0;
     bool windows = true;  // heap_'s pages are emptied; keep_heap_'s only count
+    std::size_t keep_from = kLargeBlock;  // blocks this large or larger are never emptied
     bool move = false;    // move the items of the windows (else evict them)
   } scan{this, memory_.arena_bytes() / kWin + 1};
+  // Room for a large value may have to come from other large blocks (a store full of 256 KiB or
+  // 1 MiB values that receives 1 MiB ones): then the windows with the fewest live bytes are
+  // emptied whatever their blocks.
+  if (want_bytes != 0 && largest_demand_ > kLargeBlock) scan.keep_from = ~std::size_t{0};
   window_live_.assign(scan.n, kNone);  // kNone: no small or medium page of ours there
   const auto census_page = [](void* arg, const ItemMemory::Page& p) noexcept {
     auto& sc = *static_cast<Scan*>(arg);
@@ -821,7 +831,7 @@ void Context::relieve(std::size_t want_bytes) noexcept {
     sc.touched += large ? used : p.touched;
     sc.live += used;
     const std::size_t off = static_cast<std::size_t>(p.start - sc.self->memory_.base());
-    if (large || used == 0 || !sc.windows) return;
+    if (p.block_size >= sc.keep_from || used == 0 || !sc.windows) return;
     for (std::size_t w = off / kWin; w <= (off + p.bytes - 1) / kWin && w < sc.n; ++w) {
       live[w] = (live[w] == kNone ? 0 : live[w]) + used;
     }
@@ -865,7 +875,7 @@ void Context::relieve(std::size_t want_bytes) noexcept {
   if (scan.n_chosen == 0) return;
   const auto empty_windows = [](void* arg, const ItemMemory::Page& p) noexcept {
     auto& sc = *static_cast<Scan*>(arg);
-    if (p.used == 0 || p.block_size >= kLargeBlock) return;
+    if (p.used == 0 || p.block_size >= sc.keep_from) return;
     const std::size_t off = static_cast<std::size_t>(p.start - sc.self->memory_.base());
     bool hit = false;
     for (std::size_t i = 0; i < sc.n_chosen && !hit; ++i) {
@@ -1096,10 +1106,14 @@ Item* Context::alloc_item(std::size_t footprint, std::size_t* charged) noexcept 
     stats_.no_memory.add();
     return nullptr;
   }
-  if (footprint >= kLargeDemand) large_demand_ += footprint;
+  if (footprint >= kLargeDemand) {
+    large_demand_ += footprint;
+    largest_demand_ = std::max(largest_demand_, footprint);
+  }
   allocated_ += want;
   void* p = memory_.allocate(heap_, footprint);
   if (FERRITE_UNLIKELY(p == nullptr)) p = alloc_after_grace(footprint);
+  if (FERRITE_UNLIKELY(p == nullptr && writing_ != nullptr)) p = alloc_after_quiescing(footprint, want);
   if (p == nullptr) {
     // The arena is full although the budget is not: this heap's pages are full and every free
     // segment is taken. Either the free memory is in this heap's pages of other sizes
@@ -1160,6 +1174,50 @@ void* Context::alloc_after_grace(std::size_t footprint) noexcept {
     }
   }
   sh.arena_waiter.store(0, std::memory_order_release);
+  return p;
+}
+
+// The key of the may_wait write under way, whose item the room-making for it must not evict (a
+// replace or cas of it would fail): compared by tag first, then by key.
+bool Context::protected_item(const Item* it) const noexcept {
+  return writing_ != nullptr && it->key() == writing_->key;
+}
+
+// A may_wait write the arena could not place, even after alloc_after_grace(): the caller holds
+// no view, so this call may be a quiescent point of this context. Make room in its own heap (a
+// large value's contiguous room by emptying allocator pages, a smaller one by evicting its own
+// items by the policy), mark the quiescent point, and wait, bounded, for the other contexts to
+// pass one too, freeing and retrying as they do: what was unlinked is then reusable here. The
+// quiescent point is announced again at every turn of the wait, so two contexts waiting here at
+// once see each other pass and neither holds the other back.
+void* Context::alloc_after_quiescing(std::size_t footprint, std::size_t want) noexcept {
+  Store::Shared& sh = *store_.shared_;
+  stats_.arena_waits.add();
+  const std::int64_t evicted_before = stats_.retired_bytes_delta.get();
+  if (footprint >= kLargeDemand) {
+    largest_demand_ = std::max(largest_demand_, footprint);
+    relieve(2 * want);
+  }
+  const std::size_t limit = kHeadroomBucketsPerTick + table_.buckets() / 16;
+  for (std::size_t i = 0; i < limit && stats_.retired_bytes_delta.get() - evicted_before < static_cast<std::int64_t>(2 * want); ++i) {
+    turn_hand(Sweep::kPolicyOwn);
+  }
+  tag_retired();
+  void* p = nullptr;
+  for (unsigned spin = 0; spin < kArenaWaitSpins && p == nullptr; ++spin) {
+    sh.qsbr.quiescent(qsbr_id_);
+    const std::size_t before = retired_count_;
+    reclaim();
+    if (spin == 0 || retired_count_ != before) {
+      ItemMemory::collect(heap_, true);
+      ItemMemory::collect(keep_heap_, true);
+      p = memory_.allocate(heap_, footprint);
+    } else if (retired_count_ == 0) {
+      break;  // everything is freed and there is still no room
+    } else {
+      cpu_relax();
+    }
+  }
   return p;
 }
 
@@ -1383,7 +1441,9 @@ SetResult Context::set(const KeyRef& key, std::string_view value, const SetReque
     }
   }
   std::size_t usable = 0;
+  if (req.may_wait) writing_ = &key;
   Item* fresh = alloc_item(Item::footprint(key.key.size(), value.size(), req.flags), &usable);
+  writing_ = nullptr;
   if (fresh == nullptr) {
     stats_.set_failures.add();
     return {Status::kNoMemory, 0};
@@ -1731,6 +1791,7 @@ void Context::tick() noexcept {
   }
   large_demand_ = 0;
   arena_demand_ = 0;
+  if (fragmented_ticks_ == 0) largest_demand_ = 0;
 
   // Another context is short of arena room (or this one is, or a give-back is under way).
   const std::uint64_t others_short = sh.short_mask.load(std::memory_order_relaxed) & ~(std::uint64_t{1} << id_);

@@ -87,6 +87,13 @@ struct SetRequest {
   std::uint32_t flags = 0;
   std::uint64_t expires_at_ms = 0;  // store clock; 0 = never
   std::uint64_t cas = 0;            // for kCas (and, when non-zero, checked by any mode)
+  // The caller holds no ItemView of this context (nor is `value` one): when the arena has no
+  // room for the write, the store may make room in this context's own heap, end this context's
+  // grace period on the spot (a quiescent point inside the call) and wait, bounded, for the
+  // others', instead of refusing the write. Not for append/prepend (the store reads the old
+  // value itself; they never wait). Sessions set it for writes whose value comes from the
+  // request.
+  bool may_wait = false;
 };
 
 struct SetResult {
@@ -265,6 +272,8 @@ class Context {
   void trim() noexcept;
   void give_back(std::uint64_t others_short) noexcept;
   void* alloc_after_grace(std::size_t footprint) noexcept;
+  void* alloc_after_quiescing(std::size_t footprint, std::size_t want) noexcept;
+  bool protected_item(const Item* it) const noexcept;
   void set_short(bool on) noexcept;
   bool make_room(std::size_t bytes) noexcept;
   Item* alloc_item(std::size_t footprint, std::size_t* charged) noexcept;
@@ -306,10 +315,12 @@ class Context {
   unsigned ticks_to_check_ = 0;     // ticks until the next fragmentation check
   std::size_t large_demand_ = 0;    // bytes of large allocations since the last tick()
   std::size_t arena_demand_ = 0;    // bytes the arena refused since the last tick()
+  std::size_t largest_demand_ = 0;  // the largest large allocation since the arena last refused
   std::size_t own_allocated_ = 0;   // bytes allocated since the last keep_own_room()
   std::size_t last_usable_ = 0;     // the usable size of this context's last allocation
   unsigned own_room_in_ = 1;        // ticks until the next keep_own_room()
   bool short_ = false;              // this context's bit is set in the store's short_mask
+  const KeyRef* writing_ = nullptr; // a may_wait write under way: its key's item is not evicted
   std::size_t giving_ = kNotGiving; // the segment being emptied for another context (give_back)
   unsigned collect_force_ticks_ = 0;  // quiescent points at which to collect with force
   std::vector<std::uint64_t> segment_live_;  // give_back()'s scratch

@@ -316,6 +316,7 @@ void Executor::set(const Request& req, Exec& ex) {
   sr.flags = req.client_flags;
   sr.expires_at_ms = memcache_deadline(req.ttl, ex);
   sr.cas = req.cas;
+  sr.may_wait = true;  // the value is the request's
   const store::SetResult r = ex.ctx.set(req.key, req.value, sr);
   reply(req, from_store(r.status), r.cas);
 }

@@ -258,6 +258,7 @@ void HttpSession::run_cache(Buffer& out, Exec& ex, bool close) {
   // RFC 9110 9.3.4: 201 for a new resource, 204 when one was replaced (the store says which).
   store::SetRequest req;
   req.expires_at_ms = plan_.deadline;
+  req.may_wait = true;  // the body is the request's
   const store::SetResult r = ex.ctx.set(key, reader_.body(), req);
   switch (r.status) {
     case store::Status::kOk:

@@ -460,6 +460,7 @@ std::size_t Executor::store(const Request& r, Buffer& out, Exec& ex) {
   req.flags = flags;
   req.expires_at_ms = memcache_deadline(exptime, ex);
   req.cas = cas;
+  req.may_wait = true;  // the value is the request's
   std::uint64_t new_cas = 0;
   std::string_view result;
   switch (apply_store(ex, key, r.in.substr(r.line.consumed, n), req, &new_cas)) {

@@ -243,6 +243,7 @@ std::size_t Executor::meta_set(const Request& r, Buffer& out, Exec& ex) {
   req.flags = f.client_flags;
   req.expires_at_ms = f.has_T ? memcache_deadline(f.ttl, ex) : 0;
   const std::string_view value = r.in.substr(r.line.consumed, n);
+  req.may_wait = true;  // the value is the request's
   std::uint64_t cas = 0;
   store::Status st = apply_store(ex, key_, value, req, &cas);
   if (st == store::Status::kNotStored && f.has_N &&

@@ -138,6 +138,7 @@ Op BinarySession::store(const Request& r, Buffer& out, Exec& ex) {
     req.cas = r.h.cas;
     op = Op::k_cas;
   }
+  req.may_wait = true;  // the value is the request's
   const store::SetResult res = ex.ctx.set(r.key, r.value, req);
   switch (res.status) {
     case store::Status::kOk:

@@ -146,6 +146,7 @@ void RespSession::cmd_set(Call& c) {
   SetRequest req;
   req.mode = (flags & kNx) ? SetMode::kAdd : (flags & kXx) ? SetMode::kReplace : SetMode::kSet;
   req.expires_at_ms = deadline;
+  req.may_wait = true;  // the value is the request's
   const store::SetResult r = c.ctx.set(c.argv[1], c.argv[2], req);
   if (r.status == Status::kOk) {
     c.w.simple("OK");
@@ -198,6 +199,7 @@ void RespSession::set_with_get(Call& c, std::string_view key, std::string_view v
 void RespSession::cmd_setnx(Call& c) {
   SetRequest req;
   req.mode = SetMode::kAdd;
+  req.may_wait = true;  // the value is the request's
   const store::SetResult r = c.ctx.set(c.argv[1], c.argv[2], req);
   if (r.status == Status::kOk || r.status == Status::kNotStored) {
     c.w.integer(r.status == Status::kOk ? 1 : 0);
@@ -214,6 +216,7 @@ void RespSession::setex_generic(Call& c, bool seconds) {
   }
   SetRequest req;
   req.expires_at_ms = deadline;
+  req.may_wait = true;  // the value is the request's
   const store::SetResult r = c.ctx.set(c.argv[1], c.argv[3], req);
   if (r.status == Status::kOk) {
     c.w.simple("OK");
@@ -322,8 +325,10 @@ void RespSession::cmd_mset(Call& c) {
     reply_store_error(c, bad);
     return;
   }
+  SetRequest req;
+  req.may_wait = true;  // the values are the request's
   for (std::size_t i = 1; i < c.argc(); i += 2) {
-    const store::SetResult r = c.ctx.set(c.argv[i], c.argv[i + 1]);
+    const store::SetResult r = c.ctx.set(c.argv[i], c.argv[i + 1], req);
     if (r.status != Status::kOk) {
       reply_store_error(c, r.status);
       return;
