@@ -115,7 +115,12 @@ ItemMemory::ItemMemory(std::size_t budget, unsigned max_contexts, int numa_node)
 
 ItemMemory::~ItemMemory() {
   // Every item has been released by the store; give the pages back to the kernel and the arena
-  // to the next store. The heaps stay with their threads (they are empty now).
+  // to the next store. The heaps stay with their threads (they are empty now). This thread's
+  // (the store's destroyer, which freed the last items) hand their empty pages and segments back
+  // at once: kept, its segments would be stranded for the next store that takes the arena up.
+  for (auto& heaps : t_heaps) {
+    if (mi_heap_t* h = heaps[static_cast<std::size_t>(arena_->id)]) mi_heap_collect(h, true);
+  }
   std::lock_guard lock(g_arena_mu);
   arena_->in_use = false;
 }

@@ -34,6 +34,10 @@ constexpr unsigned kFragmentedTicks = 16;
 constexpr unsigned kFragCheckEvery = 32;         // ticks between fragmentation checks
 constexpr std::size_t kFragSlackDivisor = 32;    // touched-but-free memory allowed: ~3% of a share
 constexpr std::size_t kGiveBackBlocksPerTick = 4096;  // items a give_back() evicts per tick at most
+// Blocks one relieve() call looks at, at most: 8 windows of 100-byte items are 300k items, and
+// moving or evicting them all in one tick stalled the worker's clients for half a second. The
+// windows left are chosen again (still the sparsest) at the next call.
+constexpr std::size_t kReliefBlocksPerCall = 4096;
 constexpr unsigned kGiveBackCollectTicks = 64;        // forced collects after a segment was emptied
 constexpr unsigned kOwnRoomEvery = 8;                 // ticks between counts of a heap's own room
 // What a segment holds for items: 32 MiB less its header slice.
@@ -816,6 +820,7 @@ void Context::relieve(std::size_t want_bytes) noexcept {
     bool windows = true;  // heap_'s pages are emptied; keep_heap_'s only count
     std::size_t keep_from = kLargeBlock;  // blocks this large or larger are never emptied
     bool move = false;    // move the items of the windows (else evict them)
+    std::size_t blocks_left = kReliefBlocksPerCall;  // the rest of the windows waits for the next call
   } scan{this, memory_.arena_bytes() / kWin + 1};
   // Room for a large value may have to come from other large blocks (a store full of 256 KiB or
   // 1 MiB values that receives 1 MiB ones): then the windows with the fewest live bytes are
@@ -882,7 +887,7 @@ void Context::relieve(std::size_t want_bytes) noexcept {
       hit = off < (sc.chosen[i] + 1) * kWin && off + p.bytes > sc.chosen[i] * kWin;
     }
     if (!hit) return;
-    for (std::size_t b = 0; b + p.stride <= p.bytes; b += p.stride) {
+    for (std::size_t b = 0; b + p.stride <= p.bytes && sc.blocks_left > 0; b += p.stride, --sc.blocks_left) {
       const auto* it = reinterpret_cast<const Item*>(p.start + b);
       if (sc.move) {
         sc.self->move_block(it, p.block_size);
