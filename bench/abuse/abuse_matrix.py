@@ -903,7 +903,7 @@ def fmt(v, spec='%.0f'):
 
 def print_table(rows, out=sys.stdout):
     out.write('| case | RSS peak MiB | VmHWM MiB | promise MiB (docs; brief) | within | '
-              'RSS after MiB | attack got | normal p99 ms | normal errors |\n')
+              'RSS after MiB | attack got | normal p99 / max ms | normal errors of requests |\n')
     out.write('| --- | ---: | ---: | ---: | --- | ---: | --- | ---: | --- |\n')
     for r in rows:
         nc = r.get('nc') or {}
@@ -911,7 +911,8 @@ def print_table(rows, out=sys.stdout):
         out.write('| %s | %s | %s | %s; %s | %s | %s | %s | %s | %s |\n' % (
             r['case'], fmt(r.get('peak')), fmt(r.get('hwm')), fmt(r.get('promise')),
             fmt(r.get('brief')), 'yes' if r.get('within') else 'no', fmt(r.get('after')),
-            r['attack'].replace('|', '/'), fmt(nc.get('p99_ms'), '%.2f'),
+            r['attack'].replace('|', '/'),
+            '%s / %s' % (fmt(nc.get('p99_ms'), '%.2f'), fmt(nc.get('max_ms'), '%.1f')),
             ('%s of %s' % (fmt_kinds(nerr), nc.get('requests'))) if nerr else
             '0 of %s' % nc.get('requests', '-')))
     notes = [n for r in rows for n in r.get('notes', [])]
