@@ -55,19 +55,13 @@ def conn_budget_mib(memory_mib, max_conn_buffer_mib=0):
 
 
 def promise_docs_mib(memory_mib, conns, workers=WORKERS):
-    """The bound as docs/store.md and docs/engine.md state it: the store's limit + 5% + a base of
-    32 MiB (code, stacks, allocator metadata and one 32 MiB arena unit of rounding), + up to one
-    32 MiB allocator segment for each store context beyond the first (store.md), + the
-    connection-buffer budget, + 32 KiB per open connection, + the receive rings (at most 8 MiB per
-    worker), + under a storm about one 16 KiB receive buffer per connection being paused."""
-    return (memory_mib * 1.05 + 32 + 32 * (workers - 1) + conn_budget_mib(memory_mib)
-            + conns * (32 + 16) / 1024.0 + 8 * workers)
-
-
-def promise_brief_mib(memory_mib, conns, workers=WORKERS):
-    """The bound as the task stated it: memory * 1.07 + 32 MiB per worker, + the budget + 32 KiB
-    per connection, + 8 MiB receive and 16 MiB UDP send ring per worker, + 16 MiB base."""
-    return (memory_mib * 1.07 + 32 * workers + conn_budget_mib(memory_mib) + conns * 32 / 1024.0
+    """The bound docs/store.md and docs/engine.md state: the store's limit x 1.07 + 32 MiB per
+    worker (the item arena's slack and rounding, one allocator segment per context; the table is
+    within the limit), + the connection-buffer budget, + 32 KiB per open connection, + under a
+    storm one 16 KiB receive buffer per connection being paused, + the receive rings (at most
+    8 MiB per worker) and the UDP send ring (16 MiB per worker), + a 16 MiB base (code, stacks,
+    allocator metadata)."""
+    return (memory_mib * 1.07 + 32 * workers + conn_budget_mib(memory_mib) + conns * (32 + 16) / 1024.0
             + (8 + 16) * workers + 16)
 
 
@@ -696,9 +690,8 @@ def case_lowered_limit(c):
                        % (sets, stored, fmt_kinds(kinds), rc, took, (out + err).strip()[:60],
                           items_before, items_after))
     c.note('lowered-limit: RSS before %.0f MiB, 5 s after the change %.0f MiB; the promise for '
-           '64 MiB is %.0f MiB (docs), %.0f MiB (brief): %s'
+           '64 MiB is %.0f MiB: %s'
            % (rss_before, c.row['after'], c.row['promise_after'],
-              promise_brief_mib(64, c.row['conns']),
               'within' if c.row['after'] <= c.row['promise_after'] else 'NOT within'))
 
 
@@ -889,7 +882,6 @@ def run_case(name, fn, opts):
         c.row['notes'].append('%s: exit status %s on SIGTERM' % (name, status))
     conns = c.row['conns']
     c.row['promise'] = promise_docs_mib(MEMORY_MIB, conns)
-    c.row['brief'] = promise_brief_mib(MEMORY_MIB, conns)
     c.row['within'] = (peak <= c.row['promise']) and (
         'promise_after' not in c.row or c.row['after'] <= c.row['promise_after'])
     c.row['nc'] = nc
@@ -902,15 +894,15 @@ def fmt(v, spec='%.0f'):
 
 
 def print_table(rows, out=sys.stdout):
-    out.write('| case | RSS peak MiB | VmHWM MiB | promise MiB (docs; brief) | within | '
+    out.write('| case | RSS peak MiB | VmHWM MiB | promise MiB | within | '
               'RSS after MiB | attack got | normal p99 / max ms | normal errors of requests |\n')
     out.write('| --- | ---: | ---: | ---: | --- | ---: | --- | ---: | --- |\n')
     for r in rows:
         nc = r.get('nc') or {}
         nerr = nc.get('errors') or {}
-        out.write('| %s | %s | %s | %s; %s | %s | %s | %s | %s | %s |\n' % (
+        out.write('| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' % (
             r['case'], fmt(r.get('peak')), fmt(r.get('hwm')), fmt(r.get('promise')),
-            fmt(r.get('brief')), 'yes' if r.get('within') else 'no', fmt(r.get('after')),
+            'yes' if r.get('within') else 'no', fmt(r.get('after')),
             r['attack'].replace('|', '/'),
             '%s / %s' % (fmt(nc.get('p99_ms'), '%.2f'), fmt(nc.get('max_ms'), '%.1f')),
             ('%s of %s' % (fmt_kinds(nerr), nc.get('requests'))) if nerr else
