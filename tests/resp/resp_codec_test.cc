@@ -124,7 +124,8 @@ TEST(RespParser, InvalidBulkLength) {
 }
 
 TEST(RespParser, BulkLargerThanTheRequestLimitIsRefused) {
-  EXPECT_EQ(parse_error("*1\r\n$1000\r\n", 1000), "Protocol error: invalid bulk length");
+  EXPECT_EQ(parse_error("*1\r\n$1000\r\n", 1000), "Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)");
+  EXPECT_EQ(parse_error("*1\r\n$536870913\r\n"), "Protocol error: invalid bulk length");  // over Redis's 512 MB
   RequestParser p;
   // 4 + 6 + 989 + 2 = 1001 bytes: over a 1000-byte limit, within a 1001-byte one.
   EXPECT_EQ(p.parse("*1\r\n$989\r\n", 1000), ParseStatus::kError);
@@ -137,7 +138,7 @@ TEST(RespParser, ManySmallArgumentsOverTheLimitAreRefused) {
   for (int i = 0; i < 200; ++i) in += "$1\r\na\r\n";
   RequestParser p;
   EXPECT_EQ(p.parse(in, 1000), ParseStatus::kError);
-  EXPECT_EQ(message_of(p), "Protocol error: invalid bulk length");
+  EXPECT_EQ(message_of(p), "Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)");
   p.reset();
   EXPECT_EQ(p.parse(in, kMax), ParseStatus::kIncomplete);
 }

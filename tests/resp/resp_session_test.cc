@@ -105,7 +105,7 @@ TEST(RespSession, BulkOverTheRequestLimitIsRefusedAndCloses) {
   Conn c;
   const std::size_t limit = c.h.shared().settings.max_request_bytes;
   EXPECT_EQ(c.run("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + std::to_string(limit) + "\r\n"),
-            crlf({"-ERR Protocol error: invalid bulk length"}));
+            crlf({"-ERR Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)"}));
   EXPECT_TRUE(c.s->closing());
 }
 
@@ -115,7 +115,7 @@ TEST(RespSession, UnconsumedInputNeverExceedsTheRequestLimit) {
   std::string req = "*1000\r\n";
   for (int i = 0; i < 1000; ++i) req += "$1\r\na\r\n";
   const std::string out = c.run(req, 100);
-  EXPECT_EQ(out, crlf({"-ERR Protocol error: invalid bulk length"}));
+  EXPECT_EQ(out, crlf({"-ERR Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)"}));
   EXPECT_TRUE(c.s->closing());
 }
 
@@ -253,7 +253,7 @@ TEST(RespSession, MgetWithABadBulkIsAProtocolError) {
   std::string huge = "*2\r\n$4\r\nMGET\r\n";
   huge += num("$", static_cast<long long>(limit));
   huge += "\r\n";
-  EXPECT_EQ(d.run(huge), crlf({"*1", "-ERR Protocol error: invalid bulk length"}));
+  EXPECT_EQ(d.run(huge), crlf({"*1", "-ERR Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)"}));
   EXPECT_TRUE(d.s->closing());
 }
 

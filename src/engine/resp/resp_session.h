@@ -14,9 +14,11 @@
 //   server.max_item_size: beyond it SET, APPEND and SETRANGE answer Redis's
 //   "string exceeds maximum allowed size (proto-max-bulk-len)".
 // - A request that cannot fit in EngineSettings::max_request_bytes (a bulk announcing more, or
-//   headers beyond it) gets "-ERR Protocol error: invalid bulk length" and the connection closes,
-//   as Redis does past proto-max-bulk-len. A multibulk count above 1048576 is invalid (Redis 7
-//   allows up to INT_MAX). In an inline request a NUL byte is an ordinary byte.
+//   headers beyond it) gets "-ERR Protocol error: request larger than the server's limit
+//   (server.max_item_size + 64 KiB)" and the connection closes, as Redis closes past its own
+//   limits (a bulk over 512 MB, proto-max-bulk-len's ceiling, is "invalid bulk length", as in
+//   Redis). A multibulk count above 1048576 is invalid (Redis 7 allows up to INT_MAX). In an
+//   inline request a NUL byte is an ordinary byte.
 // - Except MGET as a multibulk request: it is served as its keys arrive (its array header first,
 //   then each key's value once its bulk is complete, pausing at max_reply_bytes until the peer
 //   reads), so MGET of 100,000 keys works as in Redis and a reply of 1,000 copies of a 1 MB

@@ -256,7 +256,7 @@ ParseStatus RequestParser::parse_multibulk(std::string_view in, std::size_t max_
       const char* cr = find(in, scan_ > pos_ ? scan_ : pos_, '\r');
       if (cr == nullptr) {
         if (in.size() - pos_ > kInlineMaxSize) return fail(ParseError::kTooBigBulkCount);
-        if (in.size() > max_request_bytes) return fail(ParseError::kInvalidBulkLength);
+        if (in.size() > max_request_bytes) return fail(ParseError::kRequestTooLarge);
         scan_ = in.size();
         return ParseStatus::kIncomplete;
       }
@@ -267,10 +267,14 @@ ParseStatus RequestParser::parse_multibulk(std::string_view in, std::size_t max_
       }
       if (in[pos_] != '$') return fail(ParseError::kExpectedDollar, in[pos_]);
       std::int64_t len = 0;
-      if (!parse_i64(in.substr(pos_ + 1, r - pos_ - 1), &len) || len < 0 ||
-          static_cast<std::uint64_t>(len) > max_request_bytes ||
-          r + 2 + static_cast<std::size_t>(len) + 2 > max_request_bytes) {
+      // Redis's bound on one bulk: proto-max-bulk-len, 512 MB at most.
+      constexpr std::int64_t kMaxBulk = std::int64_t{512} << 20;
+      if (!parse_i64(in.substr(pos_ + 1, r - pos_ - 1), &len) || len < 0 || len > kMaxBulk) {
         return fail(ParseError::kInvalidBulkLength);
+      }
+      if (static_cast<std::uint64_t>(len) > max_request_bytes ||
+          r + 2 + static_cast<std::size_t>(len) + 2 > max_request_bytes) {
+        return fail(ParseError::kRequestTooLarge);
       }
       pos_ = r + 2;
       bulk_len_ = len;
@@ -315,6 +319,9 @@ void RequestParser::error_message(Buffer& out) const {
       break;
     case ParseError::kInvalidBulkLength:
       out.append("Protocol error: invalid bulk length");
+      break;
+    case ParseError::kRequestTooLarge:
+      out.append("Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)");
       break;
   }
 }

@@ -44,7 +44,9 @@ enum class ParseError : std::uint8_t {
   kInvalidMultibulkLength,  // Protocol error: invalid multibulk length
   kTooBigBulkCount,         // Protocol error: too big bulk count string
   kExpectedDollar,          // Protocol error: expected '$', got '%c'
-  kInvalidBulkLength,       // Protocol error: invalid bulk length (also: over max_request_bytes)
+  kInvalidBulkLength,       // Protocol error: invalid bulk length
+  kRequestTooLarge,         // a well-formed request over max_request_bytes (no Redis equivalent:
+                            // Redis's own limits are 512 MB a bulk and 1 GB of query buffer)
 };
 
 // A cheap look ahead, for prefetching the keys of pipelined requests before they run: when `in`
