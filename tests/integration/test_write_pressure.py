@@ -74,16 +74,15 @@ def _read_replies(sock, count, buf):
     return stored, refused, other, buf
 
 
-def _fill(srv, size):
-    """One connection stores 1.5x the limit of `size`-byte values (noreply, then a probe)."""
-    value = b'f' * size
-    count = (MEMORY_MIB << 20) * 3 // 2 // size + 1
+def _fill(srv, prefix, count, value):
+    """One connection stores `count` values under `prefix` (noreply, then a meta no-op to wait
+    for them all)."""
     deadline = time.monotonic() + 120
     with _connect(srv) as sock:
-        batch = max(1, min(256, (4 << 20) // size))
+        batch = max(1, min(256, (4 << 20) // len(value)))
         for first in range(0, count, batch):
             assert time.monotonic() < deadline, 'fill took over 2 minutes'
-            sock.sendall(b''.join(b'set fill:%d:%d 0 0 %d noreply\r\n%s\r\n' % (size, k, size, value)
+            sock.sendall(b''.join(b'set %s%d 0 0 %d noreply\r\n%s\r\n' % (prefix, k, len(value), value)
                                   for k in range(first, min(count, first + batch))))
         sock.sendall(b'mn\r\n')
         buf = b''
@@ -111,7 +110,7 @@ def _write(srv, size, writer, results):
 
 @pytest.mark.parametrize('size', SIZES)
 def test_writes_into_a_full_store_are_stored_on_every_worker(srv, size):
-    _fill(srv, size)
+    _fill(srv, b'fill:%d:' % size, (MEMORY_MIB << 20) * 3 // 2 // size + 1, b'f' * size)
     results = {}
     threads = [threading.Thread(target=_write, args=(srv, size, w, results)) for w in range(WRITERS)]
     for t in threads:
@@ -135,19 +134,7 @@ def test_a_lowered_limit_keeps_what_fits_and_gives_memory_back():
     493 where ~3,700 fit), and resident memory comes down with it (it used to stay at its peak)."""
     server = conftest.start('ferrited', sets=('server.memory=256MiB', 'server.workers=2'))
     try:
-        size = 10000
-        value = b'v' * size
-        with _connect(server) as sock:
-            count = (256 << 20) * 6 // 5 // size
-            for first in range(0, count, 256):
-                sock.sendall(b''.join(b'set low:%d 0 0 %d noreply\r\n%s\r\n' % (k, size, value)
-                                      for k in range(first, min(count, first + 256))))
-            sock.sendall(b'mn\r\n')
-            buf = b''
-            while not buf.endswith(b'MN\r\n'):
-                chunk = sock.recv(1 << 16)
-                assert chunk, 'closed during the fill'
-                buf += chunk
+        _fill(server, b'low:', (256 << 20) * 6 // 5 // 10000, b'v' * 10000)
         rss_full = server.rss_kib()
         resp = server.addr('resp')
         reply = harness.exchange(resp, b'*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$9\r\nmaxmemory\r\n$8\r\n67108864\r\n', b'\r\n')
