@@ -28,13 +28,14 @@ SIZES = [100, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024]
 WRITERS = 8
 PIPELINE = 16
 WRITE_SECONDS = 3.0
-# Refusals allowed among the pressure writes, per thousand. Values up to 64 KiB: one (before:
-# 4-9%, and all of one worker's writes after the other filled the store). Larger values need
-# whole allocator pages emptied, a tick or two of the worker's loop after the first refusal, and
-# another worker may have to give a segment back first: twenty (before: 22% of 256 KiB values,
-# 99% of 1 MiB ones after smaller values had filled the store).
+# Refusals allowed among the pressure writes, per thousand. Values up to 16 KiB (blocks in 64 KiB
+# pages): one (before: 4-9%, and all of one worker's writes after the other filled the store).
+# Larger values (blocks in 512 KiB pages or whole slices) need whole allocator pages emptied, a
+# tick or two of the worker's loop after the first refusal, and another worker may have to give
+# a segment back first: twenty (before: 4% of 64 KiB values, 22% of 256 KiB values and 99% of
+# 1 MiB ones after smaller values had filled the store).
 def refused_per_mille(size):
-    return 1 if size <= 64 * 1024 else 20
+    return 1 if size <= 16 * 1024 else 20
 
 
 @pytest.fixture(scope='module')
