@@ -35,9 +35,10 @@ constexpr unsigned kFragCheckEvery = 32;         // ticks between fragmentation 
 constexpr std::size_t kFragSlackDivisor = 32;    // touched-but-free memory allowed: ~3% of a share
 constexpr std::size_t kGiveBackBlocksPerTick = 4096;  // items a give_back() evicts per tick at most
 // Blocks one relieve() call looks at, at most: 8 windows of 100-byte items are 300k items, and
-// moving or evicting them all in one tick stalled the worker's clients for half a second. The
-// windows left are chosen again (still the sparsest) at the next call.
-constexpr std::size_t kReliefBlocksPerCall = 4096;
+// moving or evicting them all in one tick stalled the worker's clients for half a second; 32k
+// items are a few milliseconds, and enough for a 1 MiB hole among 128-byte items. The windows
+// left are chosen again (still the sparsest) at the next call.
+constexpr std::size_t kReliefBlocksPerCall = 32768;
 constexpr unsigned kGiveBackCollectTicks = 64;        // forced collects after a segment was emptied
 constexpr unsigned kOwnRoomEvery = 8;                 // ticks between counts of a heap's own room
 // What a segment holds for items: 32 MiB less its header slice.
@@ -822,10 +823,10 @@ void Context::relieve(std::size_t want_bytes) noexcept {
     bool move = false;    // move the items of the windows (else evict them)
     std::size_t blocks_left = kReliefBlocksPerCall;  // the rest of the windows waits for the next call
   } scan{this, memory_.arena_bytes() / kWin + 1};
-  // Room for a large value may have to come from other large blocks (a store full of 256 KiB or
-  // 1 MiB values that receives 1 MiB ones): then the windows with the fewest live bytes are
-  // emptied whatever their blocks.
-  if (want_bytes != 0 && largest_demand_ > kLargeBlock) scan.keep_from = ~std::size_t{0};
+  // Room for a large value may have to come from smaller large blocks (a store full of 256 KiB
+  // values that receives 1 MiB ones): those may go too, never a block as large as the one the
+  // room is for (the values just written are what the room was made for).
+  if (want_bytes != 0 && largest_demand_ > kLargeBlock) scan.keep_from = ItemMemory::usable_for(largest_demand_);
   window_live_.assign(scan.n, kNone);  // kNone: no small or medium page of ours there
   const auto census_page = [](void* arg, const ItemMemory::Page& p) noexcept {
     auto& sc = *static_cast<Scan*>(arg);
@@ -965,9 +966,13 @@ void Context::keep_own_room() noexcept {
   // Room for the next writes: the free blocks of the size this context writes, and what no page
   // of its segments (or of its share of the free segments) covers yet. Free blocks of other
   // sizes do not count: a page is reusable for another size only once it is empty.
+  // What this context unlinked and waits to free counts as room to come: evicting more would
+  // not free anything sooner (a stalled context holds every grace period back).
   const std::size_t capacity = (c.held + c.arena_free / attached) * kSegmentUsable;
-  const std::size_t room = (capacity > c.in_pages ? capacity - c.in_pages : 0) + c.free_in_class;
-  const std::size_t want = std::max<std::size_t>(2 * own_allocated_, kSegmentUsable / 16);
+  const std::size_t room = (capacity > c.in_pages ? capacity - c.in_pages : 0) + c.free_in_class +
+                           static_cast<std::size_t>(std::max<std::int64_t>(0, stats_.retired_bytes_delta.get()));
+  const std::size_t want = std::min(std::max<std::size_t>(2 * own_allocated_, kSegmentUsable / 16),
+                                    memory_.budget() / attached / 8);
   own_allocated_ = 0;
   if (room >= want) return;
   const std::int64_t target = static_cast<std::int64_t>(want - room);
