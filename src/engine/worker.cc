@@ -1,5 +1,7 @@
 #include "engine/worker.h"
 
+#include "engine/worker_conn.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -12,32 +14,6 @@
 
 namespace ferrite::engine {
 
-struct Worker::Conn {
-  bool open = false;
-  Service service = Service::kMemcache;
-  std::unique_ptr<Session> session;
-  ConnInfo info;
-  Buffer pending;          // input not consumed yet (an incomplete request, or held back)
-  Buffer out[2];           // out[cur] is filled; the other may be in flight
-  unsigned cur = 0;
-  bool sending = false;    // out[cur ^ 1] is in flight
-  std::size_t sent = 0;    // bytes of the in-flight buffer already sent
-  bool paused = false;     // the driver stopped reading (back-pressure)
-  bool close_after_flush = false;
-  bool closing = false;    // driver.close() called
-  bool dirty = false;      // in dirty_: has replies to send or a close to start
-  bool stalled = false;    // input held back (replies at their cap): counted once per episode
-  bool capped = false;     // the last feed stopped at the budget's reply cap (Exec::reply_cap)
-  bool budget_wait = false;  // paused until the connection-buffer budget has room (in waiters_)
-  std::uint64_t wait_since_ms = 0;
-  std::uint64_t last_request_ms = 0;  // store clock: when its last complete request ran
-  // Buffer bytes this connection holds (its own buffers and its session's, as measured around
-  // everything that runs for it: core/buffer.h's buffer_bytes()), and the part of them beyond
-  // kConnBaseBytes charged to the budget.
-  std::int64_t held = 0;
-  std::int64_t charged = 0;
-};
-
 namespace {
 
 constexpr std::size_t kEventsPerPoll = 256;
@@ -47,10 +23,6 @@ constexpr std::uint64_t kIdleSweepEveryMs = 1000;
 // spun after each request is taken from someone else; 256 empty polls (~250 us) per wake-up made
 // a worker at 20k requests/s spin a whole core.
 constexpr std::uint64_t kSpinNs = 20'000;
-// Buckets of the table a table-wide management request (big-key scan, flush sweep) covers per
-// loop turn, so that the worker's clients are served in between: 640 item slots, about 0.1 ms
-// (thread CPU time measured at 1.9M items: 90-190 us a turn, cache misses on buckets and items).
-constexpr std::size_t kControlBucketsPerTurn = 64;
 // How often the store's tick() runs at most (a DPDK profile found 21% of a busy-polling worker's
 // time in it when it ran every iteration).
 constexpr std::uint64_t kTickNs = 100'000;
@@ -87,27 +59,6 @@ std::string_view refusal(Service s) {
              "Connection: close\r\n\r\ntoo many open connections\r\n\r\n";
     default: return {};
   }
-}
-
-// A big-key scan's visitor: keeps the `limit` largest items as a min-heap on value_bytes, so
-// that most items are rejected by one compare with its top.
-struct BigKeysTop {
-  std::vector<BigKey>* heap;
-  std::size_t limit;
-};
-void keep_if_big(void* arg, const store::ItemView& it) {
-  auto& t = *static_cast<BigKeysTop*>(arg);
-  const auto smaller = [](const BigKey& x, const BigKey& y) { return x.value_bytes > y.value_bytes; };
-  const std::size_t size = it.value().size();
-  if (t.heap->size() >= t.limit) {
-    if (t.heap->front().value_bytes >= size) return;
-    std::pop_heap(t.heap->begin(), t.heap->end(), smaller);
-    t.heap->back().key.assign(it.key());
-    t.heap->back().value_bytes = size;
-  } else {
-    t.heap->push_back(BigKey{std::string(it.key()), size});
-  }
-  std::push_heap(t.heap->begin(), t.heap->end(), smaller);
 }
 
 // What a request refused for want of buffer memory hears before its connection closes.
@@ -738,190 +689,6 @@ void Worker::every_second(std::uint64_t /*now_ms*/) {
   last_no_memory_ = no_memory;
   // The hot-key sketch follows the current load: counts halve every 10 seconds.
   if (++seconds_ % 10 == 0) options_.control->hot.decay();
-}
-
-void Worker::serve_control() {
-  for (;;) {
-    if (control_req_ == nullptr && !options_.control->inbox.pop(&control_req_)) return;
-    if (!answer(*control_req_)) return;  // more next turn
-    control_req_->done.store(true, std::memory_order_release);
-    control_req_ = nullptr;
-  }
-}
-
-bool Worker::answer(ControlRequest& req) {
-  const std::uint64_t now = ctx_->now_ms();
-  switch (req.kind) {
-    case ControlRequest::Kind::kClients:
-      for (std::size_t id = 0; id < conns_.size(); ++id) {
-        if (!conns_[id] || !conns_[id]->open) continue;
-        const Conn& c = *conns_[id];
-        ClientRow row;
-        row.id = c.info.id;
-        row.peer = c.info.peer;
-        row.local = c.info.local;
-        row.protocol = c.session ? proto_name(c.session->proto()) : std::string_view("memcache");
-        row.age_ms = exec_->unix_ms() - c.info.created_unix_ms;
-        row.idle_ms = now - c.info.last_active_ms;
-        row.bytes_in = c.info.bytes_in;
-        row.bytes_out = c.info.bytes_out;
-        row.pending_bytes = c.pending.size();
-        row.reply_bytes = c.out[0].size() + c.out[1].size() - (c.sending ? c.sent : 0);
-        row.worker = options_.id;
-        req.clients.push_back(std::move(row));
-      }
-      return true;
-    case ControlRequest::Kind::kHotKeys:
-      options_.control->hot.snapshot(&req.hot);
-      return true;
-    case ControlRequest::Kind::kBigKeys: {
-      BigKeysTop top{&req.big, req.limit == 0 ? 1 : req.limit};
-      const std::size_t buckets = std::min(req.scan_buckets, kControlBucketsPerTurn);
-      ctx_->scan(&req.cursor, buckets, &keep_if_big, &top);
-      req.scan_buckets -= buckets;
-      return req.cursor == 0 || req.scan_buckets == 0;
-    }
-    case ControlRequest::Kind::kFlush:
-      // The flush itself is O(1) (a version cutoff); the sweep that frees the items goes a
-      // bounded number of buckets a turn (the other workers' tick()s help from the same cursor).
-      if (!req.flushed) {
-        ctx_->flush(0);
-        req.flushed = true;
-      }
-      return ctx_->sweep_flushed_some(kControlBucketsPerTurn);
-  }
-  return true;
-}
-
-// Handles one poll's events in order. The datagrams' first keys are hashed once, up front: for
-// the handover, and in a burst of several, to prefetch their buckets and then their items so
-// that their cache misses overlap. Keys another partition owns are not prefetched: their
-// datagrams go there. A fast path delivers datagrams only.
-void Worker::serve_events(const io::Event* events, std::size_t n, io::Driver& from) {
-  const bool keyed = n > 1 || handover_ != nullptr;
-  if (keyed) {
-    for (std::size_t i = 0; i < n; ++i) burst_key_[i] = first_key(events[i], &burst_keys_[i]);
-  }
-  if (n > 1) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (burst_key_[i] == BurstKey::kLocal) ctx_->prefetch(burst_keys_[i]);
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      if (burst_key_[i] == BurstKey::kLocal) ctx_->prefetch_item(burst_keys_[i]);
-    }
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    const io::Event& ev = events[i];
-    if (ev.type == io::EventType::kDatagram) {
-      const BurstKey kind = keyed ? burst_key_[i] : BurstKey::kNone;
-      on_datagram(ev, from, kind, kind != BurstKey::kNone ? &burst_keys_[i] : nullptr);
-    } else if (&from == &driver_) {
-      handle(ev);
-    }
-  }
-}
-
-Worker::BurstKey Worker::first_key(const io::Event& ev, store::KeyRef* key) const noexcept {
-  const DatagramHandler* h = handler_for(ev.tag);
-  if (h == nullptr || ev.type != io::EventType::kDatagram || !h->first_key(std::string_view(ev.data, ev.len), key)) {
-    return BurstKey::kNone;
-  }
-  return handover_ != nullptr && ctx_->partition_of(key->hash) != ctx_->home() ? BurstKey::kRemote : BurstKey::kLocal;
-}
-
-// `kind` and `key` as first_key() found them (with the handover on, every datagram's were).
-void Worker::on_datagram(const io::Event& ev, io::Driver& from, BurstKey kind, const store::KeyRef* key) {
-  stats_.datagrams_in.add();
-  stats_.bytes_read.add(ev.len);
-  if (kind == BurstKey::kRemote && hand_over(ev, &from == fast_path_, *key)) return;
-  serve_datagram(ev, from, key);
-}
-
-// Copies the datagram into the ring towards its key's partition; false (served here) when the
-// ring is full or the datagram does not fit a slot.
-bool Worker::hand_over(const io::Event& ev, bool fast_path, const store::KeyRef& key) {
-  Handover::Ring* ring = handover_->out(options_.id, ctx_->partition_of(key.hash));
-  HandedDatagram* d = ring != nullptr && ev.len <= HandedDatagram::kMaxBytes && ev.peer != nullptr ? ring->claim() : nullptr;
-  if (d == nullptr) {
-    stats_.handover_full.add();
-    return false;
-  }
-  d->tag = ev.tag;
-  d->fast_path = fast_path;
-  d->len = static_cast<std::uint16_t>(ev.len);
-  d->key_offset = static_cast<std::uint16_t>(key.key.data() - ev.data);
-  d->key_len = static_cast<std::uint16_t>(key.key.size());
-  d->key_hash = key.hash;
-  d->peer = *ev.peer;
-  std::memcpy(d->data, ev.data, ev.len);
-  ring->publish();
-  stats_.datagrams_handed_over.add();
-  return true;
-}
-
-// Runs what the other partitions' workers handed to this one (a bounded number per iteration).
-// As with a poll's burst, the datagrams' buckets and then their items are prefetched first (their
-// keys' hashes came with them).
-std::size_t Worker::serve_handed_over() {
-  constexpr std::size_t kPerRing = 64;
-  std::size_t n = 0;
-  for (Handover::Ring* ring : handover_->in(options_.id)) {
-    const std::size_t ready = std::min(kPerRing, ring->readable());
-    if (ready > 1) {
-      for (std::size_t i = 0; i < ready; ++i) ctx_->prefetch(handed_key(*ring->peek(i)));
-      for (std::size_t i = 0; i < ready; ++i) ctx_->prefetch_item(handed_key(*ring->peek(i)));
-    }
-    for (std::size_t i = 0; i < ready; ++i) {
-      HandedDatagram* d = ring->front();
-      if (d == nullptr) break;
-      io::Event ev{io::EventType::kDatagram};
-      ev.tag = d->tag;
-      ev.data = d->data;
-      ev.len = d->len;
-      ev.peer = &d->peer;
-      const store::KeyRef key = handed_key(*d);
-      serve_datagram(ev, d->fast_path && fast_path_ != nullptr ? *fast_path_ : driver_, &key);
-      ring->release();
-      ++n;
-    }
-  }
-  return n;
-}
-
-void Worker::serve_datagram(const io::Event& ev, io::Driver& from, const store::KeyRef* key) {
-  DatagramHandler* h = handler_for(ev.tag);
-  if (h == nullptr || ev.peer == nullptr) {
-    stats_.datagrams_dropped.add();
-    return;
-  }
-  datagram_out_.clear();
-  exec_->conn_id = 0;  // no connection: stats conns marks none of them as asking
-  if (key != nullptr) exec_->first_key = *key;
-  const std::size_t factor = shared_.settings.udp_reply_factor;
-  const bool bounded =
-      factor != 0 && !is_loopback(*ev.peer) && !endpoint_in(*ev.peer, shared_.settings.udp_allow);
-  exec_->datagram_reply_bytes = bounded ? factor * ev.len : static_cast<std::size_t>(-1);
-  h->on_datagram(std::string_view(ev.data, ev.len), datagram_out_, *exec_);
-  exec_->first_key = {};
-  if (bounded && datagram_out_.buf.size() > factor * ev.len) {
-    stats_.datagrams_dropped.add(static_cast<std::int64_t>(datagram_out_.count()));
-    stats_.udp_reflection_drops.add();
-    return;
-  }
-  // Whole or not at all: a reply cut short could never be reassembled.
-  if (!from.datagram_room(datagram_out_.count(), datagram_out_.buf.size())) {
-    stats_.datagrams_dropped.add(static_cast<std::int64_t>(datagram_out_.count()));
-    return;
-  }
-  for (std::size_t i = 0; i < datagram_out_.count(); ++i) {
-    const std::string_view d = datagram_out_.datagram(i);
-    if (from.send_datagram(ev.tag, *ev.peer, d.data(), d.size())) {
-      stats_.datagrams_out.add();
-      stats_.bytes_written.add(static_cast<std::int64_t>(d.size()));
-    } else {
-      stats_.datagrams_dropped.add();
-    }
-  }
 }
 
 }  // namespace ferrite::engine
