@@ -135,12 +135,13 @@ std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
     if (r + 1 >= in.size()) break;
     std::int64_t len = 0;
     const bool number = proto::resp::parse_i64(in.substr(pos + 1, r - pos - 1), &len) && len >= 0 &&
-                        len <= (std::int64_t{512} << 20);  // Redis's bound on a bulk
+                        len <= proto::resp::kMaxBulkLength;
     if (!number || static_cast<std::uint64_t>(len) + 4 > request_cap) {
       if (n > 0) break;
-      mget_fail(out, ex, number ? "ERR Protocol error: request larger than the server's limit "
-                                  "(server.max_item_size + 64 KiB)"
-                                : "ERR Protocol error: invalid bulk length");
+      scratch_.clear();
+      scratch_.append("ERR ");
+      scratch_.append(number ? proto::resp::kRequestTooLargeMessage : "Protocol error: invalid bulk length");
+      mget_fail(out, ex, scratch_.view());
       return in.size();
     }
     const auto end = r + 2 + static_cast<std::size_t>(len) + 2;  // the 2 bytes after it unseen, as Redis

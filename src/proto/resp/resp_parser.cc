@@ -267,9 +267,7 @@ ParseStatus RequestParser::parse_multibulk(std::string_view in, std::size_t max_
       }
       if (in[pos_] != '$') return fail(ParseError::kExpectedDollar, in[pos_]);
       std::int64_t len = 0;
-      // Redis's bound on one bulk: proto-max-bulk-len, 512 MB at most.
-      constexpr std::int64_t kMaxBulk = std::int64_t{512} << 20;
-      if (!parse_i64(in.substr(pos_ + 1, r - pos_ - 1), &len) || len < 0 || len > kMaxBulk) {
+      if (!parse_i64(in.substr(pos_ + 1, r - pos_ - 1), &len) || len < 0 || len > kMaxBulkLength) {
         return fail(ParseError::kInvalidBulkLength);
       }
       if (static_cast<std::uint64_t>(len) > max_request_bytes ||
@@ -321,7 +319,7 @@ void RequestParser::error_message(Buffer& out) const {
       out.append("Protocol error: invalid bulk length");
       break;
     case ParseError::kRequestTooLarge:
-      out.append("Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)");
+      out.append(kRequestTooLargeMessage);
       break;
   }
 }

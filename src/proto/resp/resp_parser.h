@@ -36,6 +36,12 @@ enum class ParseStatus : std::uint8_t {
   kError,       // protocol error: see error() / error_message()
 };
 
+// Redis's bound on one bulk argument (proto-max-bulk-len's ceiling): beyond it a length is
+// invalid, as in Redis; within it but over the server's request limit, the request is too large.
+inline constexpr std::int64_t kMaxBulkLength = std::int64_t{512} << 20;
+inline constexpr std::string_view kRequestTooLargeMessage =
+    "Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)";
+
 enum class ParseError : std::uint8_t {
   kNone,
   kTooBigInline,            // Protocol error: too big inline request
