@@ -273,6 +273,7 @@ class Context {
   void give_back(std::uint64_t others_short) noexcept;
   void* alloc_after_grace(std::size_t footprint) noexcept;
   void* alloc_after_quiescing(std::size_t footprint, std::size_t want) noexcept;
+  void* retry_as_freed(std::size_t footprint, bool quiescing, unsigned spins) noexcept;
   bool protected_item(const Item* it) const noexcept;
   void set_short(bool on) noexcept;
   bool make_room(std::size_t bytes) noexcept;
