@@ -158,6 +158,15 @@ class Buffer {
   static constexpr std::size_t kPage = 4096;
   static bool mapped(std::size_t cap) noexcept { return cap >= kMapBytes; }
 
+  // ThreadSanitizer does not see mremap: the pages it moves away keep their shadow, and a worker
+  // that later maps a buffer at the same address was reported as racing with the one that wrote
+  // there before. Under TSan a mapped buffer moves by mmap, copy and munmap instead.
+#if defined(__SANITIZE_THREAD__)
+  static constexpr bool kTsan = true;
+#else
+  static constexpr bool kTsan = false;
+#endif
+
   // Moves the contents (size_ <= n bytes) to a block of capacity n; n == 0 frees. False (and
   // nothing changed) when the memory cannot be had.
   bool set_capacity(std::size_t n) noexcept {
@@ -166,7 +175,7 @@ class Buffer {
       release();
       return true;
     }
-    if (mapped(cap_) && mapped(n)) {
+    if (mapped(cap_) && mapped(n) && !kTsan) {
       void* m = mremap(data_, cap_, n, MREMAP_MAYMOVE);
       if (m == MAP_FAILED) return false;
       p = static_cast<char*>(m);
