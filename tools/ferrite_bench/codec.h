@@ -12,13 +12,18 @@
 
 namespace ferrite::bench {
 
-enum class Op : std::uint8_t { kGet, kSet };
+// kGet and kSet are every codec's; the others are RESP's only (resp_types.h).
+enum class Op : std::uint8_t { kGet, kSet, kMultiIncr, kHSet, kHGet };
+
+// What a run sends: GET/SET (any protocol), or one of the RESP type workloads (resp_types.h):
+// MULTI + 10 INCR + EXEC transactions, or HSET/HGET of 10-field hashes.
+enum class Workload : std::uint8_t { kGetSet, kMultiIncr, kHash };
 
 enum class ReplyStatus : std::uint8_t {
   kIncomplete,  // not all of the reply has arrived yet
-  kHit,         // GET found the key; value is set
-  kMiss,        // GET did not find the key
-  kStored,      // SET succeeded
+  kHit,         // GET (HGET) found the key (field); value is set
+  kMiss,        // GET (HGET) did not find it
+  kStored,      // a write succeeded: SET, HSET, a MULTI/EXEC transaction
   kError,       // the server answered with an error reply (message says which); stream still in sync
   kBad,         // not a valid reply to this request: the stream cannot be trusted any more
 };
@@ -36,7 +41,7 @@ class Codec {
   virtual void encode_get(Buffer& out, std::string_view key, std::uint32_t id) const = 0;
   virtual void encode_set(Buffer& out, std::string_view key, std::string_view value,
                           std::uint32_t id) const = 0;
-  // Looks at the front of `in` for the reply to request `id`, `op` on `key`.
+  // Looks at the front of `in` for the reply to request `id`, `op` (kGet or kSet) on `key`.
   virtual Reply parse(std::string_view in, Op op, std::string_view key, std::uint32_t id) const = 0;
   // Bytes a request adds to the output (the UDP loop packs datagrams with it).
   virtual std::size_t request_size(Op op, std::size_t key_size, std::size_t value_size) const = 0;

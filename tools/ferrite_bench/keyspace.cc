@@ -30,8 +30,8 @@ double helper2(double x) noexcept {
 
 }  // namespace
 
-Keyspace::Keyspace(std::uint64_t keys, std::uint32_t key_size, std::uint32_t value_size)
-    : keys_(keys), key_size_(key_size), value_size_(value_size) {}
+Keyspace::Keyspace(std::uint64_t keys, std::uint32_t key_size, std::uint32_t value_size, char prefix)
+    : keys_(keys), key_size_(key_size), value_size_(value_size), prefix_(prefix) {}
 
 std::string Keyspace::check(std::uint64_t keys, std::uint32_t key_size) {
   if (keys == 0) return "--keys must be at least 1";
@@ -45,7 +45,7 @@ std::string Keyspace::check(std::uint64_t keys, std::uint32_t key_size) {
 }
 
 std::string_view Keyspace::key(std::uint64_t i, char* out) const noexcept {
-  out[0] = 'k';
+  out[0] = prefix_;
   char* p = out + key_size_;
   while (p > out + 1) {
     *--p = static_cast<char>('0' + i % 10);

@@ -1,7 +1,10 @@
 // The keys a run uses, the value stored under each, and how the next key is drawn.
 //
-// Key i is "k" followed by i in decimal, zero-padded to exactly key_size bytes, so every key has
-// the same length and keys of different runs with the same settings are the same keys. The value
+// Key i is a one-letter prefix ("k" unless told otherwise: the RESP type workloads use "c" for
+// their counters and "h" for their hashes, so that runs of different workloads against one server
+// do not meet each other's keys) followed by i in decimal, zero-padded to exactly key_size bytes,
+// so every key has the same length and keys of different runs with the same settings are the
+// same keys. The value
 // of key i is a 16-character hex digest of i repeated to value_size bytes: a reply that carries
 // another key's value, a truncated value or stray bytes does not match and counts as an error.
 #pragma once
@@ -16,9 +19,9 @@ namespace ferrite::bench {
 
 class Keyspace {
  public:
-  Keyspace(std::uint64_t keys, std::uint32_t key_size, std::uint32_t value_size);
+  Keyspace(std::uint64_t keys, std::uint32_t key_size, std::uint32_t value_size, char prefix = 'k');
 
-  // Empty if key_size can hold "k" and the largest index; else what is wrong.
+  // Empty if key_size can hold the prefix and the largest index; else what is wrong.
   static std::string check(std::uint64_t keys, std::uint32_t key_size);
 
   std::uint64_t keys() const noexcept { return keys_; }
@@ -37,6 +40,7 @@ class Keyspace {
   std::uint64_t keys_;
   std::uint32_t key_size_;
   std::uint32_t value_size_;
+  char prefix_;
 };
 
 // Zipf over ranks 1..n with exponent theta > 0 (P(k) proportional to k^-theta), by rejection-

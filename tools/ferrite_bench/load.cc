@@ -14,6 +14,7 @@
 #include <string>
 
 #include "proto/binary/udp.h"
+#include "resp_types.h"
 
 namespace ferrite::bench {
 
@@ -32,7 +33,20 @@ struct Pending {
   std::uint32_t id;  // request id (binary protocol)
   Op op;
   bool measured;
+  std::uint8_t field;  // HGET: the field asked for
 };
+
+char key_prefix(Workload w) {
+  switch (w) {
+    case Workload::kMultiIncr:
+      return 'c';
+    case Workload::kHash:
+      return 'h';
+    case Workload::kGetSet:
+      break;
+  }
+  return 'k';
+}
 
 std::string errno_text(const char* what, int err) { return std::string(what) + ": " + std::strerror(err); }
 
@@ -100,12 +114,26 @@ struct Worker::Conn {
 Worker::Worker(const LoadConfig& cfg, const Codec& codec, std::uint32_t thread_index)
     : cfg_(cfg),
       codec_(codec),
-      keyspace_(cfg.keys, cfg.key_size, cfg.value_size),
+      keyspace_(cfg.keys, cfg.key_size, cfg.value_size, key_prefix(cfg.workload)),
       chooser_(cfg.keys, cfg.zipf, cfg.theta),
       rng_(cfg.seed * 0x9E3779B97F4A7C15ull + thread_index + 1),
       key_buf_(cfg.key_size),
       value_buf_(cfg.value_size + 16) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  switch (cfg.workload) {
+    case Workload::kGetSet:
+      break;
+    case Workload::kMultiIncr:
+      // Every operation is a transaction; the preload SETs each counter to 0.
+      op_read_ = op_write_ = Op::kMultiIncr;
+      keys_buf_.resize(std::size_t{resp_types::kIncrs} * cfg.key_size);
+      break;
+    case Workload::kHash:
+      op_read_ = Op::kHGet;
+      op_write_ = op_preload_ = Op::kHSet;
+      values_buf_.resize(std::size_t{resp_types::kFields} * cfg.value_size + 16);
+      break;
+  }
   const double f = std::clamp(cfg.set_fraction, 0.0, 1.0);
   set_threshold_ = f >= 1.0 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(f * 0x1.0p64);
   depth_run_ = cfg.pipeline;
@@ -236,15 +264,51 @@ void Worker::fail(Conn& c, std::uint64_t now, std::uint64_t Stats::*first, std::
 void Worker::push(Conn& c, Op op, std::uint64_t key, std::uint64_t t, bool measured) {
   const std::string_view k = keyspace_.key(key, key_buf_.data());
   const std::uint32_t id = c.next_id++;
-  if (op == Op::kGet) {
-    codec_.encode_get(c.out, k, id);
-    ++stats_->sent_gets;
-  } else {
-    codec_.encode_set(c.out, k, keyspace_.value(key, value_buf_.data()), id);
-    ++stats_->sent_sets;
+  std::uint8_t field = 0;
+  switch (op) {
+    case Op::kGet:
+      codec_.encode_get(c.out, k, id);
+      ++stats_->sent_gets;
+      break;
+    case Op::kSet:
+      // multi-incr preloads its counters with 0, for INCR.
+      codec_.encode_set(c.out, k,
+                        cfg_.workload == Workload::kMultiIncr ? std::string_view("0")
+                                                              : keyspace_.value(key, value_buf_.data()),
+                        id);
+      ++stats_->sent_sets;
+      break;
+    case Op::kMultiIncr: {
+      // Ten different keys: key .. key + 9, wrapping (options insist on at least ten keys).
+      std::string_view keys[resp_types::kIncrs];
+      for (std::uint32_t i = 0; i < resp_types::kIncrs; ++i) {
+        std::uint64_t n = key + i;
+        if (n >= cfg_.keys) n -= cfg_.keys;
+        keys[i] = keyspace_.key(n, keys_buf_.data() + std::size_t{i} * cfg_.key_size);
+      }
+      resp_types::encode_multi_incr(c.out, keys);
+      ++stats_->sent_sets;
+      break;
+    }
+    case Op::kHSet: {
+      std::string_view values[resp_types::kFields];
+      for (std::uint32_t j = 0; j < resp_types::kFields; ++j) {
+        values[j] = keyspace_.value(resp_types::field_value_index(key, j),
+                                    values_buf_.data() + std::size_t{j} * cfg_.value_size);
+      }
+      resp_types::encode_hset(c.out, k, values);
+      ++stats_->sent_sets;
+      break;
+    }
+    case Op::kHGet:
+      // Multiply-shift: a field uniform in [0, kFields).
+      field = static_cast<std::uint8_t>(((rng_.next() >> 32) * resp_types::kFields) >> 32);
+      resp_types::encode_hget(c.out, k, field);
+      ++stats_->sent_gets;
+      break;
   }
   if (c.count == 0) c.last_progress = now_ns();
-  c.ring[(c.head + c.count) & c.mask] = Pending{t, key, id, op, measured};
+  c.ring[(c.head + c.count) & c.mask] = Pending{t, key, id, op, measured, field};
   ++c.count;
   ++inflight_;
   if (measured) ++issued_measured_;
@@ -276,23 +340,21 @@ void Worker::issue(Conn& c, std::uint64_t now) {
   }
   if (phase_ == Phase::kPreload) {
     while (c.count < depth_preload_ && preload_next_ < preload_end_)
-      push(c, Op::kSet, preload_next_++, now, true);
+      push(c, op_preload_, preload_next_++, now, true);
   } else if (cfg_.rate > 0) {
-    const auto pick = [this]() { return rng_.next() < set_threshold_ ? Op::kSet : Op::kGet; };
     while (c.count < depth_run_) {
       const auto due = c.due_base + static_cast<std::uint64_t>(static_cast<double>(c.due_n) * interval_ns_);
       if (due > now || (sched_.end_ns != 0 && due >= sched_.end_ns)) break;
       const bool measured = due >= sched_.measure_ns;
       if (measured && sched_.quota != 0 && issued_measured_ >= sched_.quota) break;
-      const Op op = pick();
+      const Op op = pick_op();
       push(c, op, chooser_.next(rng_), due, measured);
       ++c.due_n;
       if (measured) stats_->send_lag.record(now - due);
     }
   } else {
-    const auto pick = [this]() { return rng_.next() < set_threshold_ ? Op::kSet : Op::kGet; };
     while (c.count < depth_run_ && !issuing_done(now)) {
-      const Op op = pick();
+      const Op op = pick_op();
       push(c, op, chooser_.next(rng_), now, now >= sched_.measure_ns);
     }
   }
@@ -327,7 +389,8 @@ std::size_t Worker::complete(Conn& c, std::string_view data, std::uint64_t now, 
   while (c.count > 0) {
     const Pending& p = c.front();
     const std::string_view key = keyspace_.key(p.key, key_buf_.data());
-    const Reply r = codec_.parse(data.substr(off), p.op, key, p.id);
+    const Reply r = resp_types::is_resp_type_op(p.op) ? resp_types::parse(data.substr(off), p.op)
+                                                      : codec_.parse(data.substr(off), p.op, key, p.id);
     if (r.status == ReplyStatus::kIncomplete) break;
     if (r.status == ReplyStatus::kBad) {
       *bad = "bad reply: " + std::string(r.message.substr(0, 120));
@@ -341,9 +404,15 @@ std::size_t Worker::complete(Conn& c, std::string_view data, std::uint64_t now, 
         ok = false;
         break;
       case ReplyStatus::kHit:
-        if (p.op != Op::kGet || !keyspace_.value_matches(p.key, r.value)) {
+        if (!(p.op == Op::kGet && keyspace_.value_matches(p.key, r.value)) &&
+            !(p.op == Op::kHGet &&
+              keyspace_.value_matches(resp_types::field_value_index(p.key, p.field), r.value))) {
           ++st.err_value;
-          note_error("GET " + std::string(key) + ": the value is not the one stored");
+          std::string why(p.op == Op::kHGet ? "HGET " : "GET ");
+          why.append(key);
+          if (p.op == Op::kHGet) why.append(" ").append(resp_types::field_name(p.field));
+          why.append(": the value is not the one stored");
+          note_error(why);
           ok = false;
         } else if (p.measured) {
           ++st.hits;

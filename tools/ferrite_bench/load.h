@@ -28,7 +28,8 @@ struct LoadConfig {
   std::uint32_t value_size = 32;
   bool zipf = false;
   double theta = 0.99;
-  double set_fraction = 1.0 / 11.0;
+  double set_fraction = 1.0 / 11.0;  // of the writes (SET, HSET); multi-incr: every op is one
+  Workload workload = Workload::kGetSet;  // kMultiIncr, kHash: RESP only (resp_types.h)
   double rate = 0;       // offered ops/s over all connections; 0 = closed loop
   double timeout_s = 5;  // a connection whose oldest request waits this long is reset
   std::uint64_t seed = 1;
@@ -42,12 +43,12 @@ struct Stats {
                            // scheduled time (--rate), ns
   Histogram send_lag;      // --rate: actual send time minus scheduled time, ns
   std::uint64_t ops = 0;   // measured requests answered with a valid reply
-  std::uint64_t gets = 0;  // ... of which GETs
+  std::uint64_t gets = 0;  // ... of which reads: GETs (hash workload: HGETs)
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;
-  std::uint64_t sets = 0;
-  std::uint64_t sent_gets = 0;  // every GET put on the wire in this phase (measured or not)
-  std::uint64_t sent_sets = 0;
+  std::uint64_t sets = 0;       // ... and writes: SETs (HSETs; multi-incr: transactions)
+  std::uint64_t sent_gets = 0;  // every read put on the wire in this phase (measured or not)
+  std::uint64_t sent_sets = 0;  // every write (SET, HSET, MULTI..EXEC transaction)
   std::uint64_t err_reply = 0;    // error replies (SERVER_ERROR, -ERR, ...)
   std::uint64_t err_bad = 0;      // garbled or unexpected replies (the connection is reset)
   std::uint64_t err_value = 0;    // GET hits whose value is not the one stored for the key
@@ -111,6 +112,7 @@ class Worker {
   void flush(Conn& c, std::uint64_t now);
   void issue(Conn& c, std::uint64_t now);
   void push(Conn& c, Op op, std::uint64_t key, std::uint64_t t, bool measured);
+  Op pick_op() noexcept { return rng_.next() < set_threshold_ ? op_write_ : op_read_; }
   void set_events(Conn& c, bool want_out);
   void housekeeping(std::uint64_t now);
   void note_error(std::string_view why);
@@ -125,6 +127,11 @@ class Worker {
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<char> key_buf_;
   std::vector<char> value_buf_;
+  std::vector<char> keys_buf_;    // multi-incr: the transaction's kIncrs keys
+  std::vector<char> values_buf_;  // hash: the kFields values of an HSET
+  Op op_read_ = Op::kGet;         // what the workload reads and writes with
+  Op op_write_ = Op::kSet;
+  Op op_preload_ = Op::kSet;
   std::uint64_t set_threshold_ = 0;  // rng.next() below this: SET
   std::uint32_t depth_run_ = 1;      // requests in flight per connection (UDP: per datagram)
   std::uint32_t depth_preload_ = 1;

@@ -1,6 +1,7 @@
 // ferrite-bench: drives a memcached-text, RESP or Ferrite-binary server with a configurable
-// GET/SET workload and reports throughput, hit ratio, errors and latency percentiles.
-// See `ferrite-bench --help` and bench/kernel/side_by_side.sh.
+// GET/SET workload (over RESP also MULTI/INCR/EXEC transactions or HSET/HGET of hashes) and
+// reports throughput, hit ratio, errors and latency percentiles.
+// See `ferrite-bench --help`, bench/kernel/side_by_side.sh and bench/kernel/resp_types.sh.
 #include <netdb.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -158,6 +159,7 @@ int run(const Options& o) {
   cfg.zipf = o.zipf;
   cfg.theta = o.theta;
   cfg.set_fraction = o.set_fraction;
+  cfg.workload = o.workload;
   cfg.rate = o.rate;
   cfg.timeout_s = o.timeout;
   cfg.seed = o.seed;

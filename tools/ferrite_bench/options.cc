@@ -6,6 +6,7 @@
 #include <map>
 
 #include "keyspace.h"
+#include "resp_types.h"
 
 namespace ferrite::bench {
 
@@ -38,6 +39,21 @@ std::string check(Options& o) {
     }
   } else {
     return "--distribution: '" + o.distribution + "' is not uniform, zipf or zipf:THETA";
+  }
+  if (o.workload_name == "getset") {
+    o.workload = Workload::kGetSet;
+  } else if (o.workload_name == "multi-incr") {
+    o.workload = Workload::kMultiIncr;
+  } else {
+    o.workload = Workload::kHash;
+  }
+  if (o.workload != Workload::kGetSet && o.protocol != Protocol::kResp) {
+    return "--workload " + o.workload_name + " needs --protocol resp";
+  }
+  if (o.workload == Workload::kMultiIncr) {
+    if (o.ratio_given) return "--ratio does not apply to --workload multi-incr (every operation is a transaction)";
+    if (o.keys < resp_types::kIncrs) return "--workload multi-incr needs --keys 10 or more (10 different keys a transaction)";
+    o.ratio = "1:0";
   }
   const std::size_t colon = o.ratio.find(':');
   std::uint64_t s = 0;
@@ -112,14 +128,23 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--value-size,-d", o.value_size, "value length in bytes");
   app.add_option("--distribution", o.distribution,
                  "key popularity: uniform | zipf | zipf:THETA (default theta 0.99)");
-  app.add_option("--ratio", o.ratio, "SET:GET mix, e.g. 1:10, 0:1 (GETs only), 1:0 (SETs only)");
+  app.add_option("--workload", o.workload_name,
+                 "getset: GET and SET (any protocol); with --protocol resp also multi-incr: MULTI, INCR of 10 "
+                 "different keys, EXEC, written as one piece (one operation = one transaction), and hash: HSET "
+                 "of a whole 10-field hash and HGET of one field, mixed by --ratio (HSET:HGET); their keys "
+                 "start with c and h, getset's with k")
+      ->check(CLI::IsMember({"getset", "multi-incr", "hash"}));
+  app.add_option("--ratio", o.ratio, "SET:GET mix, e.g. 1:10, 0:1 (GETs only), 1:0 (SETs only); hash: HSET:HGET")
+      ->each([&](const std::string&) { o.ratio_given = true; });
   app.add_option("--duration", o.duration, "seconds of measured traffic")->each([&](const std::string&) {
     o.duration_given = true;
   });
   app.add_option("--requests,-n", o.requests,
                  "measured requests in all (stops at this count, or at --duration if given too)")
       ->each([&](const std::string&) { o.requests_given = true; });
-  app.add_flag("--warmup", o.preload, "first SET every key once (not measured)");
+  app.add_flag("--warmup", o.preload,
+               "first SET every key once (not measured); hash: HSET every hash whole; multi-incr: SET every "
+               "counter to 0");
   app.add_option("--warmup-time", o.warmup_time, "seconds of unmeasured traffic before measuring");
   app.add_option("--preload-pipeline", o.preload_pipeline,
                  "requests in flight per connection during --warmup");

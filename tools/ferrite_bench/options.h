@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "codec.h"
+
 namespace ferrite::bench {
 
 enum class Protocol : std::uint8_t { kMemcache, kResp, kBinary, kBinaryUdp };
@@ -23,7 +25,10 @@ struct Options {
   std::string distribution = "uniform";
   bool zipf = false;
   double theta = 0.99;
+  std::string workload_name = "getset";
+  Workload workload = Workload::kGetSet;
   std::string ratio = "1:10";
+  bool ratio_given = false;
   double set_fraction = 1.0 / 11.0;
   double duration = 10;  // seconds of measured traffic; 0 with --requests = no time bound
   bool duration_given = false;

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "resp_types.h"
+
 namespace ferrite::bench {
 
 namespace {
@@ -57,9 +59,23 @@ void print_table(std::FILE* out, const Options& o, const Result& r) {
   const Stats& s = r.run;
   std::fprintf(out, "ferrite-bench  %s %s, %u connections on %u threads, pipeline %u\n",
                o.protocol_name.c_str(), o.server.c_str(), o.connections, o.threads, r.depth);
-  std::fprintf(out, "workload       %llu keys of %u B, values %u B, %s, set:get %s, ",
-               static_cast<unsigned long long>(o.keys), o.key_size, o.value_size, o.distribution.c_str(),
-               o.ratio.c_str());
+  switch (o.workload) {
+    case Workload::kGetSet:
+      std::fprintf(out, "workload       %llu keys of %u B, values %u B, %s, set:get %s, ",
+                   static_cast<unsigned long long>(o.keys), o.key_size, o.value_size, o.distribution.c_str(),
+                   o.ratio.c_str());
+      break;
+    case Workload::kMultiIncr:
+      std::fprintf(out,
+                   "workload       multi-incr: MULTI + INCR of 10 keys + EXEC a request, %llu counters of %u B, %s, ",
+                   static_cast<unsigned long long>(o.keys), o.key_size, o.distribution.c_str());
+      break;
+    case Workload::kHash:
+      std::fprintf(out, "workload       hash: %llu hashes of %u B keys, 10 fields of %u B values, %s, hset:hget %s, ",
+                   static_cast<unsigned long long>(o.keys), o.key_size, o.value_size, o.distribution.c_str(),
+                   o.ratio.c_str());
+      break;
+  }
   if (o.rate > 0) {
     std::fprintf(out, "open loop at %.0f ops/s\n", o.rate);
   } else {
@@ -67,18 +83,33 @@ void print_table(std::FILE* out, const Options& o, const Result& r) {
   }
   if (o.preload) {
     const Stats& p = r.preload;
-    std::fprintf(out, "preload        %llu sets in %.2f s (%.0f/s), %llu errors\n",
-                 static_cast<unsigned long long>(p.sets), r.preload_s, per_s(p.sets, r.preload_s),
-                 static_cast<unsigned long long>(p.errors()));
+    std::fprintf(out, "preload        %llu %s in %.2f s (%.0f/s), %llu errors\n",
+                 static_cast<unsigned long long>(p.sets), o.workload == Workload::kHash ? "hsets" : "sets",
+                 r.preload_s, per_s(p.sets, r.preload_s), static_cast<unsigned long long>(p.errors()));
   }
   if (!r.ran) return;
   std::fprintf(out, "measured       %llu requests in %.2f s (after %.1f s warm-up)%s\n",
                static_cast<unsigned long long>(s.ops), r.measured_s, o.warmup_time,
                s.aborted ? "  ABORTED" : "");
-  std::fprintf(out, "throughput     %.0f ops/s (%llu gets, %llu sets)\n", per_s(s.ops, r.measured_s),
-               static_cast<unsigned long long>(s.gets), static_cast<unsigned long long>(s.sets));
-  std::fprintf(out, "hit ratio      %.4f (%llu hits, %llu misses)\n", hit_ratio(s),
-               static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.misses));
+  switch (o.workload) {
+    case Workload::kGetSet:
+      std::fprintf(out, "throughput     %.0f ops/s (%llu gets, %llu sets)\n", per_s(s.ops, r.measured_s),
+                   static_cast<unsigned long long>(s.gets), static_cast<unsigned long long>(s.sets));
+      break;
+    case Workload::kMultiIncr:
+      std::fprintf(out, "throughput     %.0f transactions/s (%llu transactions, %.0f INCRs/s)\n",
+                   per_s(s.ops, r.measured_s), static_cast<unsigned long long>(s.sets),
+                   per_s(s.ops * resp_types::kIncrs, r.measured_s));
+      break;
+    case Workload::kHash:
+      std::fprintf(out, "throughput     %.0f ops/s (%llu hgets, %llu hsets)\n", per_s(s.ops, r.measured_s),
+                   static_cast<unsigned long long>(s.gets), static_cast<unsigned long long>(s.sets));
+      break;
+  }
+  if (o.workload != Workload::kMultiIncr) {
+    std::fprintf(out, "hit ratio      %.4f (%llu hits, %llu misses)\n", hit_ratio(s),
+                 static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.misses));
+  }
   std::fprintf(out,
                "errors         %llu (error replies %llu, bad replies %llu, wrong values %llu, timeouts %llu, "
                "connection %llu; connect failures %llu)\n",
@@ -111,9 +142,9 @@ void print_json(std::FILE* out, const Options& o, const Result& r) {
   const Stats& s = r.run;
   std::fprintf(
       out,
-      "{\"server\":%s,\"protocol\":\"%s\",\"connections\":%u,\"threads\":%u,\"pipeline\":%u,"
+      "{\"server\":%s,\"protocol\":\"%s\",\"workload\":\"%s\",\"connections\":%u,\"threads\":%u,\"pipeline\":%u,"
       "\"keys\":%llu,\"key_size\":%u,\"value_size\":%u,\"distribution\":%s,\"ratio\":%s,\"rate\":%.1f,",
-      json_string(o.server).c_str(), o.protocol_name.c_str(), o.connections, o.threads, r.depth,
+      json_string(o.server).c_str(), o.protocol_name.c_str(), o.workload_name.c_str(), o.connections, o.threads, r.depth,
       static_cast<unsigned long long>(o.keys), o.key_size, o.value_size, json_string(o.distribution).c_str(),
       json_string(o.ratio).c_str(), o.rate);
   std::fprintf(out, "\"preload\":{\"sets\":%llu,\"seconds\":%.3f,\"sent_sets\":%llu,\"errors\":",
