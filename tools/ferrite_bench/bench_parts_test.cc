@@ -1,5 +1,6 @@
 // ferrite-bench's parts: the histogram's error bound, the Zipf sampler's distribution, keys and
-// values, and the reply parsers of each protocol at every split point.
+// values, the reply parsers of each protocol at every split point, and the RESP type workloads'
+// requests and reply checks (MULTI/INCR/EXEC transactions, HSET/HGET).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "histogram.h"
 #include "keyspace.h"
 #include "proto/binary/codec.h"
+#include "resp_types.h"
 
 namespace ferrite::bench {
 namespace {
@@ -93,6 +95,14 @@ TEST(Keyspace, ValuesMatchOnlyTheirKey) {
     changed[36] ^= 1;
     EXPECT_FALSE(ks.value_matches(i, changed));
   }
+}
+
+TEST(Keyspace, PrefixNamesTheWorkloadsKeys) {
+  Keyspace counters(1000, 8, 1, 'c');
+  Keyspace hashes(1000, 8, 1, 'h');
+  char a[8];
+  EXPECT_EQ(counters.key(42, a), "c0000042");
+  EXPECT_EQ(hashes.key(999, a), "h0000999");
 }
 
 TEST(Zipf, FrequenciesFollowThePowerLaw) {
@@ -255,6 +265,152 @@ TEST(BinaryCodec, RejectsRepliesToOtherRequests) {
   const Reply r = codec->parse(binary_reply(bin::Opcode::kSet, bin::Status::kTooLarge, 9), Op::kSet, "k", 9);
   EXPECT_EQ(r.status, ReplyStatus::kError);
   EXPECT_EQ(r.message, "TOO_LARGE");
+}
+
+namespace rt = resp_types;
+
+// As expect_parses, for the RESP type workloads' parsers.
+void expect_parses_op(std::string_view reply, Op op, ReplyStatus status, std::string_view value = {},
+                      std::string_view message = {}) {
+  for (std::size_t i = 0; i < reply.size(); ++i) {
+    const Reply r = rt::parse(reply.substr(0, i), op);
+    ASSERT_EQ(r.status, ReplyStatus::kIncomplete) << "prefix " << i << " of " << reply;
+  }
+  const std::string more = std::string(reply) + "*1\r\n$4\r\nnext\r\n";
+  const Reply r = rt::parse(more, op);
+  ASSERT_EQ(r.status, status) << reply;
+  EXPECT_EQ(r.consumed, reply.size());
+  EXPECT_EQ(r.value, value);
+  EXPECT_EQ(r.message, message);
+}
+
+std::string repeat(std::string_view s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+TEST(RespTypes, EncodesATransactionAsOneWrite) {
+  Buffer b;
+  const std::string_view keys[rt::kIncrs] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"};
+  rt::encode_multi_incr(b, keys);
+  std::string want = "*1\r\n$5\r\nMULTI\r\n";
+  for (int i = 0; i < 10; ++i) want += std::string("*2\r\n$4\r\nINCR\r\n$2\r\nc") + std::to_string(i) + "\r\n";
+  want += "*1\r\n$4\r\nEXEC\r\n";
+  EXPECT_EQ(b.view(), want);
+}
+
+TEST(RespTypes, EncodesHsetOfTenFieldsAndHget) {
+  Buffer b;
+  const std::string_view values[rt::kFields] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "jj"};
+  rt::encode_hset(b, "h1", values);
+  std::string want = "*22\r\n$4\r\nHSET\r\n$2\r\nh1\r\n";
+  for (int j = 0; j < 10; ++j) {
+    const std::string f = std::string("f") + std::to_string(j + 1);
+    want += std::string("$") + std::to_string(f.size()) + "\r\n" + f + std::string("\r\n$") + std::to_string(values[j].size()) + "\r\n" +
+            std::string(values[j]) + "\r\n";
+  }
+  EXPECT_EQ(b.view(), want);
+  b.clear();
+  rt::encode_hget(b, "h1", 9);
+  EXPECT_EQ(b.view(), "*3\r\n$4\r\nHGET\r\n$2\r\nh1\r\n$3\r\nf10\r\n");
+  EXPECT_EQ(rt::field_name(0), "f1");
+}
+
+TEST(RespTypes, FieldValuesAreDistinctPerHashAndField) {
+  Keyspace ks(1000, 8, 20, 'h');
+  char v[40];
+  for (std::uint64_t i = 0; i < 50; ++i) {
+    for (std::uint32_t j = 0; j < rt::kFields; ++j) {
+      const std::string_view s = ks.value(rt::field_value_index(i, j), v);
+      EXPECT_TRUE(ks.value_matches(rt::field_value_index(i, j), s));
+      EXPECT_FALSE(ks.value_matches(rt::field_value_index(i, (j + 1) % rt::kFields), s)) << i << " " << j;
+      EXPECT_FALSE(ks.value_matches(rt::field_value_index(i + 1, j), s)) << i << " " << j;
+    }
+  }
+}
+
+// What redis-server answers to MULTI, 10 INCRs and EXEC.
+std::string redis_transaction_reply() {
+  std::string r = std::string("+OK\r\n") + repeat("+QUEUED\r\n", 10) + "*10\r\n";
+  for (int i = 1; i <= 10; ++i) r += std::string(":") + std::to_string(i * 1000) + "\r\n";
+  return r;
+}
+
+TEST(RespTypes, ParsesATransactionSplitAnywhere) {
+  expect_parses_op(redis_transaction_reply(), Op::kMultiIncr, ReplyStatus::kStored);
+  // RESP3 clients see the same replies: an array is an array, integers are integers.
+  expect_parses_op(std::string("+OK\r\n") + repeat("+QUEUED\r\n", 10) + std::string("*10\r\n") + repeat(":-3\r\n", 10), Op::kMultiIncr,
+                   ReplyStatus::kStored);
+}
+
+TEST(RespTypes, TransactionErrorsAreErrorsThatKeepTheStreamInSync) {
+  // A server without transactions (ferrited before issue 15): MULTI and EXEC are unknown, the INCRs
+  // run on their own. The first error is the message.
+  const std::string multi_error = "-ERR unknown command 'MULTI', with args beginning with: ";
+  expect_parses_op(multi_error + std::string("\r\n") + repeat(":1\r\n", 10) + "-ERR unknown command 'EXEC', with args beginning with: \r\n",
+                   Op::kMultiIncr, ReplyStatus::kError, {}, multi_error);
+  // A queued command refused (e.g. out of memory): EXECABORT.
+  const std::string oom = "-OOM command not allowed when used memory > 'maxmemory'.";
+  expect_parses_op(std::string("+OK\r\n") + repeat("+QUEUED\r\n", 9) + oom + "\r\n" +
+                       "-EXECABORT Transaction discarded because of previous errors.\r\n",
+                   Op::kMultiIncr, ReplyStatus::kError, {}, oom);
+  // An INCR that fails inside EXEC (the key holds something else than an integer).
+  const std::string not_int = "-ERR value is not an integer or out of range";
+  expect_parses_op(std::string("+OK\r\n") + repeat("+QUEUED\r\n", 10) + std::string("*10\r\n") + repeat(":5\r\n", 3) + not_int + "\r\n" +
+                       repeat(":5\r\n", 6),
+                   Op::kMultiIncr, ReplyStatus::kError, {}, not_int);
+  // WRONGTYPE in EXEC's array, then a null EXEC (an aborted WATCH): errors all the same.
+  expect_parses_op(std::string("+OK\r\n") + repeat("+QUEUED\r\n", 10) + "*-1\r\n", Op::kMultiIncr, ReplyStatus::kError, {},
+                   "EXEC answered a null array (the transaction was aborted)");
+}
+
+TEST(RespTypes, RejectsTransactionRepliesOfAnotherShape) {
+  const std::string head = std::string("+OK\r\n") + repeat("+QUEUED\r\n", 10);
+  const auto status = [](const std::string& in) { return rt::parse_multi_incr(in).status; };
+  EXPECT_EQ(status(head + std::string("*9\r\n") + repeat(":1\r\n", 9)), ReplyStatus::kBad);
+  EXPECT_EQ(status(head + std::string("*11\r\n") + repeat(":1\r\n", 11)), ReplyStatus::kBad);
+  EXPECT_EQ(status(head + std::string("*10\r\n") + repeat(":1\r\n", 9) + "$1\r\n1\r\n"), ReplyStatus::kBad);
+  EXPECT_EQ(status(head + std::string("*10\r\n") + repeat(":1\r\n", 9) + ":x\r\n"), ReplyStatus::kBad);
+  EXPECT_EQ(status(head + "+OK\r\n"), ReplyStatus::kBad);
+  EXPECT_EQ(status(std::string("+OK\r\n") + repeat("+QUEUED\r\n", 9) + std::string("+OK\r\n*10\r\n") + repeat(":1\r\n", 10)),
+            ReplyStatus::kBad);
+  EXPECT_EQ(status(std::string(":1\r\n") + repeat("+QUEUED\r\n", 10) + std::string("*10\r\n") + repeat(":1\r\n", 10)), ReplyStatus::kBad);
+  // Not RESP at all, or not trustworthy RESP.
+  EXPECT_EQ(status("STORED\r\n"), ReplyStatus::kBad);
+  EXPECT_EQ(status("+OK\n"), ReplyStatus::kBad);
+  EXPECT_EQ(status("\r\n"), ReplyStatus::kBad);
+  EXPECT_EQ(status(std::string(kMaxLine, '+')), ReplyStatus::kBad);
+  EXPECT_EQ(status(head + std::string("*10\r\n") + repeat("*1\r\n", 10)), ReplyStatus::kBad);  // nested too deep
+  EXPECT_EQ(status(head + "*99999999999\r\n"), ReplyStatus::kBad);
+  EXPECT_EQ(status(head + "*10\r\n$3\r\nabcXX"), ReplyStatus::kBad);
+  // A bad reply consumes nothing (the connection is reset).
+  EXPECT_EQ(rt::parse_multi_incr("STORED\r\n").consumed, 0u);
+}
+
+TEST(RespTypes, ParsesHsetAndHgetRepliesSplitAnywhere) {
+  expect_parses_op(":10\r\n", Op::kHSet, ReplyStatus::kStored);
+  expect_parses_op(":0\r\n", Op::kHSet, ReplyStatus::kStored);
+  const std::string wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value";
+  expect_parses_op(wrongtype + "\r\n", Op::kHSet, ReplyStatus::kError, {}, wrongtype);
+  expect_parses_op("$5\r\nhel\r\n\r\n", Op::kHGet, ReplyStatus::kHit, "hel\r\n");
+  expect_parses_op("$0\r\n\r\n", Op::kHGet, ReplyStatus::kHit, "");
+  expect_parses_op("$-1\r\n", Op::kHGet, ReplyStatus::kMiss);
+  expect_parses_op("_\r\n", Op::kHGet, ReplyStatus::kMiss);
+  expect_parses_op(wrongtype + "\r\n", Op::kHGet, ReplyStatus::kError, {}, wrongtype);
+}
+
+TEST(RespTypes, RejectsHsetAndHgetRepliesOfAnotherShape) {
+  EXPECT_EQ(rt::parse_hset(":11\r\n").status, ReplyStatus::kBad);  // more fields than were sent
+  EXPECT_EQ(rt::parse_hset(":-1\r\n").status, ReplyStatus::kBad);
+  EXPECT_EQ(rt::parse_hset("+OK\r\n").status, ReplyStatus::kBad);
+  EXPECT_EQ(rt::parse_hset("$1\r\n1\r\n").status, ReplyStatus::kBad);
+  EXPECT_EQ(rt::parse_hget(":1\r\n").status, ReplyStatus::kBad);
+  EXPECT_EQ(rt::parse_hget("*1\r\n$1\r\nx\r\n").status, ReplyStatus::kBad);
+  EXPECT_EQ(rt::parse_hget("$5\r\nhelloXX").status, ReplyStatus::kBad);
+  EXPECT_EQ(rt::parse_hget("$-2\r\n").status, ReplyStatus::kBad);
+  EXPECT_EQ(rt::parse_hget("_x\r\n").status, ReplyStatus::kBad);
+  EXPECT_EQ(rt::parse_hget("END\r\n").status, ReplyStatus::kBad);
 }
 
 }  // namespace

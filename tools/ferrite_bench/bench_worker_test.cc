@@ -1,6 +1,8 @@
 // ferrite-bench's load loop against scripted loopback servers: a correct one, one that never
-// answers, one that answers garbage or wrong values, none at all, and a binary-protocol UDP server
-// that splits its replies and loses datagrams.
+// answers, one that answers garbage or wrong values, none at all, a binary-protocol UDP server
+// that splits its replies and loses datagrams, and small RESP servers with and without
+// transactions and hashes for the multi-incr and hash workloads (with a count of the client's
+// allocations while it runs).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -9,7 +11,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <new>
+#include <set>
 #include <functional>
 #include <map>
 #include <string>
@@ -20,6 +26,23 @@
 #include "load.h"
 #include "proto/binary/codec.h"
 #include "proto/binary/udp.h"
+#include "resp_types.h"
+
+// Counts operator new calls made by a thread while its t_count_news is set (the load loop must
+// not allocate per request).
+namespace {
+thread_local bool t_count_news = false;
+std::atomic<std::uint64_t> g_news{0};
+}  // namespace
+
+__attribute__((noinline)) void* operator new(std::size_t n) {
+  if (t_count_news) g_news.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n != 0 ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+// Not inlined: GCC would otherwise see free() on a pointer from operator new and warn.
+__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace ferrite::bench {
 namespace {
@@ -397,6 +420,230 @@ TEST(Worker, BinaryUdpPacksOnlyWhatFitsInADatagram) {
   auto codec = make_binary_codec();
   Worker w(cfg, *codec, 0);
   EXPECT_EQ(w.run_depth(), 6u);
+}
+
+// A tiny Redis: GET, SET, INCR, and (when `full`) MULTI/EXEC, HSET and HGET, over RESP arrays of bulk
+// strings. Without `full` it answers those four as ferrited did before issue 15: unknown command.
+// Its EXEC refuses a transaction whose INCRs do not name ten different keys.
+struct MiniRedis {
+  bool full = true;
+  bool swap_fields = false;  // HGET answers field f1's value whatever field was asked for
+  std::map<std::string, std::string> strings;
+  std::map<std::string, std::map<std::string, std::string>> hashes;
+  std::atomic<std::uint64_t> transactions{0};
+
+  struct Conn {
+    bool in_multi = false;
+    std::vector<std::string> queued;  // the keys of the INCRs queued
+  };
+  std::map<const std::string*, Conn> conns;
+
+  // One command off the front of `in`, or false while it is incomplete.
+  static bool take(std::string& in, std::vector<std::string>& args) {
+    args.clear();
+    std::size_t at = 0;
+    const auto line = [&](std::string& out) {
+      const std::size_t eol = in.find("\r\n", at);
+      if (eol == std::string::npos) return false;
+      out = in.substr(at, eol - at);
+      at = eol + 2;
+      return true;
+    };
+    std::string l;
+    if (!line(l)) return false;
+    const int n = std::stoi(l.substr(1));
+    for (int i = 0; i < n; ++i) {
+      if (!line(l)) return false;
+      const std::size_t len = std::stoul(l.substr(1));
+      if (in.size() < at + len + 2) return false;
+      args.push_back(in.substr(at, len));
+      at += len + 2;
+    }
+    in.erase(0, at);
+    return true;
+  }
+
+  std::string incr(const std::string& key) {
+    std::string& v = strings[key];
+    v = std::to_string((v.empty() ? 0 : std::stoll(v)) + 1);
+    return ":" + v + "\r\n";
+  }
+
+  std::string respond(std::string& in) {
+    std::string out;
+    std::vector<std::string> a;
+    Conn& c = conns[&in];
+    while (take(in, a)) {
+      const std::string& cmd = a[0];
+      if (!full && (cmd == "MULTI" || cmd == "EXEC" || cmd == "HSET" || cmd == "HGET")) {
+        out += "-ERR unknown command '" + cmd + "', with args beginning with: \r\n";
+      } else if (cmd == "MULTI") {
+        c.in_multi = true;
+        c.queued.clear();
+        out += "+OK\r\n";
+      } else if (cmd == "INCR" && c.in_multi) {
+        c.queued.push_back(a[1]);
+        out += "+QUEUED\r\n";
+      } else if (cmd == "INCR") {
+        out += incr(a[1]);
+      } else if (cmd == "EXEC") {
+        c.in_multi = false;
+        if (std::set<std::string>(c.queued.begin(), c.queued.end()).size() != resp_types::kIncrs) {
+          out += "-ERR the test server wants 10 different keys\r\n";
+          continue;
+        }
+        out += "*" + std::to_string(c.queued.size()) + "\r\n";
+        for (const auto& k : c.queued) out += incr(k);
+        ++transactions;
+      } else if (cmd == "SET") {
+        strings[a[1]] = a[2];
+        out += "+OK\r\n";
+      } else if (cmd == "GET") {
+        const auto it = strings.find(a[1]);
+        out += it == strings.end() ? std::string("$-1\r\n")
+                                   : "$" + std::to_string(it->second.size()) + "\r\n" + it->second + "\r\n";
+      } else if (cmd == "HSET") {
+        auto& h = hashes[a[1]];
+        int added = 0;
+        for (std::size_t i = 2; i + 1 < a.size(); i += 2) added += h.insert_or_assign(a[i], a[i + 1]).second ? 1 : 0;
+        out += ":" + std::to_string(added) + "\r\n";
+      } else if (cmd == "HGET") {
+        const auto h = hashes.find(a[1]);
+        const auto f = h == hashes.end() ? decltype(h->second.end()){} : h->second.find(swap_fields ? "f1" : a[2]);
+        if (h == hashes.end() || f == h->second.end()) {
+          out += "$-1\r\n";
+        } else {
+          out += "$" + std::to_string(f->second.size()) + "\r\n" + f->second + "\r\n";
+        }
+      } else {
+        out += "-ERR unknown command\r\n";
+      }
+    }
+    return out;
+  }
+};
+
+LoadConfig resp_config(Workload w) {
+  LoadConfig cfg = small_config();
+  cfg.workload = w;
+  cfg.set_fraction = w == Workload::kHash ? 0.25 : 1.0;
+  return cfg;
+}
+
+TEST(Worker, MultiIncrRunsTransactionsOfTenDifferentKeys) {
+  MiniRedis redis;
+  ScriptedServer server([&](std::string& in) { return redis.respond(in); });
+  LoadConfig cfg = resp_config(Workload::kMultiIncr);
+  server.fill(cfg);
+  auto codec = make_resp_codec();
+  Worker w(cfg, *codec, 0);
+  w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  EXPECT_EQ(w.preload_stats().sets, cfg.keys);
+  EXPECT_EQ(w.preload_stats().errors(), 0u) << w.preload_stats().first_error;
+  w.run(requests_schedule(2000, 10));
+  const Stats& s = w.run_stats();
+  EXPECT_EQ(s.errors(), 0u) << s.first_error;
+  EXPECT_EQ(s.ops, 2000u);
+  EXPECT_EQ(s.sets, 2000u);  // transactions
+  EXPECT_EQ(s.gets, 0u);
+  EXPECT_EQ(redis.transactions, 2000u);
+  // The preload set every counter (c-prefixed) to 0; each transaction added 10 in all.
+  std::uint64_t sum = 0;
+  for (const auto& [k, v] : redis.strings) {
+    ASSERT_EQ(k[0], 'c') << k;
+    sum += std::stoull(v);
+  }
+  EXPECT_EQ(redis.strings.size(), cfg.keys);
+  EXPECT_EQ(sum, 2000u * resp_types::kIncrs);
+}
+
+TEST(Worker, HashWorkloadPreloadsWholeHashesAndChecksEachFieldsValue) {
+  MiniRedis redis;
+  ScriptedServer server([&](std::string& in) { return redis.respond(in); });
+  LoadConfig cfg = resp_config(Workload::kHash);
+  server.fill(cfg);
+  auto codec = make_resp_codec();
+  Worker w(cfg, *codec, 0);
+  w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  EXPECT_EQ(w.preload_stats().sets, cfg.keys);
+  EXPECT_EQ(w.preload_stats().errors(), 0u) << w.preload_stats().first_error;
+  ASSERT_EQ(redis.hashes.size(), cfg.keys);
+  for (const auto& [k, h] : redis.hashes) {
+    ASSERT_EQ(k[0], 'h') << k;
+    ASSERT_EQ(h.size(), resp_types::kFields) << k;
+  }
+  w.run(requests_schedule(4000, 10));
+  const Stats& s = w.run_stats();
+  EXPECT_EQ(s.errors(), 0u) << s.first_error;
+  EXPECT_EQ(s.ops, 4000u);
+  EXPECT_EQ(s.hits, s.gets);
+  EXPECT_GT(s.sets, 600u);  // a quarter HSETs
+  EXPECT_GT(s.gets, 2400u);
+}
+
+TEST(Worker, HashWorkloadCountsAnotherFieldsValueAsWrong) {
+  MiniRedis redis;
+  redis.swap_fields = true;
+  ScriptedServer server([&](std::string& in) { return redis.respond(in); });
+  LoadConfig cfg = resp_config(Workload::kHash);
+  cfg.set_fraction = 0;
+  server.fill(cfg);
+  auto codec = make_resp_codec();
+  Worker w(cfg, *codec, 0);
+  w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  w.run(requests_schedule(2000, 10));
+  const Stats& s = w.run_stats();
+  // One field in ten is f1, whose value is the right one.
+  EXPECT_GT(s.err_value, 1500u);
+  EXPECT_EQ(s.err_value + s.hits, 2000u);
+  EXPECT_NE(s.first_error.find("HGET h"), std::string::npos) << s.first_error;
+}
+
+TEST(Worker, AServerWithoutTransactionsOrHashesAnswersErrorsAndKeepsTheConnections) {
+  MiniRedis redis;
+  redis.full = false;
+  ScriptedServer server([&](std::string& in) { return redis.respond(in); });
+  for (const Workload wl : {Workload::kMultiIncr, Workload::kHash}) {
+    LoadConfig cfg = resp_config(wl);
+    server.fill(cfg);
+    auto codec = make_resp_codec();
+    Worker w(cfg, *codec, 0);
+    w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+    w.run(requests_schedule(500, 10));
+    const Stats& s = w.run_stats();
+    EXPECT_EQ(s.ops, 0u);
+    EXPECT_EQ(s.err_reply, 500u);
+    EXPECT_EQ(s.err_bad + s.err_conn + s.err_timeout, 0u) << s.first_error;
+    EXPECT_EQ(w.preload_stats().connects + s.connects, cfg.connections);  // none was reset
+    EXPECT_NE(s.first_error.find(wl == Workload::kHash ? "unknown command 'H" : "unknown command 'MULTI'"),
+              std::string::npos)
+        << s.first_error;
+  }
+}
+
+// No allocation per request: a second run of 20000 operations allocates (almost) nothing.
+TEST(Worker, TheLoadLoopDoesNotAllocatePerRequest) {
+  MiniRedis redis;
+  ScriptedServer server([&](std::string& in) { return redis.respond(in); });
+  for (const Workload wl : {Workload::kGetSet, Workload::kMultiIncr, Workload::kHash}) {
+    LoadConfig cfg = resp_config(wl);
+    if (wl == Workload::kGetSet) cfg.set_fraction = 0.25;
+    server.fill(cfg);
+    auto codec = make_resp_codec();
+    Worker w(cfg, *codec, 0);
+    w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+    w.run(requests_schedule(2000, 10));  // buffers grow to their working size
+    ASSERT_EQ(w.run_stats().errors(), 0u) << w.run_stats().first_error;
+    const std::uint64_t before = w.run_stats().ops;  // a worker's run stats add up over its runs
+    g_news = 0;
+    t_count_news = true;
+    w.run(requests_schedule(20000, 20));
+    t_count_news = false;
+    EXPECT_EQ(w.run_stats().ops - before, 20000u) << w.run_stats().first_error;
+    std::printf("workload %d: %llu allocations in 20000 operations\n", static_cast<int>(wl),
+                static_cast<unsigned long long>(g_news.load()));
+    EXPECT_LT(g_news.load(), 20u) << "workload " << static_cast<int>(wl);
+  }
 }
 
 }  // namespace
