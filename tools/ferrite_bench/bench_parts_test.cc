@@ -11,6 +11,7 @@
 #include "codec.h"
 #include "histogram.h"
 #include "keyspace.h"
+#include "options.h"
 #include "proto/binary/codec.h"
 #include "resp_types.h"
 
@@ -411,6 +412,34 @@ TEST(RespTypes, RejectsHsetAndHgetRepliesOfAnotherShape) {
   EXPECT_EQ(rt::parse_hget("$-2\r\n").status, ReplyStatus::kBad);
   EXPECT_EQ(rt::parse_hget("_x\r\n").status, ReplyStatus::kBad);
   EXPECT_EQ(rt::parse_hget("END\r\n").status, ReplyStatus::kBad);
+}
+
+// parse_options on a command line; returns its status (-1: go on).
+int parse(std::vector<std::string> args, Options& o) {
+  args.insert(args.begin(), "ferrite-bench");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return parse_options(static_cast<int>(argv.size()), argv.data(), o);
+}
+
+TEST(Options, RespTypeWorkloadsAreRespOnly) {
+  Options o;
+  EXPECT_EQ(parse({"--protocol", "resp", "--workload", "multi-incr"}, o), -1);
+  EXPECT_EQ(o.workload, Workload::kMultiIncr);
+  EXPECT_EQ(o.set_fraction, 1.0);  // every operation is a transaction
+  Options h;
+  EXPECT_EQ(parse({"--protocol", "resp", "--workload", "hash", "--ratio", "1:3"}, h), -1);
+  EXPECT_EQ(h.workload, Workload::kHash);
+  EXPECT_EQ(h.set_fraction, 0.25);
+  Options g;
+  EXPECT_EQ(parse({"--protocol", "memcache"}, g), -1);
+  EXPECT_EQ(g.workload, Workload::kGetSet);
+  Options bad;
+  EXPECT_EQ(parse({"--protocol", "memcache", "--workload", "hash"}, bad), 2);
+  EXPECT_EQ(parse({"--protocol", "binary", "--workload", "multi-incr"}, bad), 2);
+  EXPECT_EQ(parse({"--protocol", "resp", "--workload", "lists"}, bad), 2);
+  EXPECT_EQ(parse({"--protocol", "resp", "--workload", "multi-incr", "--ratio", "1:1"}, bad), 2);
+  EXPECT_EQ(parse({"--protocol", "resp", "--workload", "multi-incr", "--keys", "9"}, bad), 2);
 }
 
 }  // namespace
