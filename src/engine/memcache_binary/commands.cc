@@ -95,8 +95,10 @@ Op BinarySession::get(const Request& r, Buffer& out, Exec& ex) {
 
 Op BinarySession::gat(const Request& r, Buffer& out, Exec& ex) {
   ex.note_key(r.key);
-  if (const store::ItemView it = ex.ctx.gat(r.key, deadline(mb::parse_u32_extras(r.extras), ex));
-      it && !it.is_string()) {
+  if (const store::ItemView cur = ex.ctx.get(r.key); cur && !cur.is_string()) {
+    error(r, out, Status::kNotSupported);  // a hash: refused before its TTL is touched
+  } else if (const store::ItemView it = ex.ctx.gat(r.key, deadline(mb::parse_u32_extras(r.extras), ex));
+             it && !it.is_string()) {
     error(r, out, Status::kNotSupported);
   } else if (it) {
     ex.hit(kProto);
