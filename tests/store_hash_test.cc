@@ -276,6 +276,7 @@ TEST(HashValue, MalformedEncodingsAreRejectedNotOverread) {
   EXPECT_FALSE(hash::validate(std::string("\x02\x01" "a\x00\x01" "a\x00", 8)));  // a field twice
   EXPECT_FALSE(hash::validate(std::string("\xff\xff\xff\xff\xff\x01", 6)));   // varint too long
   EXPECT_FALSE(hash::validate(std::string("\xff\xff\xff\xff\x7f", 5)));       // over 32 bits
+  EXPECT_FALSE(hash::validate(std::string("\x80\x00", 2)));                  // not the shortest form
   EXPECT_TRUE(hash::validate(std::string("\x00", 1)));                        // empty hash
   std::string_view v;
   EXPECT_FALSE(hash::find(std::string("\x01\x05" "ab", 4), "ab", &v));

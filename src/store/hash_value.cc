@@ -9,8 +9,8 @@ namespace ferrite::store::hash {
 
 namespace {
 
-// Reads a varint at in[*pos]; false if it runs past the end, is longer than 5 bytes or does not
-// fit in 32 bits.
+// Reads a varint at in[*pos]; false if it runs past the end, is longer than 5 bytes, is not in
+// its shortest form or does not fit in 32 bits.
 bool get_varint(std::string_view in, std::size_t* pos, std::uint32_t* out) noexcept {
   std::uint64_t v = 0;
   std::size_t p = *pos;
@@ -19,7 +19,8 @@ bool get_varint(std::string_view in, std::size_t* pos, std::uint32_t* out) noexc
     const auto b = static_cast<std::uint8_t>(in[p++]);
     v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
     if ((b & 0x80) == 0) {
-      if (v > 0xFFFFFFFFu) return false;
+      // Canonical only (no trailing zero groups), and 32 bits: one encoding per hash.
+      if (v > 0xFFFFFFFFu || (b == 0 && shift != 0)) return false;
       *pos = p;
       *out = static_cast<std::uint32_t>(v);
       return true;
