@@ -129,9 +129,14 @@ TEST(RespHash, Hscan) {
         crlf({":3", "*2", "$1", "0", "*6", "$2", "f1", "$1", "a", "$2", "f2", "$1", "b", "$2", "g1", "$1", "c", "*2",
               "$1", "0", "*4", "$2", "f1", "$1", "a", "$2", "f2", "$1", "b", "*2", "$1", "0", "*0"}));
   check("HSET h f a\r\nHSCAN h x\r\nHSCAN h 0 COUNT 0\r\nHSCAN h 0 COUNT\r\nHSCAN h 0 NOVALUES\r\n"
-        "HSCAN h 0 COUNT x\r\nHSCAN h -1\r\n",
+        "HSCAN h 0 COUNT x\r\nHSCAN h 18446744073709551616\r\nHSCAN h -\r\nHSCAN h \" 1\"\r\n",
         crlf({":1", "-ERR invalid cursor", "-ERR syntax error", "-ERR syntax error", "-ERR syntax error",
-              "-ERR value is not an integer or out of range", "-ERR invalid cursor"}));
+              "-ERR value is not an integer or out of range", "-ERR invalid cursor", "-ERR invalid cursor",
+              "-ERR invalid cursor"}));
+  // Any other cursor strtoul takes (a sign, 2^64 - 1, none): the whole hash, as for a listpack.
+  check("HSET h f a\r\nHSCAN h -1\r\nHSCAN h 18446744073709551615 COUNT 5\r\nHSCAN h \"\"\r\n",
+        crlf({":1", "*2", "$1", "0", "*2", "$1", "f", "$1", "a", "*2", "$1", "0", "*2", "$1", "f", "$1", "a", "*2",
+              "$1", "0", "*2", "$1", "f", "$1", "a"}));
 }
 
 TEST(RespHash, Resp3MapForHgetall) {
@@ -159,6 +164,21 @@ TEST(RespHash, StringCommandsOnAHashAreWrongtypeAndChangeNothing) {
         "GETDEL h\r\nGETEX h\r\nGETEX h PERSIST\r\nGETEX h EX 100\r\nSET h v GET\r\n"
         "SET s v\r\nMGET h s\r\nHLEN h\r\nHGET h f\r\nTYPE h\r\nTTL h\r\n",
         want.substr(0, want.find("*2")) + crlf({"+OK"}) + want.substr(want.find("*2")));
+}
+
+TEST(RespHash, StreamedMgetAnswersNilForAHash) {
+  // A multibulk MGET is served as its keys arrive (resp_session.cc): a hash is nil there too.
+  check("HSET h f v\r\nSET s v\r\n" + mb({"MGET", "h", "s", "nokey"}),
+        crlf({":1", "+OK", "*3", "$-1", "$1", "v", "$-1"}));
+}
+
+TEST(RespHash, AHashOverTheItemSizeIsRefusedAndLeftAsItWas) {
+  Conn c(std::size_t{8} << 20, 1024);
+  const std::string big(600, 'x');
+  EXPECT_EQ(c.run(mb({"HSET", "h", "a", big})), crlf({":1"}));
+  EXPECT_EQ(c.run(mb({"HSET", "h", "b", big})),
+            crlf({"-ERR hash exceeds the maximum item size (proto-max-bulk-len)"}));
+  EXPECT_EQ(c.run("HLEN h\r\nHEXISTS h b\r\n"), crlf({":1", ":0"}));
 }
 
 TEST(RespHash, AnyTypeCommandsWorkOnAHash) {

@@ -414,19 +414,22 @@ void RespSession::cmd_hrandfield(Call& c) {
 // for a listpack, the first call returns every (matching) pair and cursor 0; COUNT is checked
 // and otherwise ignored.
 void RespSession::cmd_hscan(Call& c) {
-  const std::string_view cursor = c.argv[2];
+  // Redis's parseScanCursorOrReply (strtoul): an optional sign, then digits that fit in 64 bits;
+  // "" is 0. Any cursor returns the whole hash (see above).
+  std::string_view cursor = c.argv[2];
+  bool cursor_ok = true;
+  if (!cursor.empty() && (cursor[0] == '-' || cursor[0] == '+')) {
+    cursor.remove_prefix(1);
+    cursor_ok = !cursor.empty();
+  }
   std::uint64_t cur = 0;
-  bool cursor_ok = !cursor.empty() && cursor.size() <= 20;
-  for (const char ch : cursor) cursor_ok = cursor_ok && ch >= '0' && ch <= '9';
-  if (cursor_ok) {
-    for (const char ch : cursor) {
-      const auto d = static_cast<std::uint64_t>(ch - '0');
-      if (cur > (std::numeric_limits<std::uint64_t>::max() - d) / 10) {
-        cursor_ok = false;
-        break;
-      }
-      cur = cur * 10 + d;
+  for (const char ch : cursor) {
+    const auto d = static_cast<std::uint64_t>(ch - '0');
+    if (ch < '0' || ch > '9' || cur > (std::numeric_limits<std::uint64_t>::max() - d) / 10) {
+      cursor_ok = false;
+      break;
     }
+    cur = cur * 10 + d;
   }
   if (!cursor_ok) {
     c.w.error("ERR invalid cursor");
