@@ -84,7 +84,23 @@ Status RespSession::hash_store(Call& c, const store::ItemView& old) {
   } else {
     req.mode = SetMode::kAdd;
   }
-  return c.ctx.set(c.argv[1], hash_.out, req).status;
+  const Status st = c.ctx.set(c.argv[1], hash_.out, req).status;
+  hash_trim();
+  return st;
+}
+
+// The scratch buffers stay as large as the connection's usual hash (no allocation per request);
+// after an unusually large one they are given back, so that an idle connection does not keep
+// a hash's worth of memory.
+void RespSession::hash_trim() {
+  constexpr std::size_t kKeepBytes = std::size_t{64} << 10;
+  constexpr std::size_t kKeepEntries = 4096;
+  if (hash_.out.capacity() > kKeepBytes) std::string().swap(hash_.out);
+  if (hash_.index.capacity() > kKeepEntries) std::vector<std::uint32_t>().swap(hash_.index);
+  if (hash_.offsets.capacity() > kKeepEntries) std::vector<std::uint32_t>().swap(hash_.offsets);
+  if (hash_.marks.capacity() > kKeepEntries) std::vector<std::uint8_t>().swap(hash_.marks);
+  if (hash_pairs_.capacity() > kKeepEntries) std::vector<hash::Pair>().swap(hash_pairs_);
+  if (hash_fields_.capacity() > kKeepEntries) std::vector<std::string_view>().swap(hash_fields_);
 }
 
 void RespSession::reply_hash_store_error(Call& c, Status s) const {
@@ -213,7 +229,13 @@ void RespSession::cmd_hdel(Call& c) {
       return;
     }
     // The last field gone: the key goes too, as in Redis.
-    const Status s = hash::count(hash_.out) == 0 ? c.ctx.del(c.argv[1], old.cas()) : hash_store(c, old);
+    Status s;
+    if (hash::count(hash_.out) == 0) {
+      s = c.ctx.del(c.argv[1], old.cas());
+      hash_trim();
+    } else {
+      s = hash_store(c, old);
+    }
     if (s == Status::kOk) {
       c.w.integer(static_cast<std::int64_t>(removed));
       return;
@@ -342,6 +364,7 @@ void RespSession::cmd_hrandfield(Call& c) {
     } else {
       c.w.null();
     }
+    hash_trim();
     return;
   }
   std::int64_t l = 0;
@@ -368,6 +391,10 @@ void RespSession::cmd_hrandfield(Call& c) {
   }
   store::ItemView it;
   if (!hash_lookup(c, &it)) return;
+  struct Trim {  // the offsets of a large hash are not kept
+    RespSession* s;
+    ~Trim() { s->hash_trim(); }
+  } trim{this};
   const bool uniq = l >= 0;
   const std::uint64_t count = uniq ? static_cast<std::uint64_t>(l) : ~static_cast<std::uint64_t>(l) + 1;
   if (!it || count == 0 || !hash::index_pairs(it.value(), hash_) || hash_.offsets.empty()) {

@@ -254,6 +254,7 @@ class RespSession final : public Session {
   bool hash_lookup(Call& c, store::ItemView* out);
   store::Status hash_store(Call& c, const store::ItemView& old);
   void reply_hash_store_error(Call& c, store::Status s) const;
+  void hash_trim();
   void hset_generic(Call& c, bool hmset);
   void hash_all(Call& c, bool fields, bool values);
   void reply_client_text(Call& c, bool listed);
