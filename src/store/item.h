@@ -9,9 +9,15 @@
 //   12     4     shape     bit 31: has flags; bit 30: long lengths;            immutable
 //                          short form: key_len in bits 22..29,
 //                                      value_len in bits 0..21 (< 4 MiB)
-//   16     8     [long]    u32 value_len, u16 key_len, u16 zero               immutable
+//   16     8     [long]    u32 value_len, u16 key_len, u16 type               immutable
 //   ..     4     [flags]   the client's 32-bit flags, present only when != 0  immutable
 //   ..           key bytes, then value bytes
+//
+// Type: what the value holds (ItemType). A string item (type 0) takes whichever form its lengths
+// allow; an item of any other type (a hash: its value is the encoding of src/store/hash_value.h)
+// always takes the long form and keeps its type in the long form's u16, so the common string
+// item stays 16 bytes and type() is one branch. Every copy of an item (move_block) copies the
+// long form whole, type included.
 //
 // The common item (key < 256 bytes, value < 4 MiB, flags 0) pays 16 bytes of header. With the
 // table's 6.4 bytes per slot, a 16-byte key and 32-byte value cost 64 bytes of item (exactly a
@@ -46,6 +52,18 @@ inline constexpr std::uint32_t kShortKeyMax = 255;
 inline constexpr std::uint32_t kShortValueMax = (1u << 22) - 1;
 inline constexpr std::uint32_t kExpirySeconds = 1u << 31;
 
+// What an item's value holds. Stored in the item (see above); never changes while it is linked.
+enum class ItemType : std::uint16_t { kString = 0, kHash = 1 };
+
+// "string", "hash" (Redis's TYPE names); "unknown" for a value outside the enum.
+inline const char* type_name(ItemType t) noexcept {
+  switch (t) {
+    case ItemType::kString: return "string";
+    case ItemType::kHash: return "hash";
+  }
+  return "unknown";
+}
+
 struct Item {
   std::uint8_t version_bytes[7];
   std::uint8_t access;
@@ -53,29 +71,31 @@ struct Item {
   std::uint32_t shape;
 
   // Bytes an item with these lengths needs (before the allocator rounds it up).
-  static std::size_t footprint(std::size_t key_len, std::size_t value_len, std::uint32_t flags) noexcept {
-    const bool is_long = key_len > kShortKeyMax || value_len > kShortValueMax;
+  static std::size_t footprint(std::size_t key_len, std::size_t value_len, std::uint32_t flags,
+                               ItemType type = ItemType::kString) noexcept {
+    const bool is_long = key_len > kShortKeyMax || value_len > kShortValueMax || type != ItemType::kString;
     return sizeof(Item) + (is_long ? 8 : 0) + (flags != 0 ? 4 : 0) + key_len + value_len;
   }
 
   // Lays out a fresh item in `mem` (at least footprint() bytes); the caller fills the value.
   static Item* init(void* mem, std::string_view key, std::size_t value_len, std::uint32_t flags,
-                    std::uint64_t version, std::uint32_t expiry_code, std::uint8_t access0) noexcept {
+                    std::uint64_t version, std::uint32_t expiry_code, std::uint8_t access0,
+                    ItemType type = ItemType::kString) noexcept {
     auto* it = static_cast<Item*>(mem);
     it->set_version(version);
     it->access = access0;
     it->expiry = expiry_code;
-    const bool is_long = key.size() > kShortKeyMax || value_len > kShortValueMax;
+    const bool is_long = key.size() > kShortKeyMax || value_len > kShortValueMax || type != ItemType::kString;
     std::uint32_t shape = flags != 0 ? kShapeHasFlags : 0;
     char* p = reinterpret_cast<char*>(it + 1);
     if (is_long) {
       shape |= kShapeLong;
       const auto vlen = static_cast<std::uint32_t>(value_len);
       const auto klen = static_cast<std::uint16_t>(key.size());
-      const std::uint16_t zero = 0;
+      const auto t = static_cast<std::uint16_t>(type);
       std::memcpy(p, &vlen, 4);
       std::memcpy(p + 4, &klen, 2);
-      std::memcpy(p + 6, &zero, 2);
+      std::memcpy(p + 6, &t, 2);
       p += 8;
     } else {
       shape |= (static_cast<std::uint32_t>(key.size()) << 22) | static_cast<std::uint32_t>(value_len);
@@ -98,6 +118,12 @@ struct Item {
 
   bool is_long() const noexcept { return (shape & kShapeLong) != 0; }
   bool has_flags() const noexcept { return (shape & kShapeHasFlags) != 0; }
+  ItemType type() const noexcept {
+    if (!is_long()) return ItemType::kString;
+    std::uint16_t t;
+    std::memcpy(&t, reinterpret_cast<const char*>(this + 1) + 6, 2);
+    return static_cast<ItemType>(t);
+  }
 
   std::uint32_t key_len() const noexcept {
     if (!is_long()) return (shape >> 22) & 0xFF;

@@ -23,6 +23,7 @@ const char* status_name(Status s) noexcept {
     case Status::kEmptyKey: return "empty key";
     case Status::kTooLarge: return "value too large";
     case Status::kNoMemory: return "out of memory";
+    case Status::kWrongType: return "wrong type";
   }
   return "unknown";
 }

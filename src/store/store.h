@@ -46,6 +46,7 @@ enum class Status : std::uint8_t {
   kEmptyKey,
   kTooLarge,     // value longer than max_item_size
   kNoMemory,     // bounded eviction could not make room
+  kWrongType,    // append/prepend/incr/decr on an item that is not a string (a hash)
 };
 
 const char* status_name(Status s) noexcept;
@@ -74,6 +75,9 @@ class ItemView {
   std::string_view value() const noexcept { return it_->value(); }
   std::uint32_t flags() const noexcept { return it_->flags(); }
   std::uint64_t cas() const noexcept { return it_->version(); }
+  // What the value holds: a string, or the encoding of a hash (store/hash_value.h).
+  ItemType type() const noexcept { return it_->type(); }
+  bool is_string() const noexcept { return it_->type() == ItemType::kString; }
   // Deadline on the store clock in ms; 0 = never expires.
   std::uint64_t expires_at_ms() const noexcept { return decode_expiry(it_->load_expiry()); }
   const Item* item() const noexcept { return it_; }
@@ -87,6 +91,7 @@ struct SetRequest {
   std::uint32_t flags = 0;
   std::uint64_t expires_at_ms = 0;  // store clock; 0 = never
   std::uint64_t cas = 0;            // for kCas (and, when non-zero, checked by any mode)
+  ItemType type = ItemType::kString;  // what `value` is (kSet/kAdd/kReplace/kCas; append keeps the old)
   // The caller holds no ItemView of this context (nor is `value` one): when the arena has no
   // room for the write, the store may make room in this context's own heap, end this context's
   // grace period on the spot (a quiescent point inside the call) and wait, bounded, for the
@@ -167,7 +172,8 @@ class Context {
   }
   SetResult set(const KeyRef& key, std::string_view value, const SetRequest& req = {}) noexcept;
   // memcached incr/decr: unsigned 64-bit; incr wraps at 2^64, decr stops at 0. kNotFound on a
-  // missing key, kNonNumeric on a value that is not a decimal number of at most 20 digits.
+  // missing key, kNonNumeric on a value that is not a decimal number of at most 20 digits,
+  // kWrongType on an item that is not a string (as append/prepend: the item is left alone).
   ArithResult incr(std::string_view key, std::uint64_t delta, bool decrement = false) noexcept {
     return incr(make_key(key), delta, decrement);
   }

@@ -188,6 +188,10 @@ SetResult Context::set(const KeyRef& key, std::string_view value, const SetReque
         return {Status::kNotStored, 0};
       }
       const Item* old = f.item;
+      if (old->type() != ItemType::kString) {
+        stats_.set_failures.add();
+        return {Status::kWrongType, 0};
+      }
       if (req.cas != 0 && old->version() != req.cas) {
         stats_.cas_badval.add();
         stats_.set_failures.add();
@@ -219,13 +223,14 @@ SetResult Context::set(const KeyRef& key, std::string_view value, const SetReque
   }
   std::size_t usable = 0;
   if (req.may_wait) writing_ = &key;
-  Item* fresh = alloc_item(Item::footprint(key.key.size(), value.size(), req.flags), &usable);
+  Item* fresh = alloc_item(Item::footprint(key.key.size(), value.size(), req.flags, req.type), &usable);
   writing_ = nullptr;
   if (fresh == nullptr) {
     stats_.set_failures.add();
     return {Status::kNoMemory, 0};
   }
-  Item::init(fresh, key.key, value.size(), req.flags, 0, encode_expiry(req.expires_at_ms), initial_access());
+  Item::init(fresh, key.key, value.size(), req.flags, 0, encode_expiry(req.expires_at_ms), initial_access(),
+             req.type);
   if (!value.empty()) std::memcpy(fresh->value_data(), value.data(), value.size());
   return commit(key, fresh, usable, req, nullptr);
 }
@@ -297,6 +302,7 @@ ArithResult Context::arith(const KeyRef& key, bool is_signed, std::uint64_t udel
   for (;;) {
     const Found f = find(key, table_.locate(key.hash));
     const Item* old = f.item != nullptr && liveness(f.item) == Liveness::kAlive ? f.item : nullptr;
+    if (old != nullptr && old->type() != ItemType::kString) return {Status::kWrongType, 0, 0};
     char buf[24];
     std::size_t len = 0;
     std::uint64_t result = 0;

@@ -8,6 +8,7 @@
 #include "binary/binary_test_util.h"
 #include "engine/binary/binary.h"
 #include "engine_test_util.h"
+#include "hash_test_util.h"
 
 namespace ferrite::binary_test {
 namespace {
@@ -512,6 +513,25 @@ TEST_F(BinarySession, StopsConsumingAtTheReplyCap) {
   const std::vector<Got> g = run(in);
   ASSERT_EQ(g.size(), 50u);
   for (std::uint32_t i = 0; i < 50; ++i) EXPECT_EQ(g[i].request_id, i);
+}
+
+TEST_F(BinarySession, AHashKeyIsWrongTypeNeverItsEncoding) {
+  ferrite::testing::put_hash(h_.ctx(), "h", {{"f", "v"}});
+  Got g = get("h");
+  EXPECT_EQ(g.status, Status::kWrongType);
+  EXPECT_EQ(g.value, "WRONGTYPE the key holds a hash, not a value");
+  EXPECT_EQ(get("h", wire::flag::kQuiet).status, Status::kWrongType);  // an error: sent when quiet
+  wire::Request t = req(Opcode::kGet, 3, "h");
+  t.flags = wire::flag::kTouch;
+  t.ttl = 100;
+  EXPECT_EQ(one(t).status, Status::kWrongType);
+  EXPECT_EQ(h_.ctx().get("h").expires_at_ms(), 0u);  // T did not touch it
+  wire::Request inc = req(Opcode::kIncr, 4, "h", arith_value(1));
+  EXPECT_EQ(one(inc).status, Status::kWrongType);
+  EXPECT_EQ(wire::status_name(Status::kWrongType), "WRONG_TYPE");
+  ferrite::testing::expect_hash(h_.ctx(), "h", "f", "v");
+  EXPECT_EQ(set("h", "plain").status, Status::kOk);
+  EXPECT_EQ(get("h").value, "plain");
 }
 
 }  // namespace

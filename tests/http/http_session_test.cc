@@ -8,6 +8,7 @@
 
 #include "engine/http/session.h"
 #include "engine_test_util.h"
+#include "hash_test_util.h"
 
 namespace ferrite::engine {
 namespace {
@@ -426,6 +427,22 @@ TEST(HttpSessionNoMemory, StoreRefusalIs507) {
   const store::ItemView v = ctx->get("big");
   ASSERT_TRUE(v);
   EXPECT_EQ(v.value().size(), value.size());
+}
+
+TEST_F(HttpSessionTest, GetOfAHashKeyIs409NeverItsEncoding) {
+  ferrite::testing::put_hash(h_.ctx(), "h", {{"f", "v"}});
+  const std::string body = "WRONGTYPE the key holds a hash, not a value: read it over RESP (HGETALL)\n";
+  EXPECT_EQ(run("GET /cache/h HTTP/1.1\r\n\r\n"), error(409, "Conflict", body));
+  const std::string head = run("HEAD /cache/h HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(head.substr(0, 22), "HTTP/1.1 409 Conflict\r");
+  EXPECT_EQ(head.find("WRONGTYPE"), std::string::npos);  // no body for HEAD
+  EXPECT_FALSE(s_->closing());
+  ferrite::testing::expect_hash(h_.ctx(), "h", "f", "v");
+  // PUT overwrites it with a value; DELETE works on any type.
+  EXPECT_EQ(run("PUT /cache/h HTTP/1.1\r\nContent-Length: 3\r\n\r\nnew"), kNoContent);
+  EXPECT_EQ(run("GET /cache/h HTTP/1.1\r\n\r\n"), ok_value("new"));
+  ferrite::testing::put_hash(h_.ctx(), "h2", {{"f", "v"}});
+  EXPECT_EQ(run("DELETE /cache/h2 HTTP/1.1\r\n\r\n"), kNoContent);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ FRAME = struct.Struct('>HHHH')  # UDP: datagram id, sequence, count, reserved
 GET, SET, ADD, REPLACE, DELETE, INCR, DECR, TOUCH, NOOP, STATS = range(1, 11)
 Q, K, T = 0x01, 0x02, 0x04
 (OK, NOT_FOUND, EXISTS, NOT_STORED, TOO_LARGE, NON_NUMERIC, KEY_TOO_LONG, BAD_REQUEST,
- UNKNOWN_OPCODE, OUT_OF_MEMORY, BAD_VERSION) = range(11)
+ UNKNOWN_OPCODE, OUT_OF_MEMORY, BAD_VERSION, WRONG_TYPE) = range(12)
 
 
 def request(opcode, key=b'', value=b'', flags=0, ttl=0, rid=0, cflags=0, cas=0, reserved=0,

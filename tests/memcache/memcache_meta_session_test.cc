@@ -5,6 +5,7 @@
 #include <string>
 
 #include "memcache_test_util.h"
+#include "hash_test_util.h"
 
 namespace ferrite::engine::testing {
 namespace {
@@ -224,6 +225,19 @@ TEST(MemcacheMeta, QuietPipelineEndsWithMn) {
     MemcacheConn c;
     EXPECT_EQ(c.send(in, chunk), want) << "chunk " << chunk;
   }
+}
+
+TEST(MemcacheMeta, AHashKeyIsAnErrorNeverItsEncoding) {
+  const std::string err = "SERVER_ERROR WRONGTYPE the key holds a hash, not a value\r\n";
+  MemcacheConn c;
+  store::PartitionedContext& ctx = c.harness().ctx();
+  ferrite::testing::put_hash(ctx, "h", {{"f", "v"}});
+  EXPECT_EQ(c.send("mg h v\r\nmg h s f\r\nmg h T100 v\r\nmn\r\n"), err + err + err + "MN\r\n");
+  EXPECT_EQ(ctx.get("h").expires_at_ms(), 0u);
+  EXPECT_EQ(c.send("ma h\r\nma h MD\r\nms h 1 MA\r\nx\r\nms h 1 MP\r\nx\r\nmn\r\n"),
+            err + err + err + err + "MN\r\n");
+  ferrite::testing::expect_hash(ctx, "h", "f", "v");
+  EXPECT_EQ(c.send("md h\r\nmg h v\r\n"), "HD\r\nEN\r\n");  // delete works on any type
 }
 
 }  // namespace

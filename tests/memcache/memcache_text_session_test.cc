@@ -5,6 +5,7 @@
 #include <string>
 
 #include "memcache_test_util.h"
+#include "hash_test_util.h"
 #include "proto/memcache/text.h"
 
 namespace ferrite::engine::testing {
@@ -447,6 +448,36 @@ TEST(MemcacheText, StatsGroups) {
   EXPECT_EQ(settings.substr(settings.size() - 5), "END\r\n");
   EXPECT_EQ(c.send("stats nothing\r\n"), "ERROR\r\n");
   EXPECT_EQ(c.requests(Proto::kMemcacheText, Op::k_stats), 2);
+}
+
+TEST(MemcacheText, AHashKeyIsAnErrorNeverItsEncoding) {
+  // A key written as a hash over RESP: every read or change of its value is refused with an error
+  // line (a get line ends there, as memcached ends one at an error), and the connection goes on.
+  const std::string err = "SERVER_ERROR WRONGTYPE the key holds a hash, not a value\r\n";
+  MemcacheConn c;
+  store::PartitionedContext& ctx = c.harness().ctx();
+  ferrite::testing::put_hash(ctx, "h", {{"f", "v"}});
+  EXPECT_EQ(c.send("get h\r\n"), err);
+  EXPECT_EQ(c.send("gets h\r\n"), err);
+  EXPECT_EQ(c.send("set s 0 0 1\r\nx\r\n"), "STORED\r\n");
+  EXPECT_EQ(c.send("get s h s\r\nget s\r\n"), "VALUE s 0 1\r\nx\r\n" + err + "VALUE s 0 1\r\nx\r\nEND\r\n");
+  const std::uint64_t cas = number_after(c.send("gets s\r\n"), "VALUE s 0 1 ");
+  EXPECT_EQ(c.send("gat 100 h\r\ngats 100 s h\r\n"), err + "VALUE s 0 1 " + std::to_string(cas) + "\r\nx\r\n" + err);
+  EXPECT_EQ(ctx.get("h").expires_at_ms(), 0u);  // gat did not touch it
+  EXPECT_EQ(c.send("append h 0 0 1\r\nx\r\nprepend h 0 0 1\r\nx\r\nincr h 1\r\ndecr h 1\r\n"),
+            err + err + err + err);
+  ferrite::testing::expect_hash(ctx, "h", "f", "v");
+  // A long get line (streamed as its keys arrive) ends at the error too; the next line is served.
+  std::string line = "get";
+  for (int i = 0; i < 400; ++i) line += " s";
+  line += " h s\r\n";
+  const std::string got = c.send(line + "get s\r\n", 7);
+  const std::string tail = err + "VALUE s 0 1\r\nx\r\nEND\r\n";
+  ASSERT_GE(got.size(), tail.size());
+  EXPECT_EQ(got.substr(got.size() - tail.size()), tail);
+  EXPECT_EQ(got.find("END"), got.size() - 5);
+  // set overwrites a hash with a string, as Redis's SET does.
+  EXPECT_EQ(c.send("set h 0 0 1\r\ny\r\nget h\r\n"), "STORED\r\nVALUE h 0 1\r\ny\r\nEND\r\n");
 }
 
 }  // namespace

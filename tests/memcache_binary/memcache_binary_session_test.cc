@@ -10,6 +10,7 @@
 
 #include "engine/memcache_binary/session.h"
 #include "engine_test_util.h"
+#include "hash_test_util.h"
 #include "memcache_binary/memcache_binary_test_util.h"
 
 namespace ferrite::testing::mcb {
@@ -531,6 +532,25 @@ TEST_F(MemcacheBinarySession, CountsRequestsHitsAndMisses) {
   EXPECT_EQ(requests(engine::Op::k_error), 1);
   EXPECT_EQ(h_.stats().hits[p].get(), 2);
   EXPECT_EQ(h_.stats().misses[p].get(), 1);
+}
+
+TEST_F(MemcacheBinarySession, AHashKeyIsNotSupportedNeverItsEncoding) {
+  ferrite::testing::put_hash(h_.ctx(), "h", {{"f", "v"}});
+  for (const Opcode o : {Opcode::kGet, Opcode::kGetK, Opcode::kGetQ, Opcode::kGetKQ}) {
+    expect_error(one(get("h", o)), o, Status::kNotSupported);  // sent even when quiet
+  }
+  expect_error(one(request(Opcode::kGat, be32(100), "h", {})), Opcode::kGat, Status::kNotSupported);
+  expect_error(one(request(Opcode::kAppend, {}, "h", "x")), Opcode::kAppend, Status::kNotSupported);
+  expect_error(one(request(Opcode::kPrepend, {}, "h", "x")), Opcode::kPrepend, Status::kNotSupported);
+  expect_error(one(arith(Opcode::kIncrement, "h", 1, 0, 0)), Opcode::kIncrement, Status::kNotSupported);
+  const std::uint64_t cas = h_.ctx().get("h").cas();
+  expect_error(one(arith(Opcode::kDecrement, "h", 1, 0, 0, cas)), Opcode::kDecrement, Status::kNotSupported);
+  EXPECT_EQ(mb::status_message(Status::kNotSupported), "Not supported: the key holds a hash (WRONGTYPE)");
+  ferrite::testing::expect_hash(h_.ctx(), "h", "f", "v");
+  EXPECT_EQ(h_.ctx().get("h").expires_at_ms(), 0u);
+  // set overwrites it with a value.
+  expect_ok(one(mb_set("h", "plain")), Opcode::kSet);
+  EXPECT_EQ(one(get("h")).value, "plain");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "engine/resp/resp_session.h"
 #include "engine/session.h"
+#include "store/hash_value.h"
 #include "store/store.h"
 
 namespace ferrite::engine {
@@ -75,6 +76,20 @@ class Workers {
     return matched.load();
   }
 
+  std::string hash_field(std::string_view key, std::string_view field) {
+    auto ctx = std::make_unique<store::PartitionedContext>(*store_, 0);
+    ctx->set_now(store_->now_ms());
+    const store::ItemView it = ctx->get(key);
+    std::string_view v;
+    return it && store::hash::find(it.value(), field, &v) ? std::string(v) : std::string("(nil)");
+  }
+  std::size_t hash_len(std::string_view key) {
+    auto ctx = std::make_unique<store::PartitionedContext>(*store_, 0);
+    ctx->set_now(store_->now_ms());
+    const store::ItemView it = ctx->get(key);
+    return it ? store::hash::count(it.value()) : 0;
+  }
+
   std::string get(std::string_view key) {
     auto ctx = std::make_unique<store::PartitionedContext>(*store_, 0);
     ctx->set_now(store_->now_ms());
@@ -112,6 +127,25 @@ TEST(RespConcurrency, GetdelReturnsEachValueOnce) {
   const int got = w.run(
       4, n, [](int i) { return request("GETDEL k", i, ""); }, "$1\r\n");
   EXPECT_EQ(got, n);
+}
+
+TEST(RespConcurrency, HashWritesLandOncePerRequest) {
+  // HINCRBY, HINCRBYFLOAT and HSET on fields of one hash from four workers: every write lands
+  // (each rewrites the whole item over the version it read, and reads again when it lost).
+  Workers w;
+  const int n = 1000 * scale();
+  w.run(
+      4, n,
+      [](int i) {
+        return std::string(i % 3 == 0 ? "HINCRBY h n 1" : i % 3 == 1 ? "HINCRBYFLOAT h x 1" : "HSETNX h f") +
+               (i % 3 == 2 ? std::to_string(i) + " v\r\n" : "\r\n");
+      },
+      "");
+  const int thirds = (n + 2) / 3;  // i % 3 == 0 for i in [0, n)
+  const int x = (n + 1) / 3;
+  EXPECT_EQ(w.hash_field("h", "n"), std::to_string(4 * thirds));
+  EXPECT_EQ(w.hash_field("h", "x"), std::to_string(4 * x));
+  EXPECT_EQ(w.hash_len("h"), 2u + static_cast<std::size_t>(n / 3));  // n, x and every distinct fI
 }
 
 TEST(RespConcurrency, MsetnxSucceedsOnce) {

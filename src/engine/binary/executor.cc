@@ -124,6 +124,8 @@ wire::Status from_store(store::Status s) noexcept {
       return wire::Status::kTooLarge;
     case store::Status::kNoMemory:
       return wire::Status::kNoMemory;
+    case store::Status::kWrongType:
+      return wire::Status::kWrongType;
   }
   return wire::Status::kBadRequest;
 }
@@ -219,6 +221,11 @@ void Executor::get_reply(const Request& req, store::ItemView v, Exec& ex) {
     reply(req, wire::Status::kNotFound);
     return;
   }
+  if (!v.is_string()) {  // a hash: never its encoding
+    ex.hit(proto_);
+    reply(req, wire::Status::kWrongType, 0, kWrongTypeMessage);
+    return;
+  }
   // Over UDP a value is never encoded past the cap (a datagram's replies are bounded before
   // they are built); over TCP one value may pass it, or a value larger than the cap could never
   // be read.
@@ -280,6 +287,10 @@ void Executor::run_one(const Pending& p, Exec& ex) {
   const std::uint64_t start = cycles();
   switch (req.opcode) {
     case Opcode::kGet: {  // with T: get-and-touch (a write, so never batched)
+      if (const store::ItemView cur = ex.ctx.get(req.key); cur && !cur.is_string()) {
+        get_reply(req, cur, ex);  // a hash is refused before its TTL is touched
+        break;
+      }
       get_reply(req, ex.ctx.gat(req.key, memcache_deadline(req.ttl, ex)), ex);
       break;
     }

@@ -20,6 +20,7 @@ namespace ferrite::engine::binary {
 // (the session decided from the header alone, e.g. a key or value over the limits).
 // The message of TOO_LARGE for a reply that would not fit in a datagram's reply bound.
 inline constexpr std::string_view kTooLargeForUdp = "reply too large for UDP";
+inline constexpr std::string_view kWrongTypeMessage = "WRONGTYPE the key holds a hash, not a value";
 
 struct Pending {
   proto::binary::Request req;

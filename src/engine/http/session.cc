@@ -18,6 +18,8 @@ namespace http = proto::http;
 
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 constexpr std::string_view kOctetStream = "application/octet-stream";
+// GET/HEAD of a key holding a hash (409 Conflict): the encoding is never sent as the body.
+constexpr std::string_view kWrongTypeBody = "WRONGTYPE the key holds a hash, not a value: read it over RESP (HGETALL)\n";
 constexpr std::string_view kCacheAllow = "GET, HEAD, PUT, DELETE";
 constexpr std::string_view kReadAllow = "GET, HEAD";
 constexpr std::string_view kCachePrefix = "/cache/";
@@ -235,7 +237,13 @@ void HttpSession::run_cache(Buffer& out, Exec& ex, bool close) {
   switch (reader_.method()) {
     case HTTP_GET:
     case HTTP_HEAD:
-      if (const store::ItemView v = ex.ctx.get(key)) {
+      if (const store::ItemView v = ex.ctx.get(key); v && !v.is_string()) {
+        // A hash (written over RESP): 409, the key's state conflicts with a read of a value; its
+        // encoding is never the body.
+        ex.hit(Proto::kHttp);
+        respond(out, ex, {.status = 409, .type = kTextPlain, .body = kWrongTypeBody}, reader_.method() == HTTP_HEAD,
+                close);
+      } else if (v) {
         ex.hit(Proto::kHttp);
         respond(out, ex, {.status = 200, .type = kOctetStream, .body = v.value()},
                 reader_.method() == HTTP_HEAD, close);

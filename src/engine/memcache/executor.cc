@@ -23,6 +23,7 @@ constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache"
 constexpr std::string_view kNoMemory = "SERVER_ERROR out of memory storing object";
 constexpr std::string_view kBadChunk = "CLIENT_ERROR bad data chunk";
 constexpr std::string_view kBadExptime = "CLIENT_ERROR invalid exptime argument";
+constexpr std::string_view kWrongType = kWrongTypeError;
 
 Op op_of(Command c) noexcept {
   switch (c) {
@@ -284,6 +285,11 @@ std::size_t Executor::retrieve(const Request& r, Buffer& out, Exec& ex) {
   const Op op = touch ? Op::k_gat : Op::k_get;
   std::size_t stop = 0;
   if (!serve_keys(keys, r.line.text.data(), with_cas, touch, deadline, out, ex, &stop)) {
+    if (wrongtype_) {  // the error line ended the reply
+      wrongtype_ = false;
+      get_resume_ = 0;
+      return r.line.consumed;
+    }
     if (overflow_) return r.line.consumed;  // a datagram: its handler answers the error
     get_resume_ = stop;                     // the rest once the peer has read
     return 0;
@@ -321,6 +327,13 @@ bool Executor::serve_keys(std::string_view keys, const char* base, bool with_cas
       overflow_ = true;  // the value and END would not fit: not built at all
       return false;
     }
+    if (v && !v.is_string()) {
+      mc::append_line(out, kWrongType);
+      ex.hit(p);
+      count_get_key(op, start, ex);
+      wrongtype_ = true;
+      return false;
+    }
     if (v) {
       mc::append_value(out, v.key(), v.flags(), v.value(), with_cas, v.cas());
       ex.hit(p);
@@ -338,7 +351,12 @@ bool Executor::serve_keys(std::string_view keys, const char* base, bool with_cas
         *stop = static_cast<std::size_t>(k.data() - base);
         return false;
       }
-      if (!serve(k, ex.ctx.gat(k, deadline))) return false;
+      // A hash is refused before its TTL is touched.
+      if (const store::ItemView cur = ex.ctx.get(k); cur && !cur.is_string()) {
+        if (!serve(k, cur)) return false;
+      } else if (!serve(k, ex.ctx.gat(k, deadline))) {
+        return false;
+      }
     }
     return true;
   }
@@ -411,7 +429,16 @@ std::size_t Executor::long_get(std::string_view in, Buffer& out, Exec& ex) {
     }
   }
   std::size_t stop = 0;
-  if (!serve_keys(keys, in.data(), with_cas, false, 0, out, ex, &stop)) return stop;
+  if (!serve_keys(keys, in.data(), with_cas, false, 0, out, ex, &stop)) {
+    if (!wrongtype_) return stop;
+    wrongtype_ = false;  // the error line ended the reply: the rest of the line is dropped
+    long_get_ = 0;
+    const bool ended = nl != nullptr && !long_get_nul_;
+    long_get_nul_ = false;
+    if (ended) return consumed;
+    skip_line_ = true;
+    return in.size();
+  }
   if (nl == nullptr) {
     if (!nul) return consumed;
     long_get_nul_ = true;
@@ -479,6 +506,9 @@ std::size_t Executor::store(const Request& r, Buffer& out, Exec& ex) {
     case store::Status::kTooLarge:
       result = kTooLarge;
       break;
+    case store::Status::kWrongType:  // append/prepend on a hash
+      result = kWrongType;
+      break;
     default:
       result = kNoMemory;
       break;
@@ -545,6 +575,9 @@ std::size_t Executor::arith(const Request& r, Buffer& out, Exec& ex) {
       break;
     case store::Status::kNonNumeric:
       reply(out, "CLIENT_ERROR cannot increment or decrement non-numeric value", noreply);
+      break;
+    case store::Status::kWrongType:
+      reply(out, kWrongType, noreply);
       break;
     default:
       reply(out, "SERVER_ERROR out of memory", noreply);

@@ -68,6 +68,12 @@
 
 namespace ferrite::engine::memcache {
 
+// The answer to a read (get/gets/gat/gats, mg) or a change (append, prepend, incr, decr, ma, ms
+// in append/prepend mode) of a key that holds a hash (written over RESP): its encoding is never
+// sent as a value. A get line ends at this error, as memcached ends one at an error met while
+// answering (no END follows it).
+inline constexpr std::string_view kWrongTypeError = "SERVER_ERROR WRONGTYPE the key holds a hash, not a value";
+
 class Executor {
  public:
   enum class Mode : std::uint8_t {
@@ -172,6 +178,7 @@ class Executor {
   std::size_t get_resume_ = 0;   // a get line stopped at the reply cap: offset of its next key
   std::uint8_t long_get_ = 0;    // inside a long get line: 1 get, 2 gets (its keys come next)
   bool long_get_nul_ = false;    // a long get line had a NUL: the rest of it is ignored
+  bool wrongtype_ = false;       // serve_keys stopped at a hash key (its error line ends the reply)
   bool skip_line_ = false;       // skipping the rest of a long get line refused for a bad key
   bool get_first_ = true;        // the current get has counted no key yet
   std::uint64_t get_start_ = 0;  // cycles() when the current long get line started

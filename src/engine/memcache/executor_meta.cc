@@ -101,7 +101,13 @@ std::size_t Executor::meta_get(const Request& r, Buffer& out, Exec& ex) {
     return r.line.consumed;
   }
   const std::uint64_t now = ex.now_ms();
-  store::ItemView v = f.has_T ? ex.ctx.gat(key_, memcache_deadline(f.ttl, ex)) : ex.ctx.get(key_);
+  store::ItemView v = ex.ctx.get(key_);
+  if (v && !v.is_string()) {  // a hash: refused (before any TTL change), never its encoding
+    ex.count(p, f.has_T ? Op::k_gat : Op::k_get, r.start);
+    mc::append_line(out, kWrongTypeError);
+    return r.line.consumed;
+  }
+  if (f.has_T) v = ex.ctx.gat(key_, memcache_deadline(f.ttl, ex));
   ItemInfo item;
   bool found = static_cast<bool>(v);
   bool won = false;
@@ -273,6 +279,9 @@ std::size_t Executor::meta_set(const Request& r, Buffer& out, Exec& ex) {
     case store::Status::kTooLarge:
       mc::append_line(out, "SERVER_ERROR object too large for cache");
       return total;
+    case store::Status::kWrongType:  // ms in append/prepend mode on a hash
+      mc::append_line(out, kWrongTypeError);
+      return total;
     default:
       mc::append_line(out, "SERVER_ERROR out of memory storing object");
       return total;
@@ -363,6 +372,8 @@ std::size_t Executor::meta_arith(const Request& r, Buffer& out, Exec& ex) {
       res.status = store::Status::kNotFound;
     } else if (v.cas() != f.cas) {
       res.status = store::Status::kExists;
+    } else if (!v.is_string()) {
+      res.status = store::Status::kWrongType;
     } else if (std::uint64_t cur = 0; !store::parse_counter(v.value(), &cur)) {
       res.status = store::Status::kNonNumeric;
     } else {
@@ -410,6 +421,10 @@ std::size_t Executor::meta_arith(const Request& r, Buffer& out, Exec& ex) {
       break;
     case store::Status::kNonNumeric:
       mc::append_line(out, kNonNumeric);
+      ex.count(meta_proto(), op, r.start);
+      return r.line.consumed;
+    case store::Status::kWrongType:
+      mc::append_line(out, kWrongTypeError);
       ex.count(meta_proto(), op, r.start);
       return r.line.consumed;
     default:
@@ -491,7 +506,7 @@ std::size_t Executor::meta_debug(const Request& r, Buffer& out, Exec& ex) {
   out.append(" cas=", 5);
   out.append_uint(v.cas());
   out.append(" size=", 6);
-  out.append_uint(store::Item::footprint(v.key().size(), v.value().size(), v.flags()));
+  out.append_uint(store::Item::footprint(v.key().size(), v.value().size(), v.flags(), v.type()));
   mc::append_crlf(out);
   return r.line.consumed;
 }

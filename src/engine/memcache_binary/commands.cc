@@ -81,7 +81,9 @@ void BinarySession::error(const Request& r, Buffer& out, Status s) {
 
 Op BinarySession::get(const Request& r, Buffer& out, Exec& ex) {
   ex.note_key(r.key);
-  if (const store::ItemView it = ex.ctx.get(r.key)) {
+  if (const store::ItemView it = ex.ctx.get(r.key); it && !it.is_string()) {
+    error(r, out, Status::kNotSupported);  // a hash: never its encoding (sent even when quiet)
+  } else if (it) {
     ex.hit(kProto);
     item_reply(r.h, r.info.returns_key, it, out);
   } else {
@@ -93,7 +95,12 @@ Op BinarySession::get(const Request& r, Buffer& out, Exec& ex) {
 
 Op BinarySession::gat(const Request& r, Buffer& out, Exec& ex) {
   ex.note_key(r.key);
-  if (const store::ItemView it = ex.ctx.gat(r.key, deadline(mb::parse_u32_extras(r.extras), ex))) {
+  if (const store::ItemView cur = ex.ctx.get(r.key); cur && !cur.is_string()) {
+    error(r, out, Status::kNotSupported);  // a hash: refused before its TTL is touched
+  } else if (const store::ItemView it = ex.ctx.gat(r.key, deadline(mb::parse_u32_extras(r.extras), ex));
+             it && !it.is_string()) {
+    error(r, out, Status::kNotSupported);
+  } else if (it) {
     ex.hit(kProto);
     item_reply(r.h, r.info.returns_key, it, out);
   } else {
@@ -164,6 +171,9 @@ Op BinarySession::store(const Request& r, Buffer& out, Exec& ex) {
     case store::Status::kEmptyKey:
       error(r, out, Status::kInvalidArguments);
       break;
+    case store::Status::kWrongType:
+      error(r, out, Status::kNotSupported);
+      break;
   }
   return op;
 }
@@ -184,6 +194,9 @@ Op BinarySession::concat(const Request& r, Buffer& out, Exec& ex) {
       break;
     case store::Status::kNoMemory:
       error(r, out, Status::kOutOfMemory);
+      break;
+    case store::Status::kWrongType:
+      error(r, out, Status::kNotSupported);
       break;
     case store::Status::kNotFound:
     case store::Status::kNotStored:
@@ -225,6 +238,9 @@ Op BinarySession::arith(const Request& r, Buffer& out, Exec& ex) {
         return op;
       case store::Status::kNonNumeric:
         error(r, out, Status::kNonNumeric);
+        return op;
+      case store::Status::kWrongType:
+        error(r, out, Status::kNotSupported);
         return op;
       case store::Status::kNoMemory:
         error(r, out, Status::kOutOfMemory);
@@ -287,6 +303,10 @@ Op BinarySession::arith_cas(const Request& r, Buffer& out, Exec& ex) {
   }
   if (it.cas() != r.h.cas) {
     error(r, out, Status::kKeyExists);
+    return op;
+  }
+  if (!it.is_string()) {
+    error(r, out, Status::kNotSupported);
     return op;
   }
   std::uint64_t v = 0;

@@ -1,7 +1,7 @@
 // Inside the RESP session: the session class, the command table's shape, and the helpers the
 // command files share. Commands live in resp_strings.cc (whole values), resp_modify.cc (partial
 // updates and counters), resp_keys.cc (keyspace and expiry), resp_server.cc (connection
-// commands, CLIENT), resp_config.cc (CONFIG), resp_info.cc (INFO) and resp_table.cc (the table,
+// commands, CLIENT), resp_hash.cc (hashes), resp_config.cc (CONFIG), resp_info.cc (INFO) and resp_table.cc (the table,
 // COMMAND, the HELP texts).
 #pragma once
 
@@ -13,9 +13,11 @@
 #include <vector>
 
 #include "core/buffer.h"
+#include "core/rng.h"
 #include "engine/session.h"
 #include "proto/resp/resp_parser.h"
 #include "proto/resp/resp_writer.h"
+#include "store/hash_value.h"
 #include "store/store.h"
 
 namespace ferrite::engine::resp {
@@ -88,8 +90,14 @@ inline bool lost_race(store::Status s) noexcept {
   return s == store::Status::kExists || s == store::Status::kNotFound || s == store::Status::kNotStored;
 }
 
-// A value or nil, counted as a hit or a miss.
+void reply_wrongtype(Call& c);
+
+// A string's value or nil, counted as a hit or a miss; WRONGTYPE for an item of another type.
 inline void reply_value(Call& c, const store::ItemView& it) {
+  if (it && !it.is_string()) {
+    reply_wrongtype(c);
+    return;
+  }
   if (it) {
     c.ex.hit(Proto::kResp);
     c.w.bulk(it.value());
@@ -113,6 +121,19 @@ inline constexpr std::string_view kErrOverflow = "ERR increment or decrement wou
 inline constexpr std::string_view kErrTooLong =
     "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 inline constexpr std::string_view kErrOom = "OOM command not allowed when used memory > 'maxmemory'.";
+inline constexpr std::string_view kErrWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+// The WRONGTYPE error (a command on a key of another type): resp_hash.cc.
+// For the string commands: false (after answering WRONGTYPE) when `it` is an item that is not a
+// string; true for a string or no item.
+inline bool string_or_none(Call& c, const store::ItemView& it) {
+  if (it && !it.is_string()) {
+    reply_wrongtype(c);
+    return false;
+  }
+  return true;
+}
 
 class RespSession final : public Session {
  public:
@@ -141,6 +162,23 @@ class RespSession final : public Session {
   void cmd_incrby(Call& c);
   void cmd_decrby(Call& c);
   void cmd_incrbyfloat(Call& c);
+  // --- hashes (resp_hash.cc) -----------------------------------------------------------------
+  void cmd_hset(Call& c);
+  void cmd_hmset(Call& c);
+  void cmd_hsetnx(Call& c);
+  void cmd_hget(Call& c);
+  void cmd_hmget(Call& c);
+  void cmd_hgetall(Call& c);
+  void cmd_hdel(Call& c);
+  void cmd_hexists(Call& c);
+  void cmd_hlen(Call& c);
+  void cmd_hkeys(Call& c);
+  void cmd_hvals(Call& c);
+  void cmd_hincrby(Call& c);
+  void cmd_hincrbyfloat(Call& c);
+  void cmd_hstrlen(Call& c);
+  void cmd_hrandfield(Call& c);
+  void cmd_hscan(Call& c);
   // --- keys (resp_keys.cc) -------------------------------------------------------------------
   void cmd_del(Call& c);
   void cmd_exists(Call& c);
@@ -212,6 +250,13 @@ class RespSession final : public Session {
   void set_with_get(Call& c, std::string_view key, std::string_view value, unsigned flags,
                     std::uint64_t deadline);
   void append_client_line(Call& c, Buffer& out) const;
+  // Shared by the hash commands (resp_hash.cc).
+  bool hash_lookup(Call& c, store::ItemView* out);
+  store::Status hash_store(Call& c, const store::ItemView& old);
+  void reply_hash_store_error(Call& c, store::Status s) const;
+  void hash_trim();
+  void hset_generic(Call& c, bool hmset);
+  void hash_all(Call& c, bool fields, bool values);
   void reply_client_text(Call& c, bool listed);
 
   proto::resp::RequestParser parser_;
@@ -228,6 +273,10 @@ class RespSession final : public Session {
   std::vector<store::KeyRef> keys_;     // MGET
   std::vector<store::ItemView> items_;  // MGET
   std::vector<std::uint64_t> added_;    // MSETNX: versions of what it added, for a rollback
+  store::hash::Scratch hash_;                  // hash commands: the new encoding and its indexes
+  std::vector<store::hash::Pair> hash_pairs_;  // HSET's pairs
+  std::vector<std::string_view> hash_fields_;  // HDEL's fields
+  Rng rng_;                                    // HRANDFIELD
   // The streamed MGET (see mget_begin): keys still to come, when it started, one batch's keys.
   static constexpr std::size_t kMgetBatch = 32;
   std::int64_t mget_left_ = 0;

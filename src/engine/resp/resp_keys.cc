@@ -33,13 +33,13 @@ void RespSession::cmd_exists(Call& c) {
 }
 
 void RespSession::cmd_type(Call& c) {
-  const bool found = static_cast<bool>(c.ctx.get(c.argv[1]));
-  if (found) {
+  const store::ItemView it = c.ctx.get(c.argv[1]);
+  if (it) {
     c.ex.hit(Proto::kResp);
   } else {
     c.ex.miss(Proto::kResp);
   }
-  c.w.simple(found ? "string" : "none");
+  c.w.simple(it ? store::type_name(it.type()) : "none");
 }
 
 // EXPIRE key time [NX | XX | GT | LT] and friends (Redis's expireGenericCommand). A key without
@@ -127,6 +127,7 @@ void RespSession::expire_generic(Call& c, bool seconds, bool relative) {
     store::SetRequest req;
     req.cas = it.cas();
     req.flags = it.flags();
+    req.type = it.type();  // a hash stays a hash
     req.expires_at_ms = deadline;
     const store::SetResult r = c.ctx.set(key, it.value(), req);
     if (r.status == Status::kOk) {

@@ -24,6 +24,7 @@ void RespSession::cmd_append(Call& c) {
   const std::size_t max = c.ex.store().config().max_item_size;
   for (;;) {
     const store::ItemView old = c.ctx.get(key);
+    if (!string_or_none(c, old)) return;
     SetRequest req;
     std::size_t length = value.size();
     if (old) {
@@ -51,6 +52,7 @@ void RespSession::cmd_append(Call& c) {
 
 void RespSession::cmd_strlen(Call& c) {
   const store::ItemView it = c.ctx.get(c.argv[1]);
+  if (!string_or_none(c, it)) return;
   if (it) {
     c.ex.hit(Proto::kResp);
   } else {
@@ -66,6 +68,7 @@ void RespSession::cmd_getrange(Call& c) {
     return;
   }
   const store::ItemView it = c.ctx.get(c.argv[1]);
+  if (!string_or_none(c, it)) return;
   if (!it) {
     c.ex.miss(Proto::kResp);
     c.w.bulk("");
@@ -105,6 +108,7 @@ void RespSession::cmd_setrange(Call& c) {
   const auto off = static_cast<std::uint64_t>(offset);
   for (;;) {
     const store::ItemView old = c.ctx.get(key);
+    if (!string_or_none(c, old)) return;
     const std::size_t old_len = old ? old.value().size() : 0;
     if (value.empty()) {  // nothing to write: the length as it is
       c.w.integer(static_cast<std::int64_t>(old_len));
@@ -181,6 +185,7 @@ void RespSession::cmd_incrbyfloat(Call& c) {
   const std::string_view key = c.argv[1];
   for (;;) {
     const store::ItemView old = c.ctx.get(key);
+    if (!string_or_none(c, old)) return;
     long double value = 0, incr = 0;
     if ((old && !proto::resp::parse_long_double(old.value(), &value)) ||
         !proto::resp::parse_long_double(c.argv[2], &incr)) {

@@ -41,7 +41,8 @@ void reply_arity(Call& c) {
   out.append("' command\r\n");
 }
 
-RespSession::RespSession(const ConnInfo& info) : Session(info) {}
+RespSession::RespSession(const ConnInfo& info)
+    : Session(info), rng_((info.id + 1) * 0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(this)) {}
 
 std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
   const std::size_t reply_cap = ex.reply_limit();
@@ -158,7 +159,7 @@ std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
   // The first key always (the caller checked the cap), then until the cap.
   while (done < n && (done == 0 || out.size() < reply_cap)) {
     const store::ItemView& it = mget_items_[done];
-    if (it) {
+    if (it && it.is_string()) {  // a key of another type is nil to MGET, as in Redis
       ex.hit(Proto::kResp);
       w.bulk(it.value());
     } else {

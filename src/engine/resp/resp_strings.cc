@@ -107,6 +107,9 @@ void RespSession::reply_store_error(Call& c, Status s) const {
     case Status::kNoMemory:
       c.w.error(kErrOom);
       return;
+    case Status::kWrongType:
+      reply_wrongtype(c);
+      return;
     case Status::kEmptyKey:
       c.w.error("ERR empty keys are not supported");
       return;
@@ -163,6 +166,7 @@ void RespSession::set_with_get(Call& c, std::string_view key, std::string_view v
   const bool get = (flags & kGet) != 0;
   for (;;) {
     const store::ItemView old = c.ctx.get(key);
+    if (get && !string_or_none(c, old)) return;  // SET ... GET on a hash: WRONGTYPE, nothing set
     if (((flags & kNx) && old) || ((flags & kXx) && !old)) {
       if (get) {
         reply_value(c, old);
@@ -233,8 +237,8 @@ void RespSession::cmd_getset(Call& c) { set_with_get(c, c.argv[1], c.argv[2], kG
 void RespSession::cmd_getdel(Call& c) {
   for (;;) {
     const store::ItemView it = c.ctx.get(c.argv[1]);
-    if (!it) {
-      reply_value(c, it);
+    if (!it || !it.is_string()) {
+      reply_value(c, it);  // nil, or WRONGTYPE (and nothing deleted)
       return;
     }
     const Status s = c.ctx.del(c.argv[1], it.cas());
@@ -254,6 +258,7 @@ void RespSession::cmd_getex(Call& c) {
   std::string_view expire;
   if (!parse_options(c, false, &flags, &expire)) return;
   const std::string_view key = c.argv[1];
+  if (flags != 0 && !string_or_none(c, c.ctx.get(key))) return;  // no TTL change on a hash
   std::uint64_t deadline = 0;
   Expire e = Expire::kOk;
   if (flags & kAnyExpire)
@@ -272,7 +277,7 @@ void RespSession::cmd_getex(Call& c) {
     // EXAT/PXAT in the past: reply with the value, then delete that item (if still there).
     const store::ItemView it = c.ctx.get(key);
     reply_value(c, it);
-    if (it) c.ctx.del(key, it.cas());
+    if (it && it.is_string()) c.ctx.del(key, it.cas());
     return;
   }
   if (flags & kAnyExpire) {
@@ -292,7 +297,14 @@ void RespSession::cmd_mget(Call& c) {
   items_.resize(n);
   c.ctx.get_batch(keys_, items_.data());
   c.w.array(n);
-  for (std::size_t i = 0; i < n; ++i) reply_value(c, items_[i]);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (items_[i] && !items_[i].is_string()) {  // a key of another type is nil to MGET, as in Redis
+      c.ex.miss(Proto::kResp);
+      c.w.null();
+    } else {
+      reply_value(c, items_[i]);
+    }
+  }
   c.times = static_cast<unsigned>(n);
 }
 

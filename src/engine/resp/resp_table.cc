@@ -19,6 +19,7 @@ constexpr KeySpec kOneRO{"", "RO", 1, 0, 1, 0};
 constexpr KeySpec kOneROAccess{"", "RO access", 1, 0, 1, 0};
 constexpr KeySpec kOneRWAccessUpdate{"", "RW access update", 1, 0, 1, 0};
 constexpr KeySpec kOneRWAccessDelete{"", "RW access delete", 1, 0, 1, 0};
+constexpr KeySpec kOneRWDelete{"", "RW delete", 1, 0, 1, 0};
 constexpr KeySpec kOneRWUpdate{"", "RW update", 1, 0, 1, 0};
 constexpr KeySpec kOneRWInsert{"", "RW insert", 1, 0, 1, 0};
 constexpr KeySpec kOneOWInsert{"", "OW insert", 1, 0, 1, 0};
@@ -120,7 +121,32 @@ const CommandSpec kCommands[] = {
     {"getrange", 4, "readonly", "@read @string @slow", "", &kOneROAccess, &S::cmd_getrange, Op::k_get, {}},
     {"getset", 3, "write denyoom fast", "@write @string @fast", "", &kOneRWAccessUpdate, &S::cmd_getset,
      Op::k_set, {}},
+    {"hdel", -3, "write fast", "@write @hash @fast", "", &kOneRWDelete, &S::cmd_hdel, Op::k_delete, {}},
     {"hello", -1, kNoAuthFlags, "@fast @connection", "", nullptr, &S::cmd_hello, Op::k_other, {}},
+    {"hexists", 3, "readonly fast", "@read @hash @fast", "", &kOneRO, &S::cmd_hexists, Op::k_get, {}},
+    {"hget", 3, "readonly fast", "@read @hash @fast", "", &kOneROAccess, &S::cmd_hget, Op::k_get, {}},
+    {"hgetall", 2, "readonly", "@read @hash @slow", "nondeterministic_output_order", &kOneROAccess,
+     &S::cmd_hgetall, Op::k_get, {}},
+    {"hincrby", 4, "write denyoom fast", "@write @hash @fast", "", &kOneRWAccessUpdate, &S::cmd_hincrby,
+     Op::k_incr, {}},
+    {"hincrbyfloat", 4, "write denyoom fast", "@write @hash @fast", "", &kOneRWAccessUpdate,
+     &S::cmd_hincrbyfloat, Op::k_incr, {}},
+    {"hkeys", 2, "readonly", "@read @hash @slow", "nondeterministic_output_order", &kOneROAccess,
+     &S::cmd_hkeys, Op::k_get, {}},
+    {"hlen", 2, "readonly fast", "@read @hash @fast", "", &kOneRO, &S::cmd_hlen, Op::k_get, {}},
+    {"hmget", -3, "readonly fast", "@read @hash @fast", "", &kOneROAccess, &S::cmd_hmget, Op::k_get, {}},
+    {"hmset", -4, "write denyoom fast", "@write @hash @fast", "", &kOneRWUpdate, &S::cmd_hmset, Op::k_set,
+     {}},
+    {"hrandfield", -2, "readonly", "@read @hash @slow", "nondeterministic_output", &kOneROAccess,
+     &S::cmd_hrandfield, Op::k_get, {}},
+    {"hscan", -3, "readonly", "@read @hash @slow", "nondeterministic_output", &kOneROAccess, &S::cmd_hscan,
+     Op::k_get, {}},
+    {"hset", -4, "write denyoom fast", "@write @hash @fast", "", &kOneRWUpdate, &S::cmd_hset, Op::k_set, {}},
+    {"hsetnx", 4, "write denyoom fast", "@write @hash @fast", "", &kOneRWInsert, &S::cmd_hsetnx, Op::k_add,
+     {}},
+    {"hstrlen", 3, "readonly fast", "@read @hash @fast", "", &kOneRO, &S::cmd_hstrlen, Op::k_get, {}},
+    {"hvals", 2, "readonly", "@read @hash @slow", "nondeterministic_output_order", &kOneROAccess,
+     &S::cmd_hvals, Op::k_get, {}},
     {"incr", 2, "write denyoom fast", "@write @string @fast", "", &kOneRWAccessUpdate, &S::cmd_incr,
      Op::k_incr, {}},
     {"incrby", 3, "write denyoom fast", "@write @string @fast", "", &kOneRWAccessUpdate, &S::cmd_incrby,

@@ -54,6 +54,8 @@ std::string_view status_name(Status s) noexcept {
       return "OUT_OF_MEMORY";
     case Status::kBadVersion:
       return "BAD_VERSION";
+    case Status::kWrongType:
+      return "WRONG_TYPE";
   }
   return "UNKNOWN";
 }

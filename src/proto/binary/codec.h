@@ -107,6 +107,7 @@ enum class Status : std::uint16_t {
   kUnknownOpcode = 0x0008,  // UO: the opcode is not known (the message is skipped)
   kNoMemory = 0x0009,       // OM: the store could not make room
   kBadVersion = 0x000A,     // BV: bad magic or unsupported version (TCP: then the server closes)
+  kWrongType = 0x000B,      // WT: GET/INCR/DECR on a key holding a hash (written over RESP)
 };
 // "OK", "NOT_FOUND", ...; "UNKNOWN" for other values.
 std::string_view status_name(Status s) noexcept;

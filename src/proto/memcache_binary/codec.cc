@@ -22,6 +22,8 @@ std::string_view status_message(Status s) noexcept {
       return "Unknown command";
     case Status::kOutOfMemory:
       return "Out of memory";
+    case Status::kNotSupported:
+      return "Not supported: the key holds a hash (WRONGTYPE)";
   }
   return "Unknown error";
 }

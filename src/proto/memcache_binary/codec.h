@@ -79,6 +79,7 @@ enum class Status : std::uint16_t {
   kNonNumeric = 0x0006,
   kUnknownCommand = 0x0081,
   kOutOfMemory = 0x0082,
+  kNotSupported = 0x0083,  // Ferrite: a get/append/incr on a key holding a hash (Redis's WRONGTYPE)
 };
 
 // The text memcached puts in an error response's body (clients show it).
