@@ -214,3 +214,43 @@ def test_redis_cli_hotkeys_under_lfu(lfu_server, key):
     for _ in range(200):
         c.get(key('cold2'))
     assert c.object('freq', key('cold2')) == before
+
+
+def test_client_list_and_kill_across_workers(server):
+    """The daemon runs two workers: CLIENT LIST on one connection lists every connection, and
+    CLIENT KILL closes connections whichever worker serves them."""
+    me = client(server)
+    others = [client(server) for _ in range(6)]
+    ids = [o.client_id() for o in others]
+    my_id = me.client_id()
+    listed = {c['id'] for c in me.client_list()}
+    assert set(str(i) for i in ids + [my_id]) <= listed, (ids, listed)
+    mine = [c for c in me.client_list() if c['id'] == str(my_id)][0]
+    assert mine['cmd'] == 'client|list'
+    # ADDR of another connection, as CLIENT LIST printed it.
+    addr = [c['addr'] for c in me.client_list() if c['id'] == str(ids[0])][0]
+    assert me.client_kill(addr) is True
+    for i in ids[1:4]:
+        assert me.client_kill_filter(_id=i) == 1
+    assert me.client_kill_filter(_id=ids[4], skipme=True) == 1
+    assert me.client_kill_filter(_id=987654321) == 0
+    with pytest.raises(redis.ResponseError, match='No such client'):
+        me.client_kill('1.2.3.4:5')
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = {c['id'] for c in me.client_list()}
+        if not left & {str(i) for i in ids[:5]}:
+            break
+        time.sleep(0.05)
+    assert not left & {str(i) for i in ids[:5]}, left
+    for o in others[:5]:
+        # The socket the client had (redis-py would quietly reconnect): closed by the server.
+        sock = o.connection_pool._available_connections[0]._sock
+        sock.settimeout(5)
+        try:
+            data = sock.recv(1)
+        except ConnectionResetError:
+            data = b''
+        assert data == b''
+    assert others[5].ping() is True
+    assert me.ping() is True

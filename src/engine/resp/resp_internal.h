@@ -208,6 +208,7 @@ class RespSession final : public Session {
   void cmd_waitaof(Call& c);
   void cmd_debug(Call& c);
   void cmd_client_no_touch(Call& c);
+  void cmd_client_kill(Call& c);
   void cmd_object_help(Call& c);
   void cmd_memory_help(Call& c);
   // --- INFO (resp_info.cc) -------------------------------------------------------------------
@@ -248,6 +249,9 @@ class RespSession final : public Session {
   void append_client_line(Call& c, Buffer& out) const;
   void reply_client_text(Call& c, bool listed);
   void rename_generic(Call& c, bool nx);
+  // CLIENT LIST's lines for every connection of the daemon (this one in full), or only those
+  // whose id is in `ids` (resp_admin.cc).
+  void list_clients(Call& c, const std::vector<std::uint64_t>* ids, Buffer& out) const;
 
   proto::resp::RequestParser parser_;
   int resp_ = 2;                            // protocol version: 2 or 3 (HELLO)
