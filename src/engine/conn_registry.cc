@@ -77,6 +77,7 @@ void ConnRegistry::add_listener(std::uint64_t id, const ConnAddress& local, bool
   r.local = local;
   r.state = datagram ? ConnState::kDatagram : ConnState::kListening;
   r.last_cmd_s = now_s;
+  r.opened_s = now_s;
   listeners_.push_back(r);
 }
 
@@ -106,6 +107,7 @@ void ConnRegistry::open(unsigned worker, std::uint32_t slot, std::uint64_t id, c
   pack(peer, s.peer);
   pack(local, s.local);
   s.last_cmd_s.store(now_s, std::memory_order_relaxed);
+  s.opened_s.store(now_s, std::memory_order_relaxed);
   s.state.store(static_cast<std::uint8_t>(ConnState::kWaiting), std::memory_order_relaxed);
   s.seq.store(seq + 2, std::memory_order_release);
 }
@@ -133,6 +135,7 @@ bool ConnRegistry::read(const Slot& s, ConnRecord* out) noexcept {
     out->local = unpack(s.local);
     out->state = state;
     out->last_cmd_s = s.last_cmd_s.load(std::memory_order_relaxed);
+    out->opened_s = s.opened_s.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (s.seq.load(std::memory_order_relaxed) == before) return true;
   }

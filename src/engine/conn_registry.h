@@ -46,6 +46,8 @@ struct ConnRecord {
   ConnAddress peer, local;   // a listener has only `local`
   ConnState state = ConnState::kClosed;
   std::uint32_t last_cmd_s = 0;  // store clock seconds of the last request read (listeners: start)
+  std::uint32_t opened_s = 0;    // store clock seconds of the accept (listeners: start)
+  unsigned worker = 0;           // the owning worker (for_each fills it in; listeners: 0)
 };
 
 class ConnRegistry {
@@ -87,7 +89,10 @@ class ConnRegistry {
         const Slot* chunk = chunks_[w * kMaxChunks + c].load(std::memory_order_acquire);
         if (chunk == nullptr) break;
         for (std::size_t i = 0; i < kChunkSlots; ++i) {
-          if (read(chunk[i], &r)) fn(r);
+          if (read(chunk[i], &r)) {
+            r.worker = w;
+            fn(r);
+          }
         }
       }
     }
@@ -100,6 +105,7 @@ class ConnRegistry {
     std::atomic<std::uint32_t> seq{0};
     std::atomic<std::uint8_t> state{0};
     std::atomic<std::uint32_t> last_cmd_s{0};
+    std::atomic<std::uint32_t> opened_s{0};
     std::atomic<std::uint64_t> id{0};
     std::atomic<std::uint64_t> peer[3];
     std::atomic<std::uint64_t> local[3];

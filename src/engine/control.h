@@ -157,12 +157,47 @@ struct ControlRequest {
   std::atomic<bool> done{false};
 };
 
+// Connections another thread asks this worker to close (RESP CLIENT KILL on any worker): ids
+// posted into free cells by any thread (a CAS from 0), taken by the owning worker at its next
+// loop turn. Full cells make post() fail (the caller reports the client as not killed).
+class KillBox {
+ public:
+  static constexpr std::size_t kCells = 32;
+  bool post(std::uint64_t conn_id) noexcept {
+    for (auto& cell : cells_) {
+      std::uint64_t empty = 0;
+      if (cell.compare_exchange_strong(empty, conn_id, std::memory_order_release, std::memory_order_relaxed)) {
+        pending_.fetch_add(1, std::memory_order_release);
+        return true;
+      }
+    }
+    return false;
+  }
+  // The worker: one relaxed load when nothing is posted.
+  template <typename Fn>
+  void take(Fn&& fn) noexcept {
+    if (pending_.load(std::memory_order_acquire) == 0) return;
+    for (auto& cell : cells_) {
+      const std::uint64_t id = cell.exchange(0, std::memory_order_acquire);
+      if (id != 0) {
+        pending_.fetch_sub(1, std::memory_order_relaxed);
+        fn(id);
+      }
+    }
+  }
+
+ private:
+  std::atomic<std::uint32_t> pending_{0};
+  std::array<std::atomic<std::uint64_t>, kCells> cells_{};
+};
+
 // A worker's side of the management plane.
 struct WorkerControl {
   WorkerControl() : events(1024), inbox(16) {}
   SpscRing<Event> events;               // worker -> management thread
   SpscRing<ControlRequest*> inbox;      // management thread -> worker
   HotKeys hot;                          // the worker's own; read through kHotKeys requests
+  KillBox kills;                        // CLIENT KILL from any worker
   Counter events_dropped;
 };
 

@@ -43,6 +43,14 @@ void keep_if_big(void* arg, const store::ItemView& it) {
 }  // namespace
 
 void Worker::serve_control() {
+  options_.control->kills.take([this](std::uint64_t conn_id) {
+    for (std::size_t id = 0; id < conns_.size(); ++id) {
+      if (conns_[id] && conns_[id]->open && conns_[id]->info.id == conn_id) {
+        begin_close(static_cast<io::ConnId>(id));
+        return;
+      }
+    }
+  });
   for (;;) {
     if (control_req_ == nullptr && !options_.control->inbox.pop(&control_req_)) return;
     if (!answer(*control_req_)) return;  // more next turn

@@ -125,6 +125,42 @@ void PartitionedContext::scan(std::uint64_t* cursor, std::size_t buckets, Contex
   }
 }
 
+std::uint64_t PartitionedContext::scan_keys(std::uint64_t cursor, std::size_t shards, Context::ItemFn fn,
+                                           void* arg) noexcept {
+  auto p = static_cast<unsigned>(cursor >> 32);
+  std::uint64_t shard = cursor & 0xFFFFFFFFu;
+  std::size_t left = shards == 0 ? 1 : shards;
+  while (p < count()) {
+    Context& c = *ctx_[p];
+    const std::uint64_t total = c.scan_shards();
+    if (shard >= total) return 0;
+    const std::size_t now = static_cast<std::size_t>(std::min<std::uint64_t>(left, total - shard));
+    const std::uint64_t next = c.scan_keys(shard, now, fn, arg);
+    left -= now;
+    if (next != 0) return std::uint64_t{p} << 32 | next;
+    ++p;
+    shard = 0;
+    if (left == 0) return p < count() ? std::uint64_t{p} << 32 : 0;
+  }
+  return 0;
+}
+
+bool PartitionedContext::valid_scan_cursor(std::uint64_t cursor) const noexcept {
+  const auto p = static_cast<unsigned>(cursor >> 32);
+  return cursor == 0 || (p < count() && (cursor & 0xFFFFFFFFu) < ctx_[p]->scan_shards());
+}
+
+ItemView PartitionedContext::random_item() noexcept {
+  random_state_ ^= random_state_ << 13;
+  random_state_ ^= random_state_ >> 7;
+  random_state_ ^= random_state_ << 17;
+  const auto first = static_cast<unsigned>(random_state_ % count());
+  for (unsigned i = 0; i < count(); ++i) {
+    if (const ItemView it = ctx_[(first + i) % count()]->random_item()) return it;
+  }
+  return {};
+}
+
 void PartitionedContext::flush(std::uint64_t delay_ms) noexcept {
   for (auto& c : ctx_) c->flush(delay_ms);
 }

@@ -123,6 +123,20 @@ class PartitionedContext {
   // Visits partition after partition: the cursor's top byte is the partition.
   void scan(std::uint64_t* cursor, std::size_t buckets, Context::ItemFn fn, void* arg) noexcept;
 
+  // SCAN over every partition: whole shards, each a consistent snapshot (Context::scan_keys),
+  // at least `shards` of them per call unless the scan ends. The cursor is partition << 32 |
+  // shard; 0 starts and 0 comes back once every partition was covered. An unknown cursor
+  // (a partition or shard past the end) ends the scan.
+  std::uint64_t scan_keys(std::uint64_t cursor, std::size_t shards, Context::ItemFn fn, void* arg) noexcept;
+  // Whether `cursor` names a shard of this appliance (or is 0).
+  bool valid_scan_cursor(std::uint64_t cursor) const noexcept;
+  // RANDOMKEY: a live item of a random partition (then the others); empty if there is none.
+  ItemView random_item() noexcept;
+  ItemView peek(const KeyRef& key) noexcept { return for_hash(key.hash).peek(key); }
+  void set_no_touch(bool on) noexcept {
+    for (auto& c : ctx_) c->set_no_touch(on);
+  }
+
   SetResult set(std::string_view key, std::string_view value, const SetRequest& req = {}) noexcept {
     return set(make_key(key), value, req);
   }
@@ -174,6 +188,7 @@ class PartitionedContext {
   KeyRef batch_keys_[kBatch];
   ItemView batch_out_[kBatch];
   std::uint32_t batch_index_[kBatch];
+  std::uint64_t random_state_ = 0x9E3779B97F4A7C15ull;  // random_item()'s partition
 };
 
 }  // namespace ferrite::store

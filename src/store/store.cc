@@ -280,7 +280,7 @@ ItemView Context::get_located(const KeyRef& key, const Location& loc) noexcept {
     stats_.get_misses.add();
     return {};
   }
-  note_hit(f.item);
+  if (!no_touch_) note_hit(f.item);
   stats_.get_hits.add();
   return ItemView(f.item);
 }

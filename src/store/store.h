@@ -166,6 +166,24 @@ class Context {
   using ItemFn = void (*)(void* arg, const ItemView& item);
   void scan(std::uint64_t* cursor, std::size_t buckets, ItemFn fn, void* arg) noexcept;
 
+  // SCAN (store_scan.cc): visits the live items of whole shards, up to `shards` of them from
+  // shard `cursor` (0 to start), each shard read as one consistent snapshot; returns the next
+  // shard, or 0 once every shard was visited. A key's shard never changes (a shard grows in
+  // place), so a key present from the first call to the last is visited at least once, also
+  // across growth and cuckoo displacement. An item may be visited twice only if it was stored
+  // again meanwhile. Not for hot paths: O(shard) per shard.
+  std::uint64_t scan_keys(std::uint64_t cursor, std::size_t shards, ItemFn fn, void* arg) noexcept;
+  std::uint32_t scan_shards() const noexcept { return table_.shards(); }
+  // RANDOMKEY: a live item of a random shard (bounded tries, then the first live one found in
+  // shard order from a random shard); empty when there is none.
+  ItemView random_item() noexcept;
+  // A read that does not mark the item's access byte (OBJECT, CLIENT NO-TOUCH): get() while the
+  // no-touch mode is on.
+  ItemView peek(const KeyRef& key) noexcept;
+  // While on, reads do not mark the items they find as used (CLIENT NO-TOUCH).
+  void set_no_touch(bool on) noexcept { no_touch_ = on; }
+  bool no_touch() const noexcept { return no_touch_; }
+
   // --- writes --------------------------------------------------------------------------------
   SetResult set(std::string_view key, std::string_view value, const SetRequest& req = {}) noexcept {
     return set(make_key(key), value, req);
@@ -341,6 +359,7 @@ class Context {
   static constexpr unsigned kGrowQueue = 8;
   std::uint32_t grow_wanted_[kGrowQueue] = {};  // shards found over their load, grown at tick()
   unsigned grow_count_ = 0;
+  bool no_touch_ = false;  // set_no_touch()
 };
 
 class Store {

@@ -246,6 +246,15 @@ class Table {
     return true;
   }
 
+  // SCAN: appends to *out every ref linked in the shard at one instant during the call (a
+  // consistent copy: an entry moving between its two buckets, or the shard growing meanwhile,
+  // is neither lost nor doubled). Optimistic first (each bucket's version before and after the
+  // refs are read), then, after kSnapshotTries failures, with every bucket of the shard's array
+  // locked in ascending order as a grower does. A frozen array is read as it is (its grower holds
+  // every bucket). The caller must be inside a grace period (an old array stays mapped).
+  void snapshot_shard(std::uint32_t shard, std::vector<std::uint32_t>* out) const;
+  static constexpr unsigned kSnapshotTries = 4;
+
   // Every linked ref of the current arrays (for the store's destructor: no concurrency).
   template <typename Fn>
   void for_each_ref(Fn&& fn) const {

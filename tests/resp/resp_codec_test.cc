@@ -2,6 +2,8 @@
 // incomplete request), the reply encoder in RESP2 and RESP3, and Redis's number rules.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <cmath>
 #include <limits>
 #include <string>
@@ -387,6 +389,38 @@ TEST(RespNumber, GlobMatch) {
   EXPECT_FALSE(glob_match("g*t", "gets", false));
   EXPECT_TRUE(glob_match("", "", false));
   EXPECT_FALSE(glob_match("", "a", false));
+}
+
+// Redis's stringmatchlen in its corners (tests/resp/fuzz_glob.cc compares with a port of it).
+TEST(RespNumber, GlobMatchCornersAsRedis) {
+  EXPECT_FALSE(glob_match("*", "", false));  // Redis: an empty string matches only ""
+  EXPECT_FALSE(glob_match("?", "", false));
+  EXPECT_TRUE(glob_match("a*", "a", false));
+  EXPECT_TRUE(glob_match("a**", "a", false));
+  EXPECT_TRUE(glob_match("[z-a]", "m", false));     // a reversed range is swapped
+  EXPECT_FALSE(glob_match("[a-]", "-", false));     // a range up to ']' (then an open class)
+  EXPECT_TRUE(glob_match("[a-]", "_", false));
+  EXPECT_TRUE(glob_match("[\\]", "]", false));      // an escaped ']' inside an open class
+  EXPECT_TRUE(glob_match("[\\]]", "]", false));
+  EXPECT_TRUE(glob_match("[abc", "c", false));      // an open class ends with the pattern
+  EXPECT_FALSE(glob_match("[abc", "cd", false));
+  EXPECT_TRUE(glob_match("[^]", "x", false));
+  EXPECT_TRUE(glob_match("a\\", "a\\", false));     // a trailing backslash is itself
+  EXPECT_TRUE(glob_match("\\?", "?", false));
+  EXPECT_FALSE(glob_match("\\?", "x", false));
+}
+
+// Many stars against a long string that almost matches: Redis bounds this with its nesting limit
+// and skip rule; here one backtrack point keeps it at pattern x string steps.
+TEST(RespNumber, GlobMatchIsNotExponential) {
+  std::string pattern;
+  for (int i = 0; i < 200; ++i) pattern += "a*";
+  pattern += "b";
+  const std::string str(20000, 'a');
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(glob_match(pattern, str, false));
+  EXPECT_TRUE(glob_match(pattern, str + "b", false));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // Inside the RESP session: the session class, the command table's shape, and the helpers the
 // command files share. Commands live in resp_strings.cc (whole values), resp_modify.cc (partial
 // updates and counters), resp_keys.cc (keyspace and expiry), resp_server.cc (connection
-// commands, CLIENT), resp_hash.cc (hashes), resp_config.cc (CONFIG), resp_info.cc (INFO) and resp_table.cc (the table,
-// COMMAND, the HELP texts).
+// commands, CLIENT), resp_hash.cc (hashes), resp_config.cc (CONFIG), resp_info.cc (INFO),
+// resp_scan.cc (SCAN, KEYS, RENAME, COPY, OBJECT, MEMORY), resp_admin.cc (FUNCTION, SCRIPT, WAIT,
+// DEBUG) and resp_table.cc (the table, COMMAND, the HELP texts).
 #pragma once
 
 #include <cstddef>
@@ -110,6 +111,11 @@ inline void reply_value(Call& c, const store::ItemView& it) {
 // User input quoted in an error message, cut at a NUL as Redis's C-string formatting cuts it.
 inline std::string_view cstr(std::string_view s) noexcept { return s.substr(0, s.find('\0')); }
 
+// An item's Redis type ("string") and encoding ("int", "embstr", "raw"), decided here only
+// (resp_scan.cc): SCAN TYPE, OBJECT ENCODING and DEBUG OBJECT ask these.
+std::string_view redis_type(const store::ItemView& it) noexcept;
+std::string_view redis_encoding(const store::ItemView& it) noexcept;
+
 // "ERR wrong number of arguments for 'get' command" (the command's full name: 'config|get').
 void reply_arity(Call& c);
 
@@ -214,6 +220,35 @@ class RespSession final : public Session {
   void cmd_config_get(Call& c);
   void cmd_config_set(Call& c);
   void cmd_config_help(Call& c);
+  // --- keyspace (resp_scan.cc) ---------------------------------------------------------------
+  void cmd_scan(Call& c);
+  void cmd_keys(Call& c);
+  void cmd_randomkey(Call& c);
+  void cmd_rename(Call& c);
+  void cmd_renamenx(Call& c);
+  void cmd_copy(Call& c);
+  void cmd_touch(Call& c);
+  void cmd_object_encoding(Call& c);
+  void cmd_object_freq(Call& c);
+  void cmd_object_idletime(Call& c);
+  void cmd_object_refcount(Call& c);
+  void cmd_memory_usage(Call& c);
+  void cmd_debug_object(Call& c, std::string_view key);
+  // --- admin (resp_admin.cc) -------------------------------------------------------------------
+  void cmd_function_flush(Call& c);
+  void cmd_function_list(Call& c);
+  void cmd_function_help(Call& c);
+  void cmd_no_scripting(Call& c);
+  void cmd_script_flush(Call& c);
+  void cmd_script_exists(Call& c);
+  void cmd_script_help(Call& c);
+  void cmd_wait(Call& c);
+  void cmd_waitaof(Call& c);
+  void cmd_debug(Call& c);
+  void cmd_client_no_touch(Call& c);
+  void cmd_client_kill(Call& c);
+  void cmd_object_help(Call& c);
+  void cmd_memory_help(Call& c);
   // --- INFO (resp_info.cc) -------------------------------------------------------------------
   void cmd_info(Call& c);
   // --- COMMAND (resp_table.cc) ---------------------------------------------------------------
@@ -258,6 +293,10 @@ class RespSession final : public Session {
   void hset_generic(Call& c, bool hmset);
   void hash_all(Call& c, bool fields, bool values);
   void reply_client_text(Call& c, bool listed);
+  void rename_generic(Call& c, bool nx);
+  // CLIENT LIST's lines for every connection of the daemon (this one in full), or only those
+  // whose id is in `ids` (resp_admin.cc).
+  void list_clients(Call& c, const std::vector<std::uint64_t>* ids, Buffer& out) const;
 
   proto::resp::RequestParser parser_;
   int resp_ = 2;                            // protocol version: 2 or 3 (HELLO)
@@ -277,6 +316,8 @@ class RespSession final : public Session {
   std::vector<store::hash::Pair> hash_pairs_;  // HSET's pairs
   std::vector<std::string_view> hash_fields_;  // HDEL's fields
   Rng rng_;                                    // HRANDFIELD
+  std::vector<std::string_view> scan_out_;  // SCAN, KEYS: the keys of the reply being built
+  bool no_touch_ = false;                   // CLIENT NO-TOUCH
   // The streamed MGET (see mget_begin): keys still to come, when it started, one batch's keys.
   static constexpr std::size_t kMgetBatch = 32;
   std::int64_t mget_left_ = 0;

@@ -229,10 +229,11 @@ void RespSession::reply_client_text(Call& c, bool listed) {
 
 void RespSession::cmd_client_info(Call& c) { reply_client_text(c, true); }
 
-// CLIENT LIST [TYPE type] [ID id ...]: a worker sees only its own connections, so the list holds
-// this connection (when it matches).
+// CLIENT LIST [TYPE type] [ID id ...]: every connection of the daemon, all workers and all
+// protocols (resp_admin.cc: list_clients), in id order.
 void RespSession::cmd_client_list(Call& c) {
   bool listed = true;
+  std::vector<std::uint64_t> ids;
   if (c.argc() == 4 && iequals(c.argv[2], "type")) {
     const std::string_view type = c.argv[3];
     if (iequals(type, "normal")) {
@@ -249,20 +250,21 @@ void RespSession::cmd_client_list(Call& c) {
       return;
     }
   } else if (c.argc() > 3 && iequals(c.argv[2], "id")) {
-    listed = false;
     for (std::size_t j = 3; j < c.argc(); ++j) {
       std::int64_t id = 0;
       if (!proto::resp::parse_i64(c.argv[j], &id) || id < 1) {
         c.w.error("ERR Invalid client ID");
         return;
       }
-      if (static_cast<std::uint64_t>(id) == info_.id) listed = true;
+      ids.push_back(static_cast<std::uint64_t>(id));
     }
   } else if (c.argc() != 2) {
     c.w.error(kErrSyntax);
     return;
   }
-  reply_client_text(c, listed);
+  scratch_.clear();
+  if (listed) list_clients(c, ids.empty() ? nullptr : &ids, scratch_);
+  c.w.verbatim("txt", scratch_.view());
 }
 
 void RespSession::cmd_client_getname(Call& c) {

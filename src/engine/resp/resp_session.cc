@@ -216,7 +216,13 @@ void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, E
   }
   c.op = cmd->op;
   ++commands_;
-  (this->*(cmd->handler))(c);
+  if (no_touch_ && cmd->handler != &RespSession::cmd_touch) {  // CLIENT NO-TOUCH (resp_admin.cc)
+    ex.ctx.set_no_touch(true);
+    (this->*(cmd->handler))(c);
+    ex.ctx.set_no_touch(false);
+  } else {
+    (this->*(cmd->handler))(c);
+  }
   for (unsigned i = 1; i < c.times; ++i) ex.count(Proto::kResp, c.op);
   ex.count(Proto::kResp, c.op, start);
 }

@@ -32,12 +32,21 @@ constexpr KeySpec kAllROAccess{"", "RO access", 1, -1, 1, 0};
 constexpr KeySpec kAllRMDelete{"", "RM delete", 1, -1, 1, 0};
 constexpr KeySpec kPairsOWUpdate{"", "OW update", 1, -1, 2, 0};
 constexpr KeySpec kPairsOWInsert{"", "OW insert", 1, -1, 2, 0};
+// The keyspace commands (resp_scan.cc). A command with two key specs in Redis (RENAME, COPY)
+// has one here that spans both keys (the table holds one spec per command): COMMAND INFO's
+// first/last/step are Redis's, the flags are those of the first key.
+constexpr KeySpec kSecondRO{"", "RO", 2, 0, 1, 0};
+constexpr KeySpec kTwoRWAccessDelete{"", "RW access delete", 1, 1, 1, 0};
+constexpr KeySpec kTwoROAccess{"", "RO access", 1, 1, 1, 0};
 
 constexpr const char* kConnFlags = "noscript loading stale";
 constexpr const char* kAdminFlags = "admin noscript loading stale";
 constexpr const char* kNoAuthFlags = "noscript loading stale fast no_auth allow_busy";
 constexpr const char* kMultiShardSum = "request_policy:multi_shard response_policy:agg_sum";
 constexpr const char* kAllShardsOk = "request_policy:all_shards response_policy:all_succeeded";
+constexpr const char* kAllNodesOk = "request_policy:all_nodes response_policy:all_succeeded";
+constexpr const char* kEvalFlags = "noscript skip_monitor may_replicate no_mandatory_keys stale";
+constexpr const char* kEvalRoFlags = "noscript skip_monitor no_mandatory_keys stale readonly";
 
 // The tables, one entry per command: name, arity, flags, ACL categories, tips, key spec, handler,
 // metrics op, subcommands.
@@ -50,10 +59,14 @@ const CommandSpec kClientSubcommands[] = {
     {"client|id", 2, kConnFlags, "@slow @connection", "", nullptr, &S::cmd_client_id, Op::k_other, {}},
     {"client|info", 2, kConnFlags, "@slow @connection", "nondeterministic_output", nullptr,
      &S::cmd_client_info, Op::k_other, {}},
+    {"client|kill", -3, kAdminFlags, "@admin @slow @dangerous @connection", "", nullptr, &S::cmd_client_kill,
+     Op::k_other, {}},
     {"client|list", -2, kAdminFlags, "@admin @slow @dangerous @connection", "nondeterministic_output",
      nullptr, &S::cmd_client_list, Op::k_other, {}},
     {"client|no-evict", 3, kAdminFlags, "@admin @slow @dangerous @connection", "", nullptr,
      &S::cmd_client_no_evict, Op::k_other, {}},
+    {"client|no-touch", 3, "noscript loading stale", "@slow @connection", "", nullptr, &S::cmd_client_no_touch,
+     Op::k_other, {}},
     {"client|setinfo", 4, kConnFlags, "@slow @connection",
      "request_policy:all_nodes response_policy:all_succeeded", nullptr, &S::cmd_client_setinfo, Op::k_other,
      {}},
@@ -81,6 +94,45 @@ const CommandSpec kConfigSubcommands[] = {
     {"config|set", -4, kAdminFlags, "@admin @slow @dangerous",
      "request_policy:all_nodes response_policy:all_succeeded", nullptr, &S::cmd_config_set, Op::k_other, {}},
 };
+
+const CommandSpec kFunctionSubcommands[] = {
+    {"function|flush", -2, "noscript write", "@write @slow @scripting", kAllShardsOk, nullptr,
+     &S::cmd_function_flush, Op::k_other, {}},
+    {"function|help", 2, "loading stale", "@slow @scripting", "", nullptr, &S::cmd_function_help, Op::k_other,
+     {}},
+    {"function|list", -2, "noscript", "@slow @scripting", "nondeterministic_output_order", nullptr,
+     &S::cmd_function_list, Op::k_other, {}},
+    {"function|load", -3, "noscript write denyoom", "@write @slow @scripting", kAllShardsOk, nullptr,
+     &S::cmd_no_scripting, Op::k_other, {}},
+};
+
+const CommandSpec kMemorySubcommands[] = {
+    {"memory|help", 2, "loading stale", "@slow", "", nullptr, &S::cmd_memory_help, Op::k_other, {}},
+    {"memory|usage", -3, "readonly", "@read @slow", "", &kSecondRO, &S::cmd_memory_usage, Op::k_other, {}},
+};
+
+const CommandSpec kObjectSubcommands[] = {
+    {"object|encoding", 3, "readonly", "@keyspace @read @slow", "nondeterministic_output", &kSecondRO,
+     &S::cmd_object_encoding, Op::k_other, {}},
+    {"object|freq", 3, "readonly", "@keyspace @read @slow", "nondeterministic_output", &kSecondRO,
+     &S::cmd_object_freq, Op::k_other, {}},
+    {"object|help", 2, "loading stale", "@keyspace @slow", "", nullptr, &S::cmd_object_help, Op::k_other, {}},
+    {"object|idletime", 3, "readonly", "@keyspace @read @slow", "nondeterministic_output", &kSecondRO,
+     &S::cmd_object_idletime, Op::k_other, {}},
+    {"object|refcount", 3, "readonly", "@keyspace @read @slow", "nondeterministic_output", &kSecondRO,
+     &S::cmd_object_refcount, Op::k_other, {}},
+};
+
+const CommandSpec kScriptSubcommands[] = {
+    {"script|exists", -3, "noscript", "@slow @scripting",
+     "request_policy:all_shards response_policy:agg_logical_and", nullptr, &S::cmd_script_exists, Op::k_other,
+     {}},
+    {"script|flush", -2, "noscript", "@slow @scripting", kAllNodesOk, nullptr, &S::cmd_script_flush,
+     Op::k_other, {}},
+    {"script|help", 2, "loading stale", "@slow @scripting", "", nullptr, &S::cmd_script_help, Op::k_other, {}},
+    {"script|load", 3, "noscript stale", "@slow @scripting", kAllNodesOk, nullptr, &S::cmd_no_scripting,
+     Op::k_other, {}},
+};
 // clang-format on
 
 // Sorted by name (COMMAND lists them in this order; find_command has an index of its own).
@@ -93,8 +145,11 @@ const CommandSpec kCommands[] = {
     {"command", -1, "loading stale", "@slow @connection", "nondeterministic_output_order", nullptr,
      &S::cmd_command, Op::k_other, kCommandSubcommands},
     {"config", -2, "", "@slow", "", nullptr, nullptr, Op::k_other, kConfigSubcommands},
+    {"copy", -3, "write denyoom", "@keyspace @write @slow", "", &kTwoROAccess, &S::cmd_copy, Op::k_set, {}},
     {"dbsize", 1, "readonly fast", "@keyspace @read @fast",
      "request_policy:all_shards response_policy:agg_sum", nullptr, &S::cmd_dbsize, Op::k_other, {}},
+    {"debug", -2, "admin noscript loading stale protected", "@admin @slow @dangerous", "", nullptr, &S::cmd_debug,
+     Op::k_other, {}},
     {"decr", 2, "write denyoom fast", "@write @string @fast", "", &kOneRWAccessUpdate, &S::cmd_decr,
      Op::k_decr, {}},
     {"decrby", 3, "write denyoom fast", "@write @string @fast", "", &kOneRWAccessUpdate, &S::cmd_decrby,
@@ -102,6 +157,10 @@ const CommandSpec kCommands[] = {
     {"del", -2, "write", "@keyspace @write @slow", kMultiShardSum, &kAllRMDelete, &S::cmd_del, Op::k_delete,
      {}},
     {"echo", 2, "loading stale fast", "@fast @connection", "", nullptr, &S::cmd_echo, Op::k_noop, {}},
+    {"eval", -3, kEvalFlags, "@slow @scripting", "", nullptr, &S::cmd_no_scripting, Op::k_other, {}},
+    {"eval_ro", -3, kEvalRoFlags, "@slow @scripting", "", nullptr, &S::cmd_no_scripting, Op::k_other, {}},
+    {"evalsha", -3, kEvalFlags, "@slow @scripting", "", nullptr, &S::cmd_no_scripting, Op::k_other, {}},
+    {"evalsha_ro", -3, kEvalRoFlags, "@slow @scripting", "", nullptr, &S::cmd_no_scripting, Op::k_other, {}},
     {"exists", -2, "readonly fast", "@keyspace @read @fast", kMultiShardSum, &kAllRO, &S::cmd_exists,
      Op::k_other, {}},
     {"expire", -3, "write fast", "@keyspace @write @fast", "", &kOneRWUpdate, &S::cmd_expire, Op::k_touch,
@@ -110,10 +169,13 @@ const CommandSpec kCommands[] = {
      {}},
     {"expiretime", 2, "readonly fast", "@keyspace @read @fast", "", &kOneROAccess, &S::cmd_expiretime,
      Op::k_other, {}},
+    {"fcall", -3, kEvalFlags, "@slow @scripting", "", nullptr, &S::cmd_no_scripting, Op::k_other, {}},
+    {"fcall_ro", -3, kEvalRoFlags, "@slow @scripting", "", nullptr, &S::cmd_no_scripting, Op::k_other, {}},
     {"flushall", -1, "write", "@keyspace @write @slow @dangerous", kAllShardsOk, nullptr, &S::cmd_flushall,
      Op::k_flush, {}},
     {"flushdb", -1, "write", "@keyspace @write @slow @dangerous", kAllShardsOk, nullptr, &S::cmd_flushall,
      Op::k_flush, {}},
+    {"function", -2, "", "@slow", "", nullptr, nullptr, Op::k_other, kFunctionSubcommands},
     {"get", 2, "readonly fast", "@read @string @fast", "", &kOneROAccess, &S::cmd_get, Op::k_get, {}},
     {"getdel", 2, "write fast", "@write @string @fast", "", &kOneRWAccessDelete, &S::cmd_getdel, Op::k_delete,
      {}},
@@ -156,6 +218,9 @@ const CommandSpec kCommands[] = {
     {"info", -1, "loading stale", "@slow @dangerous",
      "nondeterministic_output request_policy:all_shards response_policy:special", nullptr, &S::cmd_info,
      Op::k_stats, {}},
+    {"keys", 2, "readonly", "@keyspace @read @slow @dangerous",
+     "request_policy:all_shards nondeterministic_output_order", nullptr, &S::cmd_keys, Op::k_other, {}},
+    {"memory", -2, "", "@slow", "", nullptr, nullptr, Op::k_other, kMemorySubcommands},
     {"mget", -2, "readonly fast", "@read @string @fast", "request_policy:multi_shard", &kAllROAccess,
      &S::cmd_mget, Op::k_get, {}},
     {"mset", -3, "write denyoom", "@write @string @slow",
@@ -163,6 +228,7 @@ const CommandSpec kCommands[] = {
      {}},
     {"msetnx", -3, "write denyoom", "@write @string @slow",
      "request_policy:multi_shard response_policy:agg_min", &kPairsOWInsert, &S::cmd_msetnx, Op::k_add, {}},
+    {"object", -2, "", "@slow", "", nullptr, nullptr, Op::k_other, kObjectSubcommands},
     {"persist", 2, "write fast", "@keyspace @write @fast", "", &kOneRWUpdate, &S::cmd_persist, Op::k_touch,
      {}},
     {"pexpire", -3, "write fast", "@keyspace @write @fast", "", &kOneRWUpdate, &S::cmd_pexpire, Op::k_touch,
@@ -176,7 +242,16 @@ const CommandSpec kCommands[] = {
     {"pttl", 2, "readonly fast", "@keyspace @read @fast", "nondeterministic_output", &kOneROAccess,
      &S::cmd_pttl, Op::k_other, {}},
     {"quit", -1, kNoAuthFlags, "@fast @connection", "", nullptr, &S::cmd_quit, Op::k_other, {}},
+    {"randomkey", 1, "readonly", "@keyspace @read @slow", "request_policy:all_shards nondeterministic_output",
+     nullptr, &S::cmd_randomkey, Op::k_other, {}},
+    {"rename", 3, "write", "@keyspace @write @slow", "", &kTwoRWAccessDelete, &S::cmd_rename, Op::k_set, {}},
+    {"renamenx", 3, "write fast", "@keyspace @write @fast", "", &kTwoRWAccessDelete, &S::cmd_renamenx,
+     Op::k_set, {}},
     {"reset", 1, kNoAuthFlags, "@fast @connection", "", nullptr, &S::cmd_reset, Op::k_other, {}},
+    {"scan", -2, "readonly", "@keyspace @read @slow",
+     "nondeterministic_output request_policy:special response_policy:special", nullptr, &S::cmd_scan,
+     Op::k_other, {}},
+    {"script", -2, "", "@slow", "", nullptr, nullptr, Op::k_other, kScriptSubcommands},
     {"select", 2, "loading stale fast", "@fast @connection", "", nullptr, &S::cmd_select, Op::k_other, {}},
     {"set", -3, "write denyoom", "@write @string @slow", "", &kSet, &S::cmd_set, Op::k_set, {}},
     {"setex", 4, "write denyoom", "@write @string @slow", "", &kOneOWUpdate, &S::cmd_setex, Op::k_set, {}},
@@ -188,11 +263,17 @@ const CommandSpec kCommands[] = {
     {"substr", 4, "readonly", "@read @string @slow", "", &kOneROAccess, &S::cmd_getrange, Op::k_get, {}},
     {"time", 1, "loading stale fast", "@fast", "nondeterministic_output", nullptr, &S::cmd_time, Op::k_other,
      {}},
+    {"touch", -2, "readonly fast", "@keyspace @read @fast", kMultiShardSum, &kAllRO, &S::cmd_touch, Op::k_other,
+     {}},
     {"ttl", 2, "readonly fast", "@keyspace @read @fast", "nondeterministic_output", &kOneROAccess,
      &S::cmd_ttl, Op::k_other, {}},
     {"type", 2, "readonly fast", "@keyspace @read @fast", "", &kOneRO, &S::cmd_type, Op::k_other, {}},
     {"unlink", -2, "write fast", "@keyspace @write @fast", kMultiShardSum, &kAllRMDelete, &S::cmd_del,
      Op::k_delete, {}},
+    {"wait", 3, "noscript", "@slow @connection", "request_policy:all_shards response_policy:agg_min", nullptr,
+     &S::cmd_wait, Op::k_other, {}},
+    {"waitaof", 4, "noscript", "@slow @connection", "request_policy:all_shards response_policy:agg_min",
+     nullptr, &S::cmd_waitaof, Op::k_other, {}},
 };
 // clang-format on
 
@@ -318,7 +399,7 @@ class CommandIndex {
   }
 
  private:
-  static constexpr std::size_t kSlots = 256;  // over 3x the commands: probes stay short
+  static constexpr std::size_t kSlots = 512;  // over 3x the commands: probes stay short
   static constexpr std::size_t kMask = kSlots - 1;
   static_assert(std::size(kCommands) * 3 < kSlots);
 
@@ -481,8 +562,26 @@ void RespSession::cmd_client_help(Call& c) {
       "    Return the ID of the current connection.",
       "INFO",
       "    Return information about the current client connection.",
+      "KILL <ip:port>",
+      "    Kill connection made from <ip:port>.",
+      "KILL <option> <value> [<option> <value> [...]]",
+      "    Kill connections. Options are:",
+      "    * ADDR (<ip:port>|<unixsocket>:0)",
+      "      Kill connections made from the specified address",
+      "    * LADDR (<ip:port>|<unixsocket>:0)",
+      "      Kill connections made to specified local address",
+      "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+      "      Kill connections by type.",
+      "    * USER <username>",
+      "      Kill connections authenticated by <username>.",
+      "    * SKIPME (YES|NO)",
+      "      Skip killing current connection (default: yes).",
+      "    * ID <client-id>",
+      "      Kill connections by client id.",
+      "    * MAXAGE <maxage>",
+      "      Kill connections older than the specified age.",
       "LIST [options ...]",
-      "    Return information about client connections (this connection). Options:",
+      "    Return information about client connections (every connection). Options:",
       "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
       "      Return clients of specified type.",
       "    * ID <id> [<id> ...]",
@@ -495,6 +594,8 @@ void RespSession::cmd_client_help(Call& c) {
       "    * LIB-VER: the client lib version.",
       "NO-EVICT (ON|OFF)",
       "    Protect current client connection from eviction (connections are never evicted).",
+      "NO-TOUCH (ON|OFF)",
+      "    Will not touch LRU/LFU stats when this mode is on.",
       "HELP",
       "    Print this help.",
   };

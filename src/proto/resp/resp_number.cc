@@ -142,6 +142,9 @@ bool match_one(std::string_view pat, std::size_t& p, char c, bool nocase) noexce
 }  // namespace
 
 bool glob_match(std::string_view pat, std::string_view str, bool nocase) noexcept {
+  // Redis's loop runs only while both have characters left: an empty string matches only the
+  // empty pattern (not even "*"; KEYS and SCAN treat "*" as "everything" before matching).
+  if (str.empty()) return pat.empty();
   std::size_t p = 0, s = 0;
   std::size_t star_p = std::string_view::npos, star_s = 0;
   while (s < str.size()) {
