@@ -6,19 +6,32 @@
 
 #include "engine/resp/resp_internal.h"
 #include "proto/resp/resp_number.h"
+#include "store/hash_value.h"
 #include "store/memory.h"
 
 namespace ferrite::engine::resp {
 
 using store::Status;
 
-std::string_view redis_type(const store::ItemView& /*it*/) noexcept { return "string"; }
+std::string_view redis_type(const store::ItemView& it) noexcept { return store::type_name(it.type()); }
 
-// Redis's string encodings, judged by the value: "int" for a canonical 64-bit decimal of at
-// most 20 characters (string2l's rule), "embstr" up to 44 bytes, "raw" beyond. Redis also keeps
-// "raw" for a short string grown by APPEND or SETRANGE; the store does not know a value's history.
+// Redis's encodings, judged by the value. A hash: "listpack" while Redis 7 would keep it in one
+// (at most 128 fields, every field and value at most 64 bytes: hash-max-listpack-entries and
+// -value), "hashtable" beyond; Ferrite's encoding is the same either way (store/hash_value.h).
+// A string: "int" for a canonical 64-bit decimal of at most 20 characters (string2l's rule),
+// "embstr" up to 44 bytes, "raw" beyond. Redis also keeps "raw" for a short string grown by
+// APPEND or SETRANGE; the store does not know a value's history.
 std::string_view redis_encoding(const store::ItemView& it) noexcept {
   const std::string_view v = it.value();
+  if (it.type() == store::ItemType::kHash) {
+    store::hash::Reader r(v);
+    if (r.count() > 128) return "hashtable";
+    store::hash::Pair p;
+    while (r.next(&p)) {
+      if (p.field.size() > 64 || p.value.size() > 64) return "hashtable";
+    }
+    return "listpack";
+  }
   std::int64_t n = 0;
   if (!v.empty() && v.size() <= 20 && proto::resp::parse_i64(v, &n)) {
     // parse_i64 is Redis's string2ll: no sign-only, no leading zeros, no "+", no "-0".
@@ -170,6 +183,7 @@ void RespSession::rename_generic(Call& c, bool nx) {
     }
     store::SetRequest req;
     req.flags = it.flags();
+    req.type = it.type();
     req.expires_at_ms = it.expires_at_ms();
     if (written != 0) {
       req.mode = store::SetMode::kCas;  // only over our own earlier copy
@@ -249,6 +263,7 @@ void RespSession::cmd_copy(Call& c) {
   c.ex.hit(Proto::kResp);
   store::SetRequest req;
   req.flags = it.flags();
+  req.type = it.type();
   req.expires_at_ms = it.expires_at_ms();
   req.mode = replace ? store::SetMode::kSet : store::SetMode::kAdd;
   const store::SetResult r = c.ctx.set(c.argv[2], it.value(), req);
