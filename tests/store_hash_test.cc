@@ -142,6 +142,50 @@ TEST(StoreItemType, HashesSurviveEvictionPressureAsWholeItems) {
   EXPECT_GT(live, 0u);
 }
 
+TEST(StoreItemType, ItemsMovedBetweenPagesKeepTheirType) {
+  // Sparse pages far over a lowered limit: relief moves their live items into fresh pages
+  // (move_block) rather than evicting them. A moved hash keeps its type and every byte of its
+  // value (the long form's extra 8 bytes are part of what is copied).
+  StoreConfig cfg = Harness::small_config();
+  cfg.memory_limit = std::size_t{256} << 20;
+  Harness h(cfg);
+  // Kept: a quarter of the items of one run of 512 in 8, so most pages empty out whole and the
+  // rest are sparse.
+  const auto kept = [](std::size_t i) { return (i / 512) % 8 == 0 && i % 4 == 0; };
+  const std::size_t n = 1200000;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string v = testing::key_n("value-", static_cast<long long>(i));
+    v.resize(120, static_cast<char>('a' + i % 26));
+    ASSERT_EQ(set_hash(h, testing::key_n("h", static_cast<long long>(i)), v).status, Status::kOk);
+    if (i % 1024 == 0) h.ctx->quiescent();
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!kept(i)) h.ctx->del(testing::key_n("h", static_cast<long long>(i)));
+  }
+  h.ctx->quiescent();
+  ASSERT_EQ(h.store.set_memory_limit(std::size_t{48} << 20), "");
+  for (int i = 0; i < 400; ++i) {
+    h.ctx->tick();
+    h.ctx->quiescent();
+  }
+  EXPECT_GT(h.store.stats().page_moves, 0);
+  std::size_t live = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!kept(i)) continue;
+    std::string v = testing::key_n("value-", static_cast<long long>(i));
+    v.resize(120, static_cast<char>('a' + i % 26));
+    h.with_item(testing::key_n("h", static_cast<long long>(i)), [&](ItemView it) {
+      if (it) {
+        ++live;
+        EXPECT_EQ(it.type(), ItemType::kHash);
+        EXPECT_EQ(it.value(), v);
+      }
+      return 0;
+    });
+  }
+  EXPECT_GT(live, 0u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The hash encoding
 

@@ -122,6 +122,11 @@ TEST(RespHash, HrandfieldPicksDistinctFieldsForAPositiveCount) {
   EXPECT_EQ(c.run("HRANDFIELD h 10 WITHVALUES\r\n"),
             crlf({"*8", "$2", "f1", "$1", "a", "$2", "f2", "$1", "b", "$2", "f3", "$1", "c", "$2", "f4", "$1", "d"}));
   EXPECT_EQ(lines_of(c.run("HRANDFIELD h -10\r\n")).size(), 21u);
+  // A negative count's reply is bounded by the reply cap (4 MiB here) or the item size.
+  EXPECT_EQ(lines_of(c.run("HRANDFIELD h -100000 WITHVALUES\r\n")).size(), 1u + 4 * 100000);
+  EXPECT_EQ(c.run("HRANDFIELD h -1000000 WITHVALUES\r\nHRANDFIELD h -4611686018427387903 WITHVALUES\r\n"),
+            crlf({"-ERR HRANDFIELD reply would exceed the reply limit (server.max_reply_bytes)",
+                  "-ERR HRANDFIELD reply would exceed the reply limit (server.max_reply_bytes)"}));
 }
 
 TEST(RespHash, Hscan) {

@@ -22,9 +22,12 @@ using store::Status;
 
 namespace {
 
-// HRANDFIELD with a negative count answers |count| entries: more than this is refused (one
-// reply is built whole in the connection's buffer).
-constexpr std::uint64_t kMaxRandomEntries = std::uint64_t{1} << 22;
+// Bytes of a bulk string's reply ($<len>\r\n<bytes>\r\n).
+std::uint64_t bulk_bytes(std::size_t n) {
+  std::uint64_t digits = 1;
+  for (std::size_t v = n; v >= 10; v /= 10) ++digits;
+  return 1 + digits + 2 + n + 2;
+}
 
 // Redis's string2ll on a hash value (no spaces, no leading zeros, fits in int64).
 bool value_to_i64(std::string_view s, std::int64_t* out) { return proto::resp::parse_i64(s, out); }
@@ -413,8 +416,17 @@ void RespSession::cmd_hrandfield(Call& c) {
     if (withvalues) c.w.bulk(p.value);
   };
   if (!uniq || count == 1) {  // with repeats
-    if (count > kMaxRandomEntries) {
-      c.w.error("ERR value is out of range");
+    // |count| entries may repeat without bound, but one reply is built whole in the connection's
+    // buffer: it may take the larger of the reply cap and the item size, as any other reply of
+    // one value may, and no more (Redis has no such bound; the error says which one applies).
+    std::uint64_t all = 0;
+    for (std::size_t i = 0; i < size; ++i) {
+      hash::Pair p;
+      if (r.pair_at(hash_.offsets[i], &p)) all += bulk_bytes(p.field.size()) + (withvalues ? bulk_bytes(p.value.size()) : 0);
+    }
+    const std::uint64_t limit = std::max<std::uint64_t>(c.ex.reply_limit(), c.ex.store().config().max_item_size);
+    if (count > limit || (count * all) / size > limit) {
+      c.w.error("ERR HRANDFIELD reply would exceed the reply limit (server.max_reply_bytes)");
       return;
     }
     header(count);
