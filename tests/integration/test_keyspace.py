@@ -254,3 +254,46 @@ def test_client_list_and_kill_across_workers(server):
         assert data == b''
     assert others[5].ping() is True
     assert me.ping() is True
+
+
+@pytest.fixture(scope='module', params=ferrited_only())
+def mgmt_server(request, tmp_path_factory):
+    sock = tmp_path_factory.mktemp('mgmt') / 'ferrite.sock'
+    s = start(request.param, sets=('mgmt.socket=%s' % sock,))
+    try:
+        yield s
+    finally:
+        stop_checked(s)
+
+
+def test_slowlog_and_latency_from_the_daemons_slow_request_log(mgmt_server):
+    r = client(mgmt_server)
+    assert r.slowlog_reset() is True
+    assert r.execute_command('LATENCY', 'RESET') in (0, 1)
+    assert r.execute_command('LATENCY', 'LATEST') == []
+    assert r.execute_command('DEBUG', 'SLEEP', '0.05') == b'OK'  # 50 ms: over the 10 ms threshold
+    deadline = time.monotonic() + 10
+    while r.slowlog_len() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the management thread drains the workers' events each round
+    assert r.slowlog_len() >= 1
+    entry = r.slowlog_get(1)[0]
+    assert entry['duration'] >= 50000, entry
+    assert entry['command'] == b'other resp', entry
+    assert abs(entry['start_time'] - time.time()) < 60
+    latest = r.execute_command('LATENCY', 'LATEST')
+    assert len(latest) == 1 and latest[0][0] == b'command', latest
+    assert latest[0][2] >= 50 and latest[0][3] >= latest[0][2], latest
+    assert r.execute_command('LATENCY', 'RESET') == 1
+    assert r.execute_command('LATENCY', 'LATEST') == []
+    assert r.slowlog_len() >= 1  # LATENCY RESET leaves the slow log
+    assert r.slowlog_reset() is True
+    assert r.slowlog_len() == 0
+    with pytest.raises(redis.ResponseError, match='count should be greater than or equal to -1'):
+        r.execute_command('SLOWLOG', 'GET', '-2')
+
+
+def test_slowlog_without_a_management_plane_is_empty(server):
+    r = client(server)
+    assert r.slowlog_len() == 0
+    assert r.slowlog_get() == []
+    assert r.execute_command('LATENCY', 'LATEST') == []
