@@ -2,10 +2,13 @@
 clients write and the table grows, KEYS, RENAME, COPY, OBJECT, MEMORY USAGE, the FLUSHALL +
 FUNCTION FLUSH reset, and redis-cli --scan, --bigkeys, --memkeys and --hotkeys (LFU policy)."""
 
+import os
+import re
 import shutil
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 import redis
@@ -297,3 +300,58 @@ def test_slowlog_without_a_management_plane_is_empty(server):
     assert r.slowlog_len() == 0
     assert r.slowlog_get() == []
     assert r.execute_command('LATENCY', 'LATEST') == []
+
+
+def mc_dump(server, command=b'lru_crawler metadump all\r\n'):
+    host, port = server.addr('memcache')
+    with harness.connect((host, port)) as s:
+        s.sendall(command)
+        return harness.recv_until(s, b'END\r\n')
+
+
+def test_memcached_metadump(server, key):
+    from pymemcache.client.base import Client
+    host, port = server.addr('memcache')
+    mc = Client((host, port))
+    client(server).flushall()
+    names = [key('md:%d' % i) for i in range(20000)]
+    for i in range(0, len(names), 1000):
+        mc.set_many({n: b'v' * 10 for n in names[i:i + 1000]}, expire=0)
+    mc.set(key('ttl'), b'x', expire=500)
+    client(server).set(key('odd key/\xe9'), 'y')  # any bytes through RESP
+    out = mc_dump(server)
+    assert out.endswith(b'END\r\n')
+    lines = out[:-5].decode().splitlines()
+    pattern = re.compile(r'^key=(\S+) exp=(-?\d+) la=(\d+) cas=(\d+) fetch=(yes|no) cls=(\d+) size=(\d+)$')
+    found = {}
+    for line in lines:
+        m = pattern.match(line)
+        assert m, line
+        found[urllib.parse.unquote_to_bytes(m.group(1))] = m
+    assert set(found) == {n.encode() for n in names} | {key('ttl').encode(), key('odd key/\xe9').encode()}
+    assert found[names[0].encode()].group(2) == '-1'
+    assert abs(int(found[key('ttl').encode()].group(2)) - (time.time() + 500)) < 30
+    assert 'odd%20key%2F%C3%A9' in out.decode()
+    assert int(found[names[0].encode()].group(7)) >= 16 + len(names[0]) + 10
+    assert mc_dump(server, b'lru_crawler metadump hash\r\n').count(b'\n') == len(lines) + 1
+    host, port = server.addr('memcache')
+    with harness.connect((host, port)) as s:
+        s.sendall(b'lru_crawler crawl all\r\nversion\r\n')
+        assert harness.recv_until(s, b'\r\n', timeout=5).startswith(b'ERROR\r\n')
+
+
+def test_memcached_tool_keys(server, key):
+    tool = '/usr/share/memcached/scripts/memcached-tool'
+    if not os.path.exists(tool) or shutil.which('perl') is None:
+        pytest.fail('memcached-tool (Debian package memcached) or perl not found')
+    r = client(server)
+    r.flushall()
+    names = {key('tool:%d' % i) for i in range(500)}
+    fill(r, sorted(names))
+    host, port = server.addr('memcache')
+    result = subprocess.run(['perl', tool, '%s:%d' % (host, port), 'keys'], stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=60)
+    assert result.returncode == 0, result
+    listed = {line.split()[0][len('key='):] for line in result.stdout.decode().splitlines()
+              if line.startswith('key=')}
+    assert listed == {n.replace(':', '%3A') for n in names}
