@@ -152,6 +152,26 @@ class ConfigAccess {
   virtual std::string set(std::string_view key, std::string_view value) = 0;
 };
 
+// The daemon's slow-request log (kept by the management plane from the workers' slow-request
+// events: mgmt/events.h), for RESP SLOWLOG and LATENCY. Not on the hot path: a request only
+// pushes its event into its worker's ring; these calls may take a lock.
+struct SlowEntry {
+  std::uint64_t id = 0;  // the event's sequence number
+  std::uint64_t unix_ms = 0;
+  std::uint64_t latency_ns = 0;
+  Proto proto = Proto::kResp;
+  Op op = Op::k_other;
+  unsigned worker = 0;
+};
+class SlowlogAccess {
+ public:
+  virtual ~SlowlogAccess() = default;
+  // The newest `n` entries kept, newest first.
+  virtual void slow_latest(std::size_t n, std::vector<SlowEntry>* out) const = 0;
+  virtual std::size_t slow_len() const = 0;
+  virtual void slow_reset() = 0;
+};
+
 // What every worker shares: the store (its partitions), the settings, and each worker's counters.
 struct Shared {
   store::Partitions* store = nullptr;
@@ -165,6 +185,9 @@ struct Shared {
   std::atomic<std::int64_t> total_connections{0};   // accepted since start
   std::atomic<bool> shutdown_requested{false};
   ConnRegistry* conns = nullptr;                    // listeners and connections, for stats conns (may be null: tests)
+  // The slow log, while the management plane runs (null without mgmt.socket: SLOWLOG is empty).
+  std::atomic<SlowlogAccess*> slowlog{nullptr};
+  std::atomic<std::uint64_t> latency_reset_after{0};  // LATENCY RESET: slow entries up to this id are past
 };
 
 // The worker a session runs on. One per worker thread.

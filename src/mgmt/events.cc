@@ -18,6 +18,7 @@ std::uint64_t EventHistory::add(const Event& e) {
   events_.push_back(r);
   if (events_.size() > capacity_) events_.pop_front();
   if (e.type == EventType::kSlowRequest) {
+    const std::lock_guard<std::mutex> lock(slow_mu_);
     ++slow_total_;
     slowlog_.push_back(r);
     if (slowlog_.size() > slowlog_capacity_) slowlog_.pop_front();
@@ -39,8 +40,34 @@ std::uint64_t EventHistory::since(std::uint64_t from, std::vector<Record>* out) 
 }
 
 void EventHistory::reset_slowlog() noexcept {
+  const std::lock_guard<std::mutex> lock(slow_mu_);
   slowlog_.clear();
   slow_total_ = 0;
+}
+
+std::vector<Record> EventHistory::slow_records(std::size_t n) const {
+  const std::lock_guard<std::mutex> lock(slow_mu_);
+  std::vector<Record> out;
+  for (auto it = slowlog_.rbegin(); it != slowlog_.rend() && out.size() < n; ++it) out.push_back(*it);
+  return out;
+}
+
+void EventHistory::slow_latest(std::size_t n, std::vector<engine::SlowEntry>* out) const {
+  for (const Record& r : slow_records(n)) {
+    engine::SlowEntry e;
+    e.id = r.seq;
+    e.unix_ms = r.event.unix_ms;
+    e.latency_ns = static_cast<std::uint64_t>(r.event.a);
+    e.proto = static_cast<engine::Proto>(r.event.b >> 8);
+    e.op = static_cast<engine::Op>(r.event.b & 0xFF);
+    e.worker = r.event.worker;
+    out->push_back(e);
+  }
+}
+
+std::size_t EventHistory::slow_len() const {
+  const std::lock_guard<std::mutex> lock(slow_mu_);
+  return slowlog_.size();
 }
 
 std::pair<std::string, std::string> config_change_of(const Event& e) {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,10 @@ struct Record {
   engine::Event event;
 };
 
-class EventHistory {
+// Its slow log is also read and reset by RESP sessions on the workers (SLOWLOG, LATENCY, through
+// engine::SlowlogAccess): the slow log alone is under a mutex, which the management thread takes
+// when it adds a slow request and the workers when they read it (never on a request's path).
+class EventHistory final : public engine::SlowlogAccess {
  public:
   static constexpr std::size_t kDefaultCapacity = 1024;
   static constexpr std::size_t kSlowlogCapacity = 128;
@@ -44,14 +48,22 @@ class EventHistory {
   // events after `from` are no longer kept (a reader that fell behind).
   std::uint64_t since(std::uint64_t from, std::vector<Record>* out) const;
 
-  // The last slowlog_capacity slow-request events, oldest first.
+  // The last slowlog_capacity slow-request events, oldest first (the management thread's view,
+  // or a test's: a worker may reset it meanwhile; others copy it with slow_records()).
   const std::deque<Record>& slowlog() const noexcept { return slowlog_; }
+  // The newest `n` slow-log records, newest first (under the slow log's mutex).
+  std::vector<Record> slow_records(std::size_t n) const;
+  // engine::SlowlogAccess.
+  void slow_latest(std::size_t n, std::vector<engine::SlowEntry>* out) const override;
+  std::size_t slow_len() const override;
+  void slow_reset() override { reset_slowlog(); }
   std::uint64_t slow_total() const noexcept { return slow_total_; }  // since start (or reset)
   void reset_slowlog() noexcept;
 
  private:
   std::size_t capacity_, slowlog_capacity_;
   std::deque<Record> events_;
+  mutable std::mutex slow_mu_;  // slowlog_ and slow_total_
   std::deque<Record> slowlog_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t slow_total_ = 0;

@@ -134,7 +134,11 @@ Plane::Plane(engine::Shared& shared, PlaneOptions options, const Logger& log)
       log_(log),
       history_(options_.history),
       drain_(shared, history_, log),
-      link_(shared, options_.worker_timeout) {}
+      link_(shared, options_.worker_timeout) {
+  shared_.slowlog.store(&history_, std::memory_order_release);  // RESP SLOWLOG, LATENCY
+}
+
+Plane::~Plane() { shared_.slowlog.store(nullptr, std::memory_order_release); }
 
 void Plane::tick(std::uint64_t mono_ms, std::uint64_t unix_ms) {
   drain_.drain(unix_ms);

@@ -69,6 +69,9 @@ std::string_view build_description() noexcept;
 class Plane {
  public:
   Plane(engine::Shared& shared, PlaneOptions options, const Logger& log);
+  ~Plane();
+  Plane(const Plane&) = delete;
+  Plane& operator=(const Plane&) = delete;
 
   // One request line (its newline removed). A blank line gets no reply (json empty).
   Reply handle(std::string_view line);

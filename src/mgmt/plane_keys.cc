@@ -165,7 +165,7 @@ std::string Plane::clients(Args args, JsonWriter& w) {
 
 std::string Plane::slowlog(Args args, JsonWriter& w) {
   if (!args.empty() && args[0] == "reset") {
-    const std::uint64_t cleared = history_.slowlog().size();
+    const std::uint64_t cleared = history_.slow_len();
     history_.reset_slowlog();
     w.begin_object().field("cleared", cleared).end_object();
     return "";
@@ -174,14 +174,15 @@ std::string Plane::slowlog(Args args, JsonWriter& w) {
   if (std::string e = count_arg(args, "/slowlog", EventHistory::kSlowlogCapacity, UINT64_MAX, &limit);
       !e.empty())
     return e + " (or reset)";
-  const std::deque<Record>& log = history_.slowlog();
+  const std::vector<Record> log = history_.slow_records(static_cast<std::size_t>(
+      std::min<std::uint64_t>(limit, EventHistory::kSlowlogCapacity)));  // newest first
   w.begin_object();
   w.field("threshold_us",
           static_cast<double>(shared_.settings.slow_request_ns.load(std::memory_order_relaxed)) / 1e3);
   w.field("total", history_.slow_total());
   w.key("entries").begin_array();
   std::uint64_t n = 0;
-  for (auto it = log.rbegin(); it != log.rend() && n < limit; ++it, ++n) write_event(*it, w);
+  for (auto it = log.begin(); it != log.end() && n < limit; ++it, ++n) write_event(*it, w);
   w.end_array();
   w.end_object();
   return "";

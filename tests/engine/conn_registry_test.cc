@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/conn_registry.h"
+#include "engine/control.h"
 
 namespace ferrite::engine {
 namespace {
@@ -122,6 +124,41 @@ TEST(ConnRegistryConcurrency, AReaderNeverSeesASlotHalfRewritten) {
   stop = true;
   owner.join();
   EXPECT_GT(seen, 0u);
+}
+
+// CLIENT LIST's age and CLIENT KILL's routing: the open time and the owning worker.
+TEST(ConnRegistry, KeepsTheOpenTimeAndNamesTheWorker) {
+  ConnRegistry r(2);
+  r.open(1, 3, 77, v4("10.0.0.1", 5000), v4("127.0.0.1", 6379), 40);
+  r.note(1, 3, ConnState::kWaiting, 45);
+  const auto m = listed(r);
+  ASSERT_EQ(m.count(77), 1u);
+  EXPECT_EQ(m.at(77).opened_s, 40u);
+  EXPECT_EQ(m.at(77).last_cmd_s, 45u);
+  EXPECT_EQ(m.at(77).worker, 1u);
+}
+
+// Ids posted from any thread reach the owning worker once each; a full box refuses.
+TEST(KillBox, PostedIdsAreTakenOnce) {
+  KillBox box;
+  std::vector<std::uint64_t> got;
+  box.take([&](std::uint64_t id) { got.push_back(id); });
+  EXPECT_TRUE(got.empty());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&box, t] {
+      for (int i = 0; i < 8; ++i) EXPECT_TRUE(box.post(static_cast<std::uint64_t>(t * 100 + i + 1)));
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_FALSE(box.post(999));  // 32 cells, all taken
+  box.take([&](std::uint64_t id) { got.push_back(id); });
+  EXPECT_EQ(got.size(), 32u);
+  EXPECT_EQ(std::set<std::uint64_t>(got.begin(), got.end()).size(), 32u);
+  got.clear();
+  box.take([&](std::uint64_t id) { got.push_back(id); });
+  EXPECT_TRUE(got.empty());
+  EXPECT_TRUE(box.post(5));
 }
 
 }  // namespace

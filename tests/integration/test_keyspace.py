@@ -2,10 +2,13 @@
 clients write and the table grows, KEYS, RENAME, COPY, OBJECT, MEMORY USAGE, the FLUSHALL +
 FUNCTION FLUSH reset, and redis-cli --scan, --bigkeys, --memkeys and --hotkeys (LFU policy)."""
 
+import os
+import re
 import shutil
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 import redis
@@ -254,3 +257,101 @@ def test_client_list_and_kill_across_workers(server):
         assert data == b''
     assert others[5].ping() is True
     assert me.ping() is True
+
+
+@pytest.fixture(scope='module', params=ferrited_only())
+def mgmt_server(request, tmp_path_factory):
+    sock = tmp_path_factory.mktemp('mgmt') / 'ferrite.sock'
+    s = start(request.param, sets=('mgmt.socket=%s' % sock,))
+    try:
+        yield s
+    finally:
+        stop_checked(s)
+
+
+def test_slowlog_and_latency_from_the_daemons_slow_request_log(mgmt_server):
+    r = client(mgmt_server)
+    assert r.slowlog_reset() is True
+    assert r.execute_command('LATENCY', 'RESET') in (0, 1)
+    assert r.execute_command('LATENCY', 'LATEST') == []
+    assert r.execute_command('DEBUG', 'SLEEP', '0.05') == b'OK'  # 50 ms: over the 10 ms threshold
+    deadline = time.monotonic() + 10
+    while r.slowlog_len() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the management thread drains the workers' events each round
+    assert r.slowlog_len() >= 1
+    entry = r.slowlog_get(1)[0]
+    assert entry['duration'] >= 50000, entry
+    assert entry['command'] == b'other resp', entry
+    assert abs(entry['start_time'] - time.time()) < 60
+    latest = r.execute_command('LATENCY', 'LATEST')
+    assert len(latest) == 1 and latest[0][0] == b'command', latest
+    assert latest[0][2] >= 50 and latest[0][3] >= latest[0][2], latest
+    assert r.execute_command('LATENCY', 'RESET') == 1
+    assert r.execute_command('LATENCY', 'LATEST') == []
+    assert r.slowlog_len() >= 1  # LATENCY RESET leaves the slow log
+    assert r.slowlog_reset() is True
+    assert r.slowlog_len() == 0
+    with pytest.raises(redis.ResponseError, match='count should be greater than or equal to -1'):
+        r.execute_command('SLOWLOG', 'GET', '-2')
+
+
+def test_slowlog_without_a_management_plane_is_empty(server):
+    r = client(server)
+    assert r.slowlog_len() == 0
+    assert r.slowlog_get() == []
+    assert r.execute_command('LATENCY', 'LATEST') == []
+
+
+def mc_dump(server, command=b'lru_crawler metadump all\r\n'):
+    host, port = server.addr('memcache')
+    with harness.connect((host, port)) as s:
+        s.sendall(command)
+        return harness.recv_until(s, b'END\r\n')
+
+
+def test_memcached_metadump(server, key):
+    from pymemcache.client.base import Client
+    host, port = server.addr('memcache')
+    mc = Client((host, port))
+    client(server).flushall()
+    names = [key('md:%d' % i) for i in range(20000)]
+    for i in range(0, len(names), 1000):
+        mc.set_many({n: b'v' * 10 for n in names[i:i + 1000]}, expire=0)
+    mc.set(key('ttl'), b'x', expire=500)
+    client(server).set(key('odd key/\xe9'), 'y')  # any bytes through RESP
+    out = mc_dump(server)
+    assert out.endswith(b'END\r\n')
+    lines = out[:-5].decode().splitlines()
+    pattern = re.compile(r'^key=(\S+) exp=(-?\d+) la=(\d+) cas=(\d+) fetch=(yes|no) cls=(\d+) size=(\d+)$')
+    found = {}
+    for line in lines:
+        m = pattern.match(line)
+        assert m, line
+        found[urllib.parse.unquote_to_bytes(m.group(1))] = m
+    assert set(found) == {n.encode() for n in names} | {key('ttl').encode(), key('odd key/\xe9').encode()}
+    assert found[names[0].encode()].group(2) == '-1'
+    assert abs(int(found[key('ttl').encode()].group(2)) - (time.time() + 500)) < 30
+    assert 'odd%20key%2F%C3%A9' in out.decode()
+    assert int(found[names[0].encode()].group(7)) >= 16 + len(names[0]) + 10
+    assert mc_dump(server, b'lru_crawler metadump hash\r\n').count(b'\n') == len(lines) + 1
+    host, port = server.addr('memcache')
+    with harness.connect((host, port)) as s:
+        s.sendall(b'lru_crawler crawl all\r\nversion\r\n')
+        assert harness.recv_until(s, b'\r\n', timeout=5).startswith(b'ERROR\r\n')
+
+
+def test_memcached_tool_keys(server, key):
+    tool = '/usr/share/memcached/scripts/memcached-tool'
+    if not os.path.exists(tool) or shutil.which('perl') is None:
+        pytest.fail('memcached-tool (Debian package memcached) or perl not found')
+    r = client(server)
+    r.flushall()
+    names = {key('tool:%d' % i) for i in range(500)}
+    fill(r, sorted(names))
+    host, port = server.addr('memcache')
+    result = subprocess.run(['perl', tool, '%s:%d' % (host, port), 'keys'], stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=60)
+    assert result.returncode == 0, result
+    listed = {line.split()[0][len('key='):] for line in result.stdout.decode().splitlines()
+              if line.startswith('key=')}
+    assert listed == {n.replace(':', '%3A') for n in names}

@@ -243,6 +243,7 @@ std::size_t Executor::step(std::string_view in, Buffer& out, Exec& ex) {
     closing_ = true;
     return line.consumed;
   }
+  if (std::size_t consumed = 0; lru_crawler(r, out, ex, &consumed)) return consumed;
   fail(out, ex, mc::is_meta(cmd), start, "ERROR");
   return line.consumed;
 }

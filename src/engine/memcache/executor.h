@@ -46,7 +46,7 @@
 //   - ms in append/prepend mode with N creates a missing item (newer memcached does; 1.6.18
 //     answers NS);
 //   - "stats reset", "stats detail", "stats cachedump" and the admin commands (slabs, lru,
-//     lru_crawler, watch, cache_memlimit) answer ERROR; "shutdown" answers memcached's
+//     lru_crawler but its metadump, watch, cache_memlimit) answer ERROR; "shutdown" answers memcached's
 //     "ERROR: shutdown not enabled"; `version` reports settings().memcache_version.
 //
 // Metrics: one request per command (Op by command), except multi-key gets: one per key (with
@@ -139,6 +139,8 @@ class Executor {
   std::size_t meta_delete(const Request& r, Buffer& out, Exec& ex);
   std::size_t meta_arith(const Request& r, Buffer& out, Exec& ex);
   std::size_t meta_debug(const Request& r, Buffer& out, Exec& ex);
+  // lru_crawler metadump all|hash (executor_admin.cc): true when the line is one (answered).
+  bool lru_crawler(const Request& r, Buffer& out, Exec& ex, std::size_t* consumed);
 
   // Parses the meta flags after `first` (the key's token index + 1, or + 2 for ms); on an error
   // returns its line. With 'b', key_ is the decoded key.
@@ -180,6 +182,8 @@ class Executor {
   bool long_get_nul_ = false;    // a long get line had a NUL: the rest of it is ignored
   bool wrongtype_ = false;       // serve_keys stopped at a hash key (its error line ends the reply)
   bool skip_line_ = false;       // skipping the rest of a long get line refused for a bad key
+  bool dumping_ = false;         // a metadump stopped at the reply cap: it goes on from dump_cursor_
+  std::uint64_t dump_cursor_ = 0;
   bool get_first_ = true;        // the current get has counted no key yet
   std::uint64_t get_start_ = 0;  // cycles() when the current long get line started
   std::size_t scan_ = 0;       // bytes at the front of the input known to hold no '\n'

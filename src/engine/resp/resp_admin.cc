@@ -372,4 +372,135 @@ void RespSession::cmd_client_kill(Call& c) {
   }
 }
 
+// --- SLOWLOG, LATENCY ---------------------------------------------------------------------------
+
+namespace {
+// The slow-request log the management plane keeps (null without one: empty).
+SlowlogAccess* slowlog_of(const Call& c) { return c.ex.shared.slowlog.load(std::memory_order_acquire); }
+}  // namespace
+
+// SLOWLOG GET [count]: the daemon's slow requests (executing longer than
+// server.slow_request_ns), newest first, in Redis's entry shape: id, Unix time, microseconds,
+// arguments, client address, client name. The log keeps what the workers count, not the
+// arguments: the arguments are the operation and the protocol ("get", "resp"); address and name
+// are empty.
+void RespSession::cmd_slowlog_get(Call& c) {
+  std::int64_t count = 10;
+  if (c.argc() > 3) {
+    reply_arity(c);
+    return;
+  }
+  if (c.argc() == 3) {
+    if (!proto::resp::parse_i64(c.argv[2], &count)) {
+      c.w.error(kErrNotInteger);
+      return;
+    }
+    if (count < -1) {
+      c.w.error("ERR count should be greater than or equal to -1");
+      return;
+    }
+    if (count == -1) count = INT64_MAX;
+  }
+  std::vector<SlowEntry> entries;
+  if (SlowlogAccess* log = slowlog_of(c)) log->slow_latest(static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)), &entries);
+  c.w.array(entries.size());
+  for (const SlowEntry& e : entries) {
+    c.w.array(6);
+    c.w.integer(static_cast<std::int64_t>(e.id));
+    c.w.integer(static_cast<std::int64_t>(e.unix_ms / 1000));
+    c.w.integer(static_cast<std::int64_t>(e.latency_ns / 1000));
+    c.w.array(2);
+    c.w.bulk(op_name(e.op));
+    c.w.bulk(proto_name(e.proto));
+    c.w.bulk("");
+    c.w.bulk("");
+  }
+}
+
+void RespSession::cmd_slowlog_len(Call& c) {
+  const SlowlogAccess* log = slowlog_of(c);
+  c.w.integer(log == nullptr ? 0 : static_cast<std::int64_t>(log->slow_len()));
+}
+
+void RespSession::cmd_slowlog_reset(Call& c) {
+  if (SlowlogAccess* log = slowlog_of(c)) log->slow_reset();
+  c.w.simple("OK");
+}
+
+void RespSession::cmd_slowlog_help(Call& c) {
+  static constexpr std::string_view kLines[] = {
+      "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "GET [<count>]",
+      "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+      "    Entries are made of:",
+      "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+      "    client name",
+      "    (here the arguments are the operation and the protocol: the daemon's slow-request",
+      "    log keeps those, for requests slower than server.slow_request_ns, on any protocol).",
+      "LEN",
+      "    Return the length of the slowlog.",
+      "RESET",
+      "    Reset the slowlog.",
+      "HELP",
+      "    Print this help.",
+  };
+  write_help(c, kLines);
+}
+
+// LATENCY LATEST: one event, "command", made of the slow-request log (Redis's latency monitor
+// names slow commands so): the latest slow request's time and latency, and the largest latency
+// among the kept ones, both in ms, since the last LATENCY RESET. An empty array when no request
+// crossed the threshold.
+void RespSession::cmd_latency_latest(Call& c) {
+  std::vector<SlowEntry> entries;
+  if (SlowlogAccess* log = slowlog_of(c)) log->slow_latest(1 << 20, &entries);
+  const std::uint64_t after = c.ex.shared.latency_reset_after.load(std::memory_order_relaxed);
+  const SlowEntry* latest = nullptr;
+  std::uint64_t max_ns = 0;
+  for (const SlowEntry& e : entries) {
+    if (e.id <= after) continue;
+    if (latest == nullptr) latest = &e;  // newest first
+    max_ns = std::max(max_ns, e.latency_ns);
+  }
+  if (latest == nullptr) {
+    c.w.array(0);
+    return;
+  }
+  c.w.array(1);
+  c.w.array(4);
+  c.w.bulk("command");
+  c.w.integer(static_cast<std::int64_t>(latest->unix_ms / 1000));
+  c.w.integer(static_cast<std::int64_t>(latest->latency_ns / 1000000));
+  c.w.integer(static_cast<std::int64_t>(max_ns / 1000000));
+}
+
+// LATENCY RESET [event ...]: the number of event series reset (0 or 1: "command").
+void RespSession::cmd_latency_reset(Call& c) {
+  bool command = c.argc() == 2;
+  for (std::size_t i = 2; i < c.argc(); ++i) command = command || iequals(c.argv[i], "command");
+  std::int64_t n = 0;
+  if (command) {
+    std::vector<SlowEntry> newest;
+    if (SlowlogAccess* log = slowlog_of(c)) log->slow_latest(1, &newest);
+    const std::uint64_t upto = newest.empty() ? 0 : newest[0].id;
+    if (upto > c.ex.shared.latency_reset_after.exchange(upto, std::memory_order_relaxed)) n = 1;
+  }
+  c.w.integer(n);
+}
+
+void RespSession::cmd_latency_help(Call& c) {
+  static constexpr std::string_view kLines[] = {
+      "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "LATEST",
+      "    Return the latest latency samples for all events (here one, \"command\": requests",
+      "    slower than server.slow_request_ns, from the slow-request log).",
+      "RESET [<event> ...]",
+      "    Reset latency data of one or more <event> classes.",
+      "    (default: reset all data for all event classes)",
+      "HELP",
+      "    Print this help.",
+  };
+  write_help(c, kLines);
+}
+
 }  // namespace ferrite::engine::resp

@@ -247,6 +247,13 @@ class RespSession final : public Session {
   void cmd_debug(Call& c);
   void cmd_client_no_touch(Call& c);
   void cmd_client_kill(Call& c);
+  void cmd_slowlog_get(Call& c);
+  void cmd_slowlog_len(Call& c);
+  void cmd_slowlog_reset(Call& c);
+  void cmd_slowlog_help(Call& c);
+  void cmd_latency_latest(Call& c);
+  void cmd_latency_reset(Call& c);
+  void cmd_latency_help(Call& c);
   void cmd_object_help(Call& c);
   void cmd_memory_help(Call& c);
   // --- INFO (resp_info.cc) -------------------------------------------------------------------

@@ -84,8 +84,8 @@ void write_keys(Call& c, const std::vector<std::string_view>& keys) {
 }  // namespace
 
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: whole shards of the table per call
-// (each a consistent snapshot), at least COUNT (default 10) entries visited unless the scan
-// ends. The cursor is partition << 32 | next shard, in decimal.
+// (each a consistent snapshot), until COUNT (default 10) entries were visited, 10 x COUNT shards
+// were, or the scan ends. The cursor is partition << 32 | next shard, in decimal.
 void RespSession::cmd_scan(Call& c) {
   std::uint64_t cursor = 0;
   if (!parse_cursor(c.argv[1], &cursor)) {
@@ -121,9 +121,12 @@ void RespSession::cmd_scan(Call& c) {
   }
   scan_out_.clear();
   if (c.ctx.valid_scan_cursor(cursor)) {
+    // As Redis bounds the empty buckets one call may pass (10 x COUNT), at most that many shards.
+    const std::uint64_t max_shards = static_cast<std::uint64_t>(count) * 10;
+    std::uint64_t shards = 0;
     do {
       cursor = c.ctx.scan_keys(cursor, 1, &Collect::add, &col);
-    } while (cursor != 0 && col.visited < static_cast<std::uint64_t>(count));
+    } while (cursor != 0 && col.visited < static_cast<std::uint64_t>(count) && ++shards < max_shards);
   } else {
     cursor = 0;  // past the end: the scan is over, as Redis's is for a cursor it never gave
   }

@@ -106,6 +106,26 @@ const CommandSpec kFunctionSubcommands[] = {
      &S::cmd_no_scripting, Op::k_other, {}},
 };
 
+const CommandSpec kLatencySubcommands[] = {
+    {"latency|help", 2, "loading stale", "@slow", "", nullptr, &S::cmd_latency_help, Op::k_other, {}},
+    {"latency|latest", 2, "admin noscript loading stale", "@admin @slow @dangerous",
+     "nondeterministic_output request_policy:all_nodes response_policy:special", nullptr, &S::cmd_latency_latest,
+     Op::k_other, {}},
+    {"latency|reset", -2, "admin noscript loading stale", "@admin @slow @dangerous",
+     "request_policy:all_nodes response_policy:agg_sum", nullptr, &S::cmd_latency_reset, Op::k_other, {}},
+};
+
+const CommandSpec kSlowlogSubcommands[] = {
+    {"slowlog|get", -2, "admin loading stale", "@admin @slow @dangerous",
+     "request_policy:all_nodes nondeterministic_output", nullptr, &S::cmd_slowlog_get, Op::k_other, {}},
+    {"slowlog|help", 2, "loading stale", "@slow", "", nullptr, &S::cmd_slowlog_help, Op::k_other, {}},
+    {"slowlog|len", 2, "admin loading stale", "@admin @slow @dangerous",
+     "request_policy:all_nodes response_policy:agg_sum nondeterministic_output", nullptr, &S::cmd_slowlog_len,
+     Op::k_other, {}},
+    {"slowlog|reset", 2, "admin loading stale", "@admin @slow @dangerous", kAllNodesOk, nullptr,
+     &S::cmd_slowlog_reset, Op::k_other, {}},
+};
+
 const CommandSpec kMemorySubcommands[] = {
     {"memory|help", 2, "loading stale", "@slow", "", nullptr, &S::cmd_memory_help, Op::k_other, {}},
     {"memory|usage", -3, "readonly", "@read @slow", "", &kSecondRO, &S::cmd_memory_usage, Op::k_other, {}},
@@ -220,6 +240,7 @@ const CommandSpec kCommands[] = {
      Op::k_stats, {}},
     {"keys", 2, "readonly", "@keyspace @read @slow @dangerous",
      "request_policy:all_shards nondeterministic_output_order", nullptr, &S::cmd_keys, Op::k_other, {}},
+    {"latency", -2, "", "@slow", "", nullptr, nullptr, Op::k_other, kLatencySubcommands},
     {"memory", -2, "", "@slow", "", nullptr, nullptr, Op::k_other, kMemorySubcommands},
     {"mget", -2, "readonly fast", "@read @string @fast", "request_policy:multi_shard", &kAllROAccess,
      &S::cmd_mget, Op::k_get, {}},
@@ -259,6 +280,7 @@ const CommandSpec kCommands[] = {
      {}},
     {"setrange", 4, "write denyoom", "@write @string @slow", "", &kOneRWUpdate, &S::cmd_setrange, Op::k_set,
      {}},
+    {"slowlog", -2, "", "@slow", "", nullptr, nullptr, Op::k_other, kSlowlogSubcommands},
     {"strlen", 2, "readonly fast", "@read @string @fast", "", &kOneRO, &S::cmd_strlen, Op::k_get, {}},
     {"substr", 4, "readonly", "@read @string @slow", "", &kOneROAccess, &S::cmd_getrange, Op::k_get, {}},
     {"time", 1, "loading stale fast", "@fast", "nondeterministic_output", nullptr, &S::cmd_time, Op::k_other,
