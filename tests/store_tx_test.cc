@@ -66,6 +66,10 @@ TEST(StoreTx, CallsInsideATransactionSeeAndChangeTheLockedKeys) {
   EXPECT_EQ(c.set("b", "x").status, Status::kOk);
   EXPECT_EQ(c.set("b", "y").status, Status::kOk);
   EXPECT_EQ(c.del("c"), Status::kNotFound);
+  EXPECT_FALSE(c.get("c"));  // a miss in buckets this context holds is trusted
+  bool overflow = false;
+  EXPECT_EQ(c.incr_signed("c", 2, &overflow).value, 2u);
+  EXPECT_EQ(c.del("c"), Status::kOk);
   EXPECT_EQ(c.set("c", "z", {SetMode::kAdd}).status, Status::kOk);
   EXPECT_EQ(c.del("c"), Status::kOk);
   ItemView batch[2];

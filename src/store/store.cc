@@ -307,8 +307,8 @@ Context::Found Context::find(const KeyRef& key, Location loc) const noexcept {
     // (unless the shard froze them to grow: then nothing in them changes).
     std::atomic_thread_fence(std::memory_order_acquire);
     if (b1.version.load(std::memory_order_relaxed) == v1 && b2.version.load(std::memory_order_relaxed) == v2 &&
-        table_.stable(loc, v1, v2)) {
-      return {};
+        (table_.stable(loc, v1, v2) || (FERRITE_UNLIKELY(tx_holding_) && held_or_even(b1, v1) && held_or_even(b2, v2)))) {
+      return {};  // (a bucket this context holds for its transaction changes only by its own hand)
     }
     cpu_relax();
     loc = table_.locate(key.hash);

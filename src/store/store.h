@@ -257,6 +257,9 @@ class Context {
   bool holds(const Bucket* b) const noexcept {
     return tx_holding_ && std::binary_search(held_.begin(), held_.end(), b);
   }
+  bool held_or_even(const Bucket& b, std::uint32_t version) const noexcept {
+    return (version & 1u) == 0 || holds(&b);
+  }
   // find() while a transaction is active elsewhere: a seqlock read that waits out odd versions.
   Found find_strict(const KeyRef& key, Location loc) const noexcept;
   ItemView get_located(const KeyRef& key, const Location& loc) noexcept;

@@ -37,6 +37,7 @@ constexpr const char* kAdminFlags = "admin noscript loading stale";
 constexpr const char* kNoAuthFlags = "noscript loading stale fast no_auth allow_busy";
 constexpr const char* kMultiShardSum = "request_policy:multi_shard response_policy:agg_sum";
 constexpr const char* kAllShardsOk = "request_policy:all_shards response_policy:all_succeeded";
+constexpr const char* kTxFlags = "noscript loading stale fast allow_busy";  // MULTI DISCARD WATCH UNWATCH
 
 // The tables, one entry per command: name, arity, flags, ACL categories, tips, key spec, handler,
 // metrics op, subcommands.
@@ -100,7 +101,10 @@ const CommandSpec kCommands[] = {
      Op::k_decr, {}},
     {"del", -2, "write", "@keyspace @write @slow", kMultiShardSum, &kAllRMDelete, &S::cmd_del, Op::k_delete,
      {}},
+    {"discard", 1, kTxFlags, "@fast @transaction", "", nullptr, &S::cmd_discard, Op::k_other, {}},
     {"echo", 2, "loading stale fast", "@fast @connection", "", nullptr, &S::cmd_echo, Op::k_noop, {}},
+    {"exec", 1, "noscript loading stale skip_slowlog", "@slow @transaction", "", nullptr, &S::cmd_exec,
+     Op::k_other, {}},
     {"exists", -2, "readonly fast", "@keyspace @read @fast", kMultiShardSum, &kAllRO, &S::cmd_exists,
      Op::k_other, {}},
     {"expire", -3, "write fast", "@keyspace @write @fast", "", &kOneRWUpdate, &S::cmd_expire, Op::k_touch,
@@ -137,6 +141,7 @@ const CommandSpec kCommands[] = {
      {}},
     {"msetnx", -3, "write denyoom", "@write @string @slow",
      "request_policy:multi_shard response_policy:agg_min", &kPairsOWInsert, &S::cmd_msetnx, Op::k_add, {}},
+    {"multi", 1, kTxFlags, "@fast @transaction", "", nullptr, &S::cmd_multi, Op::k_other, {}},
     {"persist", 2, "write fast", "@keyspace @write @fast", "", &kOneRWUpdate, &S::cmd_persist, Op::k_touch,
      {}},
     {"pexpire", -3, "write fast", "@keyspace @write @fast", "", &kOneRWUpdate, &S::cmd_pexpire, Op::k_touch,
@@ -167,6 +172,8 @@ const CommandSpec kCommands[] = {
     {"type", 2, "readonly fast", "@keyspace @read @fast", "", &kOneRO, &S::cmd_type, Op::k_other, {}},
     {"unlink", -2, "write fast", "@keyspace @write @fast", kMultiShardSum, &kAllRMDelete, &S::cmd_del,
      Op::k_delete, {}},
+    {"unwatch", 1, kTxFlags, "@fast @transaction", "", nullptr, &S::cmd_unwatch, Op::k_other, {}},
+    {"watch", -2, kTxFlags, "@fast @transaction", "", &kAllRO, &S::cmd_watch, Op::k_other, {}},
 };
 // clang-format on
 
