@@ -194,6 +194,26 @@ TEST(RespMulti, QueueIsBounded) {
   EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 }
 
+TEST(RespMulti, ExecReplyIsBounded) {
+  // 70 GETs of a 1 MiB value: over EXEC's 64 MiB of replies. Every command still runs (the INCR
+  // after them), the replies are dropped, and the connection gets an error and closes.
+  Conn c;
+  const std::string big(std::size_t{1} << 20, 'v');
+  c.run(mb({"SET", "big", big}));
+  std::string in = "MULTI\r\n";
+  for (int i = 0; i < 70; ++i) in += "GET big\r\n";
+  in += "INCR n\r\nEXEC\r\n";
+  const std::string out = c.run(in);
+  const std::string tail =
+      crlf({"-ERR EXEC reply too large (over 64 MiB): the transaction ran, its replies were dropped; closing"});
+  ASSERT_GE(out.size(), tail.size());
+  EXPECT_LT(out.size(), std::size_t{1} << 20);
+  EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
+  EXPECT_TRUE(c.s->closing());
+  auto other = make_resp_session(c.h.info());
+  EXPECT_EQ(c.h.feed(*other, "GET n\r\n"), crlf({"$1", "1"}));
+}
+
 TEST(RespMulti, CommandTableEntries) {
   check(lines("COMMAND INFO multi exec"),
         crlf({"*2", "*10", "$5", "multi", ":1", "*5", "+noscript", "+loading", "+stale", "+fast", "+allow_busy", ":0",

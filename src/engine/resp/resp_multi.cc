@@ -36,6 +36,10 @@ constexpr std::size_t kKeepEntries = 4096;
 constexpr std::string_view kErrExecAbort = "EXECABORT Transaction discarded because of previous errors.";
 constexpr std::string_view kErrQueueFull =
     "ERR MULTI queue is full (at most 100000 commands and 64 MiB of arguments)";
+// The most bytes of replies one EXEC may produce (or server.max_reply_bytes if larger).
+constexpr std::size_t kMaxExecReplyBytes = std::size_t{64} << 20;
+constexpr std::string_view kErrExecReplyTooLarge =
+    "ERR EXEC reply too large (over 64 MiB): the transaction ran, its replies were dropped; closing";
 constexpr std::string_view kErrWatchFull = "ERR too many WATCHed keys (at most 64 MiB of them)";
 
 template <typename T>
@@ -176,7 +180,14 @@ void RespSession::cmd_exec(Call& c) {
     }
   }
   unwatch_all();
+  // The replies are written whole (the array's length first): past kMaxExecReplyBytes they are
+  // dropped as they come, the commands still run (all of them or none), and the connection gets
+  // an error and closes, as Redis closes a client past its output buffer limit.
   Buffer& out = c.w.buffer();
+  const std::size_t exec_start = out.size();
+  const std::size_t reply_limit =
+      std::max<std::size_t>(kMaxExecReplyBytes, c.ex.settings().max_reply_bytes);
+  bool dropped = false;
   c.w.array(tx_cmds_.size());
   for (const QueuedCommand& q : tx_cmds_) {
     const std::uint64_t start = cycles();
@@ -186,10 +197,19 @@ void RespSession::cmd_exec(Call& c) {
     (this->*(q.cmd->handler))(qc);
     for (unsigned i = 1; i < qc.times; ++i) c.ex.count(Proto::kResp, qc.op);
     c.ex.count(Proto::kResp, qc.op, start);
+    if (FERRITE_UNLIKELY(dropped || out.size() - exec_start > reply_limit)) {
+      dropped = true;
+      out.resize(exec_start);
+    }
   }
   if (lock) c.ctx.unlock_keys();
   last_command_ = c.cmd->name;
   multi_reset();
+  if (dropped) {
+    out.shrink_to(exec_start + (std::size_t{64} << 10));
+    c.w.error(kErrExecReplyTooLarge);
+    close_after_reply();
+  }
 }
 
 }  // namespace ferrite::engine::resp
