@@ -222,6 +222,10 @@ void run_transfers(Partitions& parts, unsigned writers, unsigned readers, std::c
     });
   }
   std::this_thread::sleep_for(length);
+  // Under churn, run until the limit made the store evict (slower under a sanitizer), 20 s at most.
+  for (const auto end = Clock::now() + std::chrono::seconds(20); churn && parts.stats().evictions == 0 && Clock::now() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   stop.store(true);
   for (auto& t : threads) t.join();
   EXPECT_EQ(broken.load(), 0) << "batched reads saw half a transaction";
