@@ -88,6 +88,84 @@ PartitionedContext::PartitionedContext(Partitions& parts, unsigned home)
 PartitionedContext::~PartitionedContext() = default;
 
 void PartitionedContext::get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept {
+  if (holding_) {  // inside this worker's own transaction: its keys are locked by it
+    get_batch_plain(keys, out);
+    return;
+  }
+  // The batch counts when no transaction was active as it started and none began before it
+  // ended: a value a transaction stored (release, after its begun count) makes the count seen.
+  const TxCounters& tx = g_tx_counters;
+  for (unsigned round = 0; round < kOptimisticRounds; ++round) {
+    const std::uint64_t begun = tx.begun.load(std::memory_order_acquire);
+    if (FERRITE_LIKELY(tx.ended.load(std::memory_order_acquire) == begun)) {
+      get_batch_plain(keys, out);
+      if (FERRITE_LIKELY(tx.begun.load(std::memory_order_acquire) == begun)) return;
+    }
+    cpu_relax();
+  }
+  // Transactions kept coming: take the keys' locks, as a transaction would (readers never wait
+  // forever for writers that keep arriving).
+  lock_keys(keys);
+  get_batch_plain(keys, out);
+  unlock_keys();
+}
+
+void PartitionedContext::lock_keys(std::span<const KeyRef> keys) noexcept {
+  // Counted before the first lock: a reader that sees any of this transaction's writes sees it.
+  g_tx_counters.begun.fetch_add(1, std::memory_order_seq_cst);
+  const unsigned n = count();
+  for (;;) {
+    tx_locks_.clear();
+    for (const KeyRef& k : keys) {
+      const unsigned p = single_ ? 0 : partition_of_hash(k.hash, n);
+      const Location loc = ctx_[p]->table_.locate(k.hash);
+      tx_locks_.push_back({p, loc.shard, loc.b1, loc.state, &loc.base[loc.b1]});
+      if (loc.b2 != loc.b1) tx_locks_.push_back({p, loc.shard, loc.b2, loc.state, &loc.base[loc.b2]});
+    }
+    std::sort(tx_locks_.begin(), tx_locks_.end(), [](const TxLock& a, const TxLock& b) {
+      if (a.partition != b.partition) return a.partition < b.partition;
+      if (a.shard != b.shard) return a.shard < b.shard;
+      if (a.index != b.index) return a.index < b.index;
+      return a.bucket < b.bucket;  // the same place in two arrays of a shard that grew meanwhile
+    });
+    tx_locks_.erase(std::unique(tx_locks_.begin(), tx_locks_.end(),
+                                [](const TxLock& a, const TxLock& b) { return a.bucket == b.bucket; }),
+                    tx_locks_.end());
+    std::size_t i = 0;
+    for (; i < tx_locks_.size(); ++i) {
+      const TxLock& l = tx_locks_[i];
+      if (!ctx_[l.partition]->table_.lock(l.shard, l.state, *l.bucket)) break;
+    }
+    if (i == tx_locks_.size()) break;
+    // A shard moved to a new array: let everything go and locate again.
+    for (std::size_t j = 0; j < i; ++j) Table::unlock(*tx_locks_[j].bucket);
+    cpu_relax();
+  }
+  for (auto& c : ctx_) {
+    c->held_.clear();
+    c->tx_holding_ = true;
+  }
+  for (const TxLock& l : tx_locks_) ctx_[l.partition]->held_.push_back(l.bucket);
+  for (auto& c : ctx_) std::sort(c->held_.begin(), c->held_.end());
+  holding_ = true;
+}
+
+void PartitionedContext::unlock_keys() noexcept {
+  for (const TxLock& l : tx_locks_) Table::unlock(*l.bucket);
+  tx_locks_.clear();
+  for (auto& c : ctx_) {
+    c->held_.clear();
+    c->tx_holding_ = false;
+  }
+  holding_ = false;
+  g_tx_counters.ended.fetch_add(1, std::memory_order_release);
+  // The growth the transaction's inserts asked for, now that it holds nothing.
+  for (auto& c : ctx_) {
+    if (c->grow_count_ != 0) c->grow_table();
+  }
+}
+
+void PartitionedContext::get_batch_plain(std::span<const KeyRef> keys, ItemView* out) noexcept {
   if (single_) {
     ctx_[0]->get_batch(keys, out);
     return;

@@ -117,7 +117,25 @@ class PartitionedContext {
   ItemView get(std::string_view key) noexcept { return get(make_key(key)); }
   ItemView get(const KeyRef& key) noexcept { return for_hash(key.hash).get(key); }
   // Keys of several partitions are split into one batch per partition (at most kBatch per call).
+  // The batch is atomic with respect to transactions (lock_keys): it sees all of one or none of
+  // it. It runs when no transaction is active and is run again when one began meanwhile (two
+  // loads of a read-mostly line when there are none); a batch that keeps meeting transactions
+  // locks its keys itself.
   void get_batch(std::span<const KeyRef> keys, ItemView* out) noexcept;
+
+  // --- transactions (two-phase locking: see "Transactions" in docs/store.md) -----------------
+  // Locks both buckets of every key, in every partition, in one global order (partition, shard,
+  // bucket index: the order of every other lock taker, so no cycle), before the caller's first
+  // write; the caller then runs ordinary calls on these keys, and unlock_keys() ends it. Keys
+  // may repeat. While held, readers on other workers see none of the writes or all of them
+  // (Context::find), and this worker never waits for another (no inline growth, no grace-period
+  // waits, eviction try-locks). Calls on keys not locked here are still correct but not isolated
+  // (and a write to one may wait for another transaction's lock: keep them to the locked keys).
+  void lock_keys(std::span<const KeyRef> keys) noexcept;
+  void unlock_keys() noexcept;
+  bool holding() const noexcept { return holding_; }
+  // The version of the key's live item, 0 when none (WATCH).
+  std::uint64_t live_version(const KeyRef& key) noexcept { return for_hash(key.hash).live_version(key); }
   void prefetch(const KeyRef& key) noexcept { for_hash(key.hash).prefetch(key); }
   void prefetch_item(const KeyRef& key) noexcept { for_hash(key.hash).prefetch_item(key); }
   // Visits partition after partition: the cursor's top byte is the partition.
@@ -180,6 +198,21 @@ class PartitionedContext {
 
  private:
   static constexpr std::size_t kBatch = 64;
+  // Rounds of get_batch() that met a transaction before it locks its keys instead.
+  static constexpr unsigned kOptimisticRounds = 256;
+
+  void get_batch_plain(std::span<const KeyRef> keys, ItemView* out) noexcept;
+
+  // A bucket a transaction locks, in lock order.
+  struct TxLock {
+    unsigned partition;
+    std::uint32_t shard;
+    std::uint32_t index;
+    std::uint64_t state;
+    Bucket* bucket;
+  };
+  std::vector<TxLock> tx_locks_;  // kept between transactions: no allocation after warm-up
+  bool holding_ = false;
 
   std::vector<std::unique_ptr<Context>> ctx_;
   unsigned home_ = 0;

@@ -227,36 +227,122 @@ bool Context::charge_wheel(void* self, std::int64_t delta) noexcept {
 Location Context::lock_key(const KeyRef& key) const noexcept {
   for (;;) {
     const Location loc = table_.locate(key.hash);
-    if (table_.lock_pair(loc)) return loc;
+    if (FERRITE_UNLIKELY(tx_holding_) ? lock_pair_tx(loc, false) : table_.lock_pair(loc)) return loc;
     cpu_relax();  // the key's shard grew meanwhile: its new array
   }
 }
 
+bool Context::try_lock_key(const KeyRef& key, Location* loc) const noexcept {
+  if (FERRITE_LIKELY(!tx_holding_)) {
+    *loc = lock_key(key);
+    return true;
+  }
+  *loc = table_.locate(key.hash);
+  return lock_pair_tx(*loc, true);
+}
+
+// Both buckets, lower index first, skipping those this context holds for its transaction (a
+// held bucket is of the shard's current array: the shard cannot grow while it is held).
+bool Context::lock_pair_tx(const Location& loc, bool try_only) const noexcept {
+  Bucket& lo = loc.base[loc.b1 < loc.b2 ? loc.b1 : loc.b2];
+  Bucket& hi = loc.base[loc.b1 < loc.b2 ? loc.b2 : loc.b1];
+  const auto take = [&](Bucket& b) {
+    return holds(&b) || (try_only ? Table::try_lock(b) : table_.lock(loc, b));
+  };
+  if (!take(lo)) return false;
+  if (&hi == &lo || take(hi)) return true;
+  if (!holds(&lo)) Table::unlock(lo);
+  return false;
+}
+
+void Context::unlock_key(const Location& loc) const noexcept {
+  if (FERRITE_LIKELY(!tx_holding_)) {
+    Table::unlock_pair(loc);
+    return;
+  }
+  if (!holds(&loc.primary())) Table::unlock(loc.primary());
+  if (loc.b1 != loc.b2 && !holds(&loc.alternate())) Table::unlock(loc.alternate());
+}
+
+bool Context::lock_one(std::uint32_t shard, std::uint64_t state, Bucket& b, bool* held) const noexcept {
+  *held = holds(&b);
+  if (*held) return true;
+  return FERRITE_UNLIKELY(tx_holding_) ? Table::try_lock(b) : table_.lock(shard, state, b);
+}
+
 Context::Found Context::find(const KeyRef& key, Location loc) const noexcept {
+  // While a transaction holds locks anywhere (and this context holds none: its own keys are
+  // locked by itself, nobody else writes them), a hit must be validated: see find_strict().
+  const TxCounters& tx = g_tx_counters;
+  const std::uint64_t begun = tx.begun.load(std::memory_order_acquire);
+  if (FERRITE_UNLIKELY(begun != tx.ended.load(std::memory_order_acquire)) && !tx_holding_) {
+    return find_strict(key, loc);
+  }
   for (;;) {
     const Bucket& b1 = loc.primary();
     const Bucket& b2 = loc.alternate();
     const std::uint32_t v1 = b1.version.load(std::memory_order_acquire);
     // A hit needs no validation: items are immutable and the ref was this key's item when read.
     // Most keys sit in their primary bucket, so the alternate's line is touched only after that.
+    // Unless a transaction began since the check above: a ref it stored (release, after its
+    // begun count) makes the count seen here, and the hit is read again strictly.
     Found f = find_in(key, loc, loc.b1);
-    if (f.item != nullptr) return f;
+    if (f.item != nullptr) {
+      if (FERRITE_UNLIKELY(tx.begun.load(std::memory_order_acquire) != begun) && !tx_holding_) {
+        return find_strict(key, table_.locate(key.hash));
+      }
+      return f;
+    }
     const std::uint32_t v2 = b2.version.load(std::memory_order_acquire);
     if (loc.b2 != loc.b1) {
       f = find_in(key, loc, loc.b2);
-      if (f.item != nullptr) return f;
+      if (f.item != nullptr) {
+        if (FERRITE_UNLIKELY(tx.begun.load(std::memory_order_acquire) != begun) && !tx_holding_) {
+          return find_strict(key, table_.locate(key.hash));
+        }
+        return f;
+      }
     }
     // A miss is only trusted if neither bucket changed meanwhile (a displacement may have moved
     // the key from the bucket not yet read to the one already read), and no writer held them
     // (unless the shard froze them to grow: then nothing in them changes).
     std::atomic_thread_fence(std::memory_order_acquire);
     if (b1.version.load(std::memory_order_relaxed) == v1 && b2.version.load(std::memory_order_relaxed) == v2 &&
-        table_.stable(loc, v1, v2)) {
-      return {};
+        (table_.stable(loc, v1, v2) || (FERRITE_UNLIKELY(tx_holding_) && held_or_even(b1, v1) && held_or_even(b2, v2)))) {
+      return {};  // (a bucket this context holds for its transaction changes only by its own hand)
     }
     cpu_relax();
     loc = table_.locate(key.hash);
   }
+}
+
+// A transaction locks every bucket of its keys before it writes any, and unlocks them after its
+// last write: a key read while neither of its buckets is locked, with both versions unchanged
+// around the read, is seen wholly before or wholly after any transaction. Odd versions are
+// waited out (a frozen array is left for the shard's new one).
+Context::Found Context::find_strict(const KeyRef& key, Location loc) const noexcept {
+  for (;;) {
+    const Bucket& b1 = loc.primary();
+    const Bucket& b2 = loc.alternate();
+    const std::uint32_t v1 = b1.version.load(std::memory_order_acquire);
+    const std::uint32_t v2 = b2.version.load(std::memory_order_acquire);
+    if (((v1 | v2) & 1u) == 0) {
+      Found f = find_in(key, loc, loc.b1);
+      if (f.item == nullptr && loc.b2 != loc.b1) f = find_in(key, loc, loc.b2);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (b1.version.load(std::memory_order_relaxed) == v1 && b2.version.load(std::memory_order_relaxed) == v2) {
+        return f;
+      }
+    }
+    cpu_relax();
+    if (table_.moved(loc)) loc = table_.locate(key.hash);
+  }
+}
+
+std::uint64_t Context::live_version(const KeyRef& key) noexcept {
+  maybe_run_flush();
+  const Found f = find(key, table_.locate(key.hash));
+  return f.item != nullptr && liveness(f.item) == Liveness::kAlive ? f.item->version() : 0;
 }
 
 void Context::maybe_run_flush() noexcept {
@@ -400,10 +486,11 @@ void Context::unlink_dead(const Found& f, Liveness why, Via via) noexcept {
   Bucket& b = *f.bucket;
   // The shard may have grown since the item was found: then it is the new array's to remove,
   // and whoever meets it there next (a read, the hand, its wheel entry) will.
-  if (!table_.lock(f.shard, f.state, b)) return;
+  bool held = false;
+  if (!lock_one(f.shard, f.state, b, &held)) return;
   const bool still = b.ref[f.slot].load(std::memory_order_relaxed) == memory_.ref_of(f.item);
   if (still) unlink(f);
-  Table::unlock(b);
+  if (!held) Table::unlock(b);
   if (still) account_removal(f.item, why, via);
 }
 

@@ -19,6 +19,7 @@
 // See docs/store.md for the design, the memory promise and the numbers.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -127,6 +128,17 @@ class MutationObserver {
 
 class Store;
 class ItemMemory;
+class PartitionedContext;
+
+// Transactions that hold, or are taking, bucket locks (PartitionedContext::lock_keys), counted
+// process-wide: begun - ended of them are active. Readers compare the two (one read-mostly
+// line) to know whether a hit must be validated against the bucket's version: see
+// "Transactions" in docs/store.md.
+struct alignas(kCacheLine) TxCounters {
+  std::atomic<std::uint64_t> begun{0};
+  std::atomic<std::uint64_t> ended{0};
+};
+inline TxCounters g_tx_counters;
 
 // An unlinked item waiting for its grace period (internal to the store).
 struct RetiredItem {
@@ -213,6 +225,9 @@ class Context {
   ItemView gat(const KeyRef& key, std::uint64_t expires_at_ms) noexcept;
   // Invalidates every item stored before now + delay_ms, at that moment.
   void flush(std::uint64_t delay_ms = 0) noexcept;
+  // The version (CAS unique) of the key's live item; 0 when it is absent, expired or flushed.
+  // Counts no hit or miss (WATCH and EXEC's check of it).
+  std::uint64_t live_version(const KeyRef& key) noexcept;
 
   // Finishes the sweep that follows a flush now instead of a few buckets per tick(), so that
   // stats().items is exact afterwards (Redis FLUSHALL then DBSIZE). O(table); not for hot paths.
@@ -235,6 +250,7 @@ class Context {
 
  private:
   friend class Store;
+  friend class PartitionedContext;
   Context(Store& store, unsigned id);
 
   enum class Liveness : std::uint8_t { kAlive, kExpired, kFlushed };
@@ -251,8 +267,25 @@ class Context {
   Found find(const KeyRef& key, Location loc) const noexcept;
   Found find_in(const KeyRef& key, const Location& loc, std::uint32_t bucket) const noexcept;
   Found find_locked(const KeyRef& key, const Location& loc) const noexcept;
-  // Locates the key and locks both its buckets.
+  // Locates the key and locks both its buckets (those this context holds for a transaction
+  // count as locked already, and are left locked by unlock_key).
   Location lock_key(const KeyRef& key) const noexcept;
+  // The same for eviction and moves: while this context holds a transaction's locks, a bucket
+  // it does not hold is only try-locked (false: skip the item), so that two transactions, or a
+  // transaction and a grower, never wait for each other.
+  bool try_lock_key(const KeyRef& key, Location* loc) const noexcept;
+  bool lock_pair_tx(const Location& loc, bool try_only) const noexcept;
+  void unlock_key(const Location& loc) const noexcept;
+  // Locks one bucket for an unlink (held: nothing to do; in a transaction: try only).
+  bool lock_one(std::uint32_t shard, std::uint64_t state, Bucket& b, bool* held) const noexcept;
+  bool holds(const Bucket* b) const noexcept {
+    return tx_holding_ && std::binary_search(held_.begin(), held_.end(), b);
+  }
+  bool held_or_even(const Bucket& b, std::uint32_t version) const noexcept {
+    return (version & 1u) == 0 || holds(&b);
+  }
+  // find() while a transaction is active elsewhere: a seqlock read that waits out odd versions.
+  Found find_strict(const KeyRef& key, Location loc) const noexcept;
   ItemView get_located(const KeyRef& key, const Location& loc) noexcept;
   Liveness liveness(const Item* it) const noexcept;
   void maybe_run_flush() noexcept;
@@ -360,6 +393,10 @@ class Context {
   std::uint32_t grow_wanted_[kGrowQueue] = {};  // shards found over their load, grown at tick()
   unsigned grow_count_ = 0;
   bool no_touch_ = false;  // set_no_touch()
+  // A transaction of this worker holds bucket locks (in any partition: PartitionedContext sets
+  // it on all its contexts), and those of this partition, sorted by address.
+  bool tx_holding_ = false;
+  std::vector<const Bucket*> held_;
 };
 
 class Store {

@@ -63,7 +63,8 @@ std::size_t Context::evict_bucket(const Location& at, Sweep mode) noexcept {
   Item* gone[kSlotsPerBucket];
   Liveness why[kSlotsPerBucket];
   unsigned removed = 0;
-  if (!table_.lock(at, b)) return 0;  // the shard grew: the hand comes back to its new array
+  bool held = false;
+  if (!lock_one(at.shard, at.state, b, &held)) return 0;  // the shard grew: the hand comes back to its new array
   for (unsigned i = 0; i < n; ++i) {
     if (b.ref[victims[i]].load(std::memory_order_relaxed) != victim_refs[i]) continue;
     Item* it = memory_.item_at(victim_refs[i]);
@@ -72,7 +73,7 @@ std::size_t Context::evict_bucket(const Location& at, Sweep mode) noexcept {
     why[removed] = reasons[i];
     ++removed;
   }
-  Table::unlock(b);
+  if (!held) Table::unlock(b);
   for (unsigned i = 0; i < removed; ++i) account_removal(gone[i], why[i], Via::kActive);
   return removed;
 }
@@ -90,14 +91,15 @@ std::size_t Context::evict_block(const Item* it, std::size_t block_size) noexcep
   }
   if (FERRITE_UNLIKELY(writing_ != nullptr) && protected_item(it)) return 0;
   const KeyRef key = make_key(it->key());
-  const Location loc = lock_key(key);
+  Location loc;
+  if (!try_lock_key(key, &loc)) return 0;
   const Found f = find_locked(key, loc);
   std::size_t freed = 0;
   if (f.item == it) {
     freed = ItemMemory::charge_for(ItemMemory::usable_size(f.item));
     unlink(f);
   }
-  Table::unlock_pair(loc);
+  unlock_key(loc);
   if (freed != 0) {
     stats_.evictions.add();
     stats_.page_evictions.add();
@@ -124,10 +126,11 @@ std::size_t Context::move_block(const Item* it, std::size_t block_size) noexcept
   const std::size_t footprint = Item::footprint(klen, vlen, it->has_flags() ? 1 : 0, it->type());
   if (klen == 0 || klen > config_.max_key_size || vlen > config_.max_item_size || footprint > block_size) return 0;
   const KeyRef key = make_key(it->key());
-  const Location loc = lock_key(key);
+  Location loc;
+  if (!try_lock_key(key, &loc)) return 0;
   const Found f = find_locked(key, loc);
   if (f.item != it) {
-    Table::unlock_pair(loc);
+    unlock_key(loc);
     return 0;
   }
   const std::size_t usable = ItemMemory::usable_size(f.item);
@@ -139,7 +142,7 @@ std::size_t Context::move_block(const Item* it, std::size_t block_size) noexcept
   }
   if (p == nullptr) {  // no room to keep it (or it is dead): evict it, as evict_block would
     unlink(f);
-    Table::unlock_pair(loc);
+    unlock_key(loc);
     stats_.evictions.add();
     stats_.page_evictions.add();
     notify(MutationKind::kEvict, f.item);
@@ -152,7 +155,7 @@ std::size_t Context::move_block(const Item* it, std::size_t block_size) noexcept
   fresh->shape = f.item->shape;
   std::memcpy(fresh + 1, f.item + 1, footprint - sizeof(Item));
   f.bucket->ref[f.slot].store(memory_.ref_of(fresh), std::memory_order_release);
-  Table::unlock_pair(loc);
+  unlock_key(loc);
   memory_.note_owner(fresh, id_);
   retire(f.item, charged);
   stats_.page_moves.add();
@@ -526,7 +529,8 @@ Item* Context::alloc_item(std::size_t footprint, std::size_t* charged) noexcept 
 void* Context::alloc_after_grace(std::size_t footprint) noexcept {
   Store::Shared& sh = *store_.shared_;
   unsigned none = 0;
-  const bool wait = sh.arena_waiter.compare_exchange_strong(none, id_ + 1, std::memory_order_acquire);
+  // Not while holding a transaction's locks: the others may be spinning on them.
+  const bool wait = !tx_holding_ && sh.arena_waiter.compare_exchange_strong(none, id_ + 1, std::memory_order_acquire);
   void* p = retry_as_freed(footprint, false, wait ? kArenaWaitSpins : 1);
   if (wait) sh.arena_waiter.store(0, std::memory_order_release);
   return p;

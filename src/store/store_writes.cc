@@ -116,7 +116,8 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
     // array. A shard whose last old array still waits for its grace period cannot grow: then
     // place() makes room.
     room = f.item == nullptr && make_space(loc);
-    if (f.item != nullptr || room || !may_grow || !table_.can_grow(loc.shard)) break;
+    // Not while holding a transaction's locks (a grower would wait for them): place() evicts.
+    if (f.item != nullptr || room || !may_grow || tx_holding_ || !table_.can_grow(loc.shard)) break;
     Table::unlock_pair(loc);
     if (!grow_shard(loc.shard, true) && !table_.await_growth(loc.shard)) may_grow = false;
   }
@@ -145,7 +146,7 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
     }
   }
   if (st != Status::kOk) {
-    Table::unlock_pair(loc);
+    unlock_key(loc);
     free_unpublished(fresh, usable);
     if (expect == nullptr) stats_.set_failures.add();
     return {st, 0};
@@ -162,8 +163,9 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
     stats_.items_delta.add();
   }
   stats_.live_bytes_delta.add(static_cast<std::int64_t>(usable));
-  Table::unlock_pair(loc);
-  if (FERRITE_UNLIKELY(grow_count_ != 0)) grow_table();
+  unlock_key(loc);
+  // A transaction's growth waits for its unlock (PartitionedContext::unlock_keys).
+  if (FERRITE_UNLIKELY(grow_count_ != 0) && !tx_holding_) grow_table();
   stats_.sets.add();
   const std::uint64_t deadline = decode_expiry(fresh->load_expiry());
   if (deadline != 0) schedule_expiry(key.hash, version, deadline);
@@ -222,7 +224,7 @@ SetResult Context::set(const KeyRef& key, std::string_view value, const SetReque
     }
   }
   std::size_t usable = 0;
-  if (req.may_wait) writing_ = &key;
+  if (req.may_wait && !tx_holding_) writing_ = &key;  // a transaction never waits for grace periods
   Item* fresh = alloc_item(Item::footprint(key.key.size(), value.size(), req.flags, req.type), &usable);
   writing_ = nullptr;
   if (fresh == nullptr) {
@@ -372,7 +374,7 @@ Status Context::del(const KeyRef& key, std::uint64_t cas) noexcept {
   } else {
     unlink(f);
   }
-  Table::unlock_pair(loc);
+  unlock_key(loc);
   if (st == Status::kOk) {
     stats_.delete_hits.add();
     notify(MutationKind::kDelete, f.item);
@@ -393,14 +395,14 @@ ItemView Context::gat(const KeyRef& key, std::uint64_t expires_at_ms) noexcept {
       unlink(f);
       account_removal(f.item, l, Via::kWrite);
     }
-    Table::unlock_pair(loc);
+    unlock_key(loc);
     stats_.touch_misses.add();
     return {};
   }
   const std::uint64_t before = decode_expiry(f.item->load_expiry());
   f.item->store_expiry(encode_expiry(expires_at_ms));
   const std::uint64_t version = f.item->version();
-  Table::unlock_pair(loc);
+  unlock_key(loc);
   // The old wheel entry (if any) comes due at the old deadline and re-files the item then; a
   // new one is needed only when the deadline moved earlier or there was none.
   if (expires_at_ms != 0 && (before == 0 || expires_at_ms < before)) schedule_expiry(key.hash, version, expires_at_ms);

@@ -3,7 +3,8 @@
 // updates and counters), resp_keys.cc (keyspace and expiry), resp_server.cc (connection
 // commands, CLIENT), resp_hash.cc (hashes), resp_config.cc (CONFIG), resp_info.cc (INFO),
 // resp_scan.cc (SCAN, KEYS, RENAME, COPY, OBJECT, MEMORY), resp_admin.cc (FUNCTION, SCRIPT, WAIT,
-// DEBUG) and resp_table.cc (the table, COMMAND, the HELP texts).
+// DEBUG), resp_multi.cc (MULTI, EXEC, WATCH) and resp_table.cc (the table, COMMAND, the HELP
+// texts).
 #pragma once
 
 #include <cstddef>
@@ -258,6 +259,12 @@ class RespSession final : public Session {
   void cmd_memory_help(Call& c);
   // --- INFO (resp_info.cc) -------------------------------------------------------------------
   void cmd_info(Call& c);
+  // --- transactions (resp_multi.cc) ----------------------------------------------------------
+  void cmd_multi(Call& c);
+  void cmd_exec(Call& c);
+  void cmd_discard(Call& c);
+  void cmd_watch(Call& c);
+  void cmd_unwatch(Call& c);
   // --- COMMAND (resp_table.cc) ---------------------------------------------------------------
   void cmd_command(Call& c);
   void cmd_command_count(Call& c);
@@ -299,6 +306,28 @@ class RespSession final : public Session {
   void hash_trim();
   void hset_generic(Call& c, bool hmset);
   void hash_all(Call& c, bool fields, bool values);
+  // Transactions (resp_multi.cc). In MULTI: queues the request and answers +QUEUED (true), or
+  // false for the commands that run at once (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
+  bool queue_command(Call& c);
+  // Leaves MULTI and forgets the queue and the watches (EXEC, DISCARD, RESET).
+  void multi_reset() noexcept;
+  void unwatch_all() noexcept;
+  void collect_keys(const CommandSpec& cmd, std::span<const std::string_view> argv);
+  struct ArgRef {
+    std::uint32_t offset;  // in tx_bytes_
+    std::uint32_t length;
+  };
+  struct QueuedCommand {
+    const CommandSpec* cmd;
+    std::uint32_t first;  // its first argument in tx_args_
+    std::uint32_t argc;
+  };
+  struct WatchedKey {
+    std::uint32_t offset;  // in watch_bytes_
+    std::uint32_t length;
+    std::uint64_t version;  // the live item's at WATCH; 0 when there was none
+  };
+  std::string_view watched_key(const WatchedKey& w) const noexcept;
   void reply_client_text(Call& c, bool listed);
   void rename_generic(Call& c, bool nx);
   // CLIENT LIST's lines for every connection of the daemon (this one in full), or only those
@@ -333,6 +362,18 @@ class RespSession final : public Session {
   store::KeyRef mget_keys_[kMgetBatch];
   store::ItemView mget_items_[kMgetBatch];
   std::size_t mget_ends_[kMgetBatch] = {};
+  // MULTI/EXEC (resp_multi.cc): the queued commands' arguments in one buffer (counted toward the
+  // connection-buffer budget like every buffer), the watched keys in another; the rest is
+  // scratch kept between transactions.
+  bool in_multi_ = false;
+  bool multi_dirty_ = false;  // a command was refused while queueing: EXEC answers EXECABORT
+  Buffer tx_bytes_;
+  std::vector<ArgRef> tx_args_;
+  std::vector<QueuedCommand> tx_cmds_;
+  std::vector<std::string_view> tx_argv_;  // EXEC: the arguments as views
+  std::vector<store::KeyRef> tx_keys_;     // EXEC: every key to lock
+  Buffer watch_bytes_;
+  std::vector<WatchedKey> watched_;
 };
 
 }  // namespace ferrite::engine::resp

@@ -59,6 +59,7 @@ void RespSession::cmd_quit(Call& c) {
 
 // Back to a fresh connection's state: RESP2, no name.
 void RespSession::cmd_reset(Call& c) {
+  multi_reset();  // discards a transaction and forgets the watches
   resp_ = 2;
   name_.clear();
   c.w.simple("RESET");
@@ -189,11 +190,16 @@ void RespSession::append_client_line(Call& c, Buffer& out) const {
   out.append(" idle=");
   out.append_uint(
       info_.last_active_ms != 0 && now > info_.last_active_ms ? (now - info_.last_active_ms) / 1000 : 0);
-  out.append(" flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=");
+  out.append(in_multi_ ? " flags=x" : " flags=N");  // x: in MULTI
+  out.append(" db=0 sub=0 psub=0 ssub=0 multi=");
+  out.append_int(in_multi_ ? static_cast<std::int64_t>(tx_cmds_.size()) : -1);
+  out.append(" qbuf=");
   out.append_uint(pending_input_);
   out.append(" qbuf-free=0 argv-mem=");
   out.append_uint(argv_mem);
-  out.append(" multi-mem=0 rbs=");
+  out.append(" multi-mem=");
+  out.append_uint(tx_bytes_.size() + tx_args_.size() * sizeof(ArgRef));
+  out.append(" rbs=");
   out.append_uint(reply.capacity());
   out.append(" rbp=");
   out.append_uint(reply.capacity());

@@ -88,7 +88,7 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
 
 std::size_t RespSession::mget_begin(std::string_view in, Buffer& out, Exec& /*ex*/) {
   // "*<count>\r\n$4\r\nMGET\r\n" (any case), count in plain digits: the form clients send.
-  if (in.size() < 16 || in[0] != '*') return 0;
+  if (in.size() < 16 || in[0] != '*' || in_multi_) return 0;  // in MULTI an MGET is queued
   std::size_t i = 1;
   std::int64_t count = 0;
   while (i < in.size() && i < 9 && in[i] >= '0' && in[i] <= '9') count = count * 10 + (in[i++] - '0');
@@ -194,6 +194,7 @@ void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, E
   const CommandSpec* cmd = find_command(argv[0]);
   if (cmd == nullptr) {
     reply_unknown(c, false);
+    multi_dirty_ = in_multi_;  // an error while queueing: EXEC will abort
     ex.count(Proto::kResp, Op::k_error, start);
     return;
   }
@@ -201,6 +202,7 @@ void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, E
     const CommandSpec* sub = find_subcommand(*cmd, argv[1]);
     if (sub == nullptr) {
       reply_unknown(c, true);
+      multi_dirty_ = in_multi_;
       ex.count(Proto::kResp, Op::k_error, start);
       return;
     }
@@ -211,11 +213,14 @@ void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, E
   const auto argc = static_cast<int>(argv.size());
   if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity || cmd->handler == nullptr) {
     reply_arity(c);
+    multi_dirty_ = in_multi_;
     ex.count(Proto::kResp, Op::k_error, start);
     return;
   }
   c.op = cmd->op;
   ++commands_;
+  // In MULTI: queued (counted when EXEC runs it), unless it is one that runs at once.
+  if (FERRITE_UNLIKELY(in_multi_) && queue_command(c)) return;
   if (no_touch_ && cmd->handler != &RespSession::cmd_touch) {  // CLIENT NO-TOUCH (resp_admin.cc)
     ex.ctx.set_no_touch(true);
     (this->*(cmd->handler))(c);

@@ -26,6 +26,8 @@
 //   protocol error, then the connection closes (Redis would refuse the request before any reply).
 // - TTLs are kept to the millisecond for about 24 days from the store's start, to the second
 //   beyond, and at most about 68 years ahead (the store's expiry encoding).
+// - MULTI/EXEC/WATCH as Redis 7 (resp_multi.cc; "RESP: transactions" in docs/protocol.md), but
+//   WATCH does not see a change of TTL alone, and a queue or an EXEC reply past 64 MiB is refused.
 // - Each key of MSET is stored atomically but not the set of them; MSETNX is all or nothing by
 //   deleting what it added when a key appears meanwhile. FLUSHALL ASYNC runs synchronously.
 // - No passwords: AUTH and HELLO AUTH behave like a Redis whose default user is nopass.

@@ -47,6 +47,7 @@ constexpr const char* kAllShardsOk = "request_policy:all_shards response_policy:
 constexpr const char* kAllNodesOk = "request_policy:all_nodes response_policy:all_succeeded";
 constexpr const char* kEvalFlags = "noscript skip_monitor may_replicate no_mandatory_keys stale";
 constexpr const char* kEvalRoFlags = "noscript skip_monitor no_mandatory_keys stale readonly";
+constexpr const char* kTxFlags = "noscript loading stale fast allow_busy";  // MULTI DISCARD WATCH UNWATCH
 
 // The tables, one entry per command: name, arity, flags, ACL categories, tips, key spec, handler,
 // metrics op, subcommands.
@@ -176,11 +177,14 @@ const CommandSpec kCommands[] = {
      Op::k_decr, {}},
     {"del", -2, "write", "@keyspace @write @slow", kMultiShardSum, &kAllRMDelete, &S::cmd_del, Op::k_delete,
      {}},
+    {"discard", 1, kTxFlags, "@fast @transaction", "", nullptr, &S::cmd_discard, Op::k_other, {}},
     {"echo", 2, "loading stale fast", "@fast @connection", "", nullptr, &S::cmd_echo, Op::k_noop, {}},
     {"eval", -3, kEvalFlags, "@slow @scripting", "", nullptr, &S::cmd_no_scripting, Op::k_other, {}},
     {"eval_ro", -3, kEvalRoFlags, "@slow @scripting", "", nullptr, &S::cmd_no_scripting, Op::k_other, {}},
     {"evalsha", -3, kEvalFlags, "@slow @scripting", "", nullptr, &S::cmd_no_scripting, Op::k_other, {}},
     {"evalsha_ro", -3, kEvalRoFlags, "@slow @scripting", "", nullptr, &S::cmd_no_scripting, Op::k_other, {}},
+    {"exec", 1, "noscript loading stale skip_slowlog", "@slow @transaction", "", nullptr, &S::cmd_exec,
+     Op::k_other, {}},
     {"exists", -2, "readonly fast", "@keyspace @read @fast", kMultiShardSum, &kAllRO, &S::cmd_exists,
      Op::k_other, {}},
     {"expire", -3, "write fast", "@keyspace @write @fast", "", &kOneRWUpdate, &S::cmd_expire, Op::k_touch,
@@ -249,6 +253,7 @@ const CommandSpec kCommands[] = {
      {}},
     {"msetnx", -3, "write denyoom", "@write @string @slow",
      "request_policy:multi_shard response_policy:agg_min", &kPairsOWInsert, &S::cmd_msetnx, Op::k_add, {}},
+    {"multi", 1, kTxFlags, "@fast @transaction", "", nullptr, &S::cmd_multi, Op::k_other, {}},
     {"object", -2, "", "@slow", "", nullptr, nullptr, Op::k_other, kObjectSubcommands},
     {"persist", 2, "write fast", "@keyspace @write @fast", "", &kOneRWUpdate, &S::cmd_persist, Op::k_touch,
      {}},
@@ -292,10 +297,12 @@ const CommandSpec kCommands[] = {
     {"type", 2, "readonly fast", "@keyspace @read @fast", "", &kOneRO, &S::cmd_type, Op::k_other, {}},
     {"unlink", -2, "write fast", "@keyspace @write @fast", kMultiShardSum, &kAllRMDelete, &S::cmd_del,
      Op::k_delete, {}},
+    {"unwatch", 1, kTxFlags, "@fast @transaction", "", nullptr, &S::cmd_unwatch, Op::k_other, {}},
     {"wait", 3, "noscript", "@slow @connection", "request_policy:all_shards response_policy:agg_min", nullptr,
      &S::cmd_wait, Op::k_other, {}},
     {"waitaof", 4, "noscript", "@slow @connection", "request_policy:all_shards response_policy:agg_min",
      nullptr, &S::cmd_waitaof, Op::k_other, {}},
+    {"watch", -2, kTxFlags, "@fast @transaction", "", &kAllRO, &S::cmd_watch, Op::k_other, {}},
 };
 // clang-format on
 
