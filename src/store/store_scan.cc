@@ -23,7 +23,7 @@ std::uint64_t Context::scan_keys(std::uint64_t cursor, std::size_t shards, ItemF
   auto shard = static_cast<std::uint32_t>(cursor);
   for (std::size_t done = 0; shard < total && done < (shards == 0 ? 1 : shards); ++shard, ++done) {
     refs.clear();
-    table_.snapshot_shard(shard, &refs);
+    table_.snapshot_shard(shard, &refs, tx_holding_ ? &held_ : nullptr);
     for (const std::uint32_t ref : refs) {
       const Item* it = memory_.item_at(ref);  // safe to read until our next quiescent point
       if (liveness(it) == Liveness::kAlive) fn(arg, ItemView(it));

@@ -251,8 +251,10 @@ class Table {
   // is neither lost nor doubled). Optimistic first (each bucket's version before and after the
   // refs are read), then, after kSnapshotTries failures, with every bucket of the shard's array
   // locked in ascending order as a grower does. A frozen array is read as it is (its grower holds
-  // every bucket). The caller must be inside a grace period (an old array stays mapped).
-  void snapshot_shard(std::uint32_t shard, std::vector<std::uint32_t>* out) const;
+  // every bucket). The caller must be inside a grace period (an old array stays mapped). `held`:
+  // the buckets a transaction of the caller holds, sorted by address (nullptr outside one).
+  void snapshot_shard(std::uint32_t shard, std::vector<std::uint32_t>* out,
+                      const std::vector<const Bucket*>* held = nullptr) const;
   static constexpr unsigned kSnapshotTries = 4;
 
   // Every linked ref of the current arrays (for the store's destructor: no concurrency).

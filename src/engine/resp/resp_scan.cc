@@ -159,12 +159,38 @@ void RespSession::cmd_randomkey(Call& c) {
   }
 }
 
-// RENAME / RENAMENX: the destination is written with the source's value, flags and deadline,
-// then the source is deleted only if it is still that item (its CAS); when another client
-// changed it meanwhile, the rename starts over with its new value. Not atomic to readers: one
-// may see both keys, or (on a retry) the destination's older value, for a moment.
+namespace {
+// Holds the transaction locks of a command's two keys (RENAME, COPY) while it runs, so that it is
+// atomic to every other client as in Redis (docs/store.md, Transactions), unless an EXEC already
+// holds them (their key spec covers both keys).
+class TwoKeyLock {
+ public:
+  TwoKeyLock(store::PartitionedContext& ctx, std::string_view a, std::string_view b) noexcept
+      : ctx_(ctx), mine_(!ctx.holding()) {
+    if (!mine_) return;
+    keys_[0] = store::make_key(a);
+    keys_[1] = store::make_key(b);
+    ctx_.lock_keys(keys_);
+  }
+  ~TwoKeyLock() {
+    if (mine_) ctx_.unlock_keys();
+  }
+  TwoKeyLock(const TwoKeyLock&) = delete;
+  TwoKeyLock& operator=(const TwoKeyLock&) = delete;
+
+ private:
+  store::PartitionedContext& ctx_;
+  bool mine_;
+  store::KeyRef keys_[2];
+};
+}  // namespace
+
+// RENAME / RENAMENX: with both keys locked, the destination is written with the source's value,
+// flags, type and deadline, then the source deleted (only if it is still that item: its CAS,
+// which the locks keep). Nobody sees both keys or neither.
 void RespSession::rename_generic(Call& c, bool nx) {
   const std::string_view src = c.argv[1], dst = c.argv[2];
+  const TwoKeyLock lock(c.ctx, src, dst);
   std::uint64_t written = 0;  // CAS of what this command put at dst (0: nothing yet)
   for (unsigned attempt = 0; attempt < 64; ++attempt) {
     const store::ItemView it = c.ctx.get(src);
@@ -257,6 +283,7 @@ void RespSession::cmd_copy(Call& c) {
     c.w.error("ERR source and destination objects are the same");
     return;
   }
+  const TwoKeyLock lock(c.ctx, c.argv[1], c.argv[2]);
   const store::ItemView it = c.ctx.get(c.argv[1]);
   if (!it) {
     c.ex.miss(Proto::kResp);
