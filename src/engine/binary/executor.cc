@@ -143,7 +143,7 @@ std::uint32_t remaining_ttl(const store::ItemView& v, const Exec& ex) noexcept {
 wire::Status refuse_by_header(const wire::Header& h, const Exec& ex) noexcept {
   const auto& cfg = ex.store().config();
   if (h.key_length > cfg.max_key_size) return wire::Status::kKeyTooLong;
-  if (h.value_length > cfg.max_item_size || h.message_size() > ex.settings().max_request_bytes) {
+  if (h.value_length > ex.store().max_item_size() || h.message_size() > ex.settings().max_request_bytes) {
     return wire::Status::kTooLarge;
   }
   return wire::Status::kOk;
@@ -194,7 +194,10 @@ std::size_t Executor::run_gets(std::span<const Pending> reqs, Exec& ex, std::siz
   // Malformed GETs take no part in the batch; their slot keeps an empty key.
   std::size_t n = 0;
   for (const Pending& p : reqs) {
-    if (check(p.req, ex).status == wire::Status::kOk) keys_[n++] = ex.key_ref(p.req.key);
+    if (check(p.req, ex).status == wire::Status::kOk) {
+      keys_[n++] = ex.key_ref(p.req.key);
+      ex.note_key(p.req.key);
+    }
   }
   ex.ctx.get_batch(std::span<const store::KeyRef>(keys_.data(), n), views_.data());
   std::size_t done = 0, k = 0;
@@ -277,6 +280,7 @@ void Executor::run_one(const Pending& p, Exec& ex) {
     error(req, c.status, c.message, ex);
     return;
   }
+  if (req.opcode != Opcode::kNoop && req.opcode != Opcode::kStats) ex.note_key(req.key);
   const std::uint64_t start = cycles();
   switch (req.opcode) {
     case Opcode::kGet: {  // with T: get-and-touch (a write, so never batched)

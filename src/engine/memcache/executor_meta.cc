@@ -53,11 +53,12 @@ ItemInfo info_of(const store::ItemView& v) noexcept {
 
 }  // namespace
 
-const char* Executor::meta_flags(const Request& r, std::size_t first, MetaFlags* f) {
+const char* Executor::meta_flags(const Request& r, std::size_t first, MetaFlags* f, Exec& ex) {
   key_ = r.t.tok[1];
   const std::size_t n = r.t.count > first ? r.t.count - first : 0;
   if (const char* err = mc::parse_meta_flags(r.t.tok + first, n, &key_, key_buf_, f)) return err;
   if (f->has_O && f->opaque.size() > mc::kMaxOpaqueLength) return kOpaqueTooLong.data();
+  ex.note_key(key_);  // feeds the hot-key sketch
   return nullptr;
 }
 
@@ -96,7 +97,7 @@ std::size_t Executor::meta_get(const Request& r, Buffer& out, Exec& ex) {
     return r.line.consumed;
   }
   MetaFlags f;
-  if (const char* err = meta_flags(r, 2, &f)) {
+  if (const char* err = meta_flags(r, 2, &f, ex)) {
     fail(out, ex, true, r.start, err);
     return r.line.consumed;
   }
@@ -194,7 +195,7 @@ std::size_t Executor::meta_set(const Request& r, Buffer& out, Exec& ex) {
   const auto n = static_cast<std::size_t>(vlen);
   // From here on an error skips the data block (memcached swallows it).
   MetaFlags f;
-  const char* err = meta_flags(r, 3, &f);
+  const char* err = meta_flags(r, 3, &f, ex);
   store::SetRequest req;
   if (err == nullptr) {
     switch (f.mode) {
@@ -300,7 +301,7 @@ std::size_t Executor::meta_delete(const Request& r, Buffer& out, Exec& ex) {
     return r.line.consumed;
   }
   MetaFlags f;
-  if (const char* err = meta_flags(r, 2, &f)) {
+  if (const char* err = meta_flags(r, 2, &f, ex)) {
     fail(out, ex, true, r.start, err == kOpaqueTooLong.data() ? kOpaqueTooLong : kBadFlag);
     return r.line.consumed;
   }
@@ -334,7 +335,7 @@ std::size_t Executor::meta_arith(const Request& r, Buffer& out, Exec& ex) {
     return r.line.consumed;
   }
   MetaFlags f;
-  if (const char* err = meta_flags(r, 2, &f)) {
+  if (const char* err = meta_flags(r, 2, &f, ex)) {
     fail(out, ex, true, r.start, err == kOpaqueTooLong.data() ? kOpaqueTooLong : kBadFlag);
     return r.line.consumed;
   }
@@ -473,6 +474,7 @@ std::size_t Executor::meta_debug(const Request& r, Buffer& out, Exec& ex) {
     }
     key_ = std::string_view(key_buf_, len);
   }
+  ex.note_key(key_);
   const store::ItemView v = ex.ctx.get(key_);
   ex.count(meta_proto(), Op::k_other, r.start);
   if (!v) {

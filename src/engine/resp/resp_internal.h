@@ -197,7 +197,11 @@ class RespSession final : public Session {
   std::size_t mget_keys(std::string_view in, Buffer& out, Exec& ex);
   // A protocol error inside a streamed MGET: Redis's error line, then close.
   void mget_fail(Buffer& out, Exec& ex, std::string_view message);
+  void fatal(Buffer& out, Exec& ex);   // a protocol error: its reply, then the connection closes
+  void refuse(Buffer& out, Exec& ex);  // an over-limit request swallowed: its error, the connection stays
   void reply_unknown(Call& c, bool subcommand);
+  // Feeds the hot-key sketch with the keys cmd's key spec names in argv.
+  static void note_keys(const CommandSpec& cmd, std::span<const std::string_view> argv, Exec& ex) noexcept;
 
   // Shared by the string commands.
   enum class Expire : std::uint8_t { kOk, kNotInteger, kInvalid };

@@ -46,10 +46,27 @@ RespSession::RespSession(const ConnInfo& info) : Session(info) {}
 std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
   const std::size_t reply_cap = ex.reply_limit();
   const std::size_t request_cap = ex.settings().max_request_bytes;
+  const std::size_t bulk_cap = ex.store().max_item_size();
   std::size_t off = 0;
   std::size_t ahead = 0;  // bytes from `off` on whose requests' keys were prefetched
   while (off < in.size() && !closing() && out.size() < reply_cap) {
     const std::string_view rest = in.substr(off);
+    if (parser_.skipping()) {
+      // Mid-way through an over-limit request: its bytes go as they come (nothing buffered).
+      const proto::resp::ParseStatus st = parser_.parse(rest, request_cap, bulk_cap);
+      if (st == proto::resp::ParseStatus::kIncomplete) break;
+      if (st == proto::resp::ParseStatus::kSkipping) {
+        off += parser_.consumed();
+        continue;
+      }
+      if (st == proto::resp::ParseStatus::kRefused) {
+        off += parser_.consumed();
+        refuse(out, ex);
+        continue;
+      }
+      fatal(out, ex);
+      return in.size();
+    }
     if (mget_left_ > 0) {
       const std::size_t used = mget_keys(rest, out, ex);
       if (used == 0) break;
@@ -63,18 +80,16 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
       ahead = ahead > used ? ahead - used : 0;
       continue;
     }
-    const proto::resp::ParseStatus st = parser_.parse(rest, request_cap);
+    const proto::resp::ParseStatus st = parser_.parse(rest, request_cap, bulk_cap);
     if (st == proto::resp::ParseStatus::kIncomplete) break;
+    if (st == proto::resp::ParseStatus::kSkipping || st == proto::resp::ParseStatus::kRefused) {
+      off += parser_.consumed();
+      ahead = 0;
+      if (st == proto::resp::ParseStatus::kRefused) refuse(out, ex);
+      continue;
+    }
     if (st == proto::resp::ParseStatus::kError) {
-      // Redis answers a protocol error and closes the connection.
-      scratch_.clear();
-      scratch_.append("ERR ");
-      parser_.error_message(scratch_);
-      proto::resp::Writer(out, resp_).error(scratch_.view());
-      ex.protocol_error(Proto::kResp);
-      ex.count(Proto::kResp, Op::k_error);
-      parser_.reset();
-      close_after_reply();
+      fatal(out, ex);
       return in.size();
     }
     pending_input_ = rest.size();
@@ -83,6 +98,27 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
     if (!parser_.args().empty()) execute(parser_.args(), out, ex);
   }
   return off;
+}
+
+// Redis answers a protocol error and closes the connection.
+void RespSession::fatal(Buffer& out, Exec& ex) {
+  scratch_.clear();
+  scratch_.append("ERR ");
+  parser_.error_message(scratch_);
+  proto::resp::Writer(out, resp_).error(scratch_.view());
+  ex.protocol_error(Proto::kResp);
+  ex.count(Proto::kResp, Op::k_error);
+  parser_.reset();
+  close_after_reply();
+}
+
+// An over-limit request, swallowed whole: its error, and the connection goes on.
+void RespSession::refuse(Buffer& out, Exec& ex) {
+  scratch_.clear();
+  scratch_.append("ERR ");
+  parser_.error_message(scratch_);
+  proto::resp::Writer(out, resp_).error(scratch_.view());
+  ex.count(Proto::kResp, Op::k_error);
 }
 
 std::size_t RespSession::mget_begin(std::string_view in, Buffer& out, Exec& /*ex*/) {
@@ -147,6 +183,7 @@ std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
     const auto end = r + 2 + static_cast<std::size_t>(len) + 2;  // the 2 bytes after it unseen, as Redis
     if (end > in.size()) break;
     mget_keys_[n] = store::make_key(in.substr(r + 2, static_cast<std::size_t>(len)));
+    ex.note_key(mget_keys_[n].key);
     mget_ends_[n++] = end;
     pos = end;
   }
@@ -215,9 +252,22 @@ void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, E
   }
   c.op = cmd->op;
   ++commands_;
+  note_keys(*cmd, argv, ex);
   (this->*(cmd->handler))(c);
   for (unsigned i = 1; i < c.times; ++i) ex.count(Proto::kResp, c.op);
   ex.count(Proto::kResp, c.op, start);
+}
+
+// Every key the command's key spec names feeds the hot-key sketch (sampled; no allocation): one
+// place for every keyed command, those added later included.
+void RespSession::note_keys(const CommandSpec& cmd, std::span<const std::string_view> argv, Exec& ex) noexcept {
+  const KeySpec* ks = cmd.key_spec;
+  if (ks == nullptr || ks->begin_index < 1 || ks->keystep < 1) return;
+  const auto argc = static_cast<int>(argv.size());
+  const int last = ks->lastkey >= 0 ? ks->begin_index + ks->lastkey : argc + ks->lastkey;
+  for (int i = ks->begin_index; i <= last && i < argc; i += ks->keystep) {
+    ex.note_key(argv[static_cast<std::size_t>(i)]);
+  }
 }
 
 // Redis 7's words: "unknown command 'foo', with args beginning with: 'a' 'b' " (the arguments
