@@ -194,10 +194,7 @@ std::size_t Executor::run_gets(std::span<const Pending> reqs, Exec& ex, std::siz
   // Malformed GETs take no part in the batch; their slot keeps an empty key.
   std::size_t n = 0;
   for (const Pending& p : reqs) {
-    if (check(p.req, ex).status == wire::Status::kOk) {
-      keys_[n++] = ex.key_ref(p.req.key);
-      ex.note_key(p.req.key);
-    }
+    if (check(p.req, ex).status == wire::Status::kOk) keys_[n++] = ex.key_ref(p.req.key);
   }
   ex.ctx.get_batch(std::span<const store::KeyRef>(keys_.data(), n), views_.data());
   std::size_t done = 0, k = 0;
@@ -207,6 +204,7 @@ std::size_t Executor::run_gets(std::span<const Pending> reqs, Exec& ex, std::siz
     if (const Check c = check(p.req, ex); c.status != wire::Status::kOk) {
       error(p.req, c.status, c.message, ex);
     } else {
+      ex.note_key(p.req.key);  // where it is answered: a request run again after the cap counts once
       get_reply(p.req, views_[k++], ex);
       ex.count(proto_, Op::k_get, start);
     }

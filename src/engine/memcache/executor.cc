@@ -438,7 +438,6 @@ std::size_t Executor::store(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, false, r.start, kBadFormat, noreply);
     return r.line.consumed;
   }
-  ex.note_key(key);
   std::uint32_t flags = 0;
   std::int32_t exptime = 0;
   std::int32_t vlen = 0;
@@ -457,6 +456,7 @@ std::size_t Executor::store(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, false, r.start, kBadChunk, noreply);
     return total;
   }
+  ex.note_key(key);  // once the data block is whole (the line is parsed again until it is)
   store::SetRequest req;
   req.mode = mode_of(r.cmd);
   req.flags = flags;

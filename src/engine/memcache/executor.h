@@ -136,7 +136,7 @@ class Executor {
 
   // Parses the meta flags after `first` (the key's token index + 1, or + 2 for ms); on an error
   // returns its line. With 'b', key_ is the decoded key.
-  const char* meta_flags(const Request& r, std::size_t first, proto::memcache::MetaFlags* f, Exec& ex);
+  const char* meta_flags(const Request& r, std::size_t first, proto::memcache::MetaFlags* f);
   // The return tokens common to every meta reply: O (opaque) and k (key), in request order; and
   // for mg/ma the others, written by the caller's `each`.
   template <typename Each>

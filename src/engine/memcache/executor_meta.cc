@@ -53,12 +53,11 @@ ItemInfo info_of(const store::ItemView& v) noexcept {
 
 }  // namespace
 
-const char* Executor::meta_flags(const Request& r, std::size_t first, MetaFlags* f, Exec& ex) {
+const char* Executor::meta_flags(const Request& r, std::size_t first, MetaFlags* f) {
   key_ = r.t.tok[1];
   const std::size_t n = r.t.count > first ? r.t.count - first : 0;
   if (const char* err = mc::parse_meta_flags(r.t.tok + first, n, &key_, key_buf_, f)) return err;
   if (f->has_O && f->opaque.size() > mc::kMaxOpaqueLength) return kOpaqueTooLong.data();
-  ex.note_key(key_);  // feeds the hot-key sketch
   return nullptr;
 }
 
@@ -97,10 +96,11 @@ std::size_t Executor::meta_get(const Request& r, Buffer& out, Exec& ex) {
     return r.line.consumed;
   }
   MetaFlags f;
-  if (const char* err = meta_flags(r, 2, &f, ex)) {
+  if (const char* err = meta_flags(r, 2, &f)) {
     fail(out, ex, true, r.start, err);
     return r.line.consumed;
   }
+  ex.note_key(key_);
   const std::uint64_t now = ex.now_ms();
   store::ItemView v = f.has_T ? ex.ctx.gat(key_, memcache_deadline(f.ttl, ex)) : ex.ctx.get(key_);
   ItemInfo item;
@@ -195,7 +195,7 @@ std::size_t Executor::meta_set(const Request& r, Buffer& out, Exec& ex) {
   const auto n = static_cast<std::size_t>(vlen);
   // From here on an error skips the data block (memcached swallows it).
   MetaFlags f;
-  const char* err = meta_flags(r, 3, &f, ex);
+  const char* err = meta_flags(r, 3, &f);
   store::SetRequest req;
   if (err == nullptr) {
     switch (f.mode) {
@@ -232,6 +232,7 @@ std::size_t Executor::meta_set(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, true, r.start, "CLIENT_ERROR bad data chunk");
     return total;
   }
+  ex.note_key(key_);  // once the data block is whole (the line is parsed again until it is)
   // A CAS turns set and replace into cas; append/prepend check it; add ignores it.
   if (f.has_C) {
     if (req.mode == store::SetMode::kSet || req.mode == store::SetMode::kReplace) {
@@ -301,10 +302,11 @@ std::size_t Executor::meta_delete(const Request& r, Buffer& out, Exec& ex) {
     return r.line.consumed;
   }
   MetaFlags f;
-  if (const char* err = meta_flags(r, 2, &f, ex)) {
+  if (const char* err = meta_flags(r, 2, &f)) {
     fail(out, ex, true, r.start, err == kOpaqueTooLong.data() ? kOpaqueTooLong : kBadFlag);
     return r.line.consumed;
   }
+  ex.note_key(key_);
   store::Status st;
   if (f.has_C && f.cas == 0) {
     // No item has CAS 0: a present item does not match (the store reads 0 as "no check").
@@ -335,10 +337,11 @@ std::size_t Executor::meta_arith(const Request& r, Buffer& out, Exec& ex) {
     return r.line.consumed;
   }
   MetaFlags f;
-  if (const char* err = meta_flags(r, 2, &f, ex)) {
+  if (const char* err = meta_flags(r, 2, &f)) {
     fail(out, ex, true, r.start, err == kOpaqueTooLong.data() ? kOpaqueTooLong : kBadFlag);
     return r.line.consumed;
   }
+  ex.note_key(key_);
   bool decr = false;
   switch (f.mode) {
     case 0:

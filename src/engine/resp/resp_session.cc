@@ -183,7 +183,6 @@ std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
     const auto end = r + 2 + static_cast<std::size_t>(len) + 2;  // the 2 bytes after it unseen, as Redis
     if (end > in.size()) break;
     mget_keys_[n] = store::make_key(in.substr(r + 2, static_cast<std::size_t>(len)));
-    ex.note_key(mget_keys_[n].key);
     mget_ends_[n++] = end;
     pos = end;
   }
@@ -195,6 +194,7 @@ std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
   // The first key always (the caller checked the cap), then until the cap.
   while (done < n && (done == 0 || out.size() < reply_cap)) {
     const store::ItemView& it = mget_items_[done];
+    ex.note_key(mget_keys_[done].key);  // where it is answered: a key framed again is not counted twice
     if (it) {
       ex.hit(Proto::kResp);
       w.bulk(it.value());
