@@ -333,5 +333,31 @@ TEST(RespSession, StoredValuesHaveClientFlagsZero) {
   EXPECT_EQ(it.flags(), 0u);
 }
 
+// The keys a command's key spec names feed the hot-key sketch, once per request (the streamed
+// MGET too); values do not.
+TEST(RespSession, KeysFeedTheHotKeySketchByKeySpec) {
+  Conn c;
+  WorkerControl control;
+  c.h.exec().control = &control;
+  for (int i = 0; i < 800; ++i) {
+    c.run(mb({"MSET", "hot:mset", "hot:value", "k2", "v"}), 5);
+    c.run(mb({"MGET", "x", "hot:mget"}));
+    c.run("GET hot:inline\r\n");
+  }
+  std::vector<HotKeys::Entry> hot;
+  control.hot.snapshot(&hot);
+  auto count = [&](std::string_view key) -> std::uint64_t {
+    for (const auto& e : hot) {
+      if (e.key == key) return e.count;
+    }
+    return 0;
+  };
+  for (const std::string_view key : {"hot:mset", "hot:mget", "hot:inline"}) {
+    EXPECT_GT(count(key), 400u) << key;
+    EXPECT_LT(count(key), 1600u) << key;
+  }
+  EXPECT_EQ(count("hot:value"), 0u);
+}
+
 }  // namespace
 }  // namespace ferrite::engine::resp_test
