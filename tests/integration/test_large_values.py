@@ -132,6 +132,34 @@ def test_memcache_text_and_meta_over_limit(server):
         s.close()
 
 
+def test_memcache_meta_and_binary_store_a_value_of_the_limit(server):
+    v = value_of(LIMIT, seed=11)
+    s = harness.connect(server.addr('memcache'))
+    try:
+        s.sendall(b'ms large:meta16 %d T0\r\n' % LIMIT + v + b'\r\nmg large:meta16 v\r\n')
+        want = b'HD\r\nVA %d\r\n' % LIMIT + v + b'\r\n'
+        got = harness.recv_exact(s, len(want), timeout=60)
+        assert got[:40] == want[:40] and got == want
+    finally:
+        s.close()
+    # memcached binary (its own connection: the first byte picks a connection's protocol).
+    s = harness.connect(server.addr('memcache'))
+    try:
+        key = b'large:mcb16'
+        extras = struct.pack('>II', 0, 0)
+        s.sendall(struct.pack('>BBHBBHIIQ', 0x80, 0x01, len(key), len(extras), 0, 0,
+                              len(extras) + len(key) + LIMIT, 1, 0) + extras + key + v)
+        h = harness.recv_exact(s, 24, timeout=60)
+        harness.recv_exact(s, struct.unpack('>I', h[8:12])[0])
+        assert struct.unpack('>H', h[6:8])[0] == 0
+        s.sendall(struct.pack('>BBHBBHIIQ', 0x80, 0x00, len(key), 0, 0, 0, len(key), 2, 0) + key)
+        h = harness.recv_exact(s, 24, timeout=60)
+        body = harness.recv_exact(s, struct.unpack('>I', h[8:12])[0], timeout=60)
+        assert struct.unpack('>H', h[6:8])[0] == 0 and body[h[4]:] == v
+    finally:
+        s.close()
+
+
 def test_memcache_binary_over_limit(server):
     s = harness.connect(server.addr('memcache'))
     try:
