@@ -332,7 +332,8 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   st.policy = static_cast<store::EvictionPolicy>(choice(Key::kPolicy));
   st.max_key_size = number(Key::kMaxKeySize);
   out->max_conn_buffer_bytes = conn_buffer_bytes_for(number(Key::kMaxConnBufferBytes), st.memory_limit);
-  st.max_item_size = max_item_size_for(number(Key::kMaxItemSize), st.memory_limit, out->max_conn_buffer_bytes);
+  st.max_item_size =
+      max_item_size_for(number(Key::kMaxItemSize), st.memory_limit, out->max_conn_buffer_bytes);
   st.item_size_hint = number(Key::kItemSizeHint);
   out->max_connections = number(Key::kMaxConnections);
   out->max_reply_bytes = number(Key::kMaxReplyBytes);

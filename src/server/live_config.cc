@@ -64,8 +64,8 @@ std::string LiveConfig::set(std::string_view key, std::string_view value) {
       const std::uint64_t bytes = parse_size(canonical).value_or(0);
       if (config_.store.max_item_size > bytes / 4) {
         return "server.memory: " + quote(value) + " is less than 4 times server.max_item_size (" +
-               format_size(config_.store.max_item_size) +
-               "); expected at least " + format_size(config_.store.max_item_size * 4);
+               format_size(config_.store.max_item_size) + "); expected at least " +
+               format_size(config_.store.max_item_size * 4);
       }
       if (store_ != nullptr) {
         if (std::string error = store_->set_memory_limit(bytes); !error.empty()) {
@@ -103,8 +103,8 @@ std::string LiveConfig::set(std::string_view key, std::string_view value) {
     case Key::kMaxItemSize: {
       // The store and every protocol read the limit where a request starts; a request already
       // being received keeps the limit it started under (a lowered one may then close it).
-      const std::size_t bytes = max_item_size_for(parse_size(canonical).value_or(0), config_.store.memory_limit,
-                                                  config_.max_conn_buffer_bytes);
+      const std::size_t bytes = max_item_size_for(parse_size(canonical).value_or(0),
+                                                  config_.store.memory_limit, config_.max_conn_buffer_bytes);
       if (bytes > config_.store.memory_limit / 4) {
         return "server.max_item_size: " + quote(value) + " is more than a quarter of server.memory (" +
                format_size(config_.store.memory_limit) + "); expected at most " +

@@ -69,7 +69,8 @@ std::string Partitions::set_max_item_size(std::size_t bytes) {
   if (bytes < 1 || bytes > kMaxItemSizeCeiling) return "must be within 1 byte..512 MiB";
   for (const Store* s : stores_) {
     if (bytes > s->memory_limit() / 4) {
-      return count() > 1 ? "more than a quarter of a partition's memory limit" : "more than a quarter of the memory limit";
+      return count() > 1 ? "more than a quarter of a partition's memory limit"
+                         : "more than a quarter of the memory limit";
     }
   }
   for (Store* s : stores_) s->set_max_item_size(bytes);

@@ -122,7 +122,8 @@ std::size_t Context::move_block(const Item* it, std::size_t block_size) noexcept
   const std::size_t klen = it->key_len();
   const std::size_t vlen = it->value_len();
   const std::size_t footprint = Item::footprint(klen, vlen, it->has_flags() ? 1 : 0);
-  if (klen == 0 || klen > config_.max_key_size || vlen > kMaxItemSizeCeiling || footprint > block_size) return 0;
+  if (klen == 0 || klen > config_.max_key_size || vlen > kMaxItemSizeCeiling || footprint > block_size)
+    return 0;
   const KeyRef key = make_key(it->key());
   const Location loc = lock_key(key);
   const Found f = find_locked(key, loc);

@@ -176,7 +176,8 @@ TEST(RespParser, BulkLargerThanTheRequestLimitIsSwallowedAndRefused) {
 TEST(RespParser, BulkOverTheBulkLimitIsSwallowedAndRefused) {
   RequestParser p;
   // A value bulk over max_bulk_bytes, then more bulks after it: every one of them goes.
-  const std::string req = "*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$101\r\n" + std::string(101, 'v') + "\r\n$2\r\nNX\r\n";
+  const std::string req =
+      "*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$101\r\n" + std::string(101, 'v') + "\r\n$2\r\nNX\r\n";
   for (const std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{64}, req.size()}) {
     p.reset();
     std::size_t held = 0;

@@ -132,7 +132,8 @@ TEST(RespSession, RequestOverTheRequestLimitIsSwallowedAndTheConnectionStays) {
   std::string req = "*1000\r\n";
   for (int i = 0; i < 1000; ++i) req += "$1\r\na\r\n";
   const std::string out = c.run(req + "PING\r\n", 100);
-  EXPECT_EQ(out, crlf({"-ERR request larger than the server's limit (proto-max-bulk-len + 64 KiB)", "+PONG"}));
+  EXPECT_EQ(out,
+            crlf({"-ERR request larger than the server's limit (proto-max-bulk-len + 64 KiB)", "+PONG"}));
   EXPECT_FALSE(c.s->closing());
   EXPECT_TRUE(c.h.pending().empty());
 }
@@ -278,7 +279,8 @@ TEST(RespSession, MgetWithABadBulkIsAProtocolError) {
   std::string huge = "*2\r\n$4\r\nMGET\r\n";
   huge += num("$", static_cast<long long>(limit));
   huge += "\r\n";
-  EXPECT_EQ(d.run(huge), crlf({"*1", "-ERR request larger than the server's limit (proto-max-bulk-len + 64 KiB)"}));
+  EXPECT_EQ(d.run(huge),
+            crlf({"*1", "-ERR request larger than the server's limit (proto-max-bulk-len + 64 KiB)"}));
   EXPECT_TRUE(d.s->closing());
 }
 

@@ -176,10 +176,11 @@ TEST(LiveConfig, SetsTheConnectionBufferBudget) {
   Server server(resolved({{"server.memory", "16MiB"}}));
   LiveConfig config(c, &server.settings, nullptr);
   // A budget that could not receive one request of server.max_item_size (16MiB here) is refused.
-  EXPECT_EQ(config.set("server.max_conn_buffer_bytes", "16MiB"),
-            "server.max_conn_buffer_bytes: \"16MiB\" is too small: server.max_item_size (16MiB) plus 64KiB of "
-            "request headers is more than server.max_conn_buffer_bytes (16MiB): a value that size could never be "
-            "received; expected at most 16320KiB or a larger server.max_conn_buffer_bytes");
+  EXPECT_EQ(
+      config.set("server.max_conn_buffer_bytes", "16MiB"),
+      "server.max_conn_buffer_bytes: \"16MiB\" is too small: server.max_item_size (16MiB) plus 64KiB of "
+      "request headers is more than server.max_conn_buffer_bytes (16MiB): a value that size could never be "
+      "received; expected at most 16320KiB or a larger server.max_conn_buffer_bytes");
   EXPECT_EQ(server.settings.conn_buffers.limit(), std::size_t{32} << 20);
   EXPECT_EQ(config.set("server.max_conn_buffer_bytes", "20MiB"), "");
   EXPECT_EQ(server.settings.conn_buffers.limit(), std::size_t{20} << 20);
@@ -198,8 +199,9 @@ TEST(LiveConfig, SetsTheItemSizeLimitLive) {
   EXPECT_EQ(resolved({{"server.memory", "64GiB"}}).store.max_item_size, std::size_t{512} << 20);
   EXPECT_EQ(resolved({{"server.memory", "1GiB"}}).max_request_bytes, (std::size_t{16} << 20) + (64 << 10));
   // A small explicit budget makes the automatic limit fit it.
-  EXPECT_EQ(resolved({{"server.memory", "1GiB"}, {"server.max_conn_buffer_bytes", "8MiB"}}).store.max_item_size,
-            (std::size_t{8} << 20) - (64 << 10));
+  EXPECT_EQ(
+      resolved({{"server.memory", "1GiB"}, {"server.max_conn_buffer_bytes", "8MiB"}}).store.max_item_size,
+      (std::size_t{8} << 20) - (64 << 10));
   const ServerConfig c = resolved({{"server.memory", "256MiB"}});
   Server server(c);
   LiveConfig config(c, &server.settings, server.store.get());
@@ -209,19 +211,22 @@ TEST(LiveConfig, SetsTheItemSizeLimitLive) {
   EXPECT_EQ(server.store->at(0).max_item_size(), std::size_t{20} << 20);
   EXPECT_EQ(server.settings.max_request_bytes.load(), (std::size_t{20} << 20) + (64 << 10));
   EXPECT_EQ(config.get("server.max_item_size"), (Pairs{{"server.max_item_size", "20MiB"}}));
-  EXPECT_EQ(config.set("server.max_item_size", "65MiB"),
-            "server.max_item_size: \"65MiB\" is more than a quarter of server.memory (256MiB); expected at most "
-            "64MiB");
+  EXPECT_EQ(
+      config.set("server.max_item_size", "65MiB"),
+      "server.max_item_size: \"65MiB\" is more than a quarter of server.memory (256MiB); expected at most "
+      "64MiB");
   // The budget (32MiB here) cannot receive a 40MiB value.
-  EXPECT_EQ(config.set("server.max_item_size", "40MiB").rfind("server.max_item_size: \"40MiB\" plus 64KiB", 0), 0u);
+  EXPECT_EQ(
+      config.set("server.max_item_size", "40MiB").rfind("server.max_item_size: \"40MiB\" plus 64KiB", 0), 0u);
   EXPECT_NE(config.set("server.max_item_size", "1GiB"), "");
   EXPECT_EQ(server.store->max_item_size(), std::size_t{20} << 20);  // nothing changed
-  EXPECT_EQ(config.set("server.max_item_size", "0"), "");            // automatic again
+  EXPECT_EQ(config.set("server.max_item_size", "0"), "");           // automatic again
   EXPECT_EQ(server.store->max_item_size(), std::size_t{4} << 20);
   EXPECT_EQ(server.settings.max_request_bytes.load(), (std::size_t{4} << 20) + (64 << 10));
   // The store refuses a value over the limit now in force.
   auto ctx = server.store->at(0).attach();
-  EXPECT_EQ(ctx->set(store::make_key("k"), std::string((4 << 20) + 1, 'v'), {}).status, store::Status::kTooLarge);
+  EXPECT_EQ(ctx->set(store::make_key("k"), std::string((4 << 20) + 1, 'v'), {}).status,
+            store::Status::kTooLarge);
   EXPECT_EQ(ctx->set(store::make_key("k"), std::string(4 << 20, 'v'), {}).status, store::Status::kOk);
 }
 

@@ -260,7 +260,8 @@ void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, E
 
 // Every key the command's key spec names feeds the hot-key sketch (sampled; no allocation): one
 // place for every keyed command, those added later included.
-void RespSession::note_keys(const CommandSpec& cmd, std::span<const std::string_view> argv, Exec& ex) noexcept {
+void RespSession::note_keys(const CommandSpec& cmd, std::span<const std::string_view> argv,
+                            Exec& ex) noexcept {
   const KeySpec* ks = cmd.key_spec;
   if (ks == nullptr || ks->begin_index < 1 || ks->keystep < 1) return;
   const auto argc = static_cast<int>(argv.size());

@@ -91,7 +91,8 @@ void RequestParser::finish(std::string_view in, std::size_t consumed) {
   mode_ = Mode::kDone;
 }
 
-ParseStatus RequestParser::parse(std::string_view in, std::size_t max_request_bytes, std::size_t max_bulk_bytes) {
+ParseStatus RequestParser::parse(std::string_view in, std::size_t max_request_bytes,
+                                 std::size_t max_bulk_bytes) {
   if (max_request_bytes > kMaxRequestBytes) max_request_bytes = kMaxRequestBytes;  // offsets are 32-bit
   if (mode_ == Mode::kDone) reset();
   if (mode_ == Mode::kSkip) return parse_skip(in);
@@ -109,7 +110,8 @@ ParseStatus RequestParser::parse(std::string_view in, std::size_t max_request_by
                                 : parse_multibulk(in, max_request_bytes, max_bulk_bytes);
 }
 
-ParseStatus RequestParser::begin_skip(std::string_view in, ParseError why, std::size_t from, std::uint64_t skip) {
+ParseStatus RequestParser::begin_skip(std::string_view in, ParseError why, std::size_t from,
+                                      std::uint64_t skip) {
   mode_ = Mode::kSkip;
   error_ = why;
   pos_ = from;
@@ -324,7 +326,8 @@ ParseStatus RequestParser::parse_multibulk(std::string_view in, std::size_t max_
         return fail(ParseError::kInvalidBulkLength);
       }
       const auto skip = static_cast<std::uint64_t>(len) + 2;
-      if (static_cast<std::uint64_t>(len) > max_bulk_bytes) return begin_skip(in, ParseError::kBulkTooLarge, r + 2, skip);
+      if (static_cast<std::uint64_t>(len) > max_bulk_bytes)
+        return begin_skip(in, ParseError::kBulkTooLarge, r + 2, skip);
       if (static_cast<std::uint64_t>(len) > max_request_bytes ||
           r + 2 + static_cast<std::size_t>(len) + 2 > max_request_bytes) {
         return begin_skip(in, ParseError::kRequestTooLarge, r + 2, skip);

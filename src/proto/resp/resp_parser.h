@@ -52,7 +52,8 @@ inline constexpr std::string_view kRequestTooLargeMessage =
     "request larger than the server's limit (proto-max-bulk-len + 64 KiB)";
 // Redis's words for a string over proto-max-bulk-len (SETRANGE, APPEND), also for a bulk
 // argument over it (Redis closes the connection with "invalid bulk length"; Ferrite keeps it).
-inline constexpr std::string_view kBulkTooLargeMessage = "string exceeds maximum allowed size (proto-max-bulk-len)";
+inline constexpr std::string_view kBulkTooLargeMessage =
+    "string exceeds maximum allowed size (proto-max-bulk-len)";
 
 enum class ParseError : std::uint8_t {
   kNone,
