@@ -193,7 +193,7 @@ void settings(Exec& ex, const Emitter& out) {
   out.unum("num_threads", cfg.workers);
   out.text("cas_enabled", "yes");
   out.text("binding_protocol", "auto-negotiate");
-  out.unum("item_size_max", sc.max_item_size);
+  out.unum("item_size_max", ex.store().max_item_size());
   out.text("flush_enabled", "yes");
   out.text("hash_algorithm", "xxh3");
   out.unum("idle_timeout", cfg.idle_timeout_ms / 1000);

@@ -126,7 +126,9 @@ struct EngineSettings {
   // Across all workers; beyond it accepts are refused (lowering it live closes no connection).
   LiveValue<std::size_t> max_connections{4096};
   LiveValue<std::size_t> max_reply_bytes{4u << 20};  // unsent reply bytes per connection before reads pause
-  std::size_t max_request_bytes = (1u << 20) + (64u << 10);  // one request's buffered bytes
+  // One request's buffered bytes: the store's max_item_size + 64 KiB (CONFIG SET proto-max-bulk-len
+  // changes both while the workers run).
+  LiveValue<std::size_t> max_request_bytes{(1u << 20) + (64u << 10)};
   LiveValue<std::uint64_t> idle_timeout_ms{0};  // 0 = never, else since the last complete request
   // server.max_conn_buffer_bytes and the budget it sets (shared state, not only a setting).
   ConnBudget conn_buffers;

@@ -331,13 +331,14 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   st.memory_limit = number(Key::kMemory);
   st.policy = static_cast<store::EvictionPolicy>(choice(Key::kPolicy));
   st.max_key_size = number(Key::kMaxKeySize);
-  st.max_item_size = number(Key::kMaxItemSize);
+  out->max_conn_buffer_bytes = conn_buffer_bytes_for(number(Key::kMaxConnBufferBytes), st.memory_limit);
+  st.max_item_size =
+      max_item_size_for(number(Key::kMaxItemSize), st.memory_limit, out->max_conn_buffer_bytes);
   st.item_size_hint = number(Key::kItemSizeHint);
   out->max_connections = number(Key::kMaxConnections);
   out->max_reply_bytes = number(Key::kMaxReplyBytes);
-  out->max_request_bytes = st.max_item_size + (std::size_t{64} << 10);
+  out->max_request_bytes = st.max_item_size + kRequestHeadroom;
   out->idle_timeout_ms = number(Key::kIdleTimeout) * 1000;
-  out->max_conn_buffer_bytes = conn_buffer_bytes_for(number(Key::kMaxConnBufferBytes), st.memory_limit);
   out->poll = static_cast<PollMode>(choice(Key::kPoll));
   out->driver = static_cast<Driver>(choice(Key::kDriver));
   out->log_level = static_cast<LogLevel>(choice(Key::kLogLevel));
@@ -354,6 +355,9 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
     errors.push_back("server.max_item_size: " + size_shown(values, Key::kMaxItemSize) +
                      " is more than a quarter of server.memory (" + size_shown(values, Key::kMemory) +
                      "); expected at most " + format_size(st.memory_limit / 4));
+  }
+  if (std::string e = item_fits_conn_buffers(st.max_item_size, out->max_conn_buffer_bytes); !e.empty()) {
+    errors.push_back("server.max_item_size: " + size_shown(values, Key::kMaxItemSize) + " " + e);
   }
   // The store refuses a table over half of memory; at 64 bytes per 10 slots and item_size_hint >= 16
   // it takes at most 40%, so that needs no check here.
@@ -435,6 +439,25 @@ std::size_t conn_buffer_bytes_for(std::uint64_t configured, std::uint64_t memory
   if (configured != 0) return configured;
   const std::uint64_t eighth = memory_limit / 8;
   return eighth > (std::uint64_t{32} << 20) ? eighth : std::uint64_t{32} << 20;
+}
+
+std::size_t max_item_size_for(std::uint64_t configured, std::uint64_t memory_limit,
+                              std::uint64_t conn_buffer_bytes) noexcept {
+  if (configured != 0) return configured;
+  constexpr std::uint64_t kMin = std::uint64_t{1} << 20, kMax = std::uint64_t{512} << 20;
+  std::uint64_t n = std::clamp(memory_limit / 64, kMin, kMax);
+  if (conn_buffer_bytes > kRequestHeadroom && n > conn_buffer_bytes - kRequestHeadroom) {
+    n = conn_buffer_bytes - kRequestHeadroom;
+  }
+  return n;
+}
+
+std::string item_fits_conn_buffers(std::uint64_t max_item_size, std::uint64_t conn_buffer_bytes) {
+  if (max_item_size + kRequestHeadroom <= conn_buffer_bytes) return "";
+  return "plus 64KiB of request headers is more than server.max_conn_buffer_bytes (" +
+         format_size(conn_buffer_bytes) + "): a value that size could never be received; expected at most " +
+         (conn_buffer_bytes > kRequestHeadroom ? format_size(conn_buffer_bytes - kRequestHeadroom) : "0") +
+         " or a larger server.max_conn_buffer_bytes";
 }
 
 void ServerConfig::apply_to(engine::EngineSettings& settings) const {

@@ -127,6 +127,16 @@ std::vector<unsigned> available_cpus();
 // server.max_conn_buffer_bytes as configured (0 = automatic) resolved against server.memory.
 std::size_t conn_buffer_bytes_for(std::uint64_t configured, std::uint64_t memory_limit) noexcept;
 
+// What one request may buffer beyond its value: max_request_bytes = max_item_size + this.
+inline constexpr std::uint64_t kRequestHeadroom = std::uint64_t{64} << 10;
+// server.max_item_size as configured (0 = automatic: memory / 64 within 1..512 MiB, and no more
+// than the connection-buffer budget can receive) resolved.
+std::size_t max_item_size_for(std::uint64_t configured, std::uint64_t memory_limit,
+                              std::uint64_t conn_buffer_bytes) noexcept;
+// "" when a request of max_item_size plus its headers fits in the connection-buffer budget (else
+// it would wait for budget that never comes and be refused); else the rest of an error message.
+std::string item_fits_conn_buffers(std::uint64_t max_item_size, std::uint64_t conn_buffer_bytes);
+
 // Builds *out from `values`, placing workers on `cpus` (normally available_cpus()). Returns the
 // errors of checks that involve several keys or the machine: max_item_size against memory,
 // workers against server.cpus, CPUs this process may not use, two listeners on one port. With

@@ -64,8 +64,8 @@ std::string LiveConfig::set(std::string_view key, std::string_view value) {
       const std::uint64_t bytes = parse_size(canonical).value_or(0);
       if (config_.store.max_item_size > bytes / 4) {
         return "server.memory: " + quote(value) + " is less than 4 times server.max_item_size (" +
-               toml_value(setting(Key::kMaxItemSize), config_.values.get(Key::kMaxItemSize)) +
-               "); expected at least " + format_size(config_.store.max_item_size * 4);
+               format_size(config_.store.max_item_size) + "); expected at least " +
+               format_size(config_.store.max_item_size * 4);
       }
       if (store_ != nullptr) {
         if (std::string error = store_->set_memory_limit(bytes); !error.empty()) {
@@ -100,9 +100,38 @@ std::string LiveConfig::set(std::string_view key, std::string_view value) {
       config_.idle_timeout_ms = ms;
       break;
     }
+    case Key::kMaxItemSize: {
+      // The store and every protocol read the limit where a request starts; a request already
+      // being received keeps the limit it started under (a lowered one may then close it).
+      const std::size_t bytes = max_item_size_for(parse_size(canonical).value_or(0),
+                                                  config_.store.memory_limit, config_.max_conn_buffer_bytes);
+      if (bytes > config_.store.memory_limit / 4) {
+        return "server.max_item_size: " + quote(value) + " is more than a quarter of server.memory (" +
+               format_size(config_.store.memory_limit) + "); expected at most " +
+               format_size(config_.store.memory_limit / 4);
+      }
+      if (std::string e = item_fits_conn_buffers(bytes, config_.max_conn_buffer_bytes); !e.empty()) {
+        return "server.max_item_size: " + quote(value) + " " + e;
+      }
+      if (store_ != nullptr) {
+        if (std::string error = store_->set_max_item_size(bytes); !error.empty()) {
+          return "server.max_item_size: " + quote(value) + ": " + error;
+        }
+      }
+      // Raised: the request bound first, so that a value now allowed is never refused for its size
+      // as a request; lowered: the value limit is already in force.
+      if (settings_ != nullptr) settings_->max_request_bytes.store(bytes + kRequestHeadroom);
+      config_.store.max_item_size = bytes;
+      config_.max_request_bytes = bytes + kRequestHeadroom;
+      break;
+    }
     case Key::kMaxConnBufferBytes: {
       const std::size_t bytes =
           conn_buffer_bytes_for(parse_size(canonical).value_or(0), config_.store.memory_limit);
+      if (std::string e = item_fits_conn_buffers(config_.store.max_item_size, bytes); !e.empty()) {
+        return "server.max_conn_buffer_bytes: " + quote(value) + " is too small: server.max_item_size (" +
+               format_size(config_.store.max_item_size) + ") " + e;
+      }
       if (settings_ != nullptr) settings_->conn_buffers.set_limit(bytes, config_.workers);
       config_.max_conn_buffer_bytes = bytes;
       break;

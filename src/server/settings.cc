@@ -57,9 +57,12 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
            "0 a set bit (one second chance)."),
     number(Key::kMaxKeySize, "server.max_key_size", Type::kInt, "250", 1, 65535, kRestart,
            "Longest key accepted, in bytes (memcached's limit is 250)."),
-    number(Key::kMaxItemSize, "server.max_item_size", Type::kSize, "1MiB", 1, kGiB, kRestart,
-           "Longest value accepted (memcached's item size limit); at most a quarter of server.memory. A "
-           "request may buffer this much plus 64KiB of headers."),
+    number(Key::kMaxItemSize, "server.max_item_size", Type::kSize, "0", 0, 512 * kMiB, kLive,
+           "Longest value accepted on every protocol (memcached's item size limit, Redis's "
+           "proto-max-bulk-len), at most 512MiB and a quarter of server.memory. A request may buffer this "
+           "much plus 64KiB of headers, which must fit in server.max_conn_buffer_bytes. 0 = server.memory / "
+           "64, at least 1MiB and at most 512MiB (16MiB with the default 1GiB), less if the connection-"
+           "buffer budget is smaller. A live change applies to the requests that start after it."),
     number(Key::kItemSizeHint, "server.item_size_hint", Type::kSize, "64", 16, kGiB, kRestart,
            "The typical item size (key, value and about 16 bytes of metadata): the hash table grows with "
            "the items up to room for server.memory / item_size_hint of them (that much is set aside at "

@@ -15,13 +15,16 @@ enum class EvictionPolicy : std::uint8_t {
 inline constexpr std::size_t kMinMemory = std::size_t{8} << 20;
 // The most store partitions (store/partitions.h) one appliance may have.
 inline constexpr unsigned kMaxPartitions = 16;
+// The largest max_item_size a store takes (Redis's proto-max-bulk-len ceiling, 512 MiB).
+inline constexpr std::size_t kMaxItemSizeCeiling = std::size_t{512} << 20;
 
 struct StoreConfig {
   // Everything counts against this: items by their allocator usable size, the table, the wheels.
   std::size_t memory_limit = std::size_t{1} << 30;
   // Longest key accepted: 250 by default (memcached's limit), at most 65535.
   std::size_t max_key_size = 250;
-  // Longest value accepted (memcached's item size limit), 1 MiB by default.
+  // Longest value accepted (memcached's item size limit), 1 MiB by default, at most
+  // kMaxItemSizeCeiling; Store::set_max_item_size changes it while the store runs.
   std::size_t max_item_size = std::size_t{1} << 20;
   EvictionPolicy policy = EvictionPolicy::kClock;
   // The table grows with the items, up to room for memory_limit / item_size_hint of them (that

@@ -65,6 +65,18 @@ std::size_t Partitions::memory_limit() const noexcept { return sum(&Store::memor
 std::size_t Partitions::table_slots() const noexcept { return sum(&Store::table_slots); }
 std::size_t Partitions::table_bytes() const noexcept { return sum(&Store::table_bytes); }
 
+std::string Partitions::set_max_item_size(std::size_t bytes) {
+  if (bytes < 1 || bytes > kMaxItemSizeCeiling) return "must be within 1 byte..512 MiB";
+  for (const Store* s : stores_) {
+    if (bytes > s->memory_limit() / 4) {
+      return count() > 1 ? "more than a quarter of a partition's memory limit"
+                         : "more than a quarter of the memory limit";
+    }
+  }
+  for (Store* s : stores_) s->set_max_item_size(bytes);
+  return {};
+}
+
 std::string Partitions::set_memory_limit(std::size_t bytes) {
   const std::size_t each = bytes / count();
   const std::size_t before = stores_[0]->memory_limit();

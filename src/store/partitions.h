@@ -78,6 +78,10 @@ class Partitions {
   std::size_t table_bytes() const noexcept;
   // Splits the new total evenly; "" or why not (nothing changes then).
   std::string set_memory_limit(std::size_t bytes);
+  // Every partition's live value limit (Store::max_item_size): the same in all of them.
+  std::size_t max_item_size() const noexcept { return stores_[0]->max_item_size(); }
+  // Within 1..kMaxItemSizeCeiling and at most a quarter of memory_limit(); "" or why not.
+  std::string set_max_item_size(std::size_t bytes);
 
  private:
   std::size_t sum(std::size_t (Store::*figure)() const noexcept) const noexcept {

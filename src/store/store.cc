@@ -41,11 +41,12 @@ Store::Store(const StoreConfig& config) : config_(config) {
     throw std::invalid_argument("store.max_key_size: " + std::to_string(config_.max_key_size) +
                                 " is outside 1..65535");
   }
-  if (config_.max_item_size < 1 || config_.max_item_size > (std::size_t{1} << 30) ||
+  if (config_.max_item_size < 1 || config_.max_item_size > kMaxItemSizeCeiling ||
       config_.max_item_size > config_.memory_limit / 4) {
     throw std::invalid_argument("store.max_item_size: " + std::to_string(config_.max_item_size) +
-                                " must be at least 1, at most 1 GiB and at most a quarter of store.memory");
+                                " must be at least 1, at most 512 MiB and at most a quarter of store.memory");
   }
+  max_item_size_.store(config_.max_item_size, std::memory_order_relaxed);
   if (config_.max_contexts < 1 || config_.max_contexts > kMaxContexts) {
     throw std::invalid_argument("store.max_contexts: " + std::to_string(config_.max_contexts) + " is outside 1..64");
   }
@@ -153,6 +154,13 @@ std::string Store::set_memory_limit(std::size_t bytes) {
   if (bytes < floor) return "the memory limit must be at least " + std::to_string(floor) + " bytes (the table plus 8 MiB)";
   const std::size_t old = limit_.exchange(bytes, std::memory_order_relaxed);
   memory_->adjust_budget(static_cast<std::int64_t>(bytes) - static_cast<std::int64_t>(old));
+  return "";
+}
+
+std::string Store::set_max_item_size(std::size_t bytes) {
+  if (bytes < 1 || bytes > kMaxItemSizeCeiling) return "must be within 1 byte..512 MiB";
+  if (bytes > memory_limit() / 4) return "more than a quarter of the memory limit";
+  max_item_size_.store(bytes, std::memory_order_relaxed);
   return "";
 }
 

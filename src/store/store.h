@@ -421,6 +421,12 @@ class Store {
   // a counter of 0 (on probation, like a new item); after lfu -> clock any non-zero counter is a
   // set reference bit (one second chance). No item is visited or rewritten by the switch.
   void set_policy(EvictionPolicy policy) noexcept { policy_.store(policy, std::memory_order_relaxed); }
+  // The longest value a write now accepts (config().max_item_size at start). Changed while
+  // contexts run, it applies to the writes that start after it; items already stored stay
+  // (eviction and relief check a block against kMaxItemSizeCeiling, not this).
+  std::size_t max_item_size() const noexcept { return max_item_size_.load(std::memory_order_relaxed); }
+  // Within 1..kMaxItemSizeCeiling and at most a quarter of memory_limit(): "" or why not.
+  std::string set_max_item_size(std::size_t bytes);
   // Milliseconds on the store clock (monotonic, 1 at the store's creation).
   std::uint64_t now_ms() const noexcept;
   // Converts a Unix time in ms to the store clock (for absolute expiries) and back.
@@ -451,6 +457,7 @@ class Store {
   StoreConfig config_;
   std::atomic<std::size_t> limit_{0};
   std::atomic<EvictionPolicy> policy_{EvictionPolicy::kClock};
+  std::atomic<std::size_t> max_item_size_{0};
   std::unique_ptr<Table> table_;
   std::unique_ptr<ItemMemory> memory_;
   struct Shared;

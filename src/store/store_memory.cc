@@ -85,7 +85,7 @@ std::size_t Context::evict_block(const Item* it, std::size_t block_size) noexcep
   if (block_size < sizeof(Item) + 8 || !ItemMemory::readable(it)) return 0;
   const std::size_t klen = it->key_len();
   const std::size_t vlen = it->value_len();
-  if (klen == 0 || klen > config_.max_key_size || vlen > config_.max_item_size ||
+  if (klen == 0 || klen > config_.max_key_size || vlen > kMaxItemSizeCeiling ||
       Item::footprint(klen, vlen, it->has_flags() ? 1 : 0, it->type()) > block_size) {
     return 0;
   }
@@ -124,7 +124,8 @@ std::size_t Context::move_block(const Item* it, std::size_t block_size) noexcept
   const std::size_t klen = it->key_len();
   const std::size_t vlen = it->value_len();
   const std::size_t footprint = Item::footprint(klen, vlen, it->has_flags() ? 1 : 0, it->type());
-  if (klen == 0 || klen > config_.max_key_size || vlen > config_.max_item_size || footprint > block_size) return 0;
+  if (klen == 0 || klen > config_.max_key_size || vlen > kMaxItemSizeCeiling || footprint > block_size)
+    return 0;
   const KeyRef key = make_key(it->key());
   Location loc;
   if (!try_lock_key(key, &loc)) return 0;

@@ -177,7 +177,8 @@ SetResult Context::set(const KeyRef& key, std::string_view value, const SetReque
   maybe_run_flush();
   if (key.key.empty()) return {Status::kEmptyKey, 0};
   if (key.key.size() > config_.max_key_size) return {Status::kKeyTooLong, 0};
-  if (value.size() > config_.max_item_size) {
+  const std::size_t max_item = store_.max_item_size();
+  if (value.size() > max_item) {
     stats_.set_failures.add();
     return {Status::kTooLarge, 0};
   }
@@ -200,7 +201,7 @@ SetResult Context::set(const KeyRef& key, std::string_view value, const SetReque
         return {Status::kExists, 0};
       }
       const std::string_view ov = old->value();
-      if (ov.size() + value.size() > config_.max_item_size) {
+      if (ov.size() + value.size() > max_item) {
         stats_.set_failures.add();
         return {Status::kTooLarge, 0};
       }

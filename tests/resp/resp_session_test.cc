@@ -101,21 +101,47 @@ TEST(RespSession, TooBigInlineRequestCloses) {
   EXPECT_TRUE(c.s->closing());
 }
 
-TEST(RespSession, BulkOverTheRequestLimitIsRefusedAndCloses) {
-  Conn c;
-  const std::size_t limit = c.h.shared().settings.max_request_bytes;
-  EXPECT_EQ(c.run("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + std::to_string(limit) + "\r\n"),
-            crlf({"-ERR Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)"}));
-  EXPECT_TRUE(c.s->closing());
+TEST(RespSession, BulkOverTheItemLimitIsSwallowedAndTheConnectionStays) {
+  // The value bulk announces more than proto-max-bulk-len (the store's max_item_size): nothing of
+  // it is buffered, the error comes once it has all gone by, and the next request runs.
+  for (const std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{4096}}) {
+    Conn c(8 << 20, 1000);
+    const std::string big = mb({"SET", "k", std::string(5000, 'v')});
+    EXPECT_EQ(c.run(big + mb({"SET", "k", "small"}) + "GET k\r\n", chunk),
+              crlf({"-ERR string exceeds maximum allowed size (proto-max-bulk-len)", "+OK", "$5", "small"}))
+        << chunk;
+    EXPECT_FALSE(c.s->closing());
+    EXPECT_TRUE(c.h.pending().empty());
+  }
 }
 
-TEST(RespSession, UnconsumedInputNeverExceedsTheRequestLimit) {
+TEST(RespSession, SwallowingHoldsNoInputAcrossManyFeeds) {
+  Conn c(8 << 20, 1000);
+  // 50 MB announced; 20,000 bytes of it arrive in 100-byte pieces: none of them stays pending.
+  EXPECT_EQ(c.run("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$50000000\r\n"), "");
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(c.run(std::string(100, 'v')), "");
+    ASSERT_TRUE(c.h.pending().empty()) << i;
+  }
+  EXPECT_FALSE(c.s->closing());
+}
+
+TEST(RespSession, RequestOverTheRequestLimitIsSwallowedAndTheConnectionStays) {
   Conn c;
   c.h.shared().settings.max_request_bytes = 4096;
   std::string req = "*1000\r\n";
   for (int i = 0; i < 1000; ++i) req += "$1\r\na\r\n";
-  const std::string out = c.run(req, 100);
-  EXPECT_EQ(out, crlf({"-ERR Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)"}));
+  const std::string out = c.run(req + "PING\r\n", 100);
+  EXPECT_EQ(out,
+            crlf({"-ERR request larger than the server's limit (proto-max-bulk-len + 64 KiB)", "+PONG"}));
+  EXPECT_FALSE(c.s->closing());
+  EXPECT_TRUE(c.h.pending().empty());
+}
+
+TEST(RespSession, MalformedInputWhileSwallowingStillCloses) {
+  Conn c(8 << 20, 100);
+  EXPECT_EQ(c.run("*3\r\n$3\r\nSET\r\n$200\r\n" + std::string(200, 'k') + "\r\n:1\r\n"),
+            crlf({"-ERR Protocol error: expected '$', got ':'"}));
   EXPECT_TRUE(c.s->closing());
 }
 
@@ -253,7 +279,8 @@ TEST(RespSession, MgetWithABadBulkIsAProtocolError) {
   std::string huge = "*2\r\n$4\r\nMGET\r\n";
   huge += num("$", static_cast<long long>(limit));
   huge += "\r\n";
-  EXPECT_EQ(d.run(huge), crlf({"*1", "-ERR Protocol error: request larger than the server's limit (server.max_item_size + 64 KiB)"}));
+  EXPECT_EQ(d.run(huge),
+            crlf({"*1", "-ERR request larger than the server's limit (proto-max-bulk-len + 64 KiB)"}));
   EXPECT_TRUE(d.s->closing());
 }
 
@@ -310,6 +337,32 @@ TEST(RespSession, StoredValuesHaveClientFlagsZero) {
   const store::ItemView it = c.h.ctx().get("k");
   ASSERT_TRUE(it);
   EXPECT_EQ(it.flags(), 0u);
+}
+
+// The keys a command's key spec names feed the hot-key sketch, once per request (the streamed
+// MGET too); values do not.
+TEST(RespSession, KeysFeedTheHotKeySketchByKeySpec) {
+  Conn c;
+  WorkerControl control;
+  c.h.exec().control = &control;
+  for (int i = 0; i < 800; ++i) {
+    c.run(mb({"MSET", "hot:mset", "hot:value", "k2", "v"}), 5);
+    c.run(mb({"MGET", "x", "hot:mget"}));
+    c.run("GET hot:inline\r\n");
+  }
+  std::vector<HotKeys::Entry> hot;
+  control.hot.snapshot(&hot);
+  auto count = [&](std::string_view key) -> std::uint64_t {
+    for (const auto& e : hot) {
+      if (e.key == key) return e.count;
+    }
+    return 0;
+  };
+  for (const std::string_view key : {"hot:mset", "hot:mget", "hot:inline"}) {
+    EXPECT_GT(count(key), 400u) << key;
+    EXPECT_LT(count(key), 1600u) << key;
+  }
+  EXPECT_EQ(count("hot:value"), 0u);
 }
 
 }  // namespace

@@ -41,12 +41,12 @@ TEST(Config, DefaultsResolveToTheContract) {
   EXPECT_EQ(c.store.memory_limit, std::size_t{1} << 30);
   EXPECT_EQ(c.store.policy, store::EvictionPolicy::kClock);
   EXPECT_EQ(c.store.max_key_size, 250u);
-  EXPECT_EQ(c.store.max_item_size, std::size_t{1} << 20);
+  EXPECT_EQ(c.store.max_item_size, std::size_t{16} << 20);  // automatic: memory / 64
   EXPECT_EQ(c.store.item_size_hint, 64u);
   EXPECT_EQ(c.store.max_contexts, 4u);
   EXPECT_EQ(c.max_connections, 4096u);
   EXPECT_EQ(c.max_reply_bytes, std::size_t{4} << 20);
-  EXPECT_EQ(c.max_request_bytes, (std::size_t{1} << 20) + (std::size_t{64} << 10));
+  EXPECT_EQ(c.max_request_bytes, (std::size_t{16} << 20) + (std::size_t{64} << 10));
   EXPECT_EQ(c.idle_timeout_ms, 0u);
   EXPECT_EQ(c.poll, PollMode::kAdaptive);
   EXPECT_EQ(c.driver, Driver::kUring);
@@ -211,7 +211,7 @@ TEST(Config, TomlBadValuesNameKeyValueAndWhatIsAllowed) {
                 "test.toml:2: server.workers: 100 is out of range; expected an integer from 0 to 64",
                 "test.toml:3: server.memory: -1 is out of range; expected " + size_allowed("8MiB to 16TiB"),
                 "test.toml:4: server.max_item_size: \"1 furlong\" is not a size; expected " +
-                    size_allowed("1 to 1GiB"),
+                    size_allowed("0 to 512MiB"),
                 "test.toml:5: server.poll: \"sometimes\" is not allowed; expected one of adaptive, busy",
                 "test.toml:7: listen.resp: \"localhost:6379\" has a host that is not a numeric IPv4 address; "
                 "expected "

@@ -143,7 +143,7 @@ TEST(LiveConfig, MemoryStaysAtLeastFourItems) {
   LiveConfig config(c, nullptr, nullptr);
   EXPECT_EQ(config.set("server.memory", "16MiB"), "");
   EXPECT_EQ(config.set("server.memory", "12MiB"),
-            "server.memory: \"12MiB\" is less than 4 times server.max_item_size (\"4MiB\"); expected at "
+            "server.memory: \"12MiB\" is less than 4 times server.max_item_size (4MiB); expected at "
             "least 16MiB");
   EXPECT_EQ(config.get("server.memory"), (Pairs{{"server.memory", "16MiB"}}));
 }
@@ -175,13 +175,59 @@ TEST(LiveConfig, SetsTheConnectionBufferBudget) {
   EXPECT_EQ(resolved({{"server.memory", "16MiB"}}).max_conn_buffer_bytes, std::size_t{32} << 20);
   Server server(resolved({{"server.memory", "16MiB"}}));
   LiveConfig config(c, &server.settings, nullptr);
-  EXPECT_EQ(config.set("server.max_conn_buffer_bytes", "8MiB"), "");
-  EXPECT_EQ(server.settings.conn_buffers.limit(), std::size_t{8} << 20);
-  EXPECT_EQ(server.settings.conn_buffers.room(0), std::int64_t{8} << 20);
-  EXPECT_EQ(config.get("server.max_conn_buffer_bytes"), (Pairs{{"server.max_conn_buffer_bytes", "8MiB"}}));
+  // A budget that could not receive one request of server.max_item_size (16MiB here) is refused.
+  EXPECT_EQ(
+      config.set("server.max_conn_buffer_bytes", "16MiB"),
+      "server.max_conn_buffer_bytes: \"16MiB\" is too small: server.max_item_size (16MiB) plus 64KiB of "
+      "request headers is more than server.max_conn_buffer_bytes (16MiB): a value that size could never be "
+      "received; expected at most 16320KiB or a larger server.max_conn_buffer_bytes");
+  EXPECT_EQ(server.settings.conn_buffers.limit(), std::size_t{32} << 20);
+  EXPECT_EQ(config.set("server.max_conn_buffer_bytes", "20MiB"), "");
+  EXPECT_EQ(server.settings.conn_buffers.limit(), std::size_t{20} << 20);
+  EXPECT_EQ(server.settings.conn_buffers.room(0), std::int64_t{20} << 20);
+  EXPECT_EQ(config.get("server.max_conn_buffer_bytes"), (Pairs{{"server.max_conn_buffer_bytes", "20MiB"}}));
   EXPECT_EQ(config.set("server.max_conn_buffer_bytes", "0"), "");
   EXPECT_EQ(server.settings.conn_buffers.limit(), std::size_t{128} << 20);
   EXPECT_EQ(config.current().max_conn_buffer_bytes, std::size_t{128} << 20);
+}
+
+// server.max_item_size: 0 is server.memory / 64 within 1MiB..512MiB (and what the budget can
+// receive); a live change moves the store's limit and the engine's request bound together.
+TEST(LiveConfig, SetsTheItemSizeLimitLive) {
+  EXPECT_EQ(resolved({{"server.memory", "1GiB"}}).store.max_item_size, std::size_t{16} << 20);
+  EXPECT_EQ(resolved({{"server.memory", "64MiB"}}).store.max_item_size, std::size_t{1} << 20);
+  EXPECT_EQ(resolved({{"server.memory", "64GiB"}}).store.max_item_size, std::size_t{512} << 20);
+  EXPECT_EQ(resolved({{"server.memory", "1GiB"}}).max_request_bytes, (std::size_t{16} << 20) + (64 << 10));
+  // A small explicit budget makes the automatic limit fit it.
+  EXPECT_EQ(
+      resolved({{"server.memory", "1GiB"}, {"server.max_conn_buffer_bytes", "8MiB"}}).store.max_item_size,
+      (std::size_t{8} << 20) - (64 << 10));
+  const ServerConfig c = resolved({{"server.memory", "256MiB"}});
+  Server server(c);
+  LiveConfig config(c, &server.settings, server.store.get());
+  EXPECT_EQ(server.store->max_item_size(), std::size_t{4} << 20);
+  EXPECT_EQ(config.set("server.max_item_size", "20MiB"), "");
+  EXPECT_EQ(server.store->max_item_size(), std::size_t{20} << 20);
+  EXPECT_EQ(server.store->at(0).max_item_size(), std::size_t{20} << 20);
+  EXPECT_EQ(server.settings.max_request_bytes.load(), (std::size_t{20} << 20) + (64 << 10));
+  EXPECT_EQ(config.get("server.max_item_size"), (Pairs{{"server.max_item_size", "20MiB"}}));
+  EXPECT_EQ(
+      config.set("server.max_item_size", "65MiB"),
+      "server.max_item_size: \"65MiB\" is more than a quarter of server.memory (256MiB); expected at most "
+      "64MiB");
+  // The budget (32MiB here) cannot receive a 40MiB value.
+  EXPECT_EQ(
+      config.set("server.max_item_size", "40MiB").rfind("server.max_item_size: \"40MiB\" plus 64KiB", 0), 0u);
+  EXPECT_NE(config.set("server.max_item_size", "1GiB"), "");
+  EXPECT_EQ(server.store->max_item_size(), std::size_t{20} << 20);  // nothing changed
+  EXPECT_EQ(config.set("server.max_item_size", "0"), "");           // automatic again
+  EXPECT_EQ(server.store->max_item_size(), std::size_t{4} << 20);
+  EXPECT_EQ(server.settings.max_request_bytes.load(), (std::size_t{4} << 20) + (64 << 10));
+  // The store refuses a value over the limit now in force.
+  auto ctx = server.store->at(0).attach();
+  EXPECT_EQ(ctx->set(store::make_key("k"), std::string((4 << 20) + 1, 'v'), {}).status,
+            store::Status::kTooLarge);
+  EXPECT_EQ(ctx->set(store::make_key("k"), std::string(4 << 20, 'v'), {}).status, store::Status::kOk);
 }
 
 TEST(LiveConfig, SetsConnectionLimitsAndTheEngineSeesThem) {

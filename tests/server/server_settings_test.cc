@@ -52,7 +52,7 @@ TEST(Settings, TheLiveKeysAreMarkedLive) {
     const bool live = s.key == Key::kLogLevel || s.key == Key::kMemory || s.key == Key::kPolicy ||
                       s.key == Key::kMaxConnections || s.key == Key::kMaxReplyBytes ||
                       s.key == Key::kIdleTimeout || s.key == Key::kMaxConnBufferBytes ||
-                      s.key == Key::kSlowRequest;
+                      s.key == Key::kSlowRequest || s.key == Key::kMaxItemSize;
     EXPECT_EQ(s.live, live) << s.name;
   }
 }

@@ -145,7 +145,7 @@ std::uint32_t remaining_ttl(const store::ItemView& v, const Exec& ex) noexcept {
 wire::Status refuse_by_header(const wire::Header& h, const Exec& ex) noexcept {
   const auto& cfg = ex.store().config();
   if (h.key_length > cfg.max_key_size) return wire::Status::kKeyTooLong;
-  if (h.value_length > cfg.max_item_size || h.message_size() > ex.settings().max_request_bytes) {
+  if (h.value_length > ex.store().max_item_size() || h.message_size() > ex.settings().max_request_bytes) {
     return wire::Status::kTooLarge;
   }
   return wire::Status::kOk;
@@ -206,6 +206,7 @@ std::size_t Executor::run_gets(std::span<const Pending> reqs, Exec& ex, std::siz
     if (const Check c = check(p.req, ex); c.status != wire::Status::kOk) {
       error(p.req, c.status, c.message, ex);
     } else {
+      ex.note_key(p.req.key);  // where it is answered: a request run again after the cap counts once
       get_reply(p.req, views_[k++], ex);
       ex.count(proto_, Op::k_get, start);
     }
@@ -284,6 +285,7 @@ void Executor::run_one(const Pending& p, Exec& ex) {
     error(req, c.status, c.message, ex);
     return;
   }
+  if (req.opcode != Opcode::kNoop && req.opcode != Opcode::kStats) ex.note_key(req.key);
   const std::uint64_t start = cycles();
   switch (req.opcode) {
     case Opcode::kGet: {  // with T: get-and-touch (a write, so never batched)

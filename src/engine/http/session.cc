@@ -144,7 +144,7 @@ void HttpSession::on_head(Buffer& out, Exec& ex) {
     return;
   }
   if (reader_.method() == HTTP_PUT) {
-    reader_.store_body(ex.store().config().max_item_size);
+    reader_.store_body(ex.store().max_item_size());
     if (awaits_continue) out.append(http::kContinue);
   }
 }
@@ -195,7 +195,7 @@ void HttpSession::make_plan(Exec& ex) {
     if (!parse_ttl(reader_.ttl(), &ttl)) {
       return refuse(400, "X-TTL must be a whole number of seconds (0: no expiry)\n");
     }
-    if (reader_.content_length() > ex.store().config().max_item_size) {
+    if (reader_.content_length() > ex.store().max_item_size()) {
       return refuse(413, "value larger than the maximum item size\n");
     }
     plan_.deadline = ttl == 0 ? 0 : ex.now_ms() + ttl * 1000;
@@ -234,6 +234,7 @@ void HttpSession::on_message(Buffer& out, Exec& ex) {
 
 void HttpSession::run_cache(Buffer& out, Exec& ex, bool close) {
   const store::KeyRef key = store::make_key(key_.view());
+  ex.note_key(key.key);
   switch (reader_.method()) {
     case HTTP_GET:
     case HTTP_HEAD:

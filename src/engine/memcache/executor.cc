@@ -124,7 +124,7 @@ void Executor::fail(Buffer& out, Exec& ex, bool meta, std::uint64_t start, std::
 }
 
 bool Executor::over_limits(const Request& r, const Exec& ex, std::size_t n) const noexcept {
-  const std::size_t max_item = ex.shared.store->config().max_item_size;
+  const std::size_t max_item = ex.shared.store->max_item_size();
   return n > max_item || r.line.consumed + n + 2 > ex.settings().max_request_bytes;
 }
 
@@ -342,6 +342,7 @@ bool Executor::serve_keys(std::string_view keys, const char* base, bool with_cas
       ex.miss(p);
     }
     count_get_key(op, start, ex);
+    ex.note_key(key);  // every key of a multi-get feeds the hot-key sketch
     return true;
   };
   mc::KeyIterator it(keys);
@@ -483,6 +484,7 @@ std::size_t Executor::store(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, false, r.start, kBadChunk, noreply);
     return total;
   }
+  ex.note_key(key);  // once the data block is whole (the line is parsed again until it is)
   store::SetRequest req;
   req.mode = mode_of(r.cmd);
   req.flags = flags;
@@ -542,6 +544,7 @@ std::size_t Executor::remove(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, false, r.start, kBadFormat, noreply);
     return r.line.consumed;
   }
+  ex.note_key(key);
   reply(out, ex.ctx.del(key) == store::Status::kOk ? "DELETED" : "NOT_FOUND", noreply);
   ex.count(text_proto(), Op::k_delete, r.start);
   return r.line.consumed;
@@ -558,6 +561,7 @@ std::size_t Executor::arith(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, false, r.start, kBadFormat, noreply);
     return r.line.consumed;
   }
+  ex.note_key(key);
   std::uint64_t delta = 0;
   if (!mc::parse_u64(r.t.tok[2], &delta)) {
     fail(out, ex, false, r.start, "CLIENT_ERROR invalid numeric delta argument", noreply);
@@ -599,6 +603,7 @@ std::size_t Executor::touch(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, false, r.start, kBadFormat, noreply);
     return r.line.consumed;
   }
+  ex.note_key(key);
   std::int32_t exptime = 0;
   if (!mc::parse_i32(r.t.tok[2], &exptime)) {
     fail(out, ex, false, r.start, kBadExptime, noreply);

@@ -100,6 +100,7 @@ std::size_t Executor::meta_get(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, true, r.start, err);
     return r.line.consumed;
   }
+  ex.note_key(key_);
   const std::uint64_t now = ex.now_ms();
   store::ItemView v = ex.ctx.get(key_);
   if (v && !v.is_string()) {  // a hash: refused (before any TTL change), never its encoding
@@ -237,6 +238,7 @@ std::size_t Executor::meta_set(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, true, r.start, "CLIENT_ERROR bad data chunk");
     return total;
   }
+  ex.note_key(key_);  // once the data block is whole (the line is parsed again until it is)
   // A CAS turns set and replace into cas; append/prepend check it; add ignores it.
   if (f.has_C) {
     if (req.mode == store::SetMode::kSet || req.mode == store::SetMode::kReplace) {
@@ -313,6 +315,7 @@ std::size_t Executor::meta_delete(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, true, r.start, err == kOpaqueTooLong.data() ? kOpaqueTooLong : kBadFlag);
     return r.line.consumed;
   }
+  ex.note_key(key_);
   store::Status st;
   if (f.has_C && f.cas == 0) {
     // No item has CAS 0: a present item does not match (the store reads 0 as "no check").
@@ -347,6 +350,7 @@ std::size_t Executor::meta_arith(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, true, r.start, err == kOpaqueTooLong.data() ? kOpaqueTooLong : kBadFlag);
     return r.line.consumed;
   }
+  ex.note_key(key_);
   bool decr = false;
   switch (f.mode) {
     case 0:
@@ -488,6 +492,7 @@ std::size_t Executor::meta_debug(const Request& r, Buffer& out, Exec& ex) {
     }
     key_ = std::string_view(key_buf_, len);
   }
+  ex.note_key(key_);
   const store::ItemView v = ex.ctx.get(key_);
   ex.count(meta_proto(), Op::k_other, r.start);
   if (!v) {

@@ -60,7 +60,8 @@ std::size_t BinarySession::feed(std::string_view in, Buffer& out, Exec& ex) {
     }
     const OpcodeInfo info = mb::opcode_info(h.opcode);
     const bool has_value = info.command == mb::Command::kStore || info.command == mb::Command::kConcat;
-    if (h.packet_len() > settings.max_request_bytes || (has_value && h.value_len() > limits.max_item_size)) {
+    if (h.packet_len() > settings.max_request_bytes ||
+        (has_value && h.value_len() > ex.store().max_item_size())) {
       if (!has_value) {  // only a value can make a valid packet this long
         reject(h, out, ex, Status::kInvalidArguments, true);
         return in.size();

@@ -20,6 +20,7 @@ enum class Setting : std::uint8_t {
   kMaxmemory,
   kMaxmemoryPolicy,
   kPort,
+  kProtoMaxBulkLen,
   kSave,
   kTimeout,
 };
@@ -37,6 +38,7 @@ constexpr RedisSetting kRedisSettings[] = {
     {"maxmemory", Setting::kMaxmemory},
     {"maxmemory-policy", Setting::kMaxmemoryPolicy},
     {"port", Setting::kPort},
+    {"proto-max-bulk-len", Setting::kProtoMaxBulkLen},
     {"save", Setting::kSave},
     {"timeout", Setting::kTimeout},
 };
@@ -79,6 +81,8 @@ std::string redis_value(Setting s, const Exec& ex, const ConnInfo& info) {
       return ex.store().policy() == store::EvictionPolicy::kLfu ? "allkeys-lfu" : "allkeys-lru";
     case Setting::kTimeout:
       return std::to_string(ex.settings().idle_timeout_ms / 1000);
+    case Setting::kProtoMaxBulkLen:  // server.max_item_size, as now in force
+      return std::to_string(ex.store().max_item_size());
     case Setting::kPort: {
       // The port this connection reached (the real one even when the listener asked for port 0).
       if (info.local[0] != '\0') return split_address(info.local).second;
@@ -161,6 +165,11 @@ std::string apply_setting(const Exec& ex, std::string_view name, std::string_vie
       if (iequals(value, "allkeys-lru")) return config->set("server.policy", "clock");
       if (iequals(value, "allkeys-lfu")) return config->set("server.policy", "lfu");
       return "argument(s) must be one of the following: allkeys-lru, allkeys-lfu";
+    case Setting::kProtoMaxBulkLen: {
+      std::uint64_t bytes = 0;
+      if (!parse_memory(value, &bytes)) return "argument must be a memory value";
+      return config->set("server.max_item_size", std::to_string(bytes));
+    }
     case Setting::kMaxclients:
       return config->set("server.max_connections", value);
     case Setting::kTimeout:

@@ -275,6 +275,8 @@ class RespSession final : public Session {
 
  private:
   void execute(std::span<const std::string_view> argv, Buffer& out, Exec& ex);
+  // Runs a parsed command's handler (execute(), EXEC): hot keys, CLIENT NO-TOUCH.
+  void run(Call& c);
   // MGET as a multibulk request is served as its keys arrive (resp_session.cc): its array header
   // once, then the values of the keys that are complete, up to the reply cap, each consumed as
   // it is answered. So neither a request of 100,000 keys nor its reply is ever held whole.
@@ -284,7 +286,11 @@ class RespSession final : public Session {
   std::size_t mget_keys(std::string_view in, Buffer& out, Exec& ex);
   // A protocol error inside a streamed MGET: Redis's error line, then close.
   void mget_fail(Buffer& out, Exec& ex, std::string_view message);
+  void fatal(Buffer& out, Exec& ex);   // a protocol error: its reply, then the connection closes
+  void refuse(Buffer& out, Exec& ex);  // an over-limit request swallowed: its error, the connection stays
   void reply_unknown(Call& c, bool subcommand);
+  // Feeds the hot-key sketch with the keys cmd's key spec names in argv.
+  static void note_keys(const CommandSpec& cmd, std::span<const std::string_view> argv, Exec& ex) noexcept;
 
   // Shared by the string commands.
   enum class Expire : std::uint8_t { kOk, kNotInteger, kInvalid };

@@ -21,7 +21,7 @@ using store::Status;
 
 void RespSession::cmd_append(Call& c) {
   const std::string_view key = c.argv[1], value = c.argv[2];
-  const std::size_t max = c.ex.store().config().max_item_size;
+  const std::size_t max = c.ex.store().max_item_size();
   for (;;) {
     const store::ItemView old = c.ctx.get(key);
     if (!string_or_none(c, old)) return;
@@ -104,7 +104,7 @@ void RespSession::cmd_setrange(Call& c) {
     return;
   }
   const std::string_view key = c.argv[1], value = c.argv[3];
-  const std::size_t max = c.ex.store().config().max_item_size;
+  const std::size_t max = c.ex.store().max_item_size();
   const auto off = static_cast<std::uint64_t>(offset);
   for (;;) {
     const store::ItemView old = c.ctx.get(key);

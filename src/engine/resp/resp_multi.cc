@@ -194,7 +194,7 @@ void RespSession::cmd_exec(Call& c) {
     Call qc{c.ex, c.ctx, proto::resp::Writer(out, resp_), std::span<const std::string_view>(tx_argv_.data() + q.first, q.argc),
             q.cmd, q.cmd->op};
     last_command_ = q.cmd->name;
-    (this->*(q.cmd->handler))(qc);
+    run(qc);
     for (unsigned i = 1; i < qc.times; ++i) c.ex.count(Proto::kResp, qc.op);
     c.ex.count(Proto::kResp, qc.op, start);
     if (FERRITE_UNLIKELY(dropped || out.size() - exec_start > reply_limit)) {

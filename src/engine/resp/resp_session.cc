@@ -47,10 +47,27 @@ RespSession::RespSession(const ConnInfo& info)
 std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
   const std::size_t reply_cap = ex.reply_limit();
   const std::size_t request_cap = ex.settings().max_request_bytes;
+  const std::size_t bulk_cap = ex.store().max_item_size();
   std::size_t off = 0;
   std::size_t ahead = 0;  // bytes from `off` on whose requests' keys were prefetched
   while (off < in.size() && !closing() && out.size() < reply_cap) {
     const std::string_view rest = in.substr(off);
+    if (parser_.skipping()) {
+      // Mid-way through an over-limit request: its bytes go as they come (nothing buffered).
+      const proto::resp::ParseStatus st = parser_.parse(rest, request_cap, bulk_cap);
+      if (st == proto::resp::ParseStatus::kIncomplete) break;
+      if (st == proto::resp::ParseStatus::kSkipping) {
+        off += parser_.consumed();
+        continue;
+      }
+      if (st == proto::resp::ParseStatus::kRefused) {
+        off += parser_.consumed();
+        refuse(out, ex);
+        continue;
+      }
+      fatal(out, ex);
+      return in.size();
+    }
     if (mget_left_ > 0) {
       const std::size_t used = mget_keys(rest, out, ex);
       if (used == 0) break;
@@ -64,18 +81,16 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
       ahead = ahead > used ? ahead - used : 0;
       continue;
     }
-    const proto::resp::ParseStatus st = parser_.parse(rest, request_cap);
+    const proto::resp::ParseStatus st = parser_.parse(rest, request_cap, bulk_cap);
     if (st == proto::resp::ParseStatus::kIncomplete) break;
+    if (st == proto::resp::ParseStatus::kSkipping || st == proto::resp::ParseStatus::kRefused) {
+      off += parser_.consumed();
+      ahead = 0;
+      if (st == proto::resp::ParseStatus::kRefused) refuse(out, ex);
+      continue;
+    }
     if (st == proto::resp::ParseStatus::kError) {
-      // Redis answers a protocol error and closes the connection.
-      scratch_.clear();
-      scratch_.append("ERR ");
-      parser_.error_message(scratch_);
-      proto::resp::Writer(out, resp_).error(scratch_.view());
-      ex.protocol_error(Proto::kResp);
-      ex.count(Proto::kResp, Op::k_error);
-      parser_.reset();
-      close_after_reply();
+      fatal(out, ex);
       return in.size();
     }
     pending_input_ = rest.size();
@@ -84,6 +99,27 @@ std::size_t RespSession::feed(std::string_view in, Buffer& out, Exec& ex) {
     if (!parser_.args().empty()) execute(parser_.args(), out, ex);
   }
   return off;
+}
+
+// Redis answers a protocol error and closes the connection.
+void RespSession::fatal(Buffer& out, Exec& ex) {
+  scratch_.clear();
+  scratch_.append("ERR ");
+  parser_.error_message(scratch_);
+  proto::resp::Writer(out, resp_).error(scratch_.view());
+  ex.protocol_error(Proto::kResp);
+  ex.count(Proto::kResp, Op::k_error);
+  parser_.reset();
+  close_after_reply();
+}
+
+// An over-limit request, swallowed whole: its error, and the connection goes on.
+void RespSession::refuse(Buffer& out, Exec& ex) {
+  scratch_.clear();
+  scratch_.append("ERR ");
+  parser_.error_message(scratch_);
+  proto::resp::Writer(out, resp_).error(scratch_.view());
+  ex.count(Proto::kResp, Op::k_error);
 }
 
 std::size_t RespSession::mget_begin(std::string_view in, Buffer& out, Exec& /*ex*/) {
@@ -159,6 +195,7 @@ std::size_t RespSession::mget_keys(std::string_view in, Buffer& out, Exec& ex) {
   // The first key always (the caller checked the cap), then until the cap.
   while (done < n && (done == 0 || out.size() < reply_cap)) {
     const store::ItemView& it = mget_items_[done];
+    ex.note_key(mget_keys_[done].key);  // where it is answered: a key framed again is not counted twice
     if (it && it.is_string()) {  // a key of another type is nil to MGET, as in Redis
       ex.hit(Proto::kResp);
       w.bulk(it.value());
@@ -219,17 +256,38 @@ void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, E
   }
   c.op = cmd->op;
   ++commands_;
-  // In MULTI: queued (counted when EXEC runs it), unless it is one that runs at once.
+  // In MULTI: queued (counted, and its keys noted, when EXEC runs it), unless it is one that
+  // runs at once.
   if (FERRITE_UNLIKELY(in_multi_) && queue_command(c)) return;
-  if (no_touch_ && cmd->handler != &RespSession::cmd_touch) {  // CLIENT NO-TOUCH (resp_admin.cc)
-    ex.ctx.set_no_touch(true);
-    (this->*(cmd->handler))(c);
-    ex.ctx.set_no_touch(false);
-  } else {
-    (this->*(cmd->handler))(c);
-  }
+  run(c);
   for (unsigned i = 1; i < c.times; ++i) ex.count(Proto::kResp, c.op);
   ex.count(Proto::kResp, c.op, start);
+}
+
+// Every key the command's key spec names feeds the hot-key sketch (sampled; no allocation): one
+// place for every keyed command, those added later included.
+// Runs one command's handler: its keys feed the hot-key sketch, and a NO-TOUCH client's reads
+// leave the items' access bytes alone (all but TOUCH's, as in Redis). EXEC runs its queue here too.
+void RespSession::run(Call& c) {
+  note_keys(*c.cmd, c.argv, c.ex);
+  if (no_touch_ && c.cmd->handler != &RespSession::cmd_touch) {  // CLIENT NO-TOUCH (resp_admin.cc)
+    c.ctx.set_no_touch(true);
+    (this->*(c.cmd->handler))(c);
+    c.ctx.set_no_touch(false);
+  } else {
+    (this->*(c.cmd->handler))(c);
+  }
+}
+
+void RespSession::note_keys(const CommandSpec& cmd, std::span<const std::string_view> argv,
+                            Exec& ex) noexcept {
+  const KeySpec* ks = cmd.key_spec;
+  if (ks == nullptr || ks->begin_index < 1 || ks->keystep < 1) return;
+  const auto argc = static_cast<int>(argv.size());
+  const int last = ks->lastkey >= 0 ? ks->begin_index + ks->lastkey : argc + ks->lastkey;
+  for (int i = ks->begin_index; i <= last && i < argc; i += ks->keystep) {
+    ex.note_key(argv[static_cast<std::size_t>(i)]);
+  }
 }
 
 // Redis 7's words: "unknown command 'foo', with args beginning with: 'a' 'b' " (the arguments

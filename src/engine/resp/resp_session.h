@@ -11,14 +11,15 @@
 // - One database of strings: SELECT of another index fails, TYPE is "string" or "none".
 // - Keys are 1..server.max_key_size bytes ("-ERR key is too long (the limit is 250 bytes)",
 //   "-ERR empty keys are not supported"; reads of such keys find nothing). Values are at most
-//   server.max_item_size: beyond it SET, APPEND and SETRANGE answer Redis's
+//   server.max_item_size (proto-max-bulk-len): beyond it SET, APPEND and SETRANGE answer Redis's
 //   "string exceeds maximum allowed size (proto-max-bulk-len)".
-// - A request that cannot fit in EngineSettings::max_request_bytes (a bulk announcing more, or
-//   headers beyond it) gets "-ERR Protocol error: request larger than the server's limit
-//   (server.max_item_size + 64 KiB)" and the connection closes, as Redis closes past its own
-//   limits (a bulk over 512 MB, proto-max-bulk-len's ceiling, is "invalid bulk length", as in
-//   Redis). A multibulk count above 1048576 is invalid (Redis 7 allows up to INT_MAX). In an
-//   inline request a NUL byte is an ordinary byte.
+// - A bulk over server.max_item_size in a request gets that same error, and a request whose
+//   bulks fit but whose whole passes EngineSettings::max_request_bytes gets "-ERR request larger
+//   than the server's limit (proto-max-bulk-len + 64 KiB)": either one once the request's bytes
+//   have been swallowed as they came (never buffered), and the connection goes on (Redis answers
+//   "Protocol error: invalid bulk length" and closes). A bulk over 512 MB, proto-max-bulk-len's
+//   ceiling, is "invalid bulk length" and closes, as in Redis. A multibulk count above 1048576 is
+//   invalid (Redis 7 allows up to INT_MAX). In an inline request a NUL byte is an ordinary byte.
 // - Except MGET as a multibulk request: it is served as its keys arrive (its array header first,
 //   then each key's value once its bulk is complete, pausing at max_reply_bytes until the peer
 //   reads), so MGET of 100,000 keys works as in Redis and a reply of 1,000 copies of a 1 MB

@@ -319,7 +319,7 @@ bool check_pairs(Call& c, Status* bad) {
       *bad = Status::kEmptyKey;
     } else if (c.argv[i].size() > cfg.max_key_size) {
       *bad = Status::kKeyTooLong;
-    } else if (c.argv[i + 1].size() > cfg.max_item_size) {
+    } else if (c.argv[i + 1].size() > c.ex.store().max_item_size()) {
       *bad = Status::kTooLarge;
     }
   }

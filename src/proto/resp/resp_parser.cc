@@ -1,5 +1,6 @@
 #include "proto/resp/resp_parser.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "proto/resp/resp_number.h"
@@ -90,9 +91,11 @@ void RequestParser::finish(std::string_view in, std::size_t consumed) {
   mode_ = Mode::kDone;
 }
 
-ParseStatus RequestParser::parse(std::string_view in, std::size_t max_request_bytes) {
+ParseStatus RequestParser::parse(std::string_view in, std::size_t max_request_bytes,
+                                 std::size_t max_bulk_bytes) {
   if (max_request_bytes > kMaxRequestBytes) max_request_bytes = kMaxRequestBytes;  // offsets are 32-bit
   if (mode_ == Mode::kDone) reset();
+  if (mode_ == Mode::kSkip) return parse_skip(in);
   if (mode_ == Mode::kIdle) {
     if (in.empty()) return ParseStatus::kIncomplete;
     mode_ = in[0] == '*' ? Mode::kMultibulk : Mode::kInline;
@@ -104,7 +107,58 @@ ParseStatus RequestParser::parse(std::string_view in, std::size_t max_request_by
     scratch_.clear();
   }
   return mode_ == Mode::kInline ? parse_inline(in, max_request_bytes)
-                                : parse_multibulk(in, max_request_bytes);
+                                : parse_multibulk(in, max_request_bytes, max_bulk_bytes);
+}
+
+ParseStatus RequestParser::begin_skip(std::string_view in, ParseError why, std::size_t from,
+                                      std::uint64_t skip) {
+  mode_ = Mode::kSkip;
+  error_ = why;
+  pos_ = from;
+  scan_ = 0;
+  skip_left_ = skip;
+  bulk_len_ = skip > 0 ? 0 : -1;  // 0: in a bulk's data; -1: at a header
+  refs_.clear();
+  views_.clear();
+  return parse_skip(in);
+}
+
+// Swallows an over-limit request: bulks' data as far as it has arrived, headers once whole. What
+// it passed over is given back as consumed() at once, so nothing of the request stays buffered.
+ParseStatus RequestParser::parse_skip(std::string_view in) {
+  for (;;) {
+    if (bulk_len_ >= 0) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(skip_left_, in.size() - pos_));
+      pos_ += n;
+      skip_left_ -= n;
+      if (skip_left_ > 0) break;
+      bulk_len_ = -1;
+      --remaining_;
+    }
+    if (remaining_ == 0) {
+      consumed_ = pos_;
+      mode_ = Mode::kDone;
+      return ParseStatus::kRefused;
+    }
+    const char* cr = find(in, pos_, '\r');
+    if (cr == nullptr) {
+      if (in.size() - pos_ > kInlineMaxSize) return fail(ParseError::kTooBigBulkCount);
+      break;
+    }
+    const auto r = static_cast<std::size_t>(cr - in.data());
+    if (r + 1 >= in.size()) break;
+    if (in[pos_] != '$') return fail(ParseError::kExpectedDollar, in[pos_]);
+    std::int64_t len = 0;
+    if (!parse_i64(in.substr(pos_ + 1, r - pos_ - 1), &len) || len < 0 || len > kMaxBulkLength) {
+      return fail(ParseError::kInvalidBulkLength);
+    }
+    pos_ = r + 2;
+    skip_left_ = static_cast<std::uint64_t>(len) + 2;
+    bulk_len_ = 0;
+  }
+  consumed_ = pos_;
+  pos_ = 0;
+  return consumed_ > 0 ? ParseStatus::kSkipping : ParseStatus::kIncomplete;
 }
 
 ParseStatus RequestParser::parse_inline(std::string_view in, std::size_t max_request_bytes) {
@@ -222,7 +276,8 @@ bool RequestParser::split_inline(std::string_view line) {
   }
 }
 
-ParseStatus RequestParser::parse_multibulk(std::string_view in, std::size_t max_request_bytes) {
+ParseStatus RequestParser::parse_multibulk(std::string_view in, std::size_t max_request_bytes,
+                                           std::size_t max_bulk_bytes) {
   if (remaining_ == 0) {
     // The count line: "*<n>\r". Like Redis, only '\r' is looked for, and the byte after it is
     // skipped unseen.
@@ -256,7 +311,7 @@ ParseStatus RequestParser::parse_multibulk(std::string_view in, std::size_t max_
       const char* cr = find(in, scan_ > pos_ ? scan_ : pos_, '\r');
       if (cr == nullptr) {
         if (in.size() - pos_ > kInlineMaxSize) return fail(ParseError::kTooBigBulkCount);
-        if (in.size() > max_request_bytes) return fail(ParseError::kRequestTooLarge);
+        if (in.size() > max_request_bytes) return begin_skip(in, ParseError::kRequestTooLarge, pos_, 0);
         scan_ = in.size();
         return ParseStatus::kIncomplete;
       }
@@ -270,9 +325,12 @@ ParseStatus RequestParser::parse_multibulk(std::string_view in, std::size_t max_
       if (!parse_i64(in.substr(pos_ + 1, r - pos_ - 1), &len) || len < 0 || len > kMaxBulkLength) {
         return fail(ParseError::kInvalidBulkLength);
       }
+      const auto skip = static_cast<std::uint64_t>(len) + 2;
+      if (static_cast<std::uint64_t>(len) > max_bulk_bytes)
+        return begin_skip(in, ParseError::kBulkTooLarge, r + 2, skip);
       if (static_cast<std::uint64_t>(len) > max_request_bytes ||
           r + 2 + static_cast<std::size_t>(len) + 2 > max_request_bytes) {
-        return fail(ParseError::kRequestTooLarge);
+        return begin_skip(in, ParseError::kRequestTooLarge, r + 2, skip);
       }
       pos_ = r + 2;
       bulk_len_ = len;
@@ -320,6 +378,9 @@ void RequestParser::error_message(Buffer& out) const {
       break;
     case ParseError::kRequestTooLarge:
       out.append(kRequestTooLargeMessage);
+      break;
+    case ParseError::kBulkTooLarge:
+      out.append(kBulkTooLargeMessage);
       break;
   }
 }
