@@ -424,7 +424,7 @@ void RespSession::cmd_hrandfield(Call& c) {
       hash::Pair p;
       if (r.pair_at(hash_.offsets[i], &p)) all += bulk_bytes(p.field.size()) + (withvalues ? bulk_bytes(p.value.size()) : 0);
     }
-    const std::uint64_t limit = std::max<std::uint64_t>(c.ex.reply_limit(), c.ex.store().config().max_item_size);
+    const std::uint64_t limit = std::max<std::uint64_t>(c.ex.reply_limit(), c.ex.store().max_item_size());
     if (count > limit || (count * all) / size > limit) {
       c.w.error("ERR HRANDFIELD reply would exceed the reply limit (server.max_reply_bytes)");
       return;
