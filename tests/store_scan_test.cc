@@ -142,11 +142,11 @@ TEST(StoreScan, PeekAndNoTouchLeaveTheAccessByte) {
 // returned by every scan.
 TEST(StoreScan, KeysPresentThroughoutAreSeenWhileTheTableGrows) {
   StoreConfig config = Harness::small_config();
-  config.memory_limit = std::size_t{256} << 20;
+  config.memory_limit = std::size_t{64} << 20;  // 52 shards of 16 buckets to start: they grow soon
   config.max_contexts = 4;
   Store store(config);
   const int stable_keys = static_cast<int>(scaled(20000, 2000));
-  const int insert_keys = static_cast<int>(scaled(200000, 20000));
+  const int insert_keys = static_cast<int>(scaled(200000, 60000));
   {
     auto ctx = store.attach();
     ctx->set_now(Harness::kT0);

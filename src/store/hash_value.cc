@@ -54,8 +54,14 @@ std::size_t pair_size(std::string_view f, std::string_view v) noexcept {
   return varint_size(f.size()) + f.size() + varint_size(v.size()) + v.size();
 }
 
+// Field equality: length, then the last byte (fields often share a prefix: "f1", "f2"), then the
+// rest.
+inline bool same(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && (a.empty() || (a.back() == b.back() && std::memcmp(a.data(), b.data(), a.size()) == 0));
+}
+
 // An index over a small set of strings: linear for a few, open addressing beyond.
-constexpr std::size_t kLinearMax = 8;
+constexpr std::size_t kLinearMax = 16;
 constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
 
 template <typename Get>
@@ -70,7 +76,7 @@ class FieldIndex {
     for (std::size_t i = 0; i < n_; ++i) {  // a later duplicate replaces the earlier one
       const std::string_view f = get_(i);
       for (std::size_t h = hash_key(f) & mask_;; h = (h + 1) & mask_) {
-        if (table_[h] == kEmpty || get_(table_[h]) == f) {
+        if (table_[h] == kEmpty || same(get_(table_[h]), f)) {
           table_[h] = static_cast<std::uint32_t>(i);
           break;
         }
@@ -81,13 +87,13 @@ class FieldIndex {
   std::uint32_t find(std::string_view f) const noexcept {
     if (n_ <= kLinearMax) {
       for (std::size_t i = n_; i-- > 0;) {
-        if (get_(i) == f) return static_cast<std::uint32_t>(i);
+        if (same(get_(i), f)) return static_cast<std::uint32_t>(i);
       }
       return kEmpty;
     }
     for (std::size_t h = hash_key(f) & mask_;; h = (h + 1) & mask_) {
       const std::uint32_t i = table_[h];
-      if (i == kEmpty || get_(i) == f) return i;
+      if (i == kEmpty || same(get_(i), f)) return i;
     }
   }
 
@@ -167,7 +173,7 @@ bool find(std::string_view encoded, std::string_view field, std::string_view* va
   Reader r(encoded);
   Pair p;
   while (r.next(&p)) {
-    if (p.field == field) {
+    if (same(p.field, field)) {
       *value = p.value;
       return true;
     }
@@ -188,9 +194,11 @@ std::size_t set(std::string_view old, std::span<const Pair> pairs, Scratch& s) {
   Reader r(old);
   std::size_t size = 0, n = 0;
   Pair p;
+  s.matches.clear();
   if (!old.empty()) {
     while (r.next(&p)) {
       const std::uint32_t j = idx.find(p.field);
+      s.matches.push_back(j);
       if (j != kEmpty) {
         s.marks[j] = 2;
         size += pair_size(p.field, pairs[j].value);
@@ -213,8 +221,8 @@ std::size_t set(std::string_view old, std::span<const Pair> pairs, Scratch& s) {
   append_varint(s.out, n);
   if (!old.empty()) {
     Reader again(old);
-    while (again.next(&p)) {
-      const std::uint32_t j = idx.find(p.field);
+    for (std::size_t k = 0; k < s.matches.size() && again.next(&p); ++k) {
+      const std::uint32_t j = s.matches[k];
       append_pair(s.out, p.field, j != kEmpty ? pairs[j].value : p.value);
     }
   }

@@ -73,6 +73,7 @@ struct Scratch {
   std::vector<std::uint8_t> marks;   // per request pair
   std::vector<std::uint32_t> index;  // open-addressing table over the request's fields
   std::vector<std::uint32_t> offsets;  // pair offsets (random access)
+  std::vector<std::uint32_t> matches;  // set(): per old pair, the request pair that replaces it
 };
 
 // HSET: the pairs of `old` (empty: a new hash) with the given pairs set, into scratch.out. A

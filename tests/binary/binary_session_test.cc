@@ -526,8 +526,7 @@ TEST_F(BinarySession, AHashKeyIsWrongTypeNeverItsEncoding) {
   t.ttl = 100;
   EXPECT_EQ(one(t).status, Status::kWrongType);
   EXPECT_EQ(h_.ctx().get("h").expires_at_ms(), 0u);  // T did not touch it
-  wire::Request inc = req(Opcode::kIncr, 4, "h", arith_value(1));
-  EXPECT_EQ(one(inc).status, Status::kWrongType);
+  EXPECT_EQ(one(req(Opcode::kIncr, 4, "h", arith_value(1))).status, Status::kWrongType);
   EXPECT_EQ(wire::status_name(Status::kWrongType), "WRONG_TYPE");
   ferrite::testing::expect_hash(h_.ctx(), "h", "f", "v");
   EXPECT_EQ(set("h", "plain").status, Status::kOk);

@@ -61,7 +61,7 @@ void build_half(std::string_view in) {
   };
   while (pos < in.size()) {
     const auto op = static_cast<unsigned char>(in[pos++]);
-    const std::size_t n = 1 + op % 12;
+    const std::size_t n = 1 + op % 40;  // both sides of the index's linear limit (16)
     std::vector<std::string> strings;
     for (std::size_t i = 0; i < 2 * n; ++i) strings.emplace_back(take(op & 0x80 ? 200 : 3));
     if ((op & 0x40) == 0) {

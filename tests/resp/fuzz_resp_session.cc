@@ -127,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // One call's replies: the cap plus one reply, the largest being COMMAND's (~15 KB); a
       // streamed MGET stops at the cap having consumed its keys so far (n > 0), whatever their
       // number. An EXEC writes its transaction's replies whole, up to its own bound (64 MiB).
-      if (out.size() > (exec_in_input ? (std::size_t{64} << 20) : h->shared().settings.max_reply_bytes) + (32 << 10)) {
+      if (out.size() > (exec_in_input ? (std::size_t{64} << 20) : h->shared().settings.max_reply_bytes.load()) + (32 << 10)) {
         std::abort();
       }
       if (n == 0 || pending.empty() || session->closing()) break;

@@ -101,6 +101,7 @@ void RespSession::hash_trim() {
   if (hash_.out.capacity() > kKeepBytes) std::string().swap(hash_.out);
   if (hash_.index.capacity() > kKeepEntries) std::vector<std::uint32_t>().swap(hash_.index);
   if (hash_.offsets.capacity() > kKeepEntries) std::vector<std::uint32_t>().swap(hash_.offsets);
+  if (hash_.matches.capacity() > kKeepEntries) std::vector<std::uint32_t>().swap(hash_.matches);
   if (hash_.marks.capacity() > kKeepEntries) std::vector<std::uint8_t>().swap(hash_.marks);
   if (hash_pairs_.capacity() > kKeepEntries) std::vector<hash::Pair>().swap(hash_pairs_);
   if (hash_fields_.capacity() > kKeepEntries) std::vector<std::string_view>().swap(hash_fields_);
