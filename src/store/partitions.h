@@ -139,7 +139,9 @@ class PartitionedContext {
   void unlock_keys() noexcept;
   bool holding() const noexcept { return holding_; }
   // The version of the key's live item, 0 when none (WATCH).
-  std::uint64_t live_version(const KeyRef& key) noexcept { return for_hash(key.hash).live_version(key); }
+  std::uint64_t live_version(const KeyRef& key, std::uint32_t* expiry = nullptr) noexcept {
+    return for_hash(key.hash).live_version(key, expiry);
+  }
   void prefetch(const KeyRef& key) noexcept { for_hash(key.hash).prefetch(key); }
   void prefetch_item(const KeyRef& key) noexcept { for_hash(key.hash).prefetch_item(key); }
   // Visits partition after partition: the cursor's top byte is the partition.

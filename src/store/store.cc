@@ -347,10 +347,12 @@ Context::Found Context::find_strict(const KeyRef& key, Location loc) const noexc
   }
 }
 
-std::uint64_t Context::live_version(const KeyRef& key) noexcept {
+std::uint64_t Context::live_version(const KeyRef& key, std::uint32_t* expiry) noexcept {
   maybe_run_flush();
   const Found f = find(key, table_.locate(key.hash));
-  return f.item != nullptr && liveness(f.item) == Liveness::kAlive ? f.item->version() : 0;
+  const bool live = f.item != nullptr && liveness(f.item) == Liveness::kAlive;
+  if (expiry != nullptr) *expiry = live ? f.item->load_expiry() : 0;
+  return live ? f.item->version() : 0;
 }
 
 void Context::maybe_run_flush() noexcept {

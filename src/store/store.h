@@ -226,8 +226,9 @@ class Context {
   // Invalidates every item stored before now + delay_ms, at that moment.
   void flush(std::uint64_t delay_ms = 0) noexcept;
   // The version (CAS unique) of the key's live item; 0 when it is absent, expired or flushed.
-  // Counts no hit or miss (WATCH and EXEC's check of it).
-  std::uint64_t live_version(const KeyRef& key) noexcept;
+  // Counts no hit or miss (WATCH and EXEC's check of it). With `expiry`, also the item's expiry
+  // code (0: never, or no live item), which touch() changes without a new version.
+  std::uint64_t live_version(const KeyRef& key, std::uint32_t* expiry = nullptr) noexcept;
 
   // Finishes the sweep that follows a flush now instead of a few buckets per tick(), so that
   // stats().items is exact afterwards (Redis FLUSHALL then DBSIZE). O(table); not for hot paths.

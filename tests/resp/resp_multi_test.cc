@@ -137,6 +137,24 @@ TEST(RespMulti, WatchConflictsFromDeleteCreateAndFlush) {
   EXPECT_EQ(c.run(lines("WATCH k absent\nMULTI\nGET k\nEXEC")), crlf({"+OK", "+OK", "+QUEUED", "*1", "$1", "1"}));
 }
 
+// A change of TTL alone keeps the item's version; WATCH records the expiry too, so EXPIRE,
+// PERSIST and GETEX with an expiry by another client abort EXEC, as in Redis.
+TEST(RespMulti, WatchedKeyWhoseTtlChangesAbortsExec) {
+  Conn c;
+  auto other = make_resp_session(c.h.info());
+  c.run("SET k 1\r\n");
+  for (const char* change : {"EXPIRE k 100\r\n", "PERSIST k\r\n", "GETEX k PX 5000\r\n", "PEXPIRE k 900000\r\n"}) {
+    EXPECT_EQ(c.run(lines("WATCH k\nMULTI\nINCR k")), crlf({"+OK", "+OK", "+QUEUED"})) << change;
+    c.h.feed(*other, change);
+    EXPECT_EQ(c.run("EXEC\r\n"), crlf({"*-1"})) << change;
+  }
+  EXPECT_EQ(c.run("GET k\r\n"), crlf({"$1", "1"}));
+  // GETEX without an option changes nothing: EXEC runs.
+  EXPECT_EQ(c.run(lines("WATCH k\nMULTI\nINCR k")), crlf({"+OK", "+OK", "+QUEUED"}));
+  c.h.feed(*other, "GETEX k\r\n");
+  EXPECT_EQ(c.run("EXEC\r\n"), crlf({"*1", ":2"}));
+}
+
 TEST(RespMulti, WatchedKeyThatExpiresAbortsExecOneExpiredBeforeDoesNot) {
   Conn c;
   const std::uint64_t now = c.h.store().now_ms();

@@ -332,6 +332,7 @@ class RespSession final : public Session {
     std::uint32_t offset;  // in watch_bytes_
     std::uint32_t length;
     std::uint64_t version;  // the live item's at WATCH; 0 when there was none
+    std::uint32_t expiry;   // its expiry code then (store::Item::expiry; 0: never or none)
   };
   std::string_view watched_key(const WatchedKey& w) const noexcept;
   void reply_client_text(Call& c, bool listed);

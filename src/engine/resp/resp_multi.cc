@@ -15,8 +15,9 @@
 // WATCH records each key's live version (the CAS unique; 0 when absent or expired); EXEC aborts
 // with a null array when one differs then: a write by any client on any worker, a delete,
 // FLUSHALL, or the key's expiry (a key already expired at WATCH and still absent does not
-// abort, as in Redis 7). A change of TTL alone (EXPIRE, PERSIST) keeps the version, so it does
-// not abort EXEC here (Redis's would).
+// abort, as in Redis 7). A change of TTL alone (EXPIRE, PERSIST, GETEX with an expiry) keeps the
+// version, so WATCH records the expiry too and EXEC aborts when it changed (setting the same
+// deadline again is no change here; Redis's EXPIRE would abort).
 #include <algorithm>
 
 #include "core/clock.h"
@@ -139,8 +140,10 @@ void RespSession::cmd_watch(Call& c) {
   // A key watched twice is kept twice (no quadratic search): both record the same version.
   for (std::size_t i = 1; i < c.argc(); ++i) {
     const std::string_view key = c.argv[i];
+    std::uint32_t expiry = 0;
+    const std::uint64_t version = c.ctx.live_version(store::make_key(key), &expiry);
     watched_.push_back({static_cast<std::uint32_t>(watch_bytes_.size()), static_cast<std::uint32_t>(key.size()),
-                        c.ctx.live_version(store::make_key(key))});
+                        version, expiry});
     watch_bytes_.append(key);
   }
   c.w.simple("OK");
@@ -172,7 +175,8 @@ void RespSession::cmd_exec(Call& c) {
   const bool lock = !tx_keys_.empty();
   if (lock) c.ctx.lock_keys(tx_keys_);
   for (const WatchedKey& w : watched_) {
-    if (c.ctx.live_version(store::make_key(watched_key(w))) != w.version) {
+    std::uint32_t expiry = 0;
+    if (c.ctx.live_version(store::make_key(watched_key(w)), &expiry) != w.version || expiry != w.expiry) {
       if (lock) c.ctx.unlock_keys();
       c.w.null_array();
       multi_reset();
