@@ -81,6 +81,21 @@ struct Call {
   std::size_t argc() const noexcept { return argv.size(); }
 };
 
+// Calls fn(key) for each key argument `spec` names in argv (begin_index, lastkey, keystep, and
+// for "the rest" a limit dividing the remaining arguments, as Redis's key specs do): the one walk
+// of a command's keys, for the hot-key sketch and for EXEC's lock set.
+template <typename Fn>
+void for_each_key(const KeySpec* spec, std::span<const std::string_view> argv, Fn&& fn) {
+  if (spec == nullptr) return;
+  const int argc = static_cast<int>(argv.size());
+  const int first = spec->begin_index;
+  if (first < 1 || first >= argc) return;
+  int last = spec->lastkey >= 0 ? first + spec->lastkey : argc + spec->lastkey;
+  if (spec->lastkey < 0 && spec->limit > 1) last = first + (argc - first) / spec->limit - 1;
+  const int step = spec->keystep > 0 ? spec->keystep : 1;
+  for (int i = first; i <= last && i < argc; i += step) fn(argv[static_cast<std::size_t>(i)]);
+}
+
 // Case-insensitive equality with a lower-case literal.
 bool iequals(std::string_view s, std::string_view lower) noexcept;
 // Case-insensitive equality (ASCII) of any two strings.

@@ -97,15 +97,7 @@ std::string_view RespSession::watched_key(const WatchedKey& w) const noexcept {
 // The keys a command names by its key spec, as Redis finds them (begin_search index, find_keys
 // range: lastkey relative to the first key, negative from the end).
 void RespSession::collect_keys(const CommandSpec& cmd, std::span<const std::string_view> argv) {
-  const KeySpec* ks = cmd.key_spec;
-  if (ks == nullptr) return;
-  const int argc = static_cast<int>(argv.size());
-  const int first = ks->begin_index;
-  if (first < 1 || first >= argc) return;
-  int last = ks->lastkey >= 0 ? first + ks->lastkey : argc + ks->lastkey;
-  if (ks->lastkey < 0 && ks->limit > 1) last = first + (argc - first) / ks->limit - 1;
-  const int step = ks->keystep > 0 ? ks->keystep : 1;
-  for (int i = first; i <= last && i < argc; i += step) tx_keys_.push_back(store::make_key(argv[static_cast<std::size_t>(i)]));
+  for_each_key(cmd.key_spec, argv, [this](std::string_view key) { tx_keys_.push_back(store::make_key(key)); });
 }
 
 void RespSession::cmd_multi(Call& c) {

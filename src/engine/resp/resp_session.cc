@@ -281,13 +281,7 @@ void RespSession::run(Call& c) {
 
 void RespSession::note_keys(const CommandSpec& cmd, std::span<const std::string_view> argv,
                             Exec& ex) noexcept {
-  const KeySpec* ks = cmd.key_spec;
-  if (ks == nullptr || ks->begin_index < 1 || ks->keystep < 1) return;
-  const auto argc = static_cast<int>(argv.size());
-  const int last = ks->lastkey >= 0 ? ks->begin_index + ks->lastkey : argc + ks->lastkey;
-  for (int i = ks->begin_index; i <= last && i < argc; i += ks->keystep) {
-    ex.note_key(argv[static_cast<std::size_t>(i)]);
-  }
+  for_each_key(cmd.key_spec, argv, [&ex](std::string_view key) { ex.note_key(key); });
 }
 
 // Redis 7's words: "unknown command 'foo', with args beginning with: 'a' 'b' " (the arguments
