@@ -328,7 +328,16 @@ def test_memcached_metadump(server, key):
         m = pattern.match(line)
         assert m, line
         found[urllib.parse.unquote_to_bytes(m.group(1))] = m
-    assert set(found) == {n.encode() for n in names} | {key('ttl').encode(), key('odd key/\xe9').encode()}
+    expected = {n.encode() for n in names} | {key('ttl').encode(), key('odd key/\xe9').encode()}
+    assert set(found) <= expected
+    # A cache may evict while 20k keys arrive in bursts after a flush (a shard that cannot grow yet
+    # evicts from a full pair of buckets): a key missing from the dump must be missing from the
+    # cache too. Every key still there was listed.
+    missing = sorted(expected - set(found))
+    assert len(missing) < len(expected) // 10, len(missing)
+    still_there = [k for k in missing if mc.get(k.decode(errors='surrogateescape')) is not None] \
+        if all(b' ' not in k and len(k) <= 250 for k in missing) else missing
+    assert not still_there, still_there[:10]
     assert found[names[0].encode()].group(2) == '-1'
     assert abs(int(found[key('ttl').encode()].group(2)) - (time.time() + 500)) < 30
     assert 'odd%20key%2F%C3%A9' in out.decode()
