@@ -37,13 +37,15 @@ namespace {
 // TSC ticks per nanosecond, measured once against the monotonic clock.
 double cycles_per_ns() noexcept {
   static const double ratio = [] {
-    const std::uint64_t c0 = cycles();
+    // Each TSC read right after its clock read, so that both ends pair the same instants.
     timespec t0{}, t1{};
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    const std::uint64_t c0 = cycles();
+    std::uint64_t c1 = 0;
     do {
       clock_gettime(CLOCK_MONOTONIC, &t1);
+      c1 = cycles();
     } while ((t1.tv_sec - t0.tv_sec) * 1'000'000'000LL + (t1.tv_nsec - t0.tv_nsec) < 2'000'000);
-    const std::uint64_t c1 = cycles();
     const double ns = static_cast<double>((t1.tv_sec - t0.tv_sec) * 1'000'000'000LL + (t1.tv_nsec - t0.tv_nsec));
     const double r = static_cast<double>(c1 - c0) / ns;
     return r > 0 ? r : 1.0;

@@ -306,6 +306,8 @@ class Context {
   std::size_t evict_bucket(const Location& at, Sweep mode) noexcept;
   // Sweeps up to `buckets` buckets from the shared cursor (the post-flush sweep).
   void sweep_some(std::size_t buckets) noexcept;
+  void sweep_claimed(std::size_t buckets) noexcept;
+  bool sweep_done() const noexcept;
   void want_growth(std::uint32_t shard) noexcept;
   void grow_table() noexcept;
   bool grow_shard(std::uint32_t shard, bool full) noexcept;

@@ -69,6 +69,9 @@ struct Store::Shared {
 
   alignas(kCacheLine) std::atomic<std::uint64_t> hand{0};         // CLOCK hand, in buckets
   alignas(kCacheLine) std::atomic<std::uint64_t> sweep_next{~std::uint64_t{0}};  // post-flush sweep
+  // Contexts inside sweep_some(): the sweep is done once the cursor is past the end and none is
+  // still at a run it claimed (the counts of what it removes are not all in before then).
+  std::atomic<std::uint32_t> sweepers{0};
 
   // The last version each context id issued: flush cutoffs, and a re-attached id resumes here.
   struct alignas(kCacheLine) LastVersion {

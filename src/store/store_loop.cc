@@ -41,9 +41,22 @@ void Context::fire(const WheelEntry& e) noexcept {
 // Claims the next run of up to `buckets` buckets of one shard from the shared sweep cursor (a
 // position: see Table) and removes the dead items there. Positions that are no bucket are skipped.
 void Context::sweep_some(std::size_t buckets) noexcept {
+  std::atomic<std::uint32_t>& sweepers = store_.shared_->sweepers;
+  sweepers.fetch_add(1, std::memory_order_seq_cst);  // before the claim: see sweep_done()
+  sweep_claimed(buckets);
+  sweepers.fetch_sub(1, std::memory_order_release);
+}
+
+// True once no bucket is left to claim and no context is still at one it claimed.
+bool Context::sweep_done() const noexcept {
+  return store_.shared_->sweep_next.load(std::memory_order_seq_cst) >= table_.positions() &&
+         store_.shared_->sweepers.load(std::memory_order_seq_cst) == 0;
+}
+
+void Context::sweep_claimed(std::size_t buckets) noexcept {
   std::atomic<std::uint64_t>& cursor = store_.shared_->sweep_next;
   const std::uint64_t total = table_.positions();
-  std::uint64_t pos = cursor.load(std::memory_order_relaxed);
+  std::uint64_t pos = cursor.load(std::memory_order_seq_cst);
   while (pos < total) {
     Location at;
     std::uint64_t next;
@@ -63,10 +76,18 @@ void Context::sweep_some(std::size_t buckets) noexcept {
   }
 }
 
+// Another context may still be at the last run it claimed: a bounded wait (one run's work),
+// except inside a transaction, whose held buckets that context may be waiting for.
 void Context::sweep_flushed() noexcept {
   maybe_run_flush();
-  while (store_.shared_->sweep_next.load(std::memory_order_relaxed) < table_.positions()) {
-    sweep_some(kSweepBucketsPerTick);
+  while (!sweep_done()) {
+    if (store_.shared_->sweep_next.load(std::memory_order_relaxed) < table_.positions()) {
+      sweep_some(kSweepBucketsPerTick);
+    } else if (tx_holding_) {
+      return;
+    } else {
+      cpu_relax();
+    }
   }
 }
 
@@ -77,7 +98,7 @@ bool Context::sweep_flushed_some(std::size_t buckets) noexcept {
        done += kSweepBucketsPerTick) {
     sweep_some(kSweepBucketsPerTick);
   }
-  return next.load(std::memory_order_relaxed) >= table_.positions();
+  return sweep_done();
 }
 
 void Context::want_growth(std::uint32_t shard) noexcept {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/net.h"
 #include "engine/resp/resp_internal.h"
 #include "proto/resp/resp_number.h"
@@ -108,8 +109,12 @@ void RespSession::cmd_debug(Call& c) {
       return;
     }
     const std::uint64_t ms = std::min<std::uint64_t>(kMaxDebugSleepMs, static_cast<std::uint64_t>(secs * 1000));
-    if (ms != 0) {
-      timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+    // Until the daemon's own clock (the TSC that times requests for SLOWLOG) has seen `ms` go
+    // by: its calibration against the monotonic clock may be a fraction of a per mille short.
+    const std::uint64_t start = ferrite::cycles();
+    for (std::uint64_t done = 0; done < ms * 1'000'000; done = cycles_to_ns(ferrite::cycles() - start)) {
+      const std::uint64_t left = ms * 1'000'000 - done;
+      timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
       nanosleep(&ts, nullptr);
     }
     c.w.simple("OK");
