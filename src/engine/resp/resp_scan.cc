@@ -186,72 +186,43 @@ class TwoKeyLock {
 }  // namespace
 
 // RENAME / RENAMENX: with both keys locked, the destination is written with the source's value,
-// flags, type and deadline, then the source deleted (only if it is still that item: its CAS,
-// which the locks keep). Nobody sees both keys or neither.
+// flags, type and deadline, then the source deleted. Every writer (and expiry, and eviction)
+// takes a key's bucket lock, so neither key changes in between: nobody sees both keys or neither.
 void RespSession::rename_generic(Call& c, bool nx) {
   const std::string_view src = c.argv[1], dst = c.argv[2];
   const TwoKeyLock lock(c.ctx, src, dst);
-  std::uint64_t written = 0;  // CAS of what this command put at dst (0: nothing yet)
-  for (unsigned attempt = 0; attempt < 64; ++attempt) {
-    const store::ItemView it = c.ctx.get(src);
-    if (!it) {
-      if (written != 0) {  // the source went away after we copied it: the rename happened first
-        c.w.simple("OK");
-        return;
-      }
-      c.w.error(kErrNoSuchKey);
-      return;
-    }
-    if (src == dst) {
-      if (nx) {
-        c.w.integer(0);
-      } else {
-        c.w.simple("OK");
-      }
-      return;
-    }
+  const store::ItemView it = c.ctx.get(src);
+  if (!it) {
+    c.w.error(kErrNoSuchKey);
+    return;
+  }
+  if (src != dst) {
+    const std::uint64_t src_cas = it.cas();
     store::SetRequest req;
     req.flags = it.flags();
     req.type = it.type();
     req.expires_at_ms = it.expires_at_ms();
-    if (written != 0) {
-      req.mode = store::SetMode::kCas;  // only over our own earlier copy
-      req.cas = written;
-    } else if (nx) {
-      req.mode = store::SetMode::kAdd;
-    }
-    const std::uint64_t src_cas = it.cas();
+    if (nx) req.mode = store::SetMode::kAdd;
     const store::SetResult r = c.ctx.set(dst, it.value(), req);
-    if (r.status == Status::kNotStored && nx && written == 0) {
+    if (r.status == Status::kNotStored && nx) {
       c.w.integer(0);
       return;
     }
     if (r.status != Status::kOk) {
-      if (written != 0 && lost_race(r.status)) {  // someone wrote dst after us: theirs stands
-        c.ctx.del(src, src_cas);
-        if (nx) {
-          c.w.integer(1);
-        } else {
-          c.w.simple("OK");
-        }
-        return;
-      }
       reply_store_error(c, r.status);
       return;
     }
-    written = r.cas;
-    const Status d = c.ctx.del(src, src_cas);
-    if (d == Status::kOk || d == Status::kNotFound) {
-      if (nx) {
-        c.w.integer(1);
-      } else {
-        c.w.simple("OK");
-      }
-      return;
-    }
-    // kExists: the source changed after we read it; copy its new value.
+    // kNotFound: its deadline passed since the get (a lazy expiry); the rename still happened.
+    c.ctx.del(src, src_cas);
+  } else if (nx) {
+    c.w.integer(0);
+    return;
   }
-  c.w.error("ERR the source key kept changing; try again");
+  if (nx) {
+    c.w.integer(1);
+  } else {
+    c.w.simple("OK");
+  }
 }
 
 void RespSession::cmd_rename(Call& c) { rename_generic(c, false); }
