@@ -12,6 +12,12 @@
 // bytes) is written as \u00XX, the Latin-1 code point of that byte, so the document is always
 // valid JSON. Numbers: integers exactly; doubles in their shortest form, NaN and infinities as
 // null. Misuse (a value where a key is due, unbalanced ends) is a programming error: asserted.
+//
+// Hand-written, while the clients read with nlohmann-json (mgmt/json_reader.h), because the bytes
+// it writes are part of the protocol: a key that is not UTF-8 comes out with each stray byte as
+// \u00XX, which ferritectl, the tests and operators' scripts rely on; nlohmann-json's dump() throws
+// on such bytes (or, told to replace them, writes U+FFFD, losing the byte). It also builds no tree:
+// it appends to one string, and keeps the daemon free of the library.
 #pragma once
 
 #include <cstdint>

@@ -132,7 +132,7 @@ TEST_F(PlaneTest, StatsSumsTheWorkersAndListsEachOne) {
   EXPECT_EQ(s["latency_bounds_seconds"].size(), engine::kLatencyBoundsNs.size());
   EXPECT_EQ(s["store"]["memory_limit_bytes"].as_uint(), 32u << 20);
   EXPECT_TRUE(s["store"]["evictions"].is_number());
-  EXPECT_TRUE(s["store"].find("items_delta") == nullptr);
+  EXPECT_FALSE(s["store"].contains("items_delta"));
   EXPECT_TRUE(s["rates"]["hit_ratio_1m"].is_null());  // no samples yet
 }
 

@@ -47,10 +47,33 @@ TEST(Options, UsageErrorsExit2) {
   EXPECT_EQ(parse({"info", "--socket"}, e), kExitUsage);
 }
 
+TEST(Options, ValuesAndRepeats) {
+  Options o;
+  EXPECT_EQ(parse({"-s", "/a", "--socket", "/b", "-j", "--json", "info"}, o), -1);
+  EXPECT_EQ(o.socket, "/b");  // the last one counts
+  EXPECT_TRUE(o.json);
+  Options w;
+  EXPECT_EQ(parse({"watch", "--backlog=5", "--count", "2"}, w), -1);
+  EXPECT_EQ(w.backlog, 5u);
+  EXPECT_EQ(w.count, 2u);
+  EXPECT_EQ(w.command, (std::vector<std::string>{"watch"}));
+  Options e;
+  EXPECT_EQ(parse({"info", "-s", ""}, e), kExitUsage);
+  Options n;
+  EXPECT_EQ(parse({"top", "--iterations", "0"}, n), kExitUsage);
+  Options h;
+  EXPECT_EQ(parse({"--help", "frobnicate"}, h), kExitOk);
+}
+
 TEST(Options, RawTakesEveryWordAsItIs) {
   Options o;
   EXPECT_EQ(parse({"raw", "/keys/hot", "--json"}, o), -1);
   EXPECT_FALSE(o.json);
+  Options s;
+  EXPECT_EQ(parse({"--socket", "raw", "-j", "raw", "/x", "-s", "y"}, s), -1);
+  EXPECT_EQ(s.socket, "raw");
+  EXPECT_TRUE(s.json);
+  EXPECT_EQ(s.command, (std::vector<std::string>{"raw", "/x", "-s", "y"}));
   std::string error;
   EXPECT_EQ(request_line(o.command, &error), "/keys/hot --json");
 }

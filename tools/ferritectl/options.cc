@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
@@ -60,63 +61,97 @@ int usage_error(const std::string& msg) {
   return kExitUsage;
 }
 
+// A value option: its value may be missing (ferritectl says so in its own words, below); given
+// twice, the last one counts.
+CLI::Option* value_option(CLI::App& app, const std::string& names, std::string& into) {
+  return app.add_option(names, into)->expected(0, 1)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
 }  // namespace
 
 int parse_options(int argc, char** argv, Options& o) {
   if (const char* env = std::getenv("FERRITECTL_SOCKET"); env != nullptr && *env != '\0') o.socket = env;
-  bool raw = false;  // after `raw`, every word is the request's
+  // The options are CLI11's; the checks of their values, the messages and the exit statuses are
+  // ferritectl's (documented in --help, relied on by scripts).
+  CLI::App app{"ferritectl"};
+  app.set_help_flag();  // -h/--help prints usage_text(), which lists the commands too
+  app.allow_extras();   // an unknown option is reported below, in ferritectl's words
+  bool help = false;
+  bool version = false;
+  std::string socket;
+  std::string interval;
+  std::string iterations;
+  std::string backlog;
+  std::string count;
+  app.add_flag("-h,--help", help);
+  app.add_flag("--version", version);
+  app.add_flag("-j,--json", o.json)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  CLI::Option* socket_opt = value_option(app, "-s,--socket", socket);
+  CLI::Option* interval_opt = value_option(app, "--interval", interval);
+  CLI::Option* iterations_opt = value_option(app, "-n,--iterations", iterations);
+  CLI::Option* backlog_opt = value_option(app, "--backlog", backlog);
+  CLI::Option* count_opt = value_option(app, "--count", count);
+  app.add_option("command", o.command);
+
+  // `raw REQUEST...` sends every word after raw as it is, options included: CLI11 sees only the
+  // words before it. Finding the command word needs to know which options take a value (the next
+  // word, unless given as --name=value): CLI11's option table says.
+  int until = argc;
+  std::string socket_name = "--socket";  // as typed, for its error message
+  bool command_seen = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
-    if (raw || a.empty() || a[0] != '-' || a == "-") {
-      o.command.emplace_back(a);
-      if (o.command.size() == 1 && a == "raw") raw = true;
+    if (a.empty() || a[0] != '-' || a == "-") {
+      if (!command_seen && a == "raw") {
+        until = i;
+        break;
+      }
+      command_seen = true;
       continue;
     }
-    const std::size_t eq = a.find('=');
-    const std::string_view name = a.substr(0, eq);
-    const bool has_value = eq != std::string_view::npos;
-    auto value = [&](std::string* out) -> bool {
-      if (has_value) {
-        *out = std::string(a.substr(eq + 1));
-        return true;
-      }
-      if (i + 1 >= argc) return false;
-      *out = argv[++i];
-      return true;
-    };
-    std::string v;
-    if (name == "-h" || name == "--help") {
-      std::cout << usage_text();
-      return kExitOk;
-    }
-    if (name == "--version") {
-      std::cout << "ferritectl " << FERRITE_VERSION << "\n";
-      return kExitOk;
-    }
-    if (name == "-j" || name == "--json") {
-      o.json = true;
-    } else if (name == "-s" || name == "--socket") {
-      if (!value(&v) || v.empty()) return usage_error(std::string(name) + " needs a path");
-      o.socket = v;
-    } else if (name == "--interval") {
-      if (!value(&v)) return usage_error("--interval needs a number of seconds");
-      char* end = nullptr;
-      o.interval_s = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || !(o.interval_s >= 0.1 && o.interval_s <= 3600))
-        return usage_error("--interval must be a number of seconds from 0.1 to 3600; got \"" + v + "\"");
-    } else if (name == "-n" || name == "--iterations") {
-      if (!value(&v) || !parse_uint(v, &o.iterations) || o.iterations == 0)
-        return usage_error("--iterations must be a whole number above 0; got \"" + v + "\"");
-    } else if (name == "--backlog") {
-      if (!value(&v) || !parse_uint(v, &o.backlog))
-        return usage_error("--backlog must be a whole number; got \"" + v + "\"");
-    } else if (name == "--count") {
-      if (!value(&v) || !parse_uint(v, &o.count) || o.count == 0)
-        return usage_error("--count must be a whole number above 0; got \"" + v + "\"");
-    } else {
-      return usage_error("unknown option " + std::string(a));
-    }
+    const std::string name(a.substr(0, a.find('=')));
+    const CLI::Option* opt = app.get_option_no_throw(name);
+    if (opt == socket_opt) socket_name = name;
+    if (opt != nullptr && opt->get_expected_max() > 0 && name.size() == a.size()) ++i;  // its value
   }
+  std::vector<std::string> args;
+  for (int i = until - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 takes them reversed
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
+  }
+  for (int i = until; i < argc; ++i) o.command.emplace_back(argv[i]);
+
+  if (help) {
+    std::cout << usage_text();
+    return kExitOk;
+  }
+  if (version) {
+    std::cout << "ferritectl " << FERRITE_VERSION << "\n";
+    return kExitOk;
+  }
+  for (const std::string& extra : app.remaining()) {
+    if (!extra.empty() && extra[0] == '-') return usage_error("unknown option " + extra);
+  }
+  if (socket_opt->count() > 0) {
+    if (socket.empty()) return usage_error(socket_name + " needs a path");
+    o.socket = socket;
+  }
+  if (interval_opt->count() > 0) {
+    if (interval.empty()) return usage_error("--interval needs a number of seconds");
+    char* end = nullptr;
+    o.interval_s = std::strtod(interval.c_str(), &end);
+    if (end == interval.c_str() || *end != '\0' || !(o.interval_s >= 0.1 && o.interval_s <= 3600))
+      return usage_error("--interval must be a number of seconds from 0.1 to 3600; got \"" + interval + "\"");
+  }
+  if (iterations_opt->count() > 0 && (!parse_uint(iterations, &o.iterations) || o.iterations == 0))
+    return usage_error("--iterations must be a whole number above 0; got \"" + iterations + "\"");
+  if (backlog_opt->count() > 0 && !parse_uint(backlog, &o.backlog))
+    return usage_error("--backlog must be a whole number; got \"" + backlog + "\"");
+  if (count_opt->count() > 0 && (!parse_uint(count, &o.count) || o.count == 0))
+    return usage_error("--count must be a whole number above 0; got \"" + count + "\"");
+
   if (o.command.empty()) return usage_error("no command given");
   const std::string& cmd = o.command[0];
   const bool top_opts = o.interval_s != 1.0 || o.iterations != 0;

@@ -223,7 +223,10 @@ std::string render_keys(const std::vector<std::string>& command, const JsonValue
     Table t({"KEY", ">REQUESTS", ">ERROR", "WORKERS"});
     for (const JsonValue& k : d["keys"].items()) {
       std::string workers;
-      for (const JsonValue& w : k["workers"].items()) workers += (workers.empty() ? "" : ",") + w.as_string();
+      for (const JsonValue& w : k["workers"].items()) {
+        if (!workers.empty()) workers += ',';
+        workers += w.as_string();
+      }
       t.row({printable(k["key"].as_string()), num(k["count"]), "±" + num(k["error"]), workers});
     }
     return t.str() + "(sampled 1 in " + num(d["sample_every"]) + "; " + d["decay"].as_string() + ")\n";
@@ -296,7 +299,7 @@ std::string render_event(const JsonValue& e) {
   std::string out = e["time"].as_string();
   out += "  ";
   out += type;
-  if (e.find("worker") != nullptr) out += "  worker=" + num(e["worker"]);
+  if (e.contains("worker")) out += "  worker=" + num(e["worker"]);
   if (type == "slow_request") {
     out += " " + e["protocol"].as_string() + " " + e["op"].as_string() + " " + us(e["latency_us"]) + " us";
   } else if (type == "connections_refused") {
