@@ -49,6 +49,31 @@ namespace {
 
 namespace bin = proto::binary;
 
+// 127.0.0.1:port (port in host order; 0 lets bind choose).
+sockaddr_in loopback(std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  return a;
+}
+
+// A socket of `type` (SOCK_STREAM, SOCK_DGRAM) bound to a free loopback port; *addr is where.
+int bind_loopback(int type, sockaddr_in* addr) {
+  const int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  const sockaddr_in a = loopback(0);
+  EXPECT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof *addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(addr), &len);
+  return fd;
+}
+
+// Points the load at `addr`.
+void aim(LoadConfig& cfg, const sockaddr_in& addr) {
+  std::memcpy(&cfg.addr, &addr, sizeof addr);
+  cfg.addr_len = sizeof addr;
+}
+
 // A loopback TCP server on a thread: each connection's bytes go to `respond`, which returns
 // what to send back (it may keep state per connection in the string it is handed).
 class ScriptedServer {
@@ -56,14 +81,8 @@ class ScriptedServer {
   using Respond = std::function<std::string(std::string& pending)>;
 
   explicit ScriptedServer(Respond respond) : respond_(std::move(respond)) {
-    lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    lfd_ = bind_loopback(SOCK_STREAM, &addr_);
     EXPECT_EQ(listen(lfd_, 128), 0);
-    socklen_t len = sizeof addr_;
-    getsockname(lfd_, reinterpret_cast<sockaddr*>(&addr_), &len);
     thread_ = std::thread([this] { serve(); });
   }
   ~ScriptedServer() {
@@ -73,10 +92,7 @@ class ScriptedServer {
     close(lfd_);
   }
 
-  void fill(LoadConfig& cfg) const {
-    std::memcpy(&cfg.addr, &addr_, sizeof addr_);
-    cfg.addr_len = sizeof addr_;
-  }
+  void fill(LoadConfig& cfg) const { aim(cfg, addr_); }
 
  private:
   void serve() {
@@ -290,12 +306,7 @@ TEST(Worker, WrongValuesAreCounted) {
 TEST(Worker, NoServerGivesUpAfterTheTimeout) {
   LoadConfig cfg = small_config();
   cfg.timeout_s = 0.3;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(1);  // nothing listens on port 1
-  std::memcpy(&cfg.addr, &a, sizeof a);
-  cfg.addr_len = sizeof a;
+  aim(cfg, loopback(1));  // nothing listens on port 1
   auto codec = make_memcache_codec();
   Worker w(cfg, *codec, 0);
   const std::uint64_t t0 = now_ns();
@@ -311,13 +322,7 @@ TEST(Worker, NoServerGivesUpAfterTheTimeout) {
 class UdpServer {
  public:
   explicit UdpServer(int drop_every) : drop_every_(drop_every) {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    socklen_t len = sizeof addr_;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr_), &len);
+    fd_ = bind_loopback(SOCK_DGRAM, &addr_);
     thread_ = std::thread([this] { serve(); });
   }
   ~UdpServer() {
@@ -325,10 +330,7 @@ class UdpServer {
     thread_.join();
     close(fd_);
   }
-  void fill(LoadConfig& cfg) const {
-    std::memcpy(&cfg.addr, &addr_, sizeof addr_);
-    cfg.addr_len = sizeof addr_;
-  }
+  void fill(LoadConfig& cfg) const { aim(cfg, addr_); }
 
  private:
   void serve() {
