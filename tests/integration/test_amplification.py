@@ -19,7 +19,7 @@ import pytest
 
 import ferritebin as fb
 import harness
-from conftest import ferrited_only, server_kinds, start, stop_checked
+from conftest import ferrited_only, server_kinds, start
 
 VALUE_BYTES = 1_000_000
 COPIES = 300  # copies of the value one request asks for: a 300 MB reply
@@ -34,29 +34,17 @@ SETS = ('server.memory=256MiB',)
 
 @pytest.fixture(scope='module', params=server_kinds('memcached'))
 def mc(request):
-    server = start(request.param, sets=SETS)
-    try:
-        yield server
-    finally:
-        stop_checked(server)
+    yield from harness.serving(start(request.param, sets=SETS))
 
 
 @pytest.fixture(scope='module', params=server_kinds('redis'))
 def rs(request):
-    server = start(request.param, sets=SETS)
-    try:
-        yield server
-    finally:
-        stop_checked(server)
+    yield from harness.serving(start(request.param, sets=SETS))
 
 
 @pytest.fixture(scope='module', params=ferrited_only())
 def fd(request):
-    server = start(request.param, sets=SETS)
-    try:
-        yield server
-    finally:
-        stop_checked(server)
+    yield from harness.serving(start(request.param, sets=SETS))
 
 
 # ---- memory ------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ protocol.
 ferrited only: these are Ferrite's own bounds (memcached and redis-server have others)."""
 
 import re
-import resource
 import selectors
 import socket
 import subprocess
@@ -37,21 +36,7 @@ SENT = 900000
 @pytest.fixture(params=conftest.ferrited_only())
 def srv(request):
     """A fresh ferrited for each test: what one storm left resident must not hide the next."""
-    server = conftest.start(request.param, sets=['server.memory=256MiB'])
-    try:
-        yield server
-    finally:
-        conftest.stop_checked(server)
-
-
-def raise_fd_limit(need_fds):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < need_fds:
-        target = need_fds if hard == resource.RLIM_INFINITY else min(hard, need_fds)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
-    if soft < need_fds:
-        pytest.skip('RLIMIT_NOFILE hard limit %d is below %d' % (hard, need_fds))
+    yield from harness.serving(conftest.start(request.param, sets=['server.memory=256MiB']))
 
 
 def metrics(srv):
@@ -157,7 +142,7 @@ def test_connections_stalling_in_large_requests_stay_within_the_budget(srv, list
     refused with the protocol's out-of-memory error once they waited 2 s), and once they close,
     resident memory comes back down."""
     count = 300
-    raise_fd_limit(count + 200)
+    harness.raise_fd_limit(count + 200)
     base = baseline(srv)
     peak = [base]
 
@@ -272,11 +257,7 @@ def test_a_memcache_connection_held_at_its_reply_cap_counts_a_stall(srv):
 def idle_srv():
     if not conftest.ferrited_only():
         pytest.skip('ferrited only')
-    server = conftest.start('ferrited', sets=['server.idle_timeout=2'])
-    try:
-        yield server
-    finally:
-        conftest.stop_checked(server)
+    yield from harness.serving(conftest.start('ferrited', sets=['server.idle_timeout=2']))
 
 
 TRICKLE = {
