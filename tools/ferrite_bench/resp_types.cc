@@ -60,6 +60,11 @@ Got read_value(std::string_view in, int depth, Value* v, std::string_view* why) 
   v->raw = in.substr(0, pos - 1);
   v->line = in.substr(1, pos - 2);
   std::size_t at = pos + 1;
+  const auto null_value = [&] {  // RESP3's _ and RESP2's $-1 / *-1 (and the other types' -1)
+    v->null = true;
+    v->size = at;
+    return Got::kOk;
+  };
   switch (v->type) {
     case '+':
     case '-':
@@ -71,17 +76,11 @@ Got read_value(std::string_view in, int depth, Value* v, std::string_view* why) 
       return Got::kOk;
     case '_':
       if (!v->line.empty()) break;
-      v->null = true;
-      v->size = at;
-      return Got::kOk;
+      return null_value();
     case '$':
     case '!':
     case '=': {
-      if (v->line == "-1") {
-        v->null = true;
-        v->size = at;
-        return Got::kOk;
-      }
+      if (v->line == "-1") return null_value();
       std::uint64_t bytes = 0;
       if (!parse_u64(v->line, bytes) || bytes > kMaxValueBytes) break;
       if (in.size() < at + bytes + 2) return Got::kIncomplete;
@@ -97,11 +96,7 @@ Got read_value(std::string_view in, int depth, Value* v, std::string_view* why) 
     case '~':
     case '>':
     case '%': {
-      if (v->line == "-1") {
-        v->null = true;
-        v->size = at;
-        return Got::kOk;
-      }
+      if (v->line == "-1") return null_value();
       std::uint64_t count = 0;
       if (!parse_u64(v->line, count) || count > kMaxElements) break;
       if (depth >= kMaxDepth) {
