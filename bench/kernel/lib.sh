@@ -36,6 +36,16 @@ bench_setup_output() {
 
 emit() { printf '%s\n' "$1" >>"$OUT"; }
 
+# Emits the "env" line: the date, kernel, CPUs and git commit, then the NAME VALUE pairs given
+# (all as strings).
+emit_env() {
+  emit "$(python3 -c '
+import json, sys
+a = sys.argv[1:]
+print(json.dumps({"part": "env", **dict(zip(a[0::2], a[1::2]))}))
+' date "$STAMP" kernel "$(uname -srm)" cpus "$(nproc)" git "$(git rev-parse --short HEAD 2>/dev/null || echo none)" "$@")"
+}
+
 # --- servers --------------------------------------------------------------------------------
 
 PIDS=()       # every server started, stopped on exit
@@ -140,4 +150,17 @@ cpu_ticks() {  # utime + stime of PID $1, in clock ticks (/proc/PID/stat fields 
 
 ticks_to_s() {  # $1 clock ticks as seconds, 3 decimals
   awk -v d="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", d / hz }'
+}
+
+# Ends the raw results (the load average at the end) and prints the table the Python program on
+# stdin makes of them, to stdout and $SUMMARY. The program starts with sys.argv[1] (the raw
+# results), `rows` (one dict a line), `env` (the "env" row) and `end` (the "env_end" row, or {}).
+bench_table() {
+  emit "{\"part\":\"env_end\",\"loadavg_end\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+  python3 -c "import json, statistics, sys
+
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+env = next(r for r in rows if r['part'] == 'env')
+end = next((r for r in rows if r['part'] == 'env_end'), {})
+$(cat)" "$OUT" | tee "$SUMMARY"
 }

@@ -196,18 +196,11 @@ bench_run() {  # $1 server, $2 workload, $3 pipeline, $4 rep
   server_alive || die "$server died during the run"
 }
 
-emit "$(python3 - "$STAMP" "$(uname -srm)" "$(nproc)" "$(git rev-parse --short HEAD 2>/dev/null || echo none)" \
-  "$(redis-server --version 2>/dev/null | awk '{print $3}' || echo none)" \
-  "$( [[ -x "$FERRITED" ]] && "$FERRITED" --version 2>/dev/null || echo none)" "$FERRITED" \
-  "$(cut -d' ' -f1-3 /proc/loadavg)" "$CONNS" "$CLIENT_THREADS" "$SERVER_THREADS" "$KEYS" "$VALUE_SIZE" "$RATIO" \
-  "$DURATION" "$WARMUP_TIME" "$REPS" "$ONLY" "$PIPELINES" <<'PY'
-import json, sys
-k = ["date", "kernel", "cpus", "git", "redis", "ferrited", "ferrited_path", "loadavg_start", "connections",
-     "client_threads", "server_threads", "keys", "value_size", "ratio", "duration_s", "warmup_s", "reps", "servers",
-     "pipelines"]
-print(json.dumps({"part": "env", **dict(zip(k, sys.argv[1:]))}))
-PY
-)"
+emit_env redis "$(redis-server --version 2>/dev/null | awk '{print $3}' || echo none)" \
+  ferrited "$( [[ -x "$FERRITED" ]] && "$FERRITED" --version 2>/dev/null || echo none)" ferrited_path "$FERRITED" \
+  loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)" connections "$CONNS" client_threads "$CLIENT_THREADS" \
+  server_threads "$SERVER_THREADS" keys "$KEYS" value_size "$VALUE_SIZE" ratio "$RATIO" duration_s "$DURATION" \
+  warmup_s "$WARMUP_TIME" reps "$REPS" servers "$ONLY" pipelines "$PIPELINES"
 
 for server in redis ferrited; do
   has "$ONLY" "$server" || continue
@@ -231,16 +224,9 @@ for server in redis ferrited; do
   stop_server
 done
 
-emit "{\"part\":\"env_end\",\"loadavg_end\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
-
 # --- the table --------------------------------------------------------------------------------
 
-python3 - "$OUT" <<'PY' | tee "$SUMMARY"
-import json, statistics, sys
-
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-env = next(r for r in rows if r["part"] == "env")
-end = next((r for r in rows if r["part"] == "env_end"), {})
+bench_table <<'PY'
 servers = [s for s in ("redis", "ferrited") if s in env["servers"].split(",")]
 med = lambda v: statistics.median(v) if v else None
 

@@ -228,17 +228,11 @@ protocols_of() {  # the protocols each server is measured on
 
 # --- the parts --------------------------------------------------------------------------------
 
-emit "$(python3 - "$STAMP" "$(uname -srm)" "$(nproc)" "$(git rev-parse --short HEAD 2>/dev/null || echo none)" \
-  "$(memcached -V 2>/dev/null || echo none)" "$(redis-server --version 2>/dev/null | awk '{print $3}' || echo none)" \
-  "$(cut -d' ' -f1-3 /proc/loadavg)" "$CONNS" "$CLIENT_THREADS" "$SERVER_THREADS" "$KEYS" "$VALUE_SIZE" "$RATIO" \
-  "$DURATION" "$REPS" "$(redis_io_threads && echo "$REDIS_IO_THREADS" || echo 1)" <<'PY'
-import json, sys
-k = ["date", "kernel", "cpus", "git", "memcached", "redis", "loadavg_start", "connections", "client_threads",
-     "server_threads", "keys", "value_size", "ratio", "duration_s", "reps", "redis_io_threads"]
-d = dict(zip(k, sys.argv[1:]))
-print(json.dumps({"part": "env", **d}))
-PY
-)"
+emit_env memcached "$(memcached -V 2>/dev/null || echo none)" \
+  redis "$(redis-server --version 2>/dev/null | awk '{print $3}' || echo none)" \
+  loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)" connections "$CONNS" client_threads "$CLIENT_THREADS" \
+  server_threads "$SERVER_THREADS" keys "$KEYS" value_size "$VALUE_SIZE" ratio "$RATIO" duration_s "$DURATION" \
+  reps "$REPS" redis_io_threads "$(redis_io_threads && echo "$REDIS_IO_THREADS" || echo 1)"
 
 if has "$PARTS" throughput || has "$PARTS" redis-benchmark; then
   for server in memcached redis ferrited; do
@@ -344,16 +338,9 @@ PY
   done
 fi
 
-emit "{\"part\":\"env_end\",\"loadavg_end\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
-
 # --- the table --------------------------------------------------------------------------------
 
-python3 - "$OUT" <<'PY' | tee "$SUMMARY"
-import json, statistics, sys
-
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-env = next(r for r in rows if r["part"] == "env")
-end = next((r for r in rows if r["part"] == "env_end"), {})
+bench_table <<'PY'
 med = lambda v: statistics.median(v) if v else float("nan")
 
 def group(part, keyf):
