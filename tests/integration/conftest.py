@@ -7,8 +7,9 @@ Each test module starts its own servers and stops them when it is done, by PID, 
 failed.
 """
 
-import os
+import contextlib
 import itertools
+import os
 
 import pytest
 
@@ -70,17 +71,15 @@ def ferrited(request):
 @pytest.fixture
 def r(server):
     """redis-py (RESP2), closed after the test."""
-    client = harness.resp_client(server)
-    yield client
-    client.close()
+    with contextlib.closing(harness.resp_client(server)) as client:
+        yield client
 
 
 @pytest.fixture
 def conn(server):
     """A raw RESP connection (respwire.Conn: exact bytes, RESP3), closed after the test."""
-    c = respwire.Conn(server.addr('resp'))
-    yield c
-    c.close()
+    with contextlib.closing(respwire.Conn(server.addr('resp'))) as c:
+        yield c
 
 
 _key_counter = itertools.count()

@@ -186,8 +186,21 @@ def _spawn(argv, stdout=subprocess.DEVNULL, cwd=None):
     return proc, err
 
 
-def _wait_tcp(proc, addr, probe, expect):
-    """Waits until `probe` sent to addr gets a reply starting with `expect`."""
+def _wait_tcp(proc, addr, probe, expect, workdir=None):
+    """Waits until `probe` sent to addr gets a reply starting with `expect`; when it does not,
+    kills the process (and removes its working directory) before raising."""
+    try:
+        _wait_tcp_reply(proc, addr, probe, expect)
+    except Exception:
+        proc.kill()
+        proc.wait(timeout=STOP_TIMEOUT)
+        _live.pop(proc.pid, None)
+        if workdir is not None:
+            workdir.cleanup()
+        raise
+
+
+def _wait_tcp_reply(proc, addr, probe, expect):
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -279,13 +292,7 @@ def start_memcached(conn_limit=4096):
     if os.geteuid() == 0:
         argv += ['-u', 'root']
     proc, err = _spawn(argv)
-    try:
-        _wait_tcp(proc, (HOST, port), b'version\r\n', b'VERSION')
-    except Exception:
-        proc.kill()
-        proc.wait(timeout=STOP_TIMEOUT)
-        _live.pop(proc.pid, None)
-        raise
+    _wait_tcp(proc, (HOST, port), b'version\r\n', b'VERSION')
     return Server('memcached', proc, {'memcache': (HOST, port), 'memcache_udp': (HOST, port)}, err,
                   None)
 
@@ -297,14 +304,7 @@ def start_redis(extra=()):
     argv = ['redis-server', '--port', str(port), '--bind', HOST, '--save', '', '--appendonly',
             'no', '--dir', workdir.name, '--daemonize', 'no']
     proc, err = _spawn(argv + list(extra), cwd=workdir.name)
-    try:
-        _wait_tcp(proc, (HOST, port), b'PING\r\n', b'+PONG')
-    except Exception:
-        proc.kill()
-        proc.wait(timeout=STOP_TIMEOUT)
-        _live.pop(proc.pid, None)
-        workdir.cleanup()
-        raise
+    _wait_tcp(proc, (HOST, port), b'PING\r\n', b'+PONG', workdir)
     return Server('redis', proc, {'resp': (HOST, port)}, err, workdir)
 
 

@@ -5,6 +5,7 @@ conflicts from another connection, from expiry and from FLUSHALL, EXECABORT, and
 writers on connections spread over both workers move amounts between them. Every expectation is
 redis-server 7.0's behaviour (FERRITE_TEST_PEERS=1 checks them against it)."""
 
+import contextlib
 import threading
 import time
 import uuid
@@ -24,9 +25,8 @@ def server(resp_server):
 @pytest.fixture
 def r2(server):
     """A second redis-py client (the conftest's `r` is the first)."""
-    c = harness.resp_client(server)
-    yield c
-    c.close()
+    with contextlib.closing(harness.resp_client(server)) as c:
+        yield c
 
 
 @pytest.fixture
