@@ -532,14 +532,26 @@ LoadConfig resp_config(Workload w) {
   return cfg;
 }
 
+// A RESP worker on `server` with `cfg` (aimed at the server here; it must outlive the worker),
+// preloaded (5 s at most).
+struct PreloadedRespWorker {
+  PreloadedRespWorker(const ScriptedServer& server, LoadConfig& cfg) : w(aimed(server, cfg), *codec, 0) {
+    w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  }
+  static const LoadConfig& aimed(const ScriptedServer& server, LoadConfig& cfg) {
+    server.fill(cfg);
+    return cfg;
+  }
+  std::unique_ptr<Codec> codec = make_resp_codec();
+  Worker w;
+};
+
 TEST(Worker, MultiIncrRunsTransactionsOfTenDifferentKeys) {
   MiniRedis redis;
   ScriptedServer server([&](std::string& in) { return redis.respond(in); });
   LoadConfig cfg = resp_config(Workload::kMultiIncr);
-  server.fill(cfg);
-  auto codec = make_resp_codec();
-  Worker w(cfg, *codec, 0);
-  w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  PreloadedRespWorker rw(server, cfg);
+  Worker& w = rw.w;
   EXPECT_EQ(w.preload_stats().sets, cfg.keys);
   EXPECT_EQ(w.preload_stats().errors(), 0u) << w.preload_stats().first_error;
   w.run(requests_schedule(2000, 10));
@@ -563,10 +575,8 @@ TEST(Worker, HashWorkloadPreloadsWholeHashesAndChecksEachFieldsValue) {
   MiniRedis redis;
   ScriptedServer server([&](std::string& in) { return redis.respond(in); });
   LoadConfig cfg = resp_config(Workload::kHash);
-  server.fill(cfg);
-  auto codec = make_resp_codec();
-  Worker w(cfg, *codec, 0);
-  w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  PreloadedRespWorker rw(server, cfg);
+  Worker& w = rw.w;
   EXPECT_EQ(w.preload_stats().sets, cfg.keys);
   EXPECT_EQ(w.preload_stats().errors(), 0u) << w.preload_stats().first_error;
   ASSERT_EQ(redis.hashes.size(), cfg.keys);
@@ -589,10 +599,8 @@ TEST(Worker, HashWorkloadCountsAnotherFieldsValueAsWrong) {
   ScriptedServer server([&](std::string& in) { return redis.respond(in); });
   LoadConfig cfg = resp_config(Workload::kHash);
   cfg.set_fraction = 0;
-  server.fill(cfg);
-  auto codec = make_resp_codec();
-  Worker w(cfg, *codec, 0);
-  w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  PreloadedRespWorker rw(server, cfg);
+  Worker& w = rw.w;
   w.run(requests_schedule(2000, 10));
   const Stats& s = w.run_stats();
   // One field in ten is f1, whose value is the right one.
@@ -607,10 +615,8 @@ TEST(Worker, AServerWithoutTransactionsOrHashesAnswersErrorsAndKeepsTheConnectio
   ScriptedServer server([&](std::string& in) { return redis.respond(in); });
   for (const Workload wl : {Workload::kMultiIncr, Workload::kHash}) {
     LoadConfig cfg = resp_config(wl);
-    server.fill(cfg);
-    auto codec = make_resp_codec();
-    Worker w(cfg, *codec, 0);
-    w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+    PreloadedRespWorker rw(server, cfg);
+    Worker& w = rw.w;
     w.run(requests_schedule(500, 10));
     const Stats& s = w.run_stats();
     EXPECT_EQ(s.ops, 0u);
@@ -630,10 +636,8 @@ TEST(Worker, TheLoadLoopDoesNotAllocatePerRequest) {
   for (const Workload wl : {Workload::kGetSet, Workload::kMultiIncr, Workload::kHash}) {
     LoadConfig cfg = resp_config(wl);
     if (wl == Workload::kGetSet) cfg.set_fraction = 0.25;
-    server.fill(cfg);
-    auto codec = make_resp_codec();
-    Worker w(cfg, *codec, 0);
-    w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+    PreloadedRespWorker rw(server, cfg);
+    Worker& w = rw.w;
     w.run(requests_schedule(2000, 10));  // buffers grow to their working size
     ASSERT_EQ(w.run_stats().errors(), 0u) << w.run_stats().first_error;
     const std::uint64_t before = w.run_stats().ops;  // a worker's run stats add up over its runs
