@@ -102,6 +102,23 @@ def push(socks, payloads, seconds, stall=2.0, sample=None):
     return sent
 
 
+class PeakRss:
+    """The daemon's highest resident memory from `base` on (KiB), sampled by sample()."""
+
+    def __init__(self, srv, base):
+        self.srv = srv
+        self.base = base
+        self.peak = base
+
+    def sample(self):
+        self.peak = max(self.peak, self.srv.rss_kib())
+
+    def check(self, bound_kib):
+        """Fails when the peak grew `bound_kib` or more over the base (scaled for sanitizers)."""
+        assert self.peak - self.base < bound_kib * self.srv.memory_factor, (
+            'VmRSS grew from %d to %d KiB (bound %d KiB)' % (self.base, self.peak, bound_kib))
+
+
 def drain(sock):
     """What the server sent so far, without waiting; and whether it closed."""
     data = bytearray()
@@ -144,22 +161,17 @@ def test_connections_stalling_in_large_requests_stay_within_the_budget(srv, list
     count = 300
     harness.raise_fd_limit(count + 200)
     base = baseline(srv)
-    peak = [base]
-
-    def sample():
-        peak[0] = max(peak[0], srv.rss_kib())
-
+    peak = PeakRss(srv, base)
     socks = []
     try:
         for _ in range(count):
             socks.append(harness.connect(srv.addr(listener)))
-        push(socks, [large_request(listener, i) for i in range(count)], seconds=60, sample=sample)
+        push(socks, [large_request(listener, i) for i in range(count)], seconds=60, sample=peak.sample)
         for _ in range(15):  # the waiters are refused over the next seconds: watch the peak
             time.sleep(0.2)
-            sample()
+            peak.sample()
         bound = (BUDGET + count * BASE) // 1024 + SLACK_KIB
-        assert peak[0] - base < bound * srv.memory_factor, (
-            'VmRSS grew from %d to %d KiB (bound %d KiB)' % (base, peak[0], bound))
+        peak.check(bound)
         m = metrics(srv)
         assert m['ferrite_conn_buffer_limit_bytes'] == BUDGET
         assert m['ferrite_conn_buffer_waits_total'] > 0
@@ -206,23 +218,18 @@ def test_pipelining_clients_that_never_read_stay_within_the_budget(srv, listener
         s.sendall(setup)
         harness.recv_until(s, reply if reply else (lambda d: len(d) >= 32))
     base = baseline(srv)
-    peak = [base]
-
-    def sample():
-        peak[0] = max(peak[0], srv.rss_kib())
-
+    peak = PeakRss(srv, base)
     socks = []
     try:
         for _ in range(count):
             s = harness.connect(srv.addr(listener))
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
             socks.append(s)
-        sent = push(socks, [get * 2000] * count, seconds=60, sample=sample)
+        sent = push(socks, [get * 2000] * count, seconds=60, sample=peak.sample)
         assert min(sent) > 20 * len(get), 'the server took almost nothing: %r' % sent[:5]
-        sample()
+        peak.sample()
         bound = (BUDGET + count * BASE) // 1024 + SLACK_KIB
-        assert peak[0] - base < bound * srv.memory_factor, (
-            'VmRSS grew from %d to %d KiB (bound %d KiB)' % (base, peak[0], bound))
+        peak.check(bound)
         m = metrics(srv)
         assert m['ferrite_backpressure_stalls_total'] >= count
     finally:

@@ -48,14 +48,19 @@ def recv_count(sock, marker, n):
     return data
 
 
-def send_and_count(addr, payload, marker, n):
-    """One connection: sends `payload`, reads until `marker` came `n` times, closes."""
+def send_and_read(addr, payload, read):
+    """One connection: sends `payload`, then read(socket) takes the replies; closes."""
     s = harness.connect(addr)
     try:
         s.sendall(payload)
-        return recv_count(s, marker, n)
+        return read(s)
     finally:
         s.close()
+
+
+def send_and_count(addr, payload, marker, n):
+    """One connection: sends `payload`, reads until `marker` came `n` times, closes."""
+    return send_and_read(addr, payload, lambda s: recv_count(s, marker, n))
 
 
 def test_memcache_text_multi_get(daemon):
@@ -76,14 +81,13 @@ def test_memcache_meta(daemon):
 def test_memcache_binary(daemon):
     k = b'hot:mc:binary'
     get = struct.pack('>BBHBBHIIQ', 0x80, 0x00, len(k), 0, 0, 0, len(k), 0, 0) + k
-    s = harness.connect(daemon.addr('memcache'))
-    try:
-        s.sendall(get * N)
+
+    def read(s):
         for _ in range(N):
             h = harness.recv_exact(s, 24)
             harness.recv_exact(s, struct.unpack('>I', h[8:12])[0])
-    finally:
-        s.close()
+
+    send_and_read(daemon.addr('memcache'), get * N, read)
     check_hot(daemon, 'hot:mc:binary')
 
 
@@ -131,13 +135,12 @@ def test_http(daemon):
 
 
 def test_ferrite_binary_tcp(daemon):
-    s = harness.connect(daemon.addr('binary'))
-    try:
-        s.sendall(b''.join(fb.request(fb.GET, b'hot:fb:tcp', rid=i) for i in range(N)))
+
+    def read(s):
         for _ in range(N):
             fb.read_reply(s)
-    finally:
-        s.close()
+
+    send_and_read(daemon.addr('binary'), b''.join(fb.request(fb.GET, b'hot:fb:tcp', rid=i) for i in range(N)), read)
     check_hot(daemon, 'hot:fb:tcp')
 
 
