@@ -10,6 +10,37 @@
 
 BENCH_SCRIPT="${0##*/}"
 
+# The defaults both benchmarks share (so that their runs compare); each script documents them
+# in its --help and may set more.
+FERRITED=build/release/src/server/ferrited
+BENCH=build/release/tools/ferrite_bench/ferrite-bench
+REPS=3
+DURATION=10
+WARMUP_TIME=1
+CONNS=50
+CLIENT_THREADS=2
+SERVER_THREADS=2
+KEYS=100000
+KEY_SIZE=16
+VALUE_SIZE=32
+RATIO=1:10
+OUT=""
+
+# Takes an option both benchmarks have ($1, with its value $2) into its variable; false when $1
+# is not one of them.
+common_option() {
+  case "$1" in
+    --ferrited) FERRITED="$2" ;;
+    --bench) BENCH="$2" ;;
+    --only) ONLY="$2" ;;
+    --reps) REPS="$2" ;;
+    --duration) DURATION="$2" ;;
+    --client-threads) CLIENT_THREADS="$2" ;;
+    --out) OUT="$2" ;;
+    *) return 1 ;;
+  esac
+}
+
 die() { echo "$BENCH_SCRIPT: $*" >&2; exit 1; }
 say() { printf '==> %s\n' "$*" >&2; }
 has() { [[ ",$1," == *",$2,"* ]]; }

@@ -34,22 +34,10 @@ cd "$ROOT"
 # shellcheck source=bench/kernel/lib.sh
 source bench/kernel/lib.sh
 
-FERRITED=build/release/src/server/ferrited
-BENCH=build/release/tools/ferrite_bench/ferrite-bench
+# The other defaults (FERRITED, BENCH, REPS, DURATION, ...) are lib.sh's.
 ONLY=redis,ferrited
 WORKLOADS=multi-incr,hash
 PIPELINES=1,16
-REPS=3
-DURATION=10
-WARMUP_TIME=1
-CONNS=50
-CLIENT_THREADS=2
-SERVER_THREADS=2
-KEYS=100000
-KEY_SIZE=16
-VALUE_SIZE=32
-RATIO=1:10
-OUT=""
 
 usage() {
   usage_header
@@ -75,21 +63,15 @@ posint() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer (go
 
 while (($#)); do
   (($# >= 2)) || [[ "$1" == -h || "$1" == --help ]] || die "option '$1' needs a value (see --help)"
+  if common_option "$@"; then shift 2; continue; fi
   case "$1" in
-    --ferrited) FERRITED="$2"; shift 2 ;;
-    --bench) BENCH="$2"; shift 2 ;;
-    --only) ONLY="$2"; shift 2 ;;
     --workloads) WORKLOADS="$2"; shift 2 ;;
     --pipelines) PIPELINES="$2"; shift 2 ;;
-    --reps) REPS="$2"; shift 2 ;;
-    --duration) DURATION="$2"; shift 2 ;;
     --warmup-time) WARMUP_TIME="$2"; shift 2 ;;
     --connections) CONNS="$2"; shift 2 ;;
-    --client-threads) CLIENT_THREADS="$2"; shift 2 ;;
     --keys) KEYS="$2"; shift 2 ;;
     --value-size) VALUE_SIZE="$2"; shift 2 ;;
     --ratio) RATIO="$2"; shift 2 ;;
-    --out) OUT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac

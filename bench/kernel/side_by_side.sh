@@ -34,25 +34,13 @@ cd "$ROOT"
 # shellcheck source=bench/kernel/lib.sh
 source bench/kernel/lib.sh
 
-FERRITED=build/release/src/server/ferrited
-BENCH=build/release/tools/ferrite_bench/ferrite-bench
+# The other defaults (FERRITED, BENCH, REPS, DURATION, ...) are lib.sh's.
 ONLY=memcached,redis,ferrited
 PARTS=throughput,redis-benchmark,rate,memory
-REPS=3
-DURATION=10
-WARMUP_TIME=1
-CONNS=50
-CLIENT_THREADS=2
-SERVER_THREADS=2
 REDIS_IO_THREADS=1
-KEYS=100000
-KEY_SIZE=16
-VALUE_SIZE=32
-RATIO=1:10
 PIPELINES="1 16"
 RATE_FRACTION=0.7
 MEM_ITEMS=1000000
-OUT=""
 
 usage() {
   usage_header
@@ -74,18 +62,12 @@ EOF
 }
 
 while (($#)); do
+  if common_option "$@"; then shift 2; continue; fi
   case "$1" in
-    --ferrited) FERRITED="$2"; shift 2 ;;
-    --bench) BENCH="$2"; shift 2 ;;
-    --only) ONLY="$2"; shift 2 ;;
     --parts) PARTS="$2"; shift 2 ;;
-    --reps) REPS="$2"; shift 2 ;;
-    --duration) DURATION="$2"; shift 2 ;;
-    --client-threads) CLIENT_THREADS="$2"; shift 2 ;;
     --rate-fraction) RATE_FRACTION="$2"; shift 2 ;;
     --items) MEM_ITEMS="$2"; shift 2 ;;
     --redis-io-threads) REDIS_IO_THREADS="$2"; shift 2 ;;
-    --out) OUT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "side_by_side.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
