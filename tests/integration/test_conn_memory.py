@@ -118,6 +118,13 @@ class PeakRss:
         assert self.peak - self.base < bound_kib * self.srv.memory_factor, (
             'VmRSS grew from %d to %d KiB (bound %d KiB)' % (self.base, self.peak, bound_kib))
 
+    def check_returned(self):
+        """After every connection closed: resident memory comes back within AFTER_CLOSE_KIB of
+        the base."""
+        after = settle_rss(self.srv, self.base + AFTER_CLOSE_KIB)
+        assert after - self.base < AFTER_CLOSE_KIB * self.srv.memory_factor, (
+            'VmRSS %d KiB after every connection closed, %d KiB before' % (after, self.base))
+
 
 def drain(sock):
     """What the server sent so far, without waiting; and whether it closed."""
@@ -182,9 +189,7 @@ def test_connections_stalling_in_large_requests_stay_within_the_budget(srv, list
     finally:
         for s in socks:
             s.close()
-    after = settle_rss(srv, base + AFTER_CLOSE_KIB)
-    assert after - base < AFTER_CLOSE_KIB * srv.memory_factor, (
-        'VmRSS %d KiB after every connection closed, %d KiB before' % (after, base))
+    peak.check_returned()
     deadline = time.monotonic() + harness.IO_TIMEOUT
     while metrics(srv)['ferrite_conn_buffer_bytes'] != 0:  # every close processed: nothing held
         assert time.monotonic() < deadline, metrics(srv)['ferrite_conn_buffer_bytes']
@@ -235,9 +240,7 @@ def test_pipelining_clients_that_never_read_stay_within_the_budget(srv, listener
     finally:
         for s in socks:
             s.close()
-    after = settle_rss(srv, base + AFTER_CLOSE_KIB)
-    assert after - base < AFTER_CLOSE_KIB * srv.memory_factor, (
-        'VmRSS %d KiB after every connection closed, %d KiB before' % (after, base))
+    peak.check_returned()
 
 
 def test_a_memcache_connection_held_at_its_reply_cap_counts_a_stall(srv):
