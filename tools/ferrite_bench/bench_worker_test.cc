@@ -176,6 +176,16 @@ Schedule requests_schedule(std::uint64_t quota, double limit_s) {
   return s;
 }
 
+// From now: `run_ns` of traffic, all of it measured; the drain ends at `deadline_ns` after the start.
+Schedule timed_schedule(std::uint64_t run_ns, std::uint64_t deadline_ns) {
+  Schedule s;
+  s.start_ns = now_ns();
+  s.measure_ns = s.start_ns;
+  s.end_ns = s.start_ns + run_ns;
+  s.deadline_ns = s.start_ns + deadline_ns;
+  return s;
+}
+
 TEST(Worker, PreloadThenMixAgainstACorrectServerCountsEverything) {
   std::map<std::string, std::string> kv;
   ScriptedServer server([&](std::string& in) { return mini_memcached(kv, in); });
@@ -205,12 +215,7 @@ TEST(Worker, OpenLoopSendsAtTheOfferedRate) {
   server.fill(cfg);
   auto codec = make_memcache_codec();
   Worker w(cfg, *codec, 0);
-  Schedule s;
-  s.start_ns = now_ns();
-  s.measure_ns = s.start_ns;
-  s.end_ns = s.start_ns + 500000000;  // 0.5 s at 2000/s: 1000 requests
-  s.deadline_ns = s.end_ns + 2000000000;
-  w.run(s);
+  w.run(timed_schedule(500000000, 2500000000));  // 0.5 s at 2000/s: 1000 requests
   EXPECT_NEAR(static_cast<double>(w.run_stats().ops), 1000.0, 2.0);
   EXPECT_EQ(w.run_stats().errors(), 0u) << w.run_stats().first_error;
   EXPECT_EQ(w.run_stats().send_lag.count(), w.run_stats().ops);
@@ -226,11 +231,8 @@ TEST(Worker, SilentServerTimesOutSoonAfterTheEnd) {
   server.fill(cfg);
   auto codec = make_memcache_codec();
   Worker w(cfg, *codec, 0);
-  Schedule sched;
-  sched.start_ns = now_ns();
-  sched.measure_ns = sched.start_ns;
-  sched.end_ns = sched.start_ns + 500000000;         // 0.5 s of traffic
-  sched.deadline_ns = sched.start_ns + 10000000000;  // far away: the timeout must end the drain
+  // 0.5 s of traffic; the deadline far away: the timeout must end the drain.
+  const Schedule sched = timed_schedule(500000000, 10000000000);
   w.run(sched);
   const double took = static_cast<double>(now_ns() - sched.start_ns) / 1e9;
   const Stats& s = w.run_stats();
