@@ -155,110 +155,89 @@ void add_store_counters(benchmark::State& state, const fs::Store& store) {
   state.counters["evictions"] = benchmark::Counter(static_cast<double>(st.evictions));
 }
 
-void BM_Ferrite_Get(benchmark::State& state) {
+// Counts hits whose value's first byte is not 0 (reading the value, as a client would).
+std::uint64_t value_hit(std::string_view value) { return static_cast<unsigned char>(value[0]) != 0; }
+
+// The share of the kBatch operations per iteration that hit, averaged over threads.
+void add_hit_ratio(benchmark::State& state, std::uint64_t hits) {
+  benchmark::DoNotOptimize(hits);
+  state.counters["hit%"] = benchmark::Counter(
+      100.0 * static_cast<double>(hits) / static_cast<double>(state.iterations() * kBatch),
+      benchmark::Counter::kAvgThreads);
+}
+
+// One Ferrite benchmark thread: each iteration, `batch(ctx, trace, pos)` makes kBatch requests
+// from the trace at pos (advancing it) between set_now and quiescent, as a worker's loop turn
+// does; a tick every kTickEvery turns. Then the store's counters (thread 0).
+template <typename Batch>
+void run_ferrite(benchmark::State& state, Batch&& batch) {
   auto& env = ferrite_env(static_cast<std::size_t>(state.range(0)));
   fs::Store& store = *env.store;
   const Trace& trace = *env.trace;
   auto ctx = store.attach();
   std::size_t pos = trace_start(state.thread_index());
   std::size_t turns = 0;
-  std::uint64_t hits = 0;
   for (auto _ : state) {
     ctx->set_now(store.now_ms());
-    for (std::size_t i = 0; i < kBatch; ++i) {
-      const fs::ItemView v = ctx->get(trace.key(pos++));
-      if (v) hits += static_cast<unsigned char>(v.value()[0]) != 0;
-    }
+    batch(*ctx, trace, pos);
     ctx->quiescent();
     if (++turns % kTickEvery == 0) ctx->tick();
   }
-  benchmark::DoNotOptimize(hits);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
-  state.counters["hit%"] = benchmark::Counter(
-      100.0 * static_cast<double>(hits) / static_cast<double>(state.iterations() * kBatch),
-      benchmark::Counter::kAvgThreads);
   ctx.reset();
   add_store_counters(state, store);
+}
+
+void BM_Ferrite_Get(benchmark::State& state) {
+  std::uint64_t hits = 0;
+  run_ferrite(state, [&](auto& ctx, const Trace& trace, std::size_t& pos) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      const fs::ItemView v = ctx.get(trace.key(pos++));
+      if (v) hits += value_hit(v.value());
+    }
+  });
+  add_hit_ratio(state, hits);
 }
 
 void BM_Ferrite_GetBatch(benchmark::State& state) {
-  auto& env = ferrite_env(static_cast<std::size_t>(state.range(0)));
-  fs::Store& store = *env.store;
-  const Trace& trace = *env.trace;
-  auto ctx = store.attach();
-  std::size_t pos = trace_start(state.thread_index());
-  std::size_t turns = 0;
   std::uint64_t hits = 0;
   fs::KeyRef keys[kBatch];
   fs::ItemView out[kBatch];
-  for (auto _ : state) {
-    ctx->set_now(store.now_ms());
+  run_ferrite(state, [&](auto& ctx, const Trace& trace, std::size_t& pos) {
     for (std::size_t i = 0; i < kBatch; ++i) keys[i] = fs::make_key(trace.key(pos++));
-    ctx->get_batch(std::span<const fs::KeyRef>(keys, kBatch), out);
+    ctx.get_batch(std::span<const fs::KeyRef>(keys, kBatch), out);
     for (std::size_t i = 0; i < kBatch; ++i) {
-      if (out[i]) hits += static_cast<unsigned char>(out[i].value()[0]) != 0;
+      if (out[i]) hits += value_hit(out[i].value());
     }
-    ctx->quiescent();
-    if (++turns % kTickEvery == 0) ctx->tick();
-  }
-  benchmark::DoNotOptimize(hits);
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
-  state.counters["hit%"] = benchmark::Counter(
-      100.0 * static_cast<double>(hits) / static_cast<double>(state.iterations() * kBatch),
-      benchmark::Counter::kAvgThreads);
-  ctx.reset();
-  add_store_counters(state, store);
+  });
+  add_hit_ratio(state, hits);
 }
 
 void BM_Ferrite_Set(benchmark::State& state) {
-  auto& env = ferrite_env(static_cast<std::size_t>(state.range(0)));
-  fs::Store& store = *env.store;
-  const Trace& trace = *env.trace;
-  auto ctx = store.attach();
-  std::size_t pos = trace_start(state.thread_index());
-  std::size_t turns = 0;
   std::uint64_t failures = 0;
   const std::string_view value = value32();
-  for (auto _ : state) {
-    ctx->set_now(store.now_ms());
+  run_ferrite(state, [&](auto& ctx, const Trace& trace, std::size_t& pos) {
     for (std::size_t i = 0; i < kBatch; ++i) {
-      failures += ctx->set(trace.key(pos++), value).status != fs::Status::kOk;
+      failures += ctx.set(trace.key(pos++), value).status != fs::Status::kOk;
     }
-    ctx->quiescent();
-    if (++turns % kTickEvery == 0) ctx->tick();
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+  });
   state.counters["failed"] = benchmark::Counter(static_cast<double>(failures));
-  ctx.reset();
-  add_store_counters(state, store);
 }
 
 void BM_Ferrite_SetBatch(benchmark::State& state) {
-  auto& env = ferrite_env(static_cast<std::size_t>(state.range(0)));
-  fs::Store& store = *env.store;
-  const Trace& trace = *env.trace;
-  auto ctx = store.attach();
-  std::size_t pos = trace_start(state.thread_index());
-  std::size_t turns = 0;
   std::uint64_t failures = 0;
   const std::string_view value = value32();
   fs::KeyRef keys[kBatch];
-  for (auto _ : state) {
-    ctx->set_now(store.now_ms());
+  run_ferrite(state, [&](auto& ctx, const Trace& trace, std::size_t& pos) {
     for (std::size_t i = 0; i < kBatch; ++i) {
       keys[i] = fs::make_key(trace.key(pos++));
-      ctx->prefetch(keys[i]);
+      ctx.prefetch(keys[i]);
     }
     for (std::size_t i = 0; i < kBatch; ++i) {
-      failures += ctx->set(keys[i], value).status != fs::Status::kOk;
+      failures += ctx.set(keys[i], value).status != fs::Status::kOk;
     }
-    ctx->quiescent();
-    if (++turns % kTickEvery == 0) ctx->tick();
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+  });
   state.counters["failed"] = benchmark::Counter(static_cast<double>(failures));
-  ctx.reset();
-  add_store_counters(state, store);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,54 +320,46 @@ ReferenceEnv& reference_env(std::size_t nkeys) {
   return envs.emplace(nkeys, std::move(env)).first->second;
 }
 
-void BM_Reference_Get(benchmark::State& state) {
+// One reference benchmark thread: each iteration, `batch(cache, trace, pos)` makes kBatch
+// requests from the trace at pos (advancing it).
+template <typename Batch>
+void run_reference(benchmark::State& state, Batch&& batch) {
   auto& env = reference_env(static_cast<std::size_t>(state.range(0)));
-  ReferenceLru& cache = *env.cache;
-  const Trace& trace = *env.trace;
   std::size_t pos = trace_start(state.thread_index());
+  for (auto _ : state) batch(*env.cache, *env.trace, pos);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+}
+
+void BM_Reference_Get(benchmark::State& state) {
   std::uint64_t hits = 0;
   std::string value;
   value.reserve(64);
-  for (auto _ : state) {
+  run_reference(state, [&](ReferenceLru& cache, const Trace& trace, std::size_t& pos) {
     for (std::size_t i = 0; i < kBatch; ++i) {
-      if (cache.get(trace.key(pos++), value)) hits += static_cast<unsigned char>(value[0]) != 0;
+      if (cache.get(trace.key(pos++), value)) hits += value_hit(value);
     }
-  }
-  benchmark::DoNotOptimize(hits);
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
-  state.counters["hit%"] = benchmark::Counter(
-      100.0 * static_cast<double>(hits) / static_cast<double>(state.iterations() * kBatch),
-      benchmark::Counter::kAvgThreads);
+  });
+  add_hit_ratio(state, hits);
 }
 
 void BM_Reference_GetBatch(benchmark::State& state) {
-  auto& env = reference_env(static_cast<std::size_t>(state.range(0)));
-  ReferenceLru& cache = *env.cache;
-  const Trace& trace = *env.trace;
-  std::size_t pos = trace_start(state.thread_index());
   std::uint64_t hits = 0;
   std::string value;
   value.reserve(64);
-  for (auto _ : state) {
+  run_reference(state, [&](ReferenceLru& cache, const Trace& trace, std::size_t& pos) {
     std::lock_guard<std::mutex> lock(cache.mutex());
     for (std::size_t i = 0; i < kBatch; ++i) {
-      if (cache.get_locked(trace.key(pos++), value)) hits += static_cast<unsigned char>(value[0]) != 0;
+      if (cache.get_locked(trace.key(pos++), value)) hits += value_hit(value);
     }
-  }
+  });
   benchmark::DoNotOptimize(hits);
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
 }
 
 void BM_Reference_Set(benchmark::State& state) {
-  auto& env = reference_env(static_cast<std::size_t>(state.range(0)));
-  ReferenceLru& cache = *env.cache;
-  const Trace& trace = *env.trace;
-  std::size_t pos = trace_start(state.thread_index());
   const std::string_view value = value32();
-  for (auto _ : state) {
+  run_reference(state, [&](ReferenceLru& cache, const Trace& trace, std::size_t& pos) {
     for (std::size_t i = 0; i < kBatch; ++i) cache.set(trace.key(pos++), value);
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+  });
 }
 
 // Key counts, then threads. Real time: with two threads a waiting mutex sleeps, and CPU time

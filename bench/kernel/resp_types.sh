@@ -31,26 +31,16 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+# shellcheck source=bench/kernel/lib.sh
+source bench/kernel/lib.sh
 
-FERRITED=build/release/src/server/ferrited
-BENCH=build/release/tools/ferrite_bench/ferrite-bench
+# The other defaults (FERRITED, BENCH, REPS, DURATION, ...) are lib.sh's.
 ONLY=redis,ferrited
 WORKLOADS=multi-incr,hash
 PIPELINES=1,16
-REPS=3
-DURATION=10
-WARMUP_TIME=1
-CONNS=50
-CLIENT_THREADS=2
-SERVER_THREADS=2
-KEYS=100000
-KEY_SIZE=16
-VALUE_SIZE=32
-RATIO=1:10
-OUT=""
 
 usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+  usage_header
   cat <<EOF
 Options:
   --ferrited PATH        ferrited binary ($FERRITED)
@@ -69,28 +59,19 @@ Options:
 EOF
 }
 
-die() { echo "resp_types.sh: $*" >&2; exit 1; }
-say() { printf '==> %s\n' "$*" >&2; }
-has() { [[ ",$1," == *",$2,"* ]]; }
 posint() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer (got '$2')"; }
 
 while (($#)); do
   (($# >= 2)) || [[ "$1" == -h || "$1" == --help ]] || die "option '$1' needs a value (see --help)"
+  if common_option "$@"; then shift 2; continue; fi
   case "$1" in
-    --ferrited) FERRITED="$2"; shift 2 ;;
-    --bench) BENCH="$2"; shift 2 ;;
-    --only) ONLY="$2"; shift 2 ;;
     --workloads) WORKLOADS="$2"; shift 2 ;;
     --pipelines) PIPELINES="$2"; shift 2 ;;
-    --reps) REPS="$2"; shift 2 ;;
-    --duration) DURATION="$2"; shift 2 ;;
     --warmup-time) WARMUP_TIME="$2"; shift 2 ;;
     --connections) CONNS="$2"; shift 2 ;;
-    --client-threads) CLIENT_THREADS="$2"; shift 2 ;;
     --keys) KEYS="$2"; shift 2 ;;
     --value-size) VALUE_SIZE="$2"; shift 2 ;;
     --ratio) RATIO="$2"; shift 2 ;;
-    --out) OUT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
@@ -115,94 +96,25 @@ if has "$ONLY" redis; then command -v redis-server >/dev/null || die "redis-serv
 if has "$ONLY" ferrited; then [[ -x "$FERRITED" ]] || die "no ferrited at $FERRITED (build it, pass --ferrited PATH, or use --only redis)"; fi
 command -v timeout >/dev/null || die "timeout (coreutils) is not installed"
 
-STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-if [[ -z "$OUT" ]]; then
-  mkdir -p bench/runs
-  OUT="bench/runs/resp-types-$STAMP.jsonl"
-fi
-SUMMARY="${OUT%.jsonl}.txt"
-: >"$OUT"
-TMP="$(mktemp -d)"
-CLK_TCK="$(getconf CLK_TCK)"
+bench_setup_output resp-types
 # Bounds: ferrite-bench's own --time-limit per phase, and `timeout` a little beyond it.
 RUN_LIMIT=$((WARMUP_TIME + DURATION + 30))
 PRELOAD_LIMIT=300
 
 # --- servers --------------------------------------------------------------------------------
 
-PIDS=()       # every server started, stopped on exit
-SRV_PID=""    # the server running now
-SRV_ADDR=""   # its RESP listener, host:port
+SRV_ADDR=""   # the RESP listener of the server running now, host:port
 
-stop_pid() {
-  local pid="$1" i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "resp_types.sh: PID $pid did not stop on SIGTERM; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'echo "resp_types.sh: interrupted; stopping the servers" >&2; exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits until 127.0.0.1:$1 accepts a connection, while PID $2 lives (10 s at most).
-wait_port() {
-  local port="$1" pid="$2" i
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-
-start_redis() {  # default configuration, but no persistence and on a free loopback port
-  local port log="$TMP/redis.log"
-  port="$(free_port)"
-  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize no \
-    --logfile '' >"$log" 2>&1 &
-  SRV_PID=$!
-  PIDS+=("$SRV_PID")
-  wait_port "$port" "$SRV_PID" || { cat "$log" >&2; die "redis-server did not start"; }
-  SRV_ADDR="127.0.0.1:$port"
+start_redis() {
+  launch_redis
+  SRV_ADDR="127.0.0.1:$SRV_PORT"
 }
 
 start_ferrited() {
-  local out="$TMP/ferrited.out" err="$TMP/ferrited.err" i line
-  : >"$out"
-  # Port 0: ferrited binds a free port and says which in its ready line.
-  "$FERRITED" --set server.workers="$SERVER_THREADS" --set server.memory=1GiB \
-    --set listen.resp=127.0.0.1:0 --set listen.memcache= --set listen.memcache_udp= \
-    --set listen.binary= --set listen.binary_udp= --set listen.http= --set mgmt.socket= \
-    >"$out" 2>"$err" &
-  SRV_PID=$!
-  PIDS+=("$SRV_PID")
-  line=""
-  for ((i = 0; i < 150; i++)); do
-    line="$(grep -m1 '^ferrited ready' "$out" || true)"
-    [[ -n "$line" ]] && break
-    kill -0 "$SRV_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  [[ -n "$line" ]] || { cat "$err" >&2; die "ferrited did not print its ready line"; }
-  SRV_ADDR="$(sed -n 's/.*resp=\([^ ]*\).*/\1/p' <<<"$line")"
-  [[ -n "$SRV_ADDR" ]] || die "ferrited's ready line names no resp listener: $line"
+  launch_ferrited 1GiB --set listen.resp=127.0.0.1:0 --set listen.memcache= --set listen.memcache_udp= \
+    --set listen.binary= --set listen.binary_udp= --set listen.http= --set mgmt.socket=
+  SRV_ADDR="$(sed -n 's/.*resp=\([^ ]*\).*/\1/p' <<<"$READY_LINE")"
+  [[ -n "$SRV_ADDR" ]] || die "ferrited's ready line names no resp listener: $READY_LINE"
 }
 
 start_server() {
@@ -213,25 +125,7 @@ start_server() {
   say "$1 started, PID $SRV_PID, RESP on $SRV_ADDR"
 }
 
-stop_server() {
-  stop_pid "$SRV_PID"
-  SRV_PID=""
-}
-
-server_alive() { kill -0 "$SRV_PID" 2>/dev/null; }
-
-cpu_ticks() {  # utime + stime of PID $1, in clock ticks (/proc/PID/stat fields 14 and 15)
-  local line rest
-  read -r line <"/proc/$1/stat"
-  rest="${line##*) }"  # the fields after the command name; the state is field 3
-  # shellcheck disable=SC2086
-  set -- $rest
-  echo $((${12} + ${13}))
-}
-
 # --- runs -------------------------------------------------------------------------------------
-
-emit() { printf '%s\n' "$1" >>"$OUT"; }
 
 json_field() {  # $1: JSON text (or empty), $2: a Python expression on d; prints it, or $3 if none
   python3 - "$1" "$2" "${3:-}" <<'PY'
@@ -279,23 +173,16 @@ bench_run() {  # $1 server, $2 workload, $3 pipeline, $4 rep
   t1="$(cpu_ticks "$SRV_PID")"
   [[ -n "$json" ]] || json="null"
   LAST_OPS="$(json_field "$json" 'd["ops"]' 0)"
-  emit "{\"part\":\"run\",\"server\":\"$server\",\"workload\":\"$workload\",\"pipeline\":$pipeline,\"rep\":$rep,\"rc\":$rc,\"server_cpu_s\":$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", d / hz }'),\"bench\":$json}"
+  emit "{\"part\":\"run\",\"server\":\"$server\",\"workload\":\"$workload\",\"pipeline\":$pipeline,\"rep\":$rep,\"rc\":$rc,\"server_cpu_s\":$(ticks_to_s $((t1 - t0))),\"bench\":$json}"
   say "$workload $server P$pipeline rep $rep: $(json_field "$json" 'int(d["ops_per_sec"])' 0) ops/s, $(json_field "$json" 'd["errors"]["total"]' '?') errors (exit $rc)$( ((rc == 0)) || echo ": $(json_field "$json" 'd["errors"]["first"]' "$(tr '\n' ' ' <"$TMP/bench.err")")")"
   server_alive || die "$server died during the run"
 }
 
-emit "$(python3 - "$STAMP" "$(uname -srm)" "$(nproc)" "$(git rev-parse --short HEAD 2>/dev/null || echo none)" \
-  "$(redis-server --version 2>/dev/null | awk '{print $3}' || echo none)" \
-  "$( [[ -x "$FERRITED" ]] && "$FERRITED" --version 2>/dev/null || echo none)" "$FERRITED" \
-  "$(cut -d' ' -f1-3 /proc/loadavg)" "$CONNS" "$CLIENT_THREADS" "$SERVER_THREADS" "$KEYS" "$VALUE_SIZE" "$RATIO" \
-  "$DURATION" "$WARMUP_TIME" "$REPS" "$ONLY" "$PIPELINES" <<'PY'
-import json, sys
-k = ["date", "kernel", "cpus", "git", "redis", "ferrited", "ferrited_path", "loadavg_start", "connections",
-     "client_threads", "server_threads", "keys", "value_size", "ratio", "duration_s", "warmup_s", "reps", "servers",
-     "pipelines"]
-print(json.dumps({"part": "env", **dict(zip(k, sys.argv[1:]))}))
-PY
-)"
+emit_env redis "$(redis-server --version 2>/dev/null | awk '{print $3}' || echo none)" \
+  ferrited "$( [[ -x "$FERRITED" ]] && "$FERRITED" --version 2>/dev/null || echo none)" ferrited_path "$FERRITED" \
+  loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)" connections "$CONNS" client_threads "$CLIENT_THREADS" \
+  server_threads "$SERVER_THREADS" keys "$KEYS" value_size "$VALUE_SIZE" ratio "$RATIO" duration_s "$DURATION" \
+  warmup_s "$WARMUP_TIME" reps "$REPS" servers "$ONLY" pipelines "$PIPELINES"
 
 for server in redis ferrited; do
   has "$ONLY" "$server" || continue
@@ -319,16 +206,9 @@ for server in redis ferrited; do
   stop_server
 done
 
-emit "{\"part\":\"env_end\",\"loadavg_end\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
-
 # --- the table --------------------------------------------------------------------------------
 
-python3 - "$OUT" <<'PY' | tee "$SUMMARY"
-import json, statistics, sys
-
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-env = next(r for r in rows if r["part"] == "env")
-end = next((r for r in rows if r["part"] == "env_end"), {})
+bench_table <<'PY'
 servers = [s for s in ("redis", "ferrited") if s in env["servers"].split(",")]
 med = lambda v: statistics.median(v) if v else None
 

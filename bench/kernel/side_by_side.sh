@@ -31,29 +31,19 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+# shellcheck source=bench/kernel/lib.sh
+source bench/kernel/lib.sh
 
-FERRITED=build/release/src/server/ferrited
-BENCH=build/release/tools/ferrite_bench/ferrite-bench
+# The other defaults (FERRITED, BENCH, REPS, DURATION, ...) are lib.sh's.
 ONLY=memcached,redis,ferrited
 PARTS=throughput,redis-benchmark,rate,memory
-REPS=3
-DURATION=10
-WARMUP_TIME=1
-CONNS=50
-CLIENT_THREADS=2
-SERVER_THREADS=2
 REDIS_IO_THREADS=1
-KEYS=100000
-KEY_SIZE=16
-VALUE_SIZE=32
-RATIO=1:10
 PIPELINES="1 16"
 RATE_FRACTION=0.7
 MEM_ITEMS=1000000
-OUT=""
 
 usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+  usage_header
   cat <<EOF
 Options:
   --ferrited PATH        ferrited binary ($FERRITED)
@@ -72,26 +62,16 @@ EOF
 }
 
 while (($#)); do
+  if common_option "$@"; then shift 2; continue; fi
   case "$1" in
-    --ferrited) FERRITED="$2"; shift 2 ;;
-    --bench) BENCH="$2"; shift 2 ;;
-    --only) ONLY="$2"; shift 2 ;;
     --parts) PARTS="$2"; shift 2 ;;
-    --reps) REPS="$2"; shift 2 ;;
-    --duration) DURATION="$2"; shift 2 ;;
-    --client-threads) CLIENT_THREADS="$2"; shift 2 ;;
     --rate-fraction) RATE_FRACTION="$2"; shift 2 ;;
     --items) MEM_ITEMS="$2"; shift 2 ;;
     --redis-io-threads) REDIS_IO_THREADS="$2"; shift 2 ;;
-    --out) OUT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "side_by_side.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-
-die() { echo "side_by_side.sh: $*" >&2; exit 1; }
-say() { printf '==> %s\n' "$*" >&2; }
-has() { [[ ",$1," == *",$2,"* ]]; }
 
 for s in ${ONLY//,/ }; do
   case "$s" in memcached | redis | ferrited) ;; *) die "--only: unknown server '$s' (memcached, redis, ferrited)" ;; esac
@@ -106,69 +86,15 @@ if has "$ONLY" redis; then command -v redis-server >/dev/null || die "redis-serv
 if has "$ONLY" ferrited; then [[ -x "$FERRITED" ]] || die "no ferrited at $FERRITED (build it, pass --ferrited PATH, or use --only memcached,redis)"; fi
 if has "$PARTS" redis-benchmark; then command -v redis-benchmark >/dev/null || die "redis-benchmark is not installed"; fi
 
-STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-if [[ -z "$OUT" ]]; then
-  mkdir -p bench/runs
-  OUT="bench/runs/side-by-side-$STAMP.jsonl"
-fi
-SUMMARY="${OUT%.jsonl}.txt"
-: >"$OUT"
-TMP="$(mktemp -d)"
-CLK_TCK="$(getconf CLK_TCK)"
+bench_setup_output side-by-side
 
 # --- servers --------------------------------------------------------------------------------
 
-PIDS=()            # every server started, stopped on exit
-SRV_PID=""         # the server running now
-declare -A SRV_ADDR  # its listeners: memcache, resp, binary, binary_udp -> host:port
-
-stop_pid() {
-  local pid="$1" i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "side_by_side.sh: PID $pid did not stop on SIGTERM; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'echo "side_by_side.sh: interrupted; stopping the servers" >&2; exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits until 127.0.0.1:$1 accepts a connection, while PID $2 lives (10 s at most).
-wait_port() {
-  local port="$1" pid="$2" i
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
+declare -A SRV_ADDR  # the listeners of the server running now: memcache, resp, binary, binary_udp -> host:port
 
 start_memcached() {  # $1: memory limit in MiB
-  local port log="$TMP/memcached.log" user=()
-  port="$(free_port)"
-  ((EUID == 0)) && user=(-u nobody)
-  memcached "${user[@]}" -l 127.0.0.1 -p "$port" -U 0 -t "$SERVER_THREADS" -m "$1" -c 4096 >"$log" 2>&1 &
-  SRV_PID=$!
-  PIDS+=("$SRV_PID")
-  wait_port "$port" "$SRV_PID" || { cat "$log" >&2; die "memcached did not start"; }
-  SRV_ADDR=([memcache]="127.0.0.1:$port")
+  launch_memcached "$1"
+  SRV_ADDR=([memcache]="127.0.0.1:$SRV_PORT")
 }
 
 redis_io_threads() {  # io-threads exists from Redis 6 on
@@ -178,37 +104,19 @@ redis_io_threads() {  # io-threads exists from Redis 6 on
 }
 
 start_redis() {
-  local port log="$TMP/redis.log" extra=()
-  port="$(free_port)"
+  local extra=()
   redis_io_threads && extra=(--io-threads "$REDIS_IO_THREADS")
-  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize no \
-    --logfile '' "${extra[@]}" >"$log" 2>&1 &
-  SRV_PID=$!
-  PIDS+=("$SRV_PID")
-  wait_port "$port" "$SRV_PID" || { cat "$log" >&2; die "redis-server did not start"; }
-  SRV_ADDR=([resp]="127.0.0.1:$port")
+  launch_redis "${extra[@]}"
+  SRV_ADDR=([resp]="127.0.0.1:$SRV_PORT")
 }
 
 start_ferrited() {  # $1: server.memory
-  local out="$TMP/ferrited.out" err="$TMP/ferrited.err" i line tok
-  : >"$out"
-  # Port 0: ferrited binds free ports and says which in its ready line.
-  "$FERRITED" --set server.workers="$SERVER_THREADS" --set server.memory="$1" \
-    --set listen.memcache=127.0.0.1:0 --set listen.resp=127.0.0.1:0 \
+  local tok
+  launch_ferrited "$1" --set listen.memcache=127.0.0.1:0 --set listen.resp=127.0.0.1:0 \
     --set listen.binary=127.0.0.1:0 --set listen.binary_udp=127.0.0.1:0 \
-    --set listen.memcache_udp= --set listen.http= --set mgmt.socket= >"$out" 2>"$err" &
-  SRV_PID=$!
-  PIDS+=("$SRV_PID")
-  line=""
-  for ((i = 0; i < 150; i++)); do
-    line="$(grep -m1 '^ferrited ready' "$out" || true)"
-    [[ -n "$line" ]] && break
-    kill -0 "$SRV_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  [[ -n "$line" ]] || { cat "$err" >&2; die "ferrited did not print its ready line"; }
+    --set listen.memcache_udp= --set listen.http= --set mgmt.socket=
   SRV_ADDR=()
-  for tok in ${line#ferrited ready}; do SRV_ADDR["${tok%%=*}"]="${tok#*=}"; done
+  for tok in ${READY_LINE#ferrited ready}; do SRV_ADDR["${tok%%=*}"]="${tok#*=}"; done
 }
 
 start_server() {  # $1: memcached|redis|ferrited, $2: memory (MiB for memcached, size for ferrited)
@@ -218,22 +126,6 @@ start_server() {  # $1: memcached|redis|ferrited, $2: memory (MiB for memcached,
     ferrited) start_ferrited "${2:-1GiB}" ;;
   esac
   say "$1 started, PID $SRV_PID: ${SRV_ADDR[*]}"
-}
-
-stop_server() {
-  stop_pid "$SRV_PID"
-  SRV_PID=""
-}
-
-server_alive() { kill -0 "$SRV_PID" 2>/dev/null; }
-
-cpu_ticks() {  # utime + stime of PID $1, in clock ticks (/proc/PID/stat fields 14 and 15)
-  local line rest
-  read -r line <"/proc/$1/stat"
-  rest="${line##*) }"  # the fields after the command name; the state is field 3
-  # shellcheck disable=SC2086
-  set -- $rest
-  echo $((${12} + ${13}))
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -246,8 +138,6 @@ children_cpu() {
 }
 
 # --- runs -------------------------------------------------------------------------------------
-
-emit() { printf '%s\n' "$1" >>"$OUT"; }
 
 preload() {  # $1: protocol, $2: address, $3: keys
   local json rc=0
@@ -267,7 +157,7 @@ bench_run() {  # $1 part, $2 server, $3 protocol, $4 pipeline, $5 rep, extra fer
     --duration "$DURATION" --warmup-time "$WARMUP_TIME" --json "$@" 2>"$TMP/bench.err")" || rc=$?
   t1="$(cpu_ticks "$SRV_PID")"
   [[ -n "$json" ]] || json="null"
-  emit "{\"part\":\"$part\",\"server\":\"$server\",\"protocol\":\"$proto\",\"pipeline\":$pipeline,\"rep\":$rep,\"rc\":$rc,\"server_cpu_s\":$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", d / hz }'),\"bench\":$json}"
+  emit "{\"part\":\"$part\",\"server\":\"$server\",\"protocol\":\"$proto\",\"pipeline\":$pipeline,\"rep\":$rep,\"rc\":$rc,\"server_cpu_s\":$(ticks_to_s $((t1 - t0))),\"bench\":$json}"
   LAST_OPS="$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(int(d["ops_per_sec"]) if d else 0)' "$json")"
   say "$part $server $proto P$pipeline rep $rep: $LAST_OPS ops/s (exit $rc)"
   ((rc == 0)) || sed 's/^/    /' "$TMP/bench.err" >&2
@@ -320,17 +210,11 @@ protocols_of() {  # the protocols each server is measured on
 
 # --- the parts --------------------------------------------------------------------------------
 
-emit "$(python3 - "$STAMP" "$(uname -srm)" "$(nproc)" "$(git rev-parse --short HEAD 2>/dev/null || echo none)" \
-  "$(memcached -V 2>/dev/null || echo none)" "$(redis-server --version 2>/dev/null | awk '{print $3}' || echo none)" \
-  "$(cut -d' ' -f1-3 /proc/loadavg)" "$CONNS" "$CLIENT_THREADS" "$SERVER_THREADS" "$KEYS" "$VALUE_SIZE" "$RATIO" \
-  "$DURATION" "$REPS" "$(redis_io_threads && echo "$REDIS_IO_THREADS" || echo 1)" <<'PY'
-import json, sys
-k = ["date", "kernel", "cpus", "git", "memcached", "redis", "loadavg_start", "connections", "client_threads",
-     "server_threads", "keys", "value_size", "ratio", "duration_s", "reps", "redis_io_threads"]
-d = dict(zip(k, sys.argv[1:]))
-print(json.dumps({"part": "env", **d}))
-PY
-)"
+emit_env memcached "$(memcached -V 2>/dev/null || echo none)" \
+  redis "$(redis-server --version 2>/dev/null | awk '{print $3}' || echo none)" \
+  loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)" connections "$CONNS" client_threads "$CLIENT_THREADS" \
+  server_threads "$SERVER_THREADS" keys "$KEYS" value_size "$VALUE_SIZE" ratio "$RATIO" duration_s "$DURATION" \
+  reps "$REPS" redis_io_threads "$(redis_io_threads && echo "$REDIS_IO_THREADS" || echo 1)"
 
 if has "$PARTS" throughput || has "$PARTS" redis-benchmark; then
   for server in memcached redis ferrited; do
@@ -436,16 +320,9 @@ PY
   done
 fi
 
-emit "{\"part\":\"env_end\",\"loadavg_end\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
-
 # --- the table --------------------------------------------------------------------------------
 
-python3 - "$OUT" <<'PY' | tee "$SUMMARY"
-import json, statistics, sys
-
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-env = next(r for r in rows if r["part"] == "env")
-end = next((r for r in rows if r["part"] == "env_end"), {})
+bench_table <<'PY'
 med = lambda v: statistics.median(v) if v else float("nan")
 
 def group(part, keyf):

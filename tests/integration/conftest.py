@@ -7,12 +7,14 @@ Each test module starts its own servers and stops them when it is done, by PID, 
 failed.
 """
 
-import os
+import contextlib
 import itertools
+import os
 
 import pytest
 
 import harness
+import respwire
 
 _MODES = {'': ('ferrited',), '0': ('ferrited',), '1': ('ferrited', 'peer'), 'only': ('peer',)}
 
@@ -43,46 +45,41 @@ def start(kind, sets=()):
     raise ValueError(kind)
 
 
-def stop_checked(server):
-    """Stops a server; a ferrited that died during the tests, or did not exit 0 on SIGTERM, fails
-    the module."""
-    alive = server.alive()
-    status = server.stop()
-    stderr = server.stderr_text()[-8000:]
-    if server.is_ferrited:
-        assert alive, 'ferrited died during the tests (status %s); its stderr:\n%s' % (
-            status, stderr)
-        assert status == 0, 'ferrited exited with %s on SIGTERM; its stderr:\n%s' % (status, stderr)
+stop_checked = harness.stop_checked  # used by test modules as conftest.stop_checked
 
 
 @pytest.fixture(scope='module', params=server_kinds('memcached'))
 def mc_server(request):
     """A server speaking the memcached protocols (ferrited or memcached)."""
-    server = start(request.param)
-    try:
-        yield server
-    finally:
-        stop_checked(server)
+    yield from harness.serving(start(request.param))
 
 
 @pytest.fixture(scope='module', params=server_kinds('redis'))
 def resp_server(request):
     """A server speaking RESP (ferrited or redis-server)."""
-    server = start(request.param)
-    try:
-        yield server
-    finally:
-        stop_checked(server)
+    yield from harness.serving(start(request.param))
 
 
 @pytest.fixture(scope='module', params=ferrited_only())
 def ferrited(request):
     """ferrited alone, for what has no reference server (HTTP, the binary protocol, start-up)."""
-    server = start(request.param)
-    try:
-        yield server
-    finally:
-        stop_checked(server)
+    yield from harness.serving(start(request.param))
+
+
+# RESP clients on the `server` fixture of the test module that asks for them (a module with a
+# fixture of the same name uses its own).
+@pytest.fixture
+def r(server):
+    """redis-py (RESP2), closed after the test."""
+    with contextlib.closing(harness.resp_client(server)) as client:
+        yield client
+
+
+@pytest.fixture
+def conn(server):
+    """A raw RESP connection (respwire.Conn: exact bytes, RESP3), closed after the test."""
+    with contextlib.closing(respwire.Conn(server.addr('resp'))) as c:
+        yield c
 
 
 _key_counter = itertools.count()

@@ -6,14 +6,17 @@ on free loopback ports and is stopped by its PID. Every wait here is bounded.
 """
 
 import atexit
+import contextlib
 import functools
 import os
 import re
+import resource
 import select
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 HOST = '127.0.0.1'
@@ -183,8 +186,21 @@ def _spawn(argv, stdout=subprocess.DEVNULL, cwd=None):
     return proc, err
 
 
-def _wait_tcp(proc, addr, probe, expect):
-    """Waits until `probe` sent to addr gets a reply starting with `expect`."""
+def _wait_tcp(proc, addr, probe, expect, workdir=None):
+    """Waits until `probe` sent to addr gets a reply starting with `expect`; when it does not,
+    kills the process (and removes its working directory) before raising."""
+    try:
+        _wait_tcp_reply(proc, addr, probe, expect)
+    except Exception:
+        proc.kill()
+        proc.wait(timeout=STOP_TIMEOUT)
+        _live.pop(proc.pid, None)
+        if workdir is not None:
+            workdir.cleanup()
+        raise
+
+
+def _wait_tcp_reply(proc, addr, probe, expect):
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -276,13 +292,7 @@ def start_memcached(conn_limit=4096):
     if os.geteuid() == 0:
         argv += ['-u', 'root']
     proc, err = _spawn(argv)
-    try:
-        _wait_tcp(proc, (HOST, port), b'version\r\n', b'VERSION')
-    except Exception:
-        proc.kill()
-        proc.wait(timeout=STOP_TIMEOUT)
-        _live.pop(proc.pid, None)
-        raise
+    _wait_tcp(proc, (HOST, port), b'version\r\n', b'VERSION')
     return Server('memcached', proc, {'memcache': (HOST, port), 'memcache_udp': (HOST, port)}, err,
                   None)
 
@@ -294,15 +304,45 @@ def start_redis(extra=()):
     argv = ['redis-server', '--port', str(port), '--bind', HOST, '--save', '', '--appendonly',
             'no', '--dir', workdir.name, '--daemonize', 'no']
     proc, err = _spawn(argv + list(extra), cwd=workdir.name)
-    try:
-        _wait_tcp(proc, (HOST, port), b'PING\r\n', b'+PONG')
-    except Exception:
-        proc.kill()
-        proc.wait(timeout=STOP_TIMEOUT)
-        _live.pop(proc.pid, None)
-        workdir.cleanup()
-        raise
+    _wait_tcp(proc, (HOST, port), b'PING\r\n', b'+PONG', workdir)
     return Server('redis', proc, {'resp': (HOST, port)}, err, workdir)
+
+
+def start_ferrited_with_mgmt(directory, sets=()):
+    """ferrited with its management socket in `directory` (the path is the server's `sock`)."""
+    sock = os.path.join(str(directory), 'ferrited.sock')
+    server = start_ferrited(sets=['mgmt.socket=' + sock] + list(sets))
+    server.sock = sock
+    return server
+
+
+def stop_checked(server):
+    """Stops a server; a ferrited that died during the tests, or did not exit 0 on SIGTERM, fails
+    the test (with its stderr: from a sanitizer's report if there is one, else its end)."""
+    alive = server.alive()
+    status = server.stop()
+    if server.is_ferrited:
+        log = server.stderr_text()
+        report = log.find('ERROR: ')
+        stderr = log[report:report + 8000] if report >= 0 else log[-8000:]
+        assert alive, 'ferrited died during the tests (status %s); its stderr:\n%s' % (status, stderr)
+        assert status == 0, 'ferrited exited with %s on SIGTERM; its stderr:\n%s' % (status, stderr)
+
+
+def serving(server):
+    """For a fixture, `yield from harness.serving(server)`: yields the server, then stops it
+    checked (stop_checked), also when a test failed."""
+    try:
+        yield server
+    finally:
+        stop_checked(server)
+
+
+def resp_client(server):
+    """redis-py on the server's RESP listener, with the tests' I/O timeouts."""
+    import redis  # here: not every user of harness has redis-py
+    host, port = server.addr('resp')
+    return redis.Redis(host=host, port=port, socket_timeout=IO_TIMEOUT, socket_connect_timeout=IO_TIMEOUT)
 
 
 # ---- socket helpers -------------------------------------------------------------------------
@@ -391,3 +431,73 @@ def exchange(addr, request, terminator, timeout=IO_TIMEOUT):
     with connect(addr, timeout) as s:
         s.sendall(request)
         return recv_until(s, terminator, timeout)
+
+
+# ---- test-process limits and background clients ----------------------------------------------
+
+def raise_fd_limit(need_fds):
+    """Raises this process's RLIMIT_NOFILE soft limit to `need_fds`; skips the test when the hard
+    limit is lower."""
+    import pytest  # here: harness is also imported where pytest is not running
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need_fds:
+        target = need_fds if hard == resource.RLIM_INFINITY else min(hard, need_fds)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft < need_fds:
+        pytest.skip('RLIMIT_NOFILE hard limit %d is below %d' % (hard, need_fds))
+
+
+class BackgroundLoad:
+    """A client thread making checked rounds (a request and its reply) until stop() or `limit`
+    rounds. A subclass gives round(i), which returns None when the reply was right and else what
+    was wrong (kept in `errors`; the load ends there), and may give session() (a context manager
+    entered in the thread around all rounds) and close() (after the thread ended). `rounds` counts
+    the right rounds; an exception in the thread is kept in `errors` too. start() starts it."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.done = threading.Event()
+        self.errors = []
+        self.rounds = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def session(self):
+        return contextlib.nullcontext()
+
+    def round(self, i):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+    def _run(self):
+        try:
+            with self.session():
+                for i in range(self.limit):
+                    if self.done.is_set():
+                        return
+                    wrong = self.round(i)
+                    if wrong is not None:
+                        self.errors.append(wrong)
+                        return
+                    self.rounds += 1
+        except Exception as e:  # noqa: BLE001 (reported by stop())
+            self.errors.append(repr(e))
+
+    def halt(self):
+        """Ends the thread (without checking what it saw)."""
+        self.done.set()
+        self.thread.join(timeout=IO_TIMEOUT + 5)
+
+    def stop(self):
+        """Ends the thread, fails on what went wrong; returns the right rounds."""
+        self.halt()
+        self.close()
+        assert not self.thread.is_alive(), 'the load is stuck'
+        assert not self.errors, self.errors
+        return self.rounds

@@ -9,7 +9,6 @@ items) are in the commit history, not here."""
 
 import json
 import socket
-import threading
 
 import pytest
 
@@ -50,16 +49,8 @@ class Mgmt:
 
 @pytest.fixture(scope='module', params=ferrited_only())
 def daemon(request, tmp_path_factory):
-    sock = str(tmp_path_factory.mktemp('admin') / 'ferrited.sock')
-    server = harness.start_ferrited(sets=['mgmt.socket=' + sock, 'server.memory=256MiB'])
-    server.sock = sock
-    try:
-        yield server
-    finally:
-        alive = server.alive()
-        status = server.stop()
-        assert alive, 'ferrited died (status %s): %s' % (status, server.stderr_text()[-3000:])
-        assert status == 0
+    yield from harness.serving(
+        harness.start_ferrited_with_mgmt(tmp_path_factory.mktemp('admin'), sets=['server.memory=256MiB']))
 
 
 def fill(server):
@@ -85,44 +76,29 @@ def buckets(m):
     return m.data('/stats')['store']['table_slots_now'] // SLOTS_PER_BUCKET
 
 
-class Getter:
+class Getter(harness.BackgroundLoad):
     """A client reading known keys in a loop on its own connections (one per worker, as the
     kernel spreads them), checking every value, until stopped."""
 
     def __init__(self, server, allow_miss=False):
+        super().__init__(10 ** 6)
         self.allow_miss = allow_miss
         self.conns = [harness.connect(server.addr('memcache')) for _ in range(4)]
-        self.stop_flag = threading.Event()
-        self.errors = []
-        self.gets = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.start()
 
-    def _run(self):
-        try:
-            for i in range(10 ** 6):
-                if self.stop_flag.is_set():
-                    return
-                s = self.conns[i % len(self.conns)]
-                n = i * 7919 % ITEMS
-                s.sendall(b'get small:%07d\r\n' % n)
-                reply = harness.recv_until(s, b'END\r\n')
-                hit = b'VALUE small:%07d 0 8\r\n%08d\r\nEND\r\n' % (n, n)
-                if reply != hit and not (self.allow_miss and reply == b'END\r\n'):
-                    self.errors.append(reply[-200:])
-                    return
-                self.gets += 1
-        except Exception as e:  # noqa: BLE001 (reported by stop())
-            self.errors.append(repr(e))
+    def round(self, i):
+        s = self.conns[i % len(self.conns)]
+        n = i * 7919 % ITEMS
+        s.sendall(b'get small:%07d\r\n' % n)
+        reply = harness.recv_until(s, b'END\r\n')
+        hit = b'VALUE small:%07d 0 8\r\n%08d\r\nEND\r\n' % (n, n)
+        if reply != hit and not (self.allow_miss and reply == b'END\r\n'):
+            return reply[-200:]
+        return None
 
-    def stop(self):
-        self.stop_flag.set()
-        self.thread.join(timeout=harness.IO_TIMEOUT + 5)
+    def close(self):
         for s in self.conns:
             s.close()
-        assert not self.thread.is_alive()
-        assert not self.errors, self.errors
-        return self.gets
 
 
 def test_big_key_scan_runs_over_many_loop_turns_and_finds_the_largest(daemon):

@@ -19,7 +19,7 @@ import pytest
 
 import ferritebin as fb
 import harness
-from conftest import ferrited_only, server_kinds, start, stop_checked
+from conftest import ferrited_only, server_kinds, start
 
 VALUE_BYTES = 1_000_000
 COPIES = 300  # copies of the value one request asks for: a 300 MB reply
@@ -34,29 +34,17 @@ SETS = ('server.memory=256MiB',)
 
 @pytest.fixture(scope='module', params=server_kinds('memcached'))
 def mc(request):
-    server = start(request.param, sets=SETS)
-    try:
-        yield server
-    finally:
-        stop_checked(server)
+    yield from harness.serving(start(request.param, sets=SETS))
 
 
 @pytest.fixture(scope='module', params=server_kinds('redis'))
 def rs(request):
-    server = start(request.param, sets=SETS)
-    try:
-        yield server
-    finally:
-        stop_checked(server)
+    yield from harness.serving(start(request.param, sets=SETS))
 
 
 @pytest.fixture(scope='module', params=ferrited_only())
 def fd(request):
-    server = start(request.param, sets=SETS)
-    try:
-        yield server
-    finally:
-        stop_checked(server)
+    yield from harness.serving(start(request.param, sets=SETS))
 
 
 # ---- memory ------------------------------------------------------------------------------------
@@ -151,6 +139,13 @@ def set_text(server, key, value):
         assert harness.recv_until(s, b'\r\n') == b'STORED\r\n'
 
 
+def set_binary(server, key, value):
+    """Stores the value over the Ferrite binary protocol (its TCP listener)."""
+    with harness.connect(server.addr('binary')) as s:
+        s.sendall(fb.request(fb.SET, key, value))
+        assert fb.read_reply(s).status == fb.OK
+
+
 def text_reply(server, request, end=b'END\r\n'):
     with harness.connect(server.addr('memcache')) as s:
         s.sendall(request)
@@ -237,9 +232,8 @@ def test_resp_mget_is_streamed(rs, key):
 def test_binary_get_run_is_streamed(fd, key):
     k = key('big').encode()
     value = b'v' * VALUE_BYTES
+    set_binary(fd, k, value)
     with harness.connect(fd.addr('binary')) as s:
-        s.sendall(fb.request(fb.SET, k, value))
-        assert fb.read_reply(s).status == fb.OK
         s.sendall(fb.request(fb.GET, k, rid=7))
         reply = fb.read_reply(s)
         assert reply.status == fb.OK and reply.value == value
@@ -329,9 +323,7 @@ def test_memcache_udp_multi_packet_request_answers_error(fd):
 def test_binary_udp_amplification_is_bounded(fd, key):
     k = key('big').encode()
     value = b'v' * VALUE_BYTES
-    with harness.connect(fd.addr('binary')) as s:
-        s.sendall(fb.request(fb.SET, k, value))
-        assert fb.read_reply(s).status == fb.OK
+    set_binary(fd, k, value)
     payload = b''.join(fb.request(fb.GET, k, rid=i) for i in range(COPIES))
     mem = Memory(fd)
     with udp_socket(fd, 'binary_udp') as u:

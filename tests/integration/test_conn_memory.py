@@ -9,7 +9,6 @@ protocol.
 ferrited only: these are Ferrite's own bounds (memcached and redis-server have others)."""
 
 import re
-import resource
 import selectors
 import socket
 import subprocess
@@ -37,21 +36,7 @@ SENT = 900000
 @pytest.fixture(params=conftest.ferrited_only())
 def srv(request):
     """A fresh ferrited for each test: what one storm left resident must not hide the next."""
-    server = conftest.start(request.param, sets=['server.memory=256MiB'])
-    try:
-        yield server
-    finally:
-        conftest.stop_checked(server)
-
-
-def raise_fd_limit(need_fds):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < need_fds:
-        target = need_fds if hard == resource.RLIM_INFINITY else min(hard, need_fds)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
-    if soft < need_fds:
-        pytest.skip('RLIMIT_NOFILE hard limit %d is below %d' % (hard, need_fds))
+    yield from harness.serving(conftest.start(request.param, sets=['server.memory=256MiB']))
 
 
 def metrics(srv):
@@ -117,6 +102,30 @@ def push(socks, payloads, seconds, stall=2.0, sample=None):
     return sent
 
 
+class PeakRss:
+    """The daemon's highest resident memory from `base` on (KiB), sampled by sample()."""
+
+    def __init__(self, srv, base):
+        self.srv = srv
+        self.base = base
+        self.peak = base
+
+    def sample(self):
+        self.peak = max(self.peak, self.srv.rss_kib())
+
+    def check(self, bound_kib):
+        """Fails when the peak grew `bound_kib` or more over the base (scaled for sanitizers)."""
+        assert self.peak - self.base < bound_kib * self.srv.memory_factor, (
+            'VmRSS grew from %d to %d KiB (bound %d KiB)' % (self.base, self.peak, bound_kib))
+
+    def check_returned(self):
+        """After every connection closed: resident memory comes back within AFTER_CLOSE_KIB of
+        the base."""
+        after = settle_rss(self.srv, self.base + AFTER_CLOSE_KIB)
+        assert after - self.base < AFTER_CLOSE_KIB * self.srv.memory_factor, (
+            'VmRSS %d KiB after every connection closed, %d KiB before' % (after, self.base))
+
+
 def drain(sock):
     """What the server sent so far, without waiting; and whether it closed."""
     data = bytearray()
@@ -157,24 +166,19 @@ def test_connections_stalling_in_large_requests_stay_within_the_budget(srv, list
     refused with the protocol's out-of-memory error once they waited 2 s), and once they close,
     resident memory comes back down."""
     count = 300
-    raise_fd_limit(count + 200)
+    harness.raise_fd_limit(count + 200)
     base = baseline(srv)
-    peak = [base]
-
-    def sample():
-        peak[0] = max(peak[0], srv.rss_kib())
-
+    peak = PeakRss(srv, base)
     socks = []
     try:
         for _ in range(count):
             socks.append(harness.connect(srv.addr(listener)))
-        push(socks, [large_request(listener, i) for i in range(count)], seconds=60, sample=sample)
+        push(socks, [large_request(listener, i) for i in range(count)], seconds=60, sample=peak.sample)
         for _ in range(15):  # the waiters are refused over the next seconds: watch the peak
             time.sleep(0.2)
-            sample()
+            peak.sample()
         bound = (BUDGET + count * BASE) // 1024 + SLACK_KIB
-        assert peak[0] - base < bound * srv.memory_factor, (
-            'VmRSS grew from %d to %d KiB (bound %d KiB)' % (base, peak[0], bound))
+        peak.check(bound)
         m = metrics(srv)
         assert m['ferrite_conn_buffer_limit_bytes'] == BUDGET
         assert m['ferrite_conn_buffer_waits_total'] > 0
@@ -185,9 +189,7 @@ def test_connections_stalling_in_large_requests_stay_within_the_budget(srv, list
     finally:
         for s in socks:
             s.close()
-    after = settle_rss(srv, base + AFTER_CLOSE_KIB)
-    assert after - base < AFTER_CLOSE_KIB * srv.memory_factor, (
-        'VmRSS %d KiB after every connection closed, %d KiB before' % (after, base))
+    peak.check_returned()
     deadline = time.monotonic() + harness.IO_TIMEOUT
     while metrics(srv)['ferrite_conn_buffer_bytes'] != 0:  # every close processed: nothing held
         assert time.monotonic() < deadline, metrics(srv)['ferrite_conn_buffer_bytes']
@@ -221,31 +223,24 @@ def test_pipelining_clients_that_never_read_stay_within_the_budget(srv, listener
         s.sendall(setup)
         harness.recv_until(s, reply if reply else (lambda d: len(d) >= 32))
     base = baseline(srv)
-    peak = [base]
-
-    def sample():
-        peak[0] = max(peak[0], srv.rss_kib())
-
+    peak = PeakRss(srv, base)
     socks = []
     try:
         for _ in range(count):
             s = harness.connect(srv.addr(listener))
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
             socks.append(s)
-        sent = push(socks, [get * 2000] * count, seconds=60, sample=sample)
+        sent = push(socks, [get * 2000] * count, seconds=60, sample=peak.sample)
         assert min(sent) > 20 * len(get), 'the server took almost nothing: %r' % sent[:5]
-        sample()
+        peak.sample()
         bound = (BUDGET + count * BASE) // 1024 + SLACK_KIB
-        assert peak[0] - base < bound * srv.memory_factor, (
-            'VmRSS grew from %d to %d KiB (bound %d KiB)' % (base, peak[0], bound))
+        peak.check(bound)
         m = metrics(srv)
         assert m['ferrite_backpressure_stalls_total'] >= count
     finally:
         for s in socks:
             s.close()
-    after = settle_rss(srv, base + AFTER_CLOSE_KIB)
-    assert after - base < AFTER_CLOSE_KIB * srv.memory_factor, (
-        'VmRSS %d KiB after every connection closed, %d KiB before' % (after, base))
+    peak.check_returned()
 
 
 def test_a_memcache_connection_held_at_its_reply_cap_counts_a_stall(srv):
@@ -272,11 +267,7 @@ def test_a_memcache_connection_held_at_its_reply_cap_counts_a_stall(srv):
 def idle_srv():
     if not conftest.ferrited_only():
         pytest.skip('ferrited only')
-    server = conftest.start('ferrited', sets=['server.idle_timeout=2'])
-    try:
-        yield server
-    finally:
-        conftest.stop_checked(server)
+    yield from harness.serving(conftest.start('ferrited', sets=['server.idle_timeout=2']))
 
 
 TRICKLE = {

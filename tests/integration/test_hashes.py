@@ -22,15 +22,6 @@ def server(resp_server):
 
 
 @pytest.fixture
-def r(server):
-    host, port = server.addr('resp')
-    client = redis.Redis(host=host, port=port, socket_timeout=harness.IO_TIMEOUT,
-                         socket_connect_timeout=harness.IO_TIMEOUT)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def ferrited_server(server):
     if not server.is_ferrited:
         pytest.skip('the other protocols are ferrited\'s')

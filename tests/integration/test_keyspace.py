@@ -14,25 +14,17 @@ import pytest
 import redis
 
 import harness
-from conftest import ferrited_only, start, stop_checked
+from conftest import ferrited_only, start
 
 
 @pytest.fixture(scope='module', params=ferrited_only())
 def server(request):
-    s = start(request.param, sets=('server.memory=256MiB',))
-    try:
-        yield s
-    finally:
-        stop_checked(s)
+    yield from harness.serving(start(request.param, sets=('server.memory=256MiB',)))
 
 
 @pytest.fixture(scope='module', params=ferrited_only())
 def lfu_server(request):
-    s = start(request.param, sets=('server.policy=lfu',))
-    try:
-        yield s
-    finally:
-        stop_checked(s)
+    yield from harness.serving(start(request.param, sets=('server.policy=lfu',)))
 
 
 def client(server):
@@ -262,11 +254,7 @@ def test_client_list_and_kill_across_workers(server):
 @pytest.fixture(scope='module', params=ferrited_only())
 def mgmt_server(request, tmp_path_factory):
     sock = tmp_path_factory.mktemp('mgmt') / 'ferrite.sock'
-    s = start(request.param, sets=('mgmt.socket=%s' % sock,))
-    try:
-        yield s
-    finally:
-        stop_checked(s)
+    yield from harness.serving(start(request.param, sets=('mgmt.socket=%s' % sock,)))
 
 
 def test_slowlog_and_latency_from_the_daemons_slow_request_log(mgmt_server):

@@ -28,13 +28,7 @@ pytestmark = pytest.mark.skipif(harness.ferrited_path() is None, reason='FERRITE
 @pytest.fixture(scope='module')
 def server():
     # The default memory (1GiB) and no server.max_item_size: the limits a new user gets.
-    s = harness.start_ferrited(sets=['server.memory=1GiB'])
-    try:
-        yield s
-    finally:
-        alive = s.alive()
-        status = s.stop()
-        assert alive and status == 0, s.stderr_text()[-3000:]
+    yield from harness.serving(harness.start_ferrited(sets=['server.memory=1GiB']))
 
 
 def rclient(server):

@@ -9,7 +9,6 @@ import urllib.request
 
 import pytest
 
-import conftest
 import harness
 import ferritebin as fb
 from ferritebin import request
@@ -21,11 +20,7 @@ KEYS = 600
 def server():
     if harness.ferrited_path() is None:
         pytest.skip('FERRITED is not set')
-    s = harness.start_ferrited(sets=['server.partitions=2', 'server.poll=busy'])
-    try:
-        yield s
-    finally:
-        conftest.stop_checked(s)
+    yield from harness.serving(harness.start_ferrited(sets=['server.partitions=2', 'server.poll=busy']))
 
 
 def metrics(server):

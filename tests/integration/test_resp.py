@@ -7,7 +7,6 @@ import re
 import time
 
 import pytest
-import redis
 
 import harness
 import respwire
@@ -17,22 +16,6 @@ from respwire import Error
 @pytest.fixture(scope='module')
 def server(resp_server):
     return resp_server
-
-
-@pytest.fixture
-def r(server):
-    host, port = server.addr('resp')
-    client = redis.Redis(host=host, port=port, socket_timeout=harness.IO_TIMEOUT,
-                         socket_connect_timeout=harness.IO_TIMEOUT)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def conn(server):
-    c = respwire.Conn(server.addr('resp'))
-    yield c
-    c.close()
 
 
 def err(reply):

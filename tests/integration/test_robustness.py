@@ -9,7 +9,6 @@ Run against the peers with FERRITE_TEST_PEERS=1; cases for a listener a peer doe
 skipped for it."""
 
 import random
-import resource
 import selectors
 import socket
 import struct
@@ -42,10 +41,7 @@ def _kinds():
 def module_server(request):
     server = conftest.start(request.param)
     server.rss_peak_kib = server.rss_kib()
-    try:
-        yield server
-    finally:
-        conftest.stop_checked(server)
+    yield from harness.serving(server)
 
 
 @pytest.fixture
@@ -399,23 +395,13 @@ def test_client_that_never_reads(srv, listener):
 
 # ---- many connections ---------------------------------------------------------------------------
 
-def raise_fd_limit(need_fds):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < need_fds:
-        target = need_fds if hard == resource.RLIM_INFINITY else min(hard, need_fds)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
-    if soft < need_fds:
-        pytest.skip('RLIMIT_NOFILE hard limit %d is below %d' % (hard, need_fds))
-
-
 @pytest.mark.parametrize('listener', ['memcache', 'resp', 'http', 'binary'])
 def test_two_thousand_connections(srv, listener):
     """2000 clients at once, each with one request in flight: every one is answered."""
     addr = need(srv, listener)
     request, reply = PROBES[listener]
     count = 2000
-    raise_fd_limit(count + 200)
+    harness.raise_fd_limit(count + 200)
     socks = []
     try:
         for _ in range(count):
@@ -468,10 +454,7 @@ def limited(request):
         server = harness.start_memcached(conn_limit=2 * LIMIT)  # -c counts its own fds too
     else:
         server = harness.start_redis(extra=['--maxclients', str(LIMIT)])
-    try:
-        yield server
-    finally:
-        conftest.stop_checked(server)
+    yield from harness.serving(server)
 
 
 @pytest.mark.parametrize('listener', list(REFUSALS))

@@ -8,20 +8,12 @@ import json
 import os
 import signal
 import socket
-import threading
 import time
 
 import pytest
 
 import harness
 from conftest import ferrited_only
-
-
-def start_with_socket(tmp_path):
-    sock = str(tmp_path / 'ferrited.sock')
-    server = harness.start_ferrited(sets=['mgmt.socket=' + sock])
-    server.sock = sock
-    return server
 
 
 def mgmt_info(sock_path):
@@ -44,44 +36,29 @@ def signal_events(sock_path):
     return [e for e in events if e.get('event') == 'signal']
 
 
-class Load:
+class Load(harness.BackgroundLoad):
     """A light load: one connection setting and reading back keys in turn until stopped (bounded
     by a count), checking every reply. `errors` collects what went wrong."""
 
     def __init__(self, server, prefix):
+        super().__init__(200000)
         self.addr = server.addr('memcache')
         self.prefix = prefix
-        self.done = threading.Event()
-        self.errors = []
-        self.rounds = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.start()
 
-    def _run(self):
-        try:
-            with harness.connect(self.addr) as s:
-                for i in range(200000):
-                    if self.done.is_set():
-                        return
-                    k = b'%s%d' % (self.prefix, i % 50)
-                    v = b'%d' % i
-                    s.sendall(b'set %s 0 0 %d\r\n%s\r\nget %s\r\n' % (k, len(v), v, k))
-                    reply = harness.recv_until(s, b'END\r\n')
-                    want = b'STORED\r\nVALUE %s 0 %d\r\n%s\r\nEND\r\n' % (k, len(v), v)
-                    if reply != want:
-                        self.errors.append(reply[-200:])
-                        return
-                    self.rounds += 1
-                    time.sleep(0.001)
-        except Exception as e:  # noqa: BLE001 (reported by stop())
-            self.errors.append(repr(e))
+    def session(self):
+        self.sock = harness.connect(self.addr)
+        return self.sock
 
-    def stop(self):
-        self.done.set()
-        self.thread.join(timeout=harness.IO_TIMEOUT + 5)
-        assert not self.thread.is_alive(), 'the load is stuck'
-        assert not self.errors, self.errors
-        return self.rounds
+    def round(self, i):
+        k = b'%s%d' % (self.prefix, i % 50)
+        v = b'%d' % i
+        self.sock.sendall(b'set %s 0 0 %d\r\n%s\r\nget %s\r\n' % (k, len(v), v, k))
+        reply = harness.recv_until(self.sock, b'END\r\n')
+        if reply != b'STORED\r\nVALUE %s 0 %d\r\n%s\r\nEND\r\n' % (k, len(v), v):
+            return reply[-200:]
+        time.sleep(0.001)
+        return None
 
 
 def wait_rounds(load, more, timeout=harness.IO_TIMEOUT):
@@ -96,14 +73,7 @@ def wait_rounds(load, more, timeout=harness.IO_TIMEOUT):
 
 @pytest.fixture(scope='module', params=ferrited_only())
 def daemon(request, tmp_path_factory):
-    server = start_with_socket(tmp_path_factory.mktemp('signals'))
-    try:
-        yield server
-    finally:
-        alive = server.alive()
-        status = server.stop()
-        assert alive, 'ferrited died (status %s): %s' % (status, server.stderr_text()[-3000:])
-        assert status == 0
+    yield from harness.serving(harness.start_ferrited_with_mgmt(tmp_path_factory.mktemp('signals')))
 
 
 # Signals that must leave the daemon serving, and whether it logs them (the others are ignored by
@@ -175,7 +145,7 @@ def test_suspended_daemon_resumes_on_sigcont_with_its_data(daemon):
 def test_terminating_signal_stops_cleanly_and_removes_the_socket(tmp_path, name):
     if not ferrited_only():
         pytest.skip('ferrited only')
-    server = start_with_socket(tmp_path)
+    server = harness.start_ferrited_with_mgmt(tmp_path)
     load = Load(server, b'stop')
     try:
         wait_rounds(load, 5)
@@ -183,8 +153,7 @@ def test_terminating_signal_stops_cleanly_and_removes_the_socket(tmp_path, name)
         server.signal(getattr(signal, name))
         status = server.wait(timeout=harness.STOP_TIMEOUT)
     finally:
-        load.done.set()
-        load.thread.join(timeout=harness.IO_TIMEOUT + 5)
+        load.halt()
         server.stop()
     log = server.stderr_text()
     assert status == 0, log[-3000:]
@@ -196,12 +165,12 @@ def test_terminating_signal_stops_cleanly_and_removes_the_socket(tmp_path, name)
 def test_start_replaces_the_socket_of_a_killed_daemon(tmp_path):
     if not ferrited_only():
         pytest.skip('ferrited only')
-    first = start_with_socket(tmp_path)
+    first = harness.start_ferrited_with_mgmt(tmp_path)
     first.signal(signal.SIGKILL)
     first.wait(timeout=harness.STOP_TIMEOUT)
     first.stop()
     assert os.path.exists(first.sock), 'a killed daemon cannot remove its socket file'
-    second = start_with_socket(tmp_path)
+    second = harness.start_ferrited_with_mgmt(tmp_path)
     try:
         assert second.sock == first.sock
         assert b'"ok":true' in mgmt_info(second.sock)

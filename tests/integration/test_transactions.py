@@ -5,6 +5,7 @@ conflicts from another connection, from expiry and from FLUSHALL, EXECABORT, and
 writers on connections spread over both workers move amounts between them. Every expectation is
 redis-server 7.0's behaviour (FERRITE_TEST_PEERS=1 checks them against it)."""
 
+import contextlib
 import threading
 import time
 import uuid
@@ -13,7 +14,6 @@ import pytest
 import redis
 
 import harness
-import respwire
 from respwire import Error
 
 
@@ -22,31 +22,11 @@ def server(resp_server):
     return resp_server
 
 
-def client(server):
-    host, port = server.addr('resp')
-    return redis.Redis(host=host, port=port, socket_timeout=harness.IO_TIMEOUT,
-                       socket_connect_timeout=harness.IO_TIMEOUT)
-
-
-@pytest.fixture
-def r(server):
-    c = client(server)
-    yield c
-    c.close()
-
-
 @pytest.fixture
 def r2(server):
-    c = client(server)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def conn(server):
-    c = respwire.Conn(server.addr('resp'))
-    yield c
-    c.close()
+    """A second redis-py client (the conftest's `r` is the first)."""
+    with contextlib.closing(harness.resp_client(server)) as c:
+        yield c
 
 
 @pytest.fixture
@@ -212,7 +192,7 @@ def test_moves_are_atomic_to_every_client_on_both_workers(server):
     total = 1000
     tag = uuid.uuid4().hex
     keys = [('inv:%s:%d:a' % (tag, i), 'inv:%s:%d:b' % (tag, i)) for i in range(pairs)]
-    clients = [client(server) for _ in range(16)]
+    clients = [harness.resp_client(server) for _ in range(16)]
     try:
         # SO_REUSEPORT spreads the 16 connections by their ports' hash: all on one worker has a
         # probability of 2^-15. (CLIENT LIST lists every worker's connections, so it cannot tell.)

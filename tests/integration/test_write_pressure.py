@@ -43,11 +43,8 @@ def refused_per_mille(size):
 
 @pytest.fixture(scope='module')
 def srv():
-    server = conftest.start('ferrited', sets=('server.memory=%dMiB' % MEMORY_MIB, 'server.workers=2'))
-    try:
-        yield server
-    finally:
-        conftest.stop_checked(server)
+    yield from harness.serving(
+        conftest.start('ferrited', sets=('server.memory=%dMiB' % MEMORY_MIB, 'server.workers=2')))
 
 
 def _connect(srv):

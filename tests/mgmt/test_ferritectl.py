@@ -26,38 +26,10 @@ import harness  # noqa: E402  (tests/integration/harness.py)
 
 from pymemcache.client.base import Client as MemcacheClient  # noqa: E402
 
-
-def ferritectl_path():
-    return os.environ.get('FERRITECTL', '')
+from conftest import ctl, ferritectl_path, needs_ferritectl  # noqa: E402
 
 
-pytestmark = pytest.mark.skipif(
-    not ferritectl_path() or harness.ferrited_path() is None
-    or os.environ.get('FERRITE_TEST_PEERS', '') == 'only',
-    reason='needs FERRITED and FERRITECTL (meson sets them); ferrited only')
-
-
-@pytest.fixture(scope='module')
-def daemon(tmp_path_factory):
-    sock = str(tmp_path_factory.mktemp('mgmt') / 'ferrited.sock')
-    server = harness.start_ferrited(sets=['mgmt.socket=' + sock])
-    server.sock = sock
-    try:
-        yield server
-    finally:
-        alive = server.alive()
-        log = server.stderr_text()
-        status = server.stop()
-        start = max(log.find('ERROR: '), 0)  # a sanitizer's report, else the end of the log
-        assert alive, 'ferrited died during the tests (status %s): %s' % (
-            status, log[start:start + 3000] if start else log[-3000:])
-        assert status == 0, 'ferrited exited with %s on SIGTERM' % status
-
-
-def ctl(daemon_or_sock, *args, timeout=30, **kw):
-    sock = daemon_or_sock if isinstance(daemon_or_sock, str) else daemon_or_sock.sock
-    return subprocess.run([ferritectl_path(), '--socket', sock] + list(args), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout, **kw)
+pytestmark = needs_ferritectl
 
 
 def ctl_json(daemon, *args):

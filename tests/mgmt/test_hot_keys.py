@@ -12,45 +12,23 @@ import json
 import os
 import socket
 import struct
-import subprocess
 import sys
 
-import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'integration'))
 import harness  # noqa: E402  (tests/integration/harness.py)
 import ferritebin as fb  # noqa: E402
 import respwire  # noqa: E402
+from conftest import ctl, needs_ferritectl  # noqa: E402
 
 N = 400  # requests at the hot key: one in 8 is sampled, counts are scaled back
 
 
-def ferritectl_path():
-    return os.environ.get('FERRITECTL', '')
-
-
-pytestmark = pytest.mark.skipif(
-    not ferritectl_path() or harness.ferrited_path() is None
-    or os.environ.get('FERRITE_TEST_PEERS', '') == 'only',
-    reason='needs FERRITED and FERRITECTL (meson sets them); ferrited only')
-
-
-@pytest.fixture(scope='module')
-def daemon(tmp_path_factory):
-    sock = str(tmp_path_factory.mktemp('hot') / 'ferrited.sock')
-    server = harness.start_ferrited(sets=['mgmt.socket=' + sock])
-    server.sock = sock
-    try:
-        yield server
-    finally:
-        alive = server.alive()
-        status = server.stop()
-        assert alive and status == 0, server.stderr_text()[-3000:]
+pytestmark = needs_ferritectl
 
 
 def hot_keys(daemon):
-    r = subprocess.run([ferritectl_path(), '--socket', daemon.sock, '--json', 'keys', 'hot', '64'],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    r = ctl(daemon, '--json', 'keys', 'hot', '64')
     assert r.returncode == 0, (r.stdout, r.stderr)
     return {k['key']: k['count'] for k in json.loads(r.stdout)['data']['keys']}
 
@@ -70,47 +48,46 @@ def recv_count(sock, marker, n):
     return data
 
 
-def test_memcache_text_multi_get(daemon):
-    s = harness.connect(daemon.addr('memcache'))
+def send_and_read(addr, payload, read):
+    """One connection: sends `payload`, then read(socket) takes the replies; closes."""
+    s = harness.connect(addr)
     try:
-        s.sendall(b'get cool:1 hot:mc:text cool:2\r\n' * N)
-        recv_count(s, b'END\r\n', N)
+        s.sendall(payload)
+        return read(s)
     finally:
         s.close()
+
+
+def send_and_count(addr, payload, marker, n):
+    """One connection: sends `payload`, reads until `marker` came `n` times, closes."""
+    return send_and_read(addr, payload, lambda s: recv_count(s, marker, n))
+
+
+def test_memcache_text_multi_get(daemon):
+    send_and_count(daemon.addr('memcache'), b'get cool:1 hot:mc:text cool:2\r\n' * N, b'END\r\n', N)
     check_hot(daemon, 'hot:mc:text')
 
 
 def test_memcache_text_set(daemon):
-    s = harness.connect(daemon.addr('memcache'))
-    try:
-        s.sendall(b'set hot:mc:set 0 0 1\r\nx\r\n' * N)
-        recv_count(s, b'STORED\r\n', N)
-    finally:
-        s.close()
+    send_and_count(daemon.addr('memcache'), b'set hot:mc:set 0 0 1\r\nx\r\n' * N, b'STORED\r\n', N)
     check_hot(daemon, 'hot:mc:set')
 
 
 def test_memcache_meta(daemon):
-    s = harness.connect(daemon.addr('memcache'))
-    try:
-        s.sendall(b'mg hot:mc:meta v\r\n' * N + b'mn\r\n')
-        recv_count(s, b'MN\r\n', 1)
-    finally:
-        s.close()
+    send_and_count(daemon.addr('memcache'), b'mg hot:mc:meta v\r\n' * N + b'mn\r\n', b'MN\r\n', 1)
     check_hot(daemon, 'hot:mc:meta')
 
 
 def test_memcache_binary(daemon):
     k = b'hot:mc:binary'
     get = struct.pack('>BBHBBHIIQ', 0x80, 0x00, len(k), 0, 0, 0, len(k), 0, 0) + k
-    s = harness.connect(daemon.addr('memcache'))
-    try:
-        s.sendall(get * N)
+
+    def read(s):
         for _ in range(N):
             h = harness.recv_exact(s, 24)
             harness.recv_exact(s, struct.unpack('>I', h[8:12])[0])
-    finally:
-        s.close()
+
+    send_and_read(daemon.addr('memcache'), get * N, read)
     check_hot(daemon, 'hot:mc:binary')
 
 
@@ -158,13 +135,12 @@ def test_http(daemon):
 
 
 def test_ferrite_binary_tcp(daemon):
-    s = harness.connect(daemon.addr('binary'))
-    try:
-        s.sendall(b''.join(fb.request(fb.GET, b'hot:fb:tcp', rid=i) for i in range(N)))
+
+    def read(s):
         for _ in range(N):
             fb.read_reply(s)
-    finally:
-        s.close()
+
+    send_and_read(daemon.addr('binary'), b''.join(fb.request(fb.GET, b'hot:fb:tcp', rid=i) for i in range(N)), read)
     check_hot(daemon, 'hot:fb:tcp')
 
 

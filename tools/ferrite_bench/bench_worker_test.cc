@@ -49,6 +49,31 @@ namespace {
 
 namespace bin = proto::binary;
 
+// 127.0.0.1:port (port in host order; 0 lets bind choose).
+sockaddr_in loopback(std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  return a;
+}
+
+// A socket of `type` (SOCK_STREAM, SOCK_DGRAM) bound to a free loopback port; *addr is where.
+int bind_loopback(int type, sockaddr_in* addr) {
+  const int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  const sockaddr_in a = loopback(0);
+  EXPECT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof *addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(addr), &len);
+  return fd;
+}
+
+// Points the load at `addr`.
+void aim(LoadConfig& cfg, const sockaddr_in& addr) {
+  std::memcpy(&cfg.addr, &addr, sizeof addr);
+  cfg.addr_len = sizeof addr;
+}
+
 // A loopback TCP server on a thread: each connection's bytes go to `respond`, which returns
 // what to send back (it may keep state per connection in the string it is handed).
 class ScriptedServer {
@@ -56,14 +81,8 @@ class ScriptedServer {
   using Respond = std::function<std::string(std::string& pending)>;
 
   explicit ScriptedServer(Respond respond) : respond_(std::move(respond)) {
-    lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    lfd_ = bind_loopback(SOCK_STREAM, &addr_);
     EXPECT_EQ(listen(lfd_, 128), 0);
-    socklen_t len = sizeof addr_;
-    getsockname(lfd_, reinterpret_cast<sockaddr*>(&addr_), &len);
     thread_ = std::thread([this] { serve(); });
   }
   ~ScriptedServer() {
@@ -73,10 +92,7 @@ class ScriptedServer {
     close(lfd_);
   }
 
-  void fill(LoadConfig& cfg) const {
-    std::memcpy(&cfg.addr, &addr_, sizeof addr_);
-    cfg.addr_len = sizeof addr_;
-  }
+  void fill(LoadConfig& cfg) const { aim(cfg, addr_); }
 
  private:
   void serve() {
@@ -160,6 +176,16 @@ Schedule requests_schedule(std::uint64_t quota, double limit_s) {
   return s;
 }
 
+// From now: `run_ns` of traffic, all of it measured; the drain ends at `deadline_ns` after the start.
+Schedule timed_schedule(std::uint64_t run_ns, std::uint64_t deadline_ns) {
+  Schedule s;
+  s.start_ns = now_ns();
+  s.measure_ns = s.start_ns;
+  s.end_ns = s.start_ns + run_ns;
+  s.deadline_ns = s.start_ns + deadline_ns;
+  return s;
+}
+
 TEST(Worker, PreloadThenMixAgainstACorrectServerCountsEverything) {
   std::map<std::string, std::string> kv;
   ScriptedServer server([&](std::string& in) { return mini_memcached(kv, in); });
@@ -189,12 +215,7 @@ TEST(Worker, OpenLoopSendsAtTheOfferedRate) {
   server.fill(cfg);
   auto codec = make_memcache_codec();
   Worker w(cfg, *codec, 0);
-  Schedule s;
-  s.start_ns = now_ns();
-  s.measure_ns = s.start_ns;
-  s.end_ns = s.start_ns + 500000000;  // 0.5 s at 2000/s: 1000 requests
-  s.deadline_ns = s.end_ns + 2000000000;
-  w.run(s);
+  w.run(timed_schedule(500000000, 2500000000));  // 0.5 s at 2000/s: 1000 requests
   EXPECT_NEAR(static_cast<double>(w.run_stats().ops), 1000.0, 2.0);
   EXPECT_EQ(w.run_stats().errors(), 0u) << w.run_stats().first_error;
   EXPECT_EQ(w.run_stats().send_lag.count(), w.run_stats().ops);
@@ -210,11 +231,8 @@ TEST(Worker, SilentServerTimesOutSoonAfterTheEnd) {
   server.fill(cfg);
   auto codec = make_memcache_codec();
   Worker w(cfg, *codec, 0);
-  Schedule sched;
-  sched.start_ns = now_ns();
-  sched.measure_ns = sched.start_ns;
-  sched.end_ns = sched.start_ns + 500000000;         // 0.5 s of traffic
-  sched.deadline_ns = sched.start_ns + 10000000000;  // far away: the timeout must end the drain
+  // 0.5 s of traffic; the deadline far away: the timeout must end the drain.
+  const Schedule sched = timed_schedule(500000000, 10000000000);
   w.run(sched);
   const double took = static_cast<double>(now_ns() - sched.start_ns) / 1e9;
   const Stats& s = w.run_stats();
@@ -290,12 +308,7 @@ TEST(Worker, WrongValuesAreCounted) {
 TEST(Worker, NoServerGivesUpAfterTheTimeout) {
   LoadConfig cfg = small_config();
   cfg.timeout_s = 0.3;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(1);  // nothing listens on port 1
-  std::memcpy(&cfg.addr, &a, sizeof a);
-  cfg.addr_len = sizeof a;
+  aim(cfg, loopback(1));  // nothing listens on port 1
   auto codec = make_memcache_codec();
   Worker w(cfg, *codec, 0);
   const std::uint64_t t0 = now_ns();
@@ -311,13 +324,7 @@ TEST(Worker, NoServerGivesUpAfterTheTimeout) {
 class UdpServer {
  public:
   explicit UdpServer(int drop_every) : drop_every_(drop_every) {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    socklen_t len = sizeof addr_;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr_), &len);
+    fd_ = bind_loopback(SOCK_DGRAM, &addr_);
     thread_ = std::thread([this] { serve(); });
   }
   ~UdpServer() {
@@ -325,10 +332,7 @@ class UdpServer {
     thread_.join();
     close(fd_);
   }
-  void fill(LoadConfig& cfg) const {
-    std::memcpy(&cfg.addr, &addr_, sizeof addr_);
-    cfg.addr_len = sizeof addr_;
-  }
+  void fill(LoadConfig& cfg) const { aim(cfg, addr_); }
 
  private:
   void serve() {
@@ -530,14 +534,26 @@ LoadConfig resp_config(Workload w) {
   return cfg;
 }
 
+// A RESP worker on `server` with `cfg` (aimed at the server here; it must outlive the worker),
+// preloaded (5 s at most).
+struct PreloadedRespWorker {
+  PreloadedRespWorker(const ScriptedServer& server, LoadConfig& cfg) : w(aimed(server, cfg), *codec, 0) {
+    w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  }
+  static const LoadConfig& aimed(const ScriptedServer& server, LoadConfig& cfg) {
+    server.fill(cfg);
+    return cfg;
+  }
+  std::unique_ptr<Codec> codec = make_resp_codec();
+  Worker w;
+};
+
 TEST(Worker, MultiIncrRunsTransactionsOfTenDifferentKeys) {
   MiniRedis redis;
   ScriptedServer server([&](std::string& in) { return redis.respond(in); });
   LoadConfig cfg = resp_config(Workload::kMultiIncr);
-  server.fill(cfg);
-  auto codec = make_resp_codec();
-  Worker w(cfg, *codec, 0);
-  w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  PreloadedRespWorker rw(server, cfg);
+  Worker& w = rw.w;
   EXPECT_EQ(w.preload_stats().sets, cfg.keys);
   EXPECT_EQ(w.preload_stats().errors(), 0u) << w.preload_stats().first_error;
   w.run(requests_schedule(2000, 10));
@@ -561,10 +577,8 @@ TEST(Worker, HashWorkloadPreloadsWholeHashesAndChecksEachFieldsValue) {
   MiniRedis redis;
   ScriptedServer server([&](std::string& in) { return redis.respond(in); });
   LoadConfig cfg = resp_config(Workload::kHash);
-  server.fill(cfg);
-  auto codec = make_resp_codec();
-  Worker w(cfg, *codec, 0);
-  w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  PreloadedRespWorker rw(server, cfg);
+  Worker& w = rw.w;
   EXPECT_EQ(w.preload_stats().sets, cfg.keys);
   EXPECT_EQ(w.preload_stats().errors(), 0u) << w.preload_stats().first_error;
   ASSERT_EQ(redis.hashes.size(), cfg.keys);
@@ -587,10 +601,8 @@ TEST(Worker, HashWorkloadCountsAnotherFieldsValueAsWrong) {
   ScriptedServer server([&](std::string& in) { return redis.respond(in); });
   LoadConfig cfg = resp_config(Workload::kHash);
   cfg.set_fraction = 0;
-  server.fill(cfg);
-  auto codec = make_resp_codec();
-  Worker w(cfg, *codec, 0);
-  w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+  PreloadedRespWorker rw(server, cfg);
+  Worker& w = rw.w;
   w.run(requests_schedule(2000, 10));
   const Stats& s = w.run_stats();
   // One field in ten is f1, whose value is the right one.
@@ -605,10 +617,8 @@ TEST(Worker, AServerWithoutTransactionsOrHashesAnswersErrorsAndKeepsTheConnectio
   ScriptedServer server([&](std::string& in) { return redis.respond(in); });
   for (const Workload wl : {Workload::kMultiIncr, Workload::kHash}) {
     LoadConfig cfg = resp_config(wl);
-    server.fill(cfg);
-    auto codec = make_resp_codec();
-    Worker w(cfg, *codec, 0);
-    w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+    PreloadedRespWorker rw(server, cfg);
+    Worker& w = rw.w;
     w.run(requests_schedule(500, 10));
     const Stats& s = w.run_stats();
     EXPECT_EQ(s.ops, 0u);
@@ -628,10 +638,8 @@ TEST(Worker, TheLoadLoopDoesNotAllocatePerRequest) {
   for (const Workload wl : {Workload::kGetSet, Workload::kMultiIncr, Workload::kHash}) {
     LoadConfig cfg = resp_config(wl);
     if (wl == Workload::kGetSet) cfg.set_fraction = 0.25;
-    server.fill(cfg);
-    auto codec = make_resp_codec();
-    Worker w(cfg, *codec, 0);
-    w.preload(0, cfg.keys, now_ns() + 5000000000ull);
+    PreloadedRespWorker rw(server, cfg);
+    Worker& w = rw.w;
     w.run(requests_schedule(2000, 10));  // buffers grow to their working size
     ASSERT_EQ(w.run_stats().errors(), 0u) << w.run_stats().first_error;
     const std::uint64_t before = w.run_stats().ops;  // a worker's run stats add up over its runs

@@ -60,6 +60,11 @@ Got read_value(std::string_view in, int depth, Value* v, std::string_view* why) 
   v->raw = in.substr(0, pos - 1);
   v->line = in.substr(1, pos - 2);
   std::size_t at = pos + 1;
+  const auto null_value = [&] {  // RESP3's _ and RESP2's $-1 / *-1 (and the other types' -1)
+    v->null = true;
+    v->size = at;
+    return Got::kOk;
+  };
   switch (v->type) {
     case '+':
     case '-':
@@ -71,17 +76,11 @@ Got read_value(std::string_view in, int depth, Value* v, std::string_view* why) 
       return Got::kOk;
     case '_':
       if (!v->line.empty()) break;
-      v->null = true;
-      v->size = at;
-      return Got::kOk;
+      return null_value();
     case '$':
     case '!':
     case '=': {
-      if (v->line == "-1") {
-        v->null = true;
-        v->size = at;
-        return Got::kOk;
-      }
+      if (v->line == "-1") return null_value();
       std::uint64_t bytes = 0;
       if (!parse_u64(v->line, bytes) || bytes > kMaxValueBytes) break;
       if (in.size() < at + bytes + 2) return Got::kIncomplete;
@@ -97,11 +96,7 @@ Got read_value(std::string_view in, int depth, Value* v, std::string_view* why) 
     case '~':
     case '>':
     case '%': {
-      if (v->line == "-1") {
-        v->null = true;
-        v->size = at;
-        return Got::kOk;
-      }
+      if (v->line == "-1") return null_value();
       std::uint64_t count = 0;
       if (!parse_u64(v->line, count) || count > kMaxElements) break;
       if (depth >= kMaxDepth) {
@@ -226,13 +221,27 @@ Reply parse_multi_incr(std::string_view in) {
   return {ReplyStatus::kStored, off, {}, {}};
 }
 
+// Reads one reply into *v. False when it is not a value to judge: *early is then what to
+// return (incomplete, bad, or the server's error).
+bool read_reply(std::string_view in, Value* v, Reply* early) {
+  std::string_view why;
+  const Got g = read_value(in, 0, v, &why);
+  if (g == Got::kIncomplete) {
+    *early = {};
+  } else if (g == Got::kBad) {
+    *early = bad(why);
+  } else if (v->type == '-') {
+    *early = {ReplyStatus::kError, v->size, {}, v->raw};
+  } else {
+    return true;
+  }
+  return false;
+}
+
 Reply parse_hset(std::string_view in) {
   Value v;
-  std::string_view why;
-  const Got g = read_value(in, 0, &v, &why);
-  if (g == Got::kIncomplete) return {};
-  if (g == Got::kBad) return bad(why);
-  if (v.type == '-') return {ReplyStatus::kError, v.size, {}, v.raw};
+  Reply early;
+  if (!read_reply(in, &v, &early)) return early;
   std::uint64_t n = 0;
   if (v.type == ':' && parse_u64(v.line, n) && n <= kFields) return {ReplyStatus::kStored, v.size, {}, {}};
   return bad(v.raw);
@@ -240,11 +249,8 @@ Reply parse_hset(std::string_view in) {
 
 Reply parse_hget(std::string_view in) {
   Value v;
-  std::string_view why;
-  const Got g = read_value(in, 0, &v, &why);
-  if (g == Got::kIncomplete) return {};
-  if (g == Got::kBad) return bad(why);
-  if (v.type == '-') return {ReplyStatus::kError, v.size, {}, v.raw};
+  Reply early;
+  if (!read_reply(in, &v, &early)) return early;
   if ((v.type == '$' || v.type == '_') && v.null) return {ReplyStatus::kMiss, v.size, {}, {}};
   if (v.type == '$') return {ReplyStatus::kHit, v.size, v.bulk, {}};
   return bad(v.raw);
