@@ -16,10 +16,11 @@
 //                                                        counters (the store)
 //   ferrite_conn_buffer_limit_bytes                      gauge (a setting)
 //   ferrite_store_partitions                             gauge, with more than one partition
-//   the worker counters of FERRITE_WORKER_COUNTERS (engine/stats.h), in its order: one family
-//   each, summed over the workers (ferrite_connections, ferrite_connections_total, ...,
-//   ferrite_udp_reflection_drops_total; the handover counters with more than one partition),
-//   except ferrite_worker_busy_seconds_total{worker} and ferrite_worker_seconds_total{worker}
+//   the worker counters of FERRITE_WORKER_COUNTERS (engine/stats.h), in its order, as its Show
+//   column says: one family each, summed over the workers (ferrite_connections,
+//   ferrite_connections_total, ..., ferrite_udp_reflection_drops_total; the handover counters
+//   with more than one partition; the loop counters not at all), and
+//   ferrite_worker_busy_seconds_total{worker} and ferrite_worker_seconds_total{worker}
 //                                                        counters per worker: time handling
 //                                                        events / time in the loop; the busy ratio
 //                                                        over a window is rate(busy) /
