@@ -147,7 +147,9 @@ TEST_F(PlaneTest, StatsAndMetricsListEveryWorkerCounter) {
     return static_cast<std::int64_t>((row + 1) * (worker == 0 ? 1000 : 1));
   };
   for (std::size_t i = 0; i < std::size(kWorkerCounters); ++i) {
-    for (std::size_t wi = 0; wi < 2; ++wi) (engine_.stats[wi].get()->*kWorkerCounters[i].counter).add(value(i, wi));
+    for (std::size_t wi = 0; wi < 2; ++wi) {
+      (engine_.stats[wi].get()->*kWorkerCounters[i].counter).add(value(i, wi));
+    }
   }
   const JsonValue s = ok("/stats");
   const std::string text = "\n" + ok("/metrics")["text"].as_string();
@@ -169,13 +171,14 @@ TEST_F(PlaneTest, StatsAndMetricsListEveryWorkerCounter) {
     EXPECT_EQ(s["total"][name].as_int(), value(i, 0) + value(i, 1));
     EXPECT_EQ(s["workers"][0][name].as_int(), value(i, 0));
     EXPECT_EQ(s["workers"][1][name].as_int(), value(i, 1));
-    const std::string line = "\n" + std::string(c.metric) + " " + std::to_string(value(i, 0) + value(i, 1)) + "\n";
+    const std::string line =
+        "\n" + std::string(c.metric) + " " + std::to_string(value(i, 0) + value(i, 1)) + "\n";
     // The fake engine's store has one partition.
     EXPECT_EQ(text.find(line) != std::string::npos, c.show == Show::kEverywhere) << line;
   }
   // The example: the reflection bound's counter, from its table row alone.
-  EXPECT_EQ(s["total"]["udp_reflection_drops_total"].as_int(), s["workers"][0]["udp_reflection_drops_total"].as_int() +
-                                                                 s["workers"][1]["udp_reflection_drops_total"].as_int());
+  const std::string drops = "udp_reflection_drops_total";
+  EXPECT_EQ(s["total"][drops].as_int(), s["workers"][0][drops].as_int() + s["workers"][1][drops].as_int());
   EXPECT_NE(text.find("\nferrite_udp_reflection_drops_total "), std::string::npos);
 }
 
