@@ -10,6 +10,8 @@
 //   cmd_touch      touch + gat requests
 //   cmd_meta       requests of the meta protocol
 //   get_hits/...   the sessions' hit/miss counts of get-type requests (WorkerStats)
+//   rejected_connections, bytes_read, bytes_written: worker counters, placed by the McSlot
+//                  column of FERRITE_WORKER_COUNTERS (engine/stats.h)
 //   get_expired, get_flushed, delete_*, cas_*, touch_*, evictions: the store's counters
 //   incr_*/decr_*  the store counts incr and decr together (memcached semantics only, not
 //                  Redis INCRBY); they are split between incr and decr in proportion to the
@@ -106,6 +108,13 @@ Endpoint configured(const Exec& ex, std::string_view key) {
   return e;
 }
 
+// The worker counters FERRITE_WORKER_COUNTERS places in `slot`, in its order.
+void worker_counters(const StatsTotals& t, McSlot slot, const Emitter& out) {
+  for (const WorkerCounter& c : kWorkerCounters) {
+    if (c.mc_slot == slot) out.num(c.mc_name, t.*c.total);
+  }
+}
+
 void general(Exec& ex, const Emitter& out) {
   StatsTotals t;
   sum_stats(ex.shared, t);
@@ -136,7 +145,7 @@ void general(Exec& ex, const Emitter& out) {
   out.unum("max_connections", cfg.max_connections);
   out.num("curr_connections", curr_conns);
   out.num("total_connections", ex.shared.total_connections.load(std::memory_order_relaxed));
-  out.num("rejected_connections", t.connections_refused);
+  worker_counters(t, McSlot::kConnections, out);
   out.num("connection_structures", curr_conns);
   out.num("cmd_get", t.requests_for(Op::k_get) + t.requests_for(Op::k_gat));
   out.num("cmd_set", t.requests_for(Op::k_set) + t.requests_for(Op::k_add) + t.requests_for(Op::k_replace) +
@@ -161,8 +170,7 @@ void general(Exec& ex, const Emitter& out) {
   out.num("touch_hits", s.touch_hits);
   out.num("touch_misses", s.touch_misses);
   out.num("store_no_memory", s.no_memory);
-  out.num("bytes_read", t.bytes_read);
-  out.num("bytes_written", t.bytes_written);
+  worker_counters(t, McSlot::kTraffic, out);
   out.num("limit_maxbytes", s.memory_limit);
   out.num("accepting_conns", ex.shared.shutdown_requested.load(std::memory_order_relaxed) ||
                                      curr_conns >= static_cast<std::int64_t>(cfg.max_connections)

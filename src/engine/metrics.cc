@@ -1,12 +1,11 @@
 #include "engine/metrics.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <initializer_list>
 #include <memory>
 #include <string_view>
-#include <utility>
 
 #include "core/clock.h"
 #include "store/store.h"
@@ -14,74 +13,7 @@
 namespace ferrite::engine {
 namespace {
 
-using Label = std::pair<std::string_view, std::string_view>;
-
-class Writer {
- public:
-  explicit Writer(Buffer& out) : out_(out) {}
-
-  void family(std::string_view name, std::string_view type, std::string_view help) {
-    out_.append("# HELP ");
-    out_.append(name);
-    out_.push_back(' ');
-    out_.append(help);  // plain ASCII without backslashes or newlines: nothing to escape
-    out_.append("\n# TYPE ");
-    out_.append(name);
-    out_.push_back(' ');
-    out_.append(type);
-    out_.push_back('\n');
-  }
-
-  void sample(std::string_view name, std::initializer_list<Label> labels, std::int64_t v) {
-    start(name, labels);
-    out_.append_int(v);
-    out_.push_back('\n');
-  }
-  void sample(std::string_view name, std::initializer_list<Label> labels, double v) {
-    start(name, labels);
-    append_double(v);
-    out_.push_back('\n');
-  }
-  void append_double(double v) {
-    char tmp[32];
-    const auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
-    out_.append(tmp, static_cast<std::size_t>(r.ptr - tmp));
-  }
-
- private:
-  void start(std::string_view name, std::initializer_list<Label> labels) {
-    out_.append(name);
-    if (labels.size() != 0) {
-      out_.push_back('{');
-      bool first = true;
-      for (const auto& [k, v] : labels) {
-        if (!first) out_.push_back(',');
-        first = false;
-        out_.append(k);
-        out_.append("=\"");
-        escape(v);
-        out_.push_back('"');
-      }
-      out_.push_back('}');
-    }
-    out_.push_back(' ');
-  }
-  void escape(std::string_view v) {
-    for (const char c : v) {
-      if (c == '\\') {
-        out_.append("\\\\");
-      } else if (c == '"') {
-        out_.append("\\\"");
-      } else if (c == '\n') {
-        out_.append("\\n");
-      } else {
-        out_.push_back(c);
-      }
-    }
-  }
-
-  Buffer& out_;
-};
+using Label = PromWriter::Label;
 
 std::string_view proto_label(std::size_t p) noexcept { return proto_name(static_cast<Proto>(p)); }
 std::string_view op_label(std::size_t o) noexcept { return op_name(static_cast<Op>(o)); }
@@ -90,7 +22,7 @@ double seconds_of_cycles(std::int64_t c) noexcept {
   return c <= 0 ? 0.0 : static_cast<double>(cycles_to_ns(static_cast<std::uint64_t>(c))) / 1e9;
 }
 
-void requests(Writer& w, const StatsTotals& t) {
+void requests(PromWriter& w, const StatsTotals& t) {
   w.family("ferrite_requests_total", "counter",
            "Requests served, by protocol and operation (requests answered with an error: op=\"error\").");
   for (std::size_t p = 0; p < kProtoCount; ++p) {
@@ -133,15 +65,34 @@ void requests(Writer& w, const StatsTotals& t) {
   }
 }
 
-void per_protocol(Writer& w, std::string_view name, std::string_view help,
+void per_protocol(PromWriter& w, std::string_view name, std::string_view help,
                   const std::int64_t (&v)[kProtoCount]) {
   w.family(name, "counter", help);
   for (std::size_t p = 0; p < kProtoCount; ++p) w.sample(name, {{"protocol", proto_label(p)}}, v[p]);
 }
 
-void scalar(Writer& w, std::string_view name, std::string_view type, std::string_view help, std::int64_t v) {
-  w.family(name, type, help);
-  w.sample(name, {}, v);
+// One worker counter as Show says (Show::kStatsOnly: not here).
+void worker_counter(PromWriter& w, const Shared& shared, const StatsTotals& t, const WorkerCounter& c,
+                    bool partitioned) {
+  switch (c.show) {
+    case Show::kStatsOnly: return;
+    case Show::kPartitioned:
+      if (!partitioned) return;
+      break;
+    case Show::kEverywhere: break;
+    case Show::kWorkerSeconds: {
+      w.family(c.metric, metric_type_name(c.type), c.help);
+      char id[16];
+      for (std::size_t i = 0; i < shared.worker_stats.size(); ++i) {
+        if (shared.worker_stats[i] == nullptr) continue;
+        const auto r = std::to_chars(id, id + sizeof id, i);
+        w.sample(c.metric, {{"worker", {id, static_cast<std::size_t>(r.ptr - id)}}},
+                 seconds_of_cycles((shared.worker_stats[i]->*c.counter).get()));
+      }
+      return;
+    }
+  }
+  w.scalar(c.metric, metric_type_name(c.type), c.help, t.*c.total);
 }
 
 }  // namespace
@@ -150,7 +101,7 @@ void write_metrics(const Shared& shared, Buffer& out) {
   auto totals = std::make_unique<StatsTotals>();  // ~25 KiB: not for the stack
   sum_stats(shared, *totals);
   const StatsTotals& t = *totals;
-  Writer w(out);
+  PromWriter w(out);
 
   w.family("ferrite_build_info", "gauge", "Always 1; the labels describe the running build.");
   w.sample("ferrite_build_info", {{"version", shared.settings.version}}, std::int64_t{1});
@@ -168,64 +119,27 @@ void write_metrics(const Shared& shared, Buffer& out) {
 
   if (shared.store != nullptr) {
     const store::StoreStats s = shared.store->stats();
-    scalar(w, "ferrite_items", "gauge", "Live items in the store.", s.items);
-    scalar(w, "ferrite_memory_used_bytes", "gauge",
+    w.scalar("ferrite_items", "gauge", "Live items in the store.", s.items);
+    w.scalar("ferrite_memory_used_bytes", "gauge",
            "Memory accounted against the limit: live items by usable size, the table and the timing wheels.",
            s.bytes_used);
-    scalar(w, "ferrite_memory_limit_bytes", "gauge", "The store's memory limit.", s.memory_limit);
-    scalar(w, "ferrite_evictions_total", "counter", "Live items removed to make room.", s.evictions);
-    scalar(w, "ferrite_expirations_total", "counter",
+    w.scalar("ferrite_memory_limit_bytes", "gauge", "The store's memory limit.", s.memory_limit);
+    w.scalar("ferrite_evictions_total", "counter", "Live items removed to make room.", s.evictions);
+    w.scalar("ferrite_expirations_total", "counter",
            "Expired items removed, by a request that found them or by the timing wheel.",
            s.expired_lazy + s.expired_active);
-    scalar(w, "ferrite_no_memory_total", "counter", "Stores refused because bounded eviction found no room.",
+    w.scalar("ferrite_no_memory_total", "counter", "Stores refused because bounded eviction found no room.",
            s.no_memory);
   }
 
-  scalar(w, "ferrite_connections", "gauge", "Open client connections.", t.connections_current);
-  scalar(w, "ferrite_connections_total", "counter", "Client connections accepted.", t.connections_accepted);
-  scalar(w, "ferrite_connections_rejected_total", "counter",
-         "Connections refused because server.max_connections were open.", t.connections_refused);
-  scalar(w, "ferrite_connections_idle_closed_total", "counter", "Connections closed by the idle timeout.",
-         t.idle_closed);
-  scalar(w, "ferrite_backpressure_stalls_total", "counter",
-         "Times a connection's input was held back: its unsent replies at their cap, or the buffer budget "
-         "spent.",
-         t.backpressure_stalls);
-  scalar(
-      w, "ferrite_conn_buffer_bytes", "gauge",
-      "Bytes client connections hold in buffers beyond their base, charged to server.max_conn_buffer_bytes.",
-      t.conn_buffer_bytes);
-  scalar(w, "ferrite_conn_buffer_limit_bytes", "gauge",
-         "The connection-buffer budget (server.max_conn_buffer_bytes).", t.conn_buffer_limit);
-  scalar(w, "ferrite_conn_buffer_waits_total", "counter",
-         "Times a connection stopped reading because the connection-buffer budget was spent.",
-         t.conn_buffer_waits);
-  scalar(w, "ferrite_conn_buffer_refusals_total", "counter",
-         "Requests refused with an out-of-memory error (and their connection closed) after waiting for the "
-         "connection-buffer budget.",
-         t.conn_buffer_refusals);
-  scalar(w, "ferrite_network_read_bytes_total", "counter", "Bytes received from clients (TCP and UDP).",
-         t.bytes_read);
-  scalar(w, "ferrite_network_written_bytes_total", "counter", "Bytes sent to clients (TCP and UDP).",
-         t.bytes_written);
-  scalar(w, "ferrite_datagrams_received_total", "counter", "UDP request datagrams received.", t.datagrams_in);
-  scalar(w, "ferrite_datagrams_sent_total", "counter", "UDP reply datagrams sent.", t.datagrams_out);
-  scalar(w, "ferrite_datagrams_dropped_total", "counter",
-         "UDP datagrams dropped: malformed, or a reply over the reflection bound.", t.datagrams_dropped);
-  scalar(w, "ferrite_udp_reflection_drops_total", "counter",
-         "UDP requests answered with nothing: their replies would exceed udp.reply_factor times the request "
-         "(a sender not on loopback nor in udp.allow).",
-         t.udp_reflection_drops);
-  if (shared.store != nullptr && shared.store->count() > 1) {
-    scalar(w, "ferrite_store_partitions", "gauge", "Store partitions (one per NUMA node, or server.partitions).",
-           shared.store->count());
-    scalar(w, "ferrite_datagrams_handed_over_total", "counter",
-           "UDP datagrams passed to a worker of the partition that owns their key.", t.datagrams_handed_over);
-    scalar(w, "ferrite_handover_full_total", "counter",
-           "UDP datagrams served where they landed: the ring to their key's partition was full, or the "
-           "datagram larger than a ring slot (2 KiB).",
-           t.handover_full);
+  w.scalar("ferrite_conn_buffer_limit_bytes", "gauge",
+           "The connection-buffer budget (server.max_conn_buffer_bytes).", t.conn_buffer_limit);
+  const bool partitioned = shared.store != nullptr && shared.store->count() > 1;
+  if (partitioned) {
+    w.scalar("ferrite_store_partitions", "gauge",
+             "Store partitions (one per NUMA node, or server.partitions).", shared.store->count());
   }
+  for (const WorkerCounter& c : kWorkerCounters) worker_counter(w, shared, t, c, partitioned);
 
   if (t.has_packets) {
     w.family("ferrite_dpdk_packets_total", "counter",
@@ -235,23 +149,69 @@ void write_metrics(const Shared& shared, Buffer& out) {
       w.sample("ferrite_dpdk_packets_total", {{"event", io::kPacketCounterNames[i]}}, t.packets[i]);
     }
   }
+}
 
-  // Per worker: busy time and loop time, whose rates give the busy ratio over any window.
-  char id[16];
-  w.family("ferrite_worker_busy_seconds_total", "counter", "Time each worker spent handling events.");
-  for (std::size_t i = 0; i < shared.worker_stats.size(); ++i) {
-    if (shared.worker_stats[i] == nullptr) continue;
-    const auto r = std::to_chars(id, id + sizeof id, i);
-    w.sample("ferrite_worker_busy_seconds_total", {{"worker", {id, static_cast<std::size_t>(r.ptr - id)}}},
-             seconds_of_cycles(shared.worker_stats[i]->cycles_busy.get()));
+void PromWriter::family(std::string_view name, std::string_view type, std::string_view help) {
+  out_.append("# HELP ");
+  out_.append(name);
+  out_.push_back(' ');
+  out_.append(help);
+  out_.append("\n# TYPE ");
+  out_.append(name);
+  out_.push_back(' ');
+  out_.append(type);
+  out_.push_back('\n');
+}
+
+void PromWriter::sample(std::string_view name, std::initializer_list<Label> labels, std::int64_t v) {
+  start(name, labels);
+  out_.append_int(v);
+  out_.push_back('\n');
+}
+
+void PromWriter::sample(std::string_view name, std::initializer_list<Label> labels, double v) {
+  start(name, labels);
+  if (std::isnan(v)) {
+    out_.append("NaN");
+  } else if (std::isinf(v)) {
+    out_.append(v > 0 ? "+Inf" : "-Inf");
+  } else {
+    char tmp[32];
+    const auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
+    out_.append(tmp, static_cast<std::size_t>(r.ptr - tmp));
   }
-  w.family("ferrite_worker_seconds_total", "counter",
-           "Time each worker spent in its event loop, busy or idle.");
-  for (std::size_t i = 0; i < shared.worker_stats.size(); ++i) {
-    if (shared.worker_stats[i] == nullptr) continue;
-    const auto r = std::to_chars(id, id + sizeof id, i);
-    w.sample("ferrite_worker_seconds_total", {{"worker", {id, static_cast<std::size_t>(r.ptr - id)}}},
-             seconds_of_cycles(shared.worker_stats[i]->cycles_total.get()));
+  out_.push_back('\n');
+}
+
+void PromWriter::start(std::string_view name, std::initializer_list<Label> labels) {
+  out_.append(name);
+  if (labels.size() != 0) {
+    out_.push_back('{');
+    bool first = true;
+    for (const auto& [k, v] : labels) {
+      if (!first) out_.push_back(',');
+      first = false;
+      out_.append(k);
+      out_.append("=\"");
+      escape(v);
+      out_.push_back('"');
+    }
+    out_.push_back('}');
+  }
+  out_.push_back(' ');
+}
+
+void PromWriter::escape(std::string_view v) {
+  for (const char c : v) {
+    if (c == '\\') {
+      out_.append("\\\\");
+    } else if (c == '"') {
+      out_.append("\\\"");
+    } else if (c == '\n') {
+      out_.append("\\n");
+    } else {
+      out_.push_back(c);
+    }
   }
 }
 

@@ -121,6 +121,10 @@ std::uint64_t memcache_deadline(std::int64_t exptime, const Exec& ex) noexcept {
   return d == 0 ? 1 : d;
 }
 
+std::string_view metric_type_name(MetricType t) noexcept {
+  return t == MetricType::kGauge ? "gauge" : "counter";
+}
+
 std::int64_t StatsTotals::requests_for(Op op) const noexcept {
   std::int64_t n = 0;
   for (std::size_t p = 0; p < kProtoCount; ++p) n += requests[p][static_cast<std::size_t>(op)];
@@ -152,27 +156,7 @@ void sum_stats(const Shared& shared, StatsTotals& t) noexcept {
       t.misses[p] += w->misses[p].get();
       t.protocol_errors[p] += w->protocol_errors[p].get();
     }
-    t.connections_accepted += w->connections_accepted.get();
-    t.connections_closed += w->connections_closed.get();
-    t.connections_refused += w->connections_refused.get();
-    t.connections_current += w->connections_current.get();
-    t.idle_closed += w->idle_closed.get();
-    t.backpressure_stalls += w->backpressure_stalls.get();
-    t.conn_buffer_bytes += w->conn_buffer_bytes.get();
-    t.conn_buffer_waits += w->conn_buffer_waits.get();
-    t.conn_buffer_refusals += w->conn_buffer_refusals.get();
-    t.bytes_read += w->bytes_read.get();
-    t.bytes_written += w->bytes_written.get();
-    t.datagrams_in += w->datagrams_in.get();
-    t.datagrams_out += w->datagrams_out.get();
-    t.datagrams_dropped += w->datagrams_dropped.get();
-    t.udp_reflection_drops += w->udp_reflection_drops.get();
-    t.datagrams_handed_over += w->datagrams_handed_over.get();
-    t.handover_full += w->handover_full.get();
-    t.loop_iterations += w->loop_iterations.get();
-    t.busy_iterations += w->busy_iterations.get();
-    t.cycles_busy += w->cycles_busy.get();
-    t.cycles_total += w->cycles_total.get();
+    for (const WorkerCounter& c : kWorkerCounters) t.*c.total += (w->*c.counter).get();
     if (w->has_packets.load(std::memory_order_relaxed)) {
       t.has_packets = true;
       for (std::size_t i = 0; i < io::kPacketCounterCount; ++i) t.packets[i] += w->packets[i].get();

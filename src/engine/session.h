@@ -262,28 +262,7 @@ std::uint64_t memcache_deadline(std::int64_t exptime, const Exec& ex) noexcept;
 std::uint64_t cycles_to_ns(std::uint64_t cycles) noexcept;
 std::uint64_t ns_to_cycles(std::uint64_t ns) noexcept;
 
-// Sums every worker's counters (for stats / INFO / metrics; not on the request path).
-struct StatsTotals {
-  std::int64_t requests[kProtoCount][kOpCount] = {};
-  std::int64_t hits[kProtoCount] = {};
-  std::int64_t misses[kProtoCount] = {};
-  std::int64_t protocol_errors[kProtoCount] = {};
-  std::int64_t latency_buckets[kProtoCount][kOpCount][kLatencyBuckets] = {};
-  std::int64_t latency_sum_ns[kProtoCount][kOpCount] = {};
-  std::int64_t connections_accepted = 0, connections_closed = 0, connections_refused = 0;
-  std::int64_t connections_current = 0, idle_closed = 0, backpressure_stalls = 0;
-  std::int64_t conn_buffer_bytes = 0, conn_buffer_limit = 0, conn_buffer_waits = 0, conn_buffer_refusals = 0;
-  std::int64_t bytes_read = 0, bytes_written = 0;
-  std::int64_t datagrams_in = 0, datagrams_out = 0, datagrams_dropped = 0, udp_reflection_drops = 0;
-  std::int64_t datagrams_handed_over = 0, handover_full = 0;
-  std::int64_t loop_iterations = 0, busy_iterations = 0, cycles_busy = 0, cycles_total = 0;
-  bool has_packets = false;  // a worker has a packet-level (DPDK) driver
-  std::int64_t packets[io::kPacketCounterCount] = {};
-
-  std::int64_t requests_for(Op op) const noexcept;  // across protocols
-  std::int64_t total_hits() const noexcept;
-  std::int64_t total_misses() const noexcept;
-};
+// Sums every worker's counters (StatsTotals, engine/stats.h) into `out`.
 void sum_stats(const Shared& shared, StatsTotals& out) noexcept;
 
 // Per-connection facts the engine keeps (for CLIENT INFO, stats conns, the management plane).

@@ -77,6 +77,85 @@ struct Histogram {
   }
 };
 
+// The scalar worker counters, declared once. A new counter is one line here: the WorkerStats
+// field, the StatsTotals total, the summing (sum_stats), /metrics, the management plane's /stats
+// (ferritectl stats) and, where memcached has the figure, memcached's `stats` all come from it.
+//
+//   X(name, metric, type, show, mc_slot, mc_name, help)
+//     name      the WorkerStats and StatsTotals field
+//     metric    the /metrics family is "ferrite_" metric; /stats names the field metric
+//     type      kCounter or kGauge (the family's Prometheus TYPE)
+//     show      where it is shown (Show below)
+//     mc_slot   kNone, or where memcached's `stats` lists it (McSlot below), as mc_name
+//     help      the family's HELP text (plain ASCII, no backslash or newline)
+//
+// The order is the order of /metrics and of /stats.
+#define FERRITE_WORKER_COUNTERS(X)                                                                           \
+  X(connections_current, "connections", kGauge, kEverywhere, kNone, "", "Open client connections.")          \
+  X(connections_accepted, "connections_total", kCounter, kEverywhere, kNone, "",                             \
+    "Client connections accepted.")                                                                          \
+  X(connections_closed, "connections_closed_total", kCounter, kStatsOnly, kNone, "",                         \
+    "Client connections closed.")                                                                            \
+  X(connections_refused, "connections_rejected_total", kCounter, kEverywhere, kConnections,                  \
+    "rejected_connections", "Connections refused because server.max_connections were open.")                 \
+  X(idle_closed, "connections_idle_closed_total", kCounter, kEverywhere, kNone, "",                          \
+    "Connections closed by the idle timeout.")                                                               \
+  X(backpressure_stalls, "backpressure_stalls_total", kCounter, kEverywhere, kNone, "",                      \
+    "Times a connection's input was held back: its unsent replies at their cap, or the buffer budget "       \
+    "spent.")                                                                                                \
+  X(conn_buffer_bytes, "conn_buffer_bytes", kGauge, kEverywhere, kNone, "",                                  \
+    "Bytes client connections hold in buffers beyond their base, charged to server.max_conn_buffer_bytes.")  \
+  X(conn_buffer_waits, "conn_buffer_waits_total", kCounter, kEverywhere, kNone, "",                          \
+    "Times a connection stopped reading because the connection-buffer budget was spent.")                    \
+  X(conn_buffer_refusals, "conn_buffer_refusals_total", kCounter, kEverywhere, kNone, "",                    \
+    "Requests refused with an out-of-memory error (and their connection closed) after waiting for the "      \
+    "connection-buffer budget.")                                                                             \
+  X(bytes_read, "network_read_bytes_total", kCounter, kEverywhere, kTraffic, "bytes_read",                   \
+    "Bytes received from clients (TCP and UDP).")                                                            \
+  X(bytes_written, "network_written_bytes_total", kCounter, kEverywhere, kTraffic, "bytes_written",          \
+    "Bytes sent to clients (TCP and UDP).")                                                                  \
+  X(datagrams_in, "datagrams_received_total", kCounter, kEverywhere, kNone, "",                              \
+    "UDP request datagrams received.")                                                                       \
+  X(datagrams_out, "datagrams_sent_total", kCounter, kEverywhere, kNone, "", "UDP reply datagrams sent.")    \
+  X(datagrams_dropped, "datagrams_dropped_total", kCounter, kEverywhere, kNone, "",                          \
+    "UDP datagrams dropped: malformed, or a reply over the reflection bound.")                               \
+  X(udp_reflection_drops, "udp_reflection_drops_total", kCounter, kEverywhere, kNone, "",                    \
+    "UDP requests answered with nothing: their replies would exceed udp.reply_factor times the request "     \
+    "(a sender not on loopback nor in udp.allow).")                                                          \
+  X(datagrams_handed_over, "datagrams_handed_over_total", kCounter, kPartitioned, kNone, "",                 \
+    "UDP datagrams passed to a worker of the partition that owns their key.")                                \
+  X(handover_full, "handover_full_total", kCounter, kPartitioned, kNone, "",                                 \
+    "UDP datagrams served where they landed: the ring to their key's partition was full, or the "            \
+    "datagram larger than a ring slot (2 KiB).")                                                             \
+  X(loop_iterations, "loop_iterations_total", kCounter, kStatsOnly, kNone, "",                               \
+    "Turns of the workers' event loops.")                                                                    \
+  X(busy_iterations, "busy_iterations_total", kCounter, kStatsOnly, kNone, "",                               \
+    "Turns of the workers' event loops that handled at least one event.")                                    \
+  X(cycles_busy, "worker_busy_seconds_total", kCounter, kWorkerSeconds, kNone, "",                           \
+    "Time each worker spent handling events.")                                                               \
+  X(cycles_total, "worker_seconds_total", kCounter, kWorkerSeconds, kNone, "",                               \
+    "Time each worker spent in its event loop, busy or idle.")
+
+// A worker counter's Prometheus TYPE.
+enum class MetricType : std::uint8_t { kCounter, kGauge };
+std::string_view metric_type_name(MetricType t) noexcept;  // "counter", "gauge"
+
+// Where a worker counter is shown.
+enum class Show : std::uint8_t {
+  kEverywhere,     // /metrics (summed over the workers) and /stats
+  kStatsOnly,      // /stats only
+  kPartitioned,    // /stats; /metrics only when the store has more than one partition
+  kWorkerSeconds,  // TSC cycles: /metrics one series per worker (label worker), in seconds;
+                   // /stats the sum (and each worker's), in seconds
+};
+
+// Where memcached's `stats` lists a worker counter (memcached's own order).
+enum class McSlot : std::uint8_t {
+  kNone,         // not shown
+  kConnections,  // after total_connections
+  kTraffic,      // after store_no_memory (memcached's bytes_read, bytes_written)
+};
+
 struct WorkerStats {
   Counter requests[kProtoCount][kOpCount];
   Histogram latency[kProtoCount][kOpCount];
@@ -84,30 +163,55 @@ struct WorkerStats {
   Counter hits[kProtoCount];
   Counter misses[kProtoCount];
   Counter protocol_errors[kProtoCount];  // malformed input answered with an error or a close
-  Counter connections_accepted;
-  Counter connections_closed;
-  Counter connections_refused;   // over server.max_connections
-  Counter connections_current;   // this worker's open connections
-  Counter idle_closed;           // closed by the idle timeout
-  Counter backpressure_stalls;   // input held back: unsent replies at their cap (or the budget's)
-  Counter conn_buffer_bytes;     // bytes this worker's connections hold beyond their base (a gauge)
-  Counter conn_buffer_waits;     // reads paused because the connection-buffer budget was spent
-  Counter conn_buffer_refusals;  // requests refused (and their connection closed): the budget stayed spent
-  Counter bytes_read;
-  Counter bytes_written;
-  Counter datagrams_in;
-  Counter datagrams_out;
-  Counter datagrams_dropped;     // malformed, or the reply would exceed the reflection bound
-  Counter udp_reflection_drops;  // request datagrams whose replies were dropped for that bound
-  Counter datagrams_handed_over; // passed to a worker of their key's partition (counted in here)
-  Counter handover_full;         // served here instead: the ring was full or the datagram too big
-  Counter loop_iterations;
-  Counter busy_iterations;       // iterations that handled at least one event
-  Counter cycles_busy;           // TSC cycles spent handling events (for the busy ratio)
-  Counter cycles_total;
+#define FERRITE_DECLARE_COUNTER(name, ...) Counter name;
+  FERRITE_WORKER_COUNTERS(FERRITE_DECLARE_COUNTER)
+#undef FERRITE_DECLARE_COUNTER
   // The fast-path driver's packet counts (copied from it on the store's tick), when it has one.
   std::atomic<bool> has_packets{false};
   Counter packets[io::kPacketCounterCount];
+};
+
+// Every worker's counters summed (engine::sum_stats; for stats / INFO / metrics, not on the
+// request path).
+struct StatsTotals {
+  std::int64_t requests[kProtoCount][kOpCount] = {};
+  std::int64_t hits[kProtoCount] = {};
+  std::int64_t misses[kProtoCount] = {};
+  std::int64_t protocol_errors[kProtoCount] = {};
+  std::int64_t latency_buckets[kProtoCount][kOpCount][kLatencyBuckets] = {};
+  std::int64_t latency_sum_ns[kProtoCount][kOpCount] = {};
+#define FERRITE_DECLARE_TOTAL(name, ...) std::int64_t name = 0;
+  FERRITE_WORKER_COUNTERS(FERRITE_DECLARE_TOTAL)
+#undef FERRITE_DECLARE_TOTAL
+  std::int64_t conn_buffer_limit = 0;  // server.max_conn_buffer_bytes (a setting, not a counter)
+  bool has_packets = false;            // a worker has a packet-level (DPDK) driver
+  std::int64_t packets[io::kPacketCounterCount] = {};
+
+  std::int64_t requests_for(Op op) const noexcept;  // across protocols
+  std::int64_t total_hits() const noexcept;
+  std::int64_t total_misses() const noexcept;
+};
+
+// One row of FERRITE_WORKER_COUNTERS, for the code that walks the table.
+struct WorkerCounter {
+  std::string_view name;
+  std::string_view metric;       // "ferrite_" + the /stats name
+  std::string_view stats_name;   // the /stats field
+  MetricType type;
+  Show show;
+  McSlot mc_slot;
+  std::string_view mc_name;
+  std::string_view help;
+  Counter WorkerStats::*counter;
+  std::int64_t StatsTotals::*total;
+};
+
+inline constexpr WorkerCounter kWorkerCounters[] = {
+#define FERRITE_COUNTER_ROW(name, metric, type, show, mc_slot, mc_name, help)                                \
+  {#name, "ferrite_" metric, metric, MetricType::type, Show::show, McSlot::mc_slot, mc_name, help,           \
+   &WorkerStats::name, &StatsTotals::name},
+    FERRITE_WORKER_COUNTERS(FERRITE_COUNTER_ROW)
+#undef FERRITE_COUNTER_ROW
 };
 
 }  // namespace ferrite::engine

@@ -1,6 +1,7 @@
 // The counter commands: /stats, /metrics and /latency. They read the workers' per-core counters
 // and the store's stats directly (relaxed loads; no worker is asked anything).
 #include <charconv>
+#include <cmath>
 #include <memory>
 #include <string>
 
@@ -57,33 +58,19 @@ void write_totals(const StatsTotals& t, JsonWriter& w) {
   per_protocol(w, "hits_total", t.hits);
   per_protocol(w, "misses_total", t.misses);
   per_protocol(w, "protocol_errors_total", t.protocol_errors);
-  w.field("connections", t.connections_current);
-  w.field("connections_total", t.connections_accepted);
-  w.field("connections_closed_total", t.connections_closed);
-  w.field("connections_rejected_total", t.connections_refused);
-  w.field("connections_idle_closed_total", t.idle_closed);
-  w.field("backpressure_stalls_total", t.backpressure_stalls);
-  w.field("conn_buffer_bytes", t.conn_buffer_bytes);
+  for (const engine::WorkerCounter& c : engine::kWorkerCounters) {
+    if (c.show == engine::Show::kWorkerSeconds) {
+      w.field(c.stats_name, seconds_of_cycles(t.*c.total));
+    } else {
+      w.field(c.stats_name, t.*c.total);
+    }
+  }
   w.field("conn_buffer_limit_bytes", t.conn_buffer_limit);
-  w.field("conn_buffer_waits_total", t.conn_buffer_waits);
-  w.field("conn_buffer_refusals_total", t.conn_buffer_refusals);
-  w.field("network_read_bytes_total", t.bytes_read);
-  w.field("network_written_bytes_total", t.bytes_written);
-  w.field("datagrams_received_total", t.datagrams_in);
-  w.field("datagrams_sent_total", t.datagrams_out);
-  w.field("datagrams_dropped_total", t.datagrams_dropped);
-  w.field("udp_reflection_drops_total", t.udp_reflection_drops);
-  w.field("datagrams_handed_over_total", t.datagrams_handed_over);
-  w.field("handover_full_total", t.handover_full);
   if (t.has_packets) {
     w.key("dpdk_packets_total").begin_object();
     for (std::size_t i = 0; i < io::kPacketCounterCount; ++i) w.field(io::kPacketCounterNames[i], t.packets[i]);
     w.end_object();
   }
-  w.field("loop_iterations_total", t.loop_iterations);
-  w.field("busy_iterations_total", t.busy_iterations);
-  w.field("worker_busy_seconds_total", seconds_of_cycles(t.cycles_busy));
-  w.field("worker_seconds_total", seconds_of_cycles(t.cycles_total));
   // Histograms: bucket counts (not cumulative) against latency_bounds_seconds, plus +Inf.
   w.key("request_duration_seconds").begin_object();
   for (std::size_t p = 0; p < kProtoCount; ++p) {
@@ -139,24 +126,6 @@ void optional_ratio(JsonWriter& w, std::string_view name, const std::optional<do
   } else {
     w.key(name).null();
   }
-}
-
-void append_double(Buffer& out, double v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
-}
-
-void family(Buffer& out, std::string_view name, std::string_view type, std::string_view help) {
-  out.append("# HELP ");
-  out.append(name);
-  out.push_back(' ');
-  out.append(help);
-  out.append("\n# TYPE ");
-  out.append(name);
-  out.push_back(' ');
-  out.append(type);
-  out.push_back('\n');
 }
 
 }  // namespace
@@ -239,34 +208,24 @@ std::string Plane::metrics(JsonWriter& w) {
   Buffer out;
   engine::write_metrics(shared_, out);
   const Rates r = rates_.rates();
-  family(out, "ferrite_worker_busy_ratio", "gauge",
-         "Share of the last second each worker spent handling events (0 to 1), sampled by the management "
-         "thread.");
+  engine::PromWriter p(out);
+  p.family("ferrite_worker_busy_ratio", "gauge",
+           "Share of the last second each worker spent handling events (0 to 1), sampled by the management "
+           "thread.");
+  char id[16];
   for (std::size_t i = 0; i < shared_.worker_stats.size(); ++i) {
-    out.append("ferrite_worker_busy_ratio{worker=\"");
-    out.append(std::to_string(i));
-    out.append("\"} ");
-    append_double(out, i < r.worker_busy_ratio.size() ? r.worker_busy_ratio[i] : 0.0);
-    out.push_back('\n');
+    const auto n = std::to_chars(id, id + sizeof id, i);
+    p.sample("ferrite_worker_busy_ratio", {{"worker", {id, static_cast<std::size_t>(n.ptr - id)}}},
+             i < r.worker_busy_ratio.size() ? r.worker_busy_ratio[i] : 0.0);
   }
-  family(out, "ferrite_hit_ratio_1m", "gauge",
-         "Get-type requests that found their key over the last minute (0 to 1; NaN before any).");
-  out.append("ferrite_hit_ratio_1m ");
-  if (r.hit_ratio_1m) {
-    append_double(out, *r.hit_ratio_1m);
-  } else {
-    out.append("NaN");
-  }
-  out.push_back('\n');
-  family(out, "ferrite_evictions_per_second_1m", "gauge", "Evictions per second over the last minute.");
-  out.append("ferrite_evictions_per_second_1m ");
-  append_double(out, r.evictions_per_second_1m);
-  out.push_back('\n');
-  family(out, "ferrite_mgmt_events_dropped_total", "counter",
-         "Worker events dropped because the worker's event ring was full.");
-  out.append("ferrite_mgmt_events_dropped_total ");
-  out.append(std::to_string(drain_.dropped_total()));
-  out.push_back('\n');
+  p.family("ferrite_hit_ratio_1m", "gauge",
+           "Get-type requests that found their key over the last minute (0 to 1; NaN before any).");
+  p.sample("ferrite_hit_ratio_1m", {}, r.hit_ratio_1m ? *r.hit_ratio_1m : std::nan(""));
+  p.family("ferrite_evictions_per_second_1m", "gauge", "Evictions per second over the last minute.");
+  p.sample("ferrite_evictions_per_second_1m", {}, r.evictions_per_second_1m);
+  p.scalar("ferrite_mgmt_events_dropped_total", "counter",
+           "Worker events dropped because the worker's event ring was full.",
+           drain_.dropped_total());
   w.begin_object();
   w.field("content_type", engine::kMetricsContentType);
   w.field("text", out.view());

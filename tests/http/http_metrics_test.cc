@@ -4,9 +4,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -156,6 +161,89 @@ TEST_F(MetricsTest, PromtoolAcceptsTheExposition) {
   EXPECT_EQ(promtool_check(promtool, out_.view(), &output), 0) << output << "\n--- exposition:\n"
                                                                << out_.view();
   EXPECT_EQ(output, "") << output;
+}
+
+// Each row of FERRITE_WORKER_COUNTERS is in /metrics as its Show column says, with its HELP,
+// TYPE and the workers' sum: a counter added to the table is checked here without a new test.
+TEST(Metrics, EveryWorkerCounterIsExportedAsItsRowSays) {
+  for (const unsigned partitions : {1u, 2u}) {
+    store::StoreConfig cfg;
+    cfg.memory_limit = store::kMinMemory * 2;
+    cfg.max_contexts = 1;
+    store::Partitions store(cfg, partitions);
+    WorkerStats w0, w1;
+    Shared shared;
+    shared.store = &store;
+    shared.worker_stats = {&w0, &w1};
+    for (std::size_t i = 0; i < std::size(kWorkerCounters); ++i) {
+      (w0.*kWorkerCounters[i].counter).add(1000 * static_cast<std::int64_t>(i + 1));
+      (w1.*kWorkerCounters[i].counter).add(static_cast<std::int64_t>(i + 1));
+    }
+    Buffer out;
+    write_metrics(shared, out);
+    const std::string text = "\n" + std::string(out.view());
+    for (std::size_t i = 0; i < std::size(kWorkerCounters); ++i) {
+      const WorkerCounter& c = kWorkerCounters[i];
+      SCOPED_TRACE(std::string(c.name) + ", partitions " + std::to_string(partitions));
+      const std::string metric(c.metric);
+      const std::string type_line = "\n# TYPE " + metric + " " + std::string(metric_type_name(c.type)) + "\n";
+      const bool shown = c.show == Show::kEverywhere || c.show == Show::kWorkerSeconds ||
+                         (c.show == Show::kPartitioned && partitions > 1);
+      if (!shown) {
+        EXPECT_EQ(text.find("\n# TYPE " + metric + " "), std::string::npos);
+        EXPECT_EQ(text.find("\n" + metric), std::string::npos);
+        continue;
+      }
+      EXPECT_NE(text.find("\n# HELP " + metric + " " + std::string(c.help) + type_line), std::string::npos);
+      const std::int64_t v0 = 1000 * static_cast<std::int64_t>(i + 1), v1 = static_cast<std::int64_t>(i + 1);
+      if (c.show != Show::kWorkerSeconds) {
+        EXPECT_EQ(sample(text, metric), std::to_string(v0 + v1));
+        continue;
+      }
+      const std::int64_t per_worker[] = {v0, v1};
+      for (std::size_t wi = 0; wi < 2; ++wi) {  // TSC cycles, per worker, in seconds
+        char want[32];
+        const double s = static_cast<double>(cycles_to_ns(static_cast<std::uint64_t>(per_worker[wi]))) / 1e9;
+        const auto r = std::to_chars(want, want + sizeof want, s);
+        EXPECT_EQ(sample(text, metric + "{worker=\"" + std::to_string(wi) + "\"}"),
+                  std::string(want, static_cast<std::size_t>(r.ptr - want)));
+      }
+    }
+  }
+}
+
+// udp_reflection_drops is one row of the table and nothing else: it reaches /metrics from there.
+TEST(Metrics, UdpReflectionDropsComeFromTheCounterTable) {
+  const auto row = std::find_if(std::begin(kWorkerCounters), std::end(kWorkerCounters),
+                                [](const WorkerCounter& c) { return c.name == "udp_reflection_drops"; });
+  ASSERT_NE(row, std::end(kWorkerCounters));
+  EXPECT_EQ(row->metric, "ferrite_udp_reflection_drops_total");
+  EXPECT_EQ(row->show, Show::kEverywhere);
+  SessionHarness h;
+  h.stats().udp_reflection_drops.add(5);
+  Buffer out;
+  write_metrics(h.shared(), out);
+  const std::string text = "\n" + std::string(out.view());
+  EXPECT_NE(text.find("\n# TYPE ferrite_udp_reflection_drops_total counter\n"), std::string::npos);
+  EXPECT_EQ(sample(text, "ferrite_udp_reflection_drops_total"), "5");
+}
+
+// The one Prometheus writer (the management plane's families use it too): label escaping and
+// the special float values.
+TEST(Metrics, WriterEscapesLabelsAndSpellsSpecialValues) {
+  Buffer out;
+  PromWriter w(out);
+  w.family("x_ratio", "gauge", "A ratio.");
+  w.sample("x_ratio", {{"a", "q\"b\\s\nn"}, {"b", "2"}}, 0.25);
+  w.sample("x_ratio", {}, std::nan(""));
+  w.sample("x_ratio", {}, std::numeric_limits<double>::infinity());
+  w.sample("x_ratio", {}, -std::numeric_limits<double>::infinity());
+  w.scalar("x_total", "counter", "A count.", std::int64_t{-3});
+  EXPECT_EQ(out.view(),
+            "# HELP x_ratio A ratio.\n# TYPE x_ratio gauge\n"
+            "x_ratio{a=\"q\\\"b\\\\s\\nn\",b=\"2\"} 0.25\n"
+            "x_ratio NaN\nx_ratio +Inf\nx_ratio -Inf\n"
+            "# HELP x_total A count.\n# TYPE x_total counter\nx_total -3\n");
 }
 
 TEST(Metrics, PromtoolAcceptsAnIdleServer) {

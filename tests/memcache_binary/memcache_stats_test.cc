@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -125,6 +126,28 @@ TEST_F(MemcacheStats, GeneralGroupUsesMemcachedsNamesInItsOrder) {
   EXPECT_EQ(s.num("limit_maxbytes"), std::int64_t{64} << 20);
   EXPECT_EQ(s.num("threads"), 1);
   EXPECT_EQ(s.num("accepting_conns"), 1);
+}
+
+// The worker counters whose FERRITE_WORKER_COUNTERS row names a memcached field are in `stats`
+// under that name, with their value; the others are not there under their own names.
+TEST_F(MemcacheStats, WorkerCountersWithAMemcachedNameAreListed) {
+  using engine::kWorkerCounters;
+  for (std::size_t i = 0; i < std::size(kWorkerCounters); ++i) {
+    (h_.stats().*kWorkerCounters[i].counter).add(static_cast<std::int64_t>(1000 + i));
+  }
+  const Stats s = stats("");
+  std::size_t listed = 0;
+  for (std::size_t i = 0; i < std::size(kWorkerCounters); ++i) {
+    const engine::WorkerCounter& c = kWorkerCounters[i];
+    SCOPED_TRACE(std::string(c.name));
+    if (c.mc_slot == engine::McSlot::kNone) {
+      EXPECT_EQ(s.map.count(std::string(c.name)), 0u);
+      continue;
+    }
+    ++listed;
+    EXPECT_EQ(s.num(std::string(c.mc_name)), static_cast<std::int64_t>(1000 + i));
+  }
+  EXPECT_EQ(listed, 3u);  // rejected_connections, bytes_read, bytes_written
 }
 
 TEST_F(MemcacheStats, CountsItemsHitsAndCommands) {

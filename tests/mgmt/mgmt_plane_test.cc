@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -134,6 +135,51 @@ TEST_F(PlaneTest, StatsSumsTheWorkersAndListsEachOne) {
   EXPECT_TRUE(s["store"]["evictions"].is_number());
   EXPECT_FALSE(s["store"].contains("items_delta"));
   EXPECT_TRUE(s["rates"]["hit_ratio_1m"].is_null());  // no samples yet
+}
+
+// Each row of FERRITE_WORKER_COUNTERS is a field of /stats (ferritectl stats), summed in "total"
+// and each worker's own in "workers", and in /metrics (ferritectl metrics) when its Show column
+// says so: a counter added to the table is checked here without a new test.
+TEST_F(PlaneTest, StatsAndMetricsListEveryWorkerCounter) {
+  using engine::kWorkerCounters;
+  using engine::Show;
+  const auto value = [](std::size_t row, std::size_t worker) {
+    return static_cast<std::int64_t>((row + 1) * (worker == 0 ? 1000 : 1));
+  };
+  for (std::size_t i = 0; i < std::size(kWorkerCounters); ++i) {
+    for (std::size_t wi = 0; wi < 2; ++wi) {
+      (engine_.stats[wi].get()->*kWorkerCounters[i].counter).add(value(i, wi));
+    }
+  }
+  const JsonValue s = ok("/stats");
+  const std::string text = "\n" + ok("/metrics")["text"].as_string();
+  const auto seconds = [](std::int64_t cycles) {
+    return static_cast<double>(engine::cycles_to_ns(static_cast<std::uint64_t>(cycles))) / 1e9;
+  };
+  for (std::size_t i = 0; i < std::size(kWorkerCounters); ++i) {
+    const engine::WorkerCounter& c = kWorkerCounters[i];
+    SCOPED_TRACE(std::string(c.name));
+    const std::string name(c.stats_name);
+    ASSERT_NE(s["total"].find(name), nullptr);
+    if (c.show == Show::kWorkerSeconds) {
+      EXPECT_NEAR(s["total"][name].as_double(), seconds(value(i, 0) + value(i, 1)), 1e-9);
+      EXPECT_NEAR(s["workers"][0][name].as_double(), seconds(value(i, 0)), 1e-9);
+      EXPECT_NEAR(s["workers"][1][name].as_double(), seconds(value(i, 1)), 1e-9);
+      EXPECT_NE(text.find("\n" + std::string(c.metric) + "{worker=\"1\"} "), std::string::npos);
+      continue;
+    }
+    EXPECT_EQ(s["total"][name].as_int(), value(i, 0) + value(i, 1));
+    EXPECT_EQ(s["workers"][0][name].as_int(), value(i, 0));
+    EXPECT_EQ(s["workers"][1][name].as_int(), value(i, 1));
+    const std::string line =
+        "\n" + std::string(c.metric) + " " + std::to_string(value(i, 0) + value(i, 1)) + "\n";
+    // The fake engine's store has one partition.
+    EXPECT_EQ(text.find(line) != std::string::npos, c.show == Show::kEverywhere) << line;
+  }
+  // The example: the reflection bound's counter, from its table row alone.
+  const std::string drops = "udp_reflection_drops_total";
+  EXPECT_EQ(s["total"][drops].as_int(), s["workers"][0][drops].as_int() + s["workers"][1][drops].as_int());
+  EXPECT_NE(text.find("\nferrite_udp_reflection_drops_total "), std::string::npos);
 }
 
 TEST_F(PlaneTest, RatesComeFromOneSecondSamples) {

@@ -159,6 +159,47 @@ def test_udp_reflection_drops_are_exported(daemon):
     assert re.search(r'^ferrite_udp_reflection_drops_total 0$', text, re.MULTILINE), text[-2000:]
 
 
+def worker_counter_rows():
+    """(name, metric, type, show) of each row of FERRITE_WORKER_COUNTERS in src/engine/stats.h."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'src', 'engine', 'stats.h')
+    with open(path) as f:
+        source = f.read()
+    table = source[source.index('#define FERRITE_WORKER_COUNTERS(X)'):]
+    table = table[:table.index('\n\n')]
+    rows = re.findall(r'X\((\w+), "(\w+)", k(Counter|Gauge), k(\w+),', table)
+    assert len(rows) >= 20, table
+    return rows
+
+
+def test_every_worker_counter_is_in_stats_and_metrics(daemon):
+    """Each row of the worker counter table reaches `ferritectl stats` (total and each worker) and
+    `ferritectl metrics` as its Show column says, so a counter added to the table is covered here
+    with nothing else to change (udp_reflection_drops among them)."""
+    rows = worker_counter_rows()
+    assert ('udp_reflection_drops', 'udp_reflection_drops_total', 'Counter', 'Everywhere') in rows
+    stats = ctl_json(daemon, 'stats')
+    r = ctl(daemon, 'metrics')
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    partitioned = '\nferrite_store_partitions ' in text
+    for name, metric, kind, show in rows:
+        assert metric in stats['total'], name
+        for w in stats['workers']:
+            assert metric in w, name
+        type_line = '# TYPE ferrite_%s %s\n' % (metric, kind.lower())
+        if show == 'Everywhere' or (show == 'Partitioned' and partitioned):
+            assert type_line in text, name
+            found = re.search(r'^ferrite_%s (\d+)$' % metric, text, re.MULTILINE)
+            assert found, name
+            assert int(found.group(1)) >= 0
+        elif show == 'WorkerSeconds':
+            assert type_line in text, name
+            assert 'ferrite_%s{worker="1"} ' % metric in text, name
+        else:
+            assert show in ('StatsOnly', 'Partitioned'), (name, show)
+            assert '# TYPE ferrite_%s ' % metric not in text, name
+
+
 def test_config_get_and_set_live_key(daemon):
     assert ctl_json(daemon, 'config', 'get', 'log.level') == {'log.level': 'info'}
     everything = ctl_json(daemon, 'config')
