@@ -160,7 +160,7 @@ TEST_F(PlaneTest, StatsAndMetricsListEveryWorkerCounter) {
     const engine::WorkerCounter& c = kWorkerCounters[i];
     SCOPED_TRACE(std::string(c.name));
     const std::string name(c.stats_name);
-    ASSERT_NE(s["total"].find(name), nullptr);
+    ASSERT_TRUE(s["total"].contains(name));
     if (c.show == Show::kWorkerSeconds) {
       EXPECT_NEAR(s["total"][name].as_double(), seconds(value(i, 0) + value(i, 1)), 1e-9);
       EXPECT_NEAR(s["workers"][0][name].as_double(), seconds(value(i, 0)), 1e-9);
