@@ -79,6 +79,19 @@ class SessionHarness {
     ctx_->quiescent();
   }
 
+  // From here on the session's own size checks read the item limit (1 MiB) of a second store,
+  // while the store it writes to refuses values over `limit`: what a session meets when another
+  // connection lowers the limit between its check and its write. The store's refusal (kTooLarge)
+  // is then the session's to answer (memcached's failed-set rule: engine/memcache_semantics.h).
+  void store_refuses_over(std::size_t limit) {
+    store::StoreConfig cfg;
+    cfg.memory_limit = store::kMinMemory;
+    cfg.max_item_size = std::size_t{1} << 20;
+    lenient_ = std::make_unique<store::Partitions>(cfg, 1);
+    shared_.store = lenient_.get();
+    store_->set_max_item_size(limit);
+  }
+
  private:
   void drain(Session& s, std::string& replies) {
     out_.clear();
@@ -104,6 +117,7 @@ class SessionHarness {
   ConnInfo info_;
   Buffer pending_;
   Buffer out_;
+  std::unique_ptr<store::Partitions> lenient_;  // store_refuses_over()
 };
 
 }  // namespace ferrite::engine::testing

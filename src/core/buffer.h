@@ -22,6 +22,8 @@
 #include <new>
 #include <string_view>
 
+#include "core/decimal.h"
+
 namespace ferrite {
 
 namespace buffer_detail {
@@ -118,15 +120,8 @@ class Buffer {
   }
   // Decimal text of an unsigned or signed integer.
   void append_uint(std::uint64_t v) {
-    char tmp[20];
-    int n = 0;
-    do {
-      tmp[n++] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
-    char* out = prepare(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) out[i] = tmp[n - 1 - i];
-    size_ += static_cast<std::size_t>(n);
+    char tmp[kU64Chars];
+    append(tmp, format_u64(v, tmp));
   }
   void append_int(std::int64_t v) {
     if (v < 0) {

@@ -1,6 +1,8 @@
 // The store: writes (see store_internal.h for how the store's code is split).
 #include "store/store_internal.h"
 
+#include "core/decimal.h"
+
 namespace ferrite::store {
 
 // ---------------------------------------------------------------------------------------------
@@ -256,46 +258,6 @@ bool parse_counter(std::string_view s, std::uint64_t* out) noexcept {
   return true;
 }
 
-namespace {
-// Redis's rule (string2ll): optional '-', no leading zeros, no spaces, fits in int64.
-bool parse_i64(std::string_view s, std::int64_t* out) noexcept {
-  if (s.empty() || s.size() > 20) return false;
-  std::size_t i = 0;
-  const bool neg = s[0] == '-';
-  if (neg) ++i;
-  if (i == s.size()) return false;
-  if (s[i] == '0' && s.size() - i > 1) return false;
-  if (neg && s[i] == '0') return false;
-  std::uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    const auto d = static_cast<std::uint64_t>(s[i] - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  const std::uint64_t limit = neg ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1;
-  if (v > limit) return false;
-  *out = neg ? static_cast<std::int64_t>(~v + 1) : static_cast<std::int64_t>(v);
-  return true;
-}
-
-std::size_t format_u64(std::uint64_t u, char* buf) noexcept {
-  char tmp[24];
-  std::size_t n = 0;
-  do {
-    tmp[n++] = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  for (std::size_t i = 0; i < n; ++i) buf[i] = tmp[n - 1 - i];
-  return n;
-}
-
-std::size_t format_i64(std::int64_t v, char* buf) noexcept {
-  if (v >= 0) return format_u64(static_cast<std::uint64_t>(v), buf);
-  buf[0] = '-';
-  return 1 + format_u64(~static_cast<std::uint64_t>(v) + 1, buf + 1);
-}
-}  // namespace
 
 ArithResult Context::arith(const KeyRef& key, bool is_signed, std::uint64_t udelta, std::int64_t sdelta,
                            bool decrement, bool* overflow) noexcept {
@@ -306,7 +268,7 @@ ArithResult Context::arith(const KeyRef& key, bool is_signed, std::uint64_t udel
     const Found f = find(key, table_.locate(key.hash));
     const Item* old = f.item != nullptr && liveness(f.item) == Liveness::kAlive ? f.item : nullptr;
     if (old != nullptr && old->type() != ItemType::kString) return {Status::kWrongType, 0, 0};
-    char buf[24];
+    char buf[kI64Chars];
     std::size_t len = 0;
     std::uint64_t result = 0;
     if (!is_signed) {
@@ -320,7 +282,7 @@ ArithResult Context::arith(const KeyRef& key, bool is_signed, std::uint64_t udel
       len = format_u64(result, buf);
     } else {
       std::int64_t v = 0;
-      if (old != nullptr && !parse_i64(old->value(), &v)) return {Status::kNonNumeric, 0, 0};
+      if (old != nullptr && !parse_i64_strict(old->value(), &v)) return {Status::kNonNumeric, 0, 0};
       std::int64_t r = 0;
       if (__builtin_add_overflow(v, sdelta, &r)) {
         if (overflow != nullptr) *overflow = true;

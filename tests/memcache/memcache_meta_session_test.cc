@@ -119,6 +119,17 @@ TEST(MemcacheMeta, SetTooLargeAndBadChunkAreAlwaysReported) {
   EXPECT_EQ(c.send("ms mk 2 q\r\nhix\r\nmn\r\n"), "CLIENT_ERROR bad data chunk\r\nERROR\r\nMN\r\n");
 }
 
+TEST(MemcacheMeta, SetTheStoreRefusesRemovesTheOldValue) {
+  MemcacheConn c;
+  EXPECT_EQ(c.send("ms k 3\r\nold\r\nms r 3\r\nold\r\n"), "HD\r\nHD\r\n");
+  c.harness().store_refuses_over(1000);
+  const std::string big(2000, 'v');
+  EXPECT_EQ(c.send("ms k 2000\r\n" + big + "\r\nms r 2000 MR\r\n" + big + "\r\n"),
+            "SERVER_ERROR object too large for cache\r\nSERVER_ERROR object too large for cache\r\n");
+  // set mode removes the old value; replace mode keeps it
+  EXPECT_EQ(c.send("mg k v\r\nmg r v\r\n"), "EN\r\nVA 3\r\nold\r\n");
+}
+
 TEST(MemcacheMeta, SetFlagsAndTtl) {
   MemcacheConn c;
   EXPECT_EQ(c.send("ms tk 1 T-1\r\nx\r\nmg tk v\r\n"), "HD\r\nEN\r\n");

@@ -247,6 +247,20 @@ TEST(MemcacheText, TooLargeValueIsRefusedAndSwallowed) {
             "SERVER_ERROR object too large for cache\r\nEND\r\n");
 }
 
+TEST(MemcacheText, SetTheStoreRefusesRemovesTheOldValue) {
+  MemcacheConn c;
+  EXPECT_EQ(c.send("set k 0 0 3\r\nold\r\nset a 0 0 3\r\nold\r\nset r 0 0 3\r\nold\r\n"),
+            "STORED\r\nSTORED\r\nSTORED\r\n");
+  c.harness().store_refuses_over(1000);
+  const std::string big(2000, 'v');
+  EXPECT_EQ(c.send("set k 0 0 2000\r\n" + big + "\r\nadd a 0 0 2000\r\n" + big + "\r\nreplace r 0 0 2000\r\n" +
+                   big + "\r\n"),
+            "SERVER_ERROR object too large for cache\r\nSERVER_ERROR object too large for cache\r\n"
+            "SERVER_ERROR object too large for cache\r\n");
+  // set removes the old value (memcached's NREAD_SET); add and replace keep it
+  EXPECT_EQ(c.send("get k a r\r\n"), "VALUE a 0 3\r\nold\r\nVALUE r 0 3\r\nold\r\nEND\r\n");
+}
+
 TEST(MemcacheText, AppendBeyondTheLimitIsTooLarge) {
   MemcacheConn c(std::size_t{64} << 20, 1000);
   EXPECT_EQ(c.send("set a 0 0 600\r\n" + std::string(600, 'a') + "\r\nappend a 0 0 600\r\n" +

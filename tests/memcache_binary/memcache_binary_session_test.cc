@@ -437,6 +437,28 @@ TEST_F(MemcacheBinarySession, ValueOverTheItemLimitIsRefusedAndSkipped) {
   EXPECT_EQ(one(get("a")).value, "old");
 }
 
+TEST_F(MemcacheBinarySession, SetTheStoreRefusesRemovesTheOldValue) {
+  const std::uint64_t cas = one(mb_set("c", "old")).cas;
+  run(mb_set("k", "old") + mb_set("q", "old") + mb_set("a", "old") + mb_set("r", "old"));
+  h_.store_refuses_over(1000);
+  const std::string big(2000, 'v');
+  const auto r = run(mb_set("k", big) + mb_set("q", big, 0, 0, 0, Opcode::kSetQ) + mb_set("c", big, 0, 0, cas) +
+                     mb_set("a", big, 0, 0, 0, Opcode::kAdd) + mb_set("r", big, 0, 0, 0, Opcode::kReplace) + noop());
+  ASSERT_EQ(r.size(), 6u);
+  expect_error(r[0], Opcode::kSet, Status::kValueTooLarge);
+  expect_error(r[1], Opcode::kSetQ, Status::kValueTooLarge);
+  expect_error(r[2], Opcode::kSet, Status::kValueTooLarge);
+  expect_error(r[3], Opcode::kAdd, Status::kValueTooLarge);
+  expect_error(r[4], Opcode::kReplace, Status::kValueTooLarge);
+  // SET and SETQ, with a CAS too, remove the old value (memcached checks the opcode); add and
+  // replace keep it
+  expect_error(one(get("k")), Opcode::kGet, Status::kKeyNotFound);
+  expect_error(one(get("q")), Opcode::kGet, Status::kKeyNotFound);
+  expect_error(one(get("c")), Opcode::kGet, Status::kKeyNotFound);
+  EXPECT_EQ(one(get("a")).value, "old");
+  EXPECT_EQ(one(get("r")).value, "old");
+}
+
 TEST_F(MemcacheBinarySession, ValueAtTheItemLimitIsStored) {
   const std::string big(std::size_t{1} << 20, 'v');
   const auto r = run(mb_set("k", big) + get("k"), 100000);

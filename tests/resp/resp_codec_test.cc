@@ -237,7 +237,9 @@ TEST(RespParser, TooBigCountStrings) {
   bulk.append(kInlineMaxSize + 1, '1');
   EXPECT_EQ(parse_error(bulk), "Protocol error: too big bulk count string");
   RequestParser p;
-  EXPECT_EQ(p.parse("*" + std::string(kInlineMaxSize - 1, '1'), kMax), ParseStatus::kIncomplete);
+  std::string under = "*";
+  under.append(kInlineMaxSize - 1, '1');
+  EXPECT_EQ(p.parse(under, kMax), ParseStatus::kIncomplete);
 }
 
 TEST(RespParser, InlineWords) {

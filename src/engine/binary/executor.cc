@@ -1,10 +1,10 @@
 #include "engine/binary/executor.h"
 
 #include <algorithm>
-#include <charconv>
 #include <limits>
 
 #include "core/clock.h"
+#include "engine/memcache_semantics.h"
 #include "engine/memcache_stats.h"
 
 namespace ferrite::engine::binary {
@@ -337,23 +337,15 @@ void Executor::set(const Request& req, Exec& ex) {
 void Executor::arith(const Request& req, Exec& ex) {
   wire::Arith a;
   wire::decode_arith(req.value, &a);  // check() made sure it is 8 or 16 bytes
-  const bool decrement = req.opcode == Opcode::kDecr;
-  store::ArithResult r = ex.ctx.incr(req.key, a.delta, decrement);
-  if (r.status == store::Status::kNotFound && a.has_initial) {
-    char text[24];
-    const auto t = std::to_chars(text, text + sizeof(text), a.initial);
-    store::SetRequest sr;
-    sr.mode = store::SetMode::kAdd;
-    sr.flags = req.client_flags;
-    sr.expires_at_ms = memcache_deadline(req.ttl, ex);
-    const store::SetResult s =
-        ex.ctx.set(req.key, std::string_view(text, static_cast<std::size_t>(t.ptr - text)), sr);
-    if (s.status == store::Status::kNotStored) {
-      r = ex.ctx.incr(req.key, a.delta, decrement);  // created meanwhile by another worker
-    } else {
-      r = {s.status, a.initial, s.cas};
-    }
-  }
+  CounterRequest c;
+  c.delta = a.delta;
+  c.decrement = req.opcode == Opcode::kDecr;
+  // With an initial value, a missing key is created holding it, with the request's TTL and flags.
+  c.create = a.has_initial;
+  c.initial = a.initial;
+  c.flags = req.client_flags;
+  c.expires_at_ms = memcache_deadline(req.ttl, ex);
+  const CounterResult r = memcache_counter(ex.ctx, req.key, c);
   char value[8];
   wire::encode_counter(r.value, value);
   reply(req, from_store(r.status), r.cas, r.status == store::Status::kOk ? std::string_view(value, 8) : "");

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "core/clock.h"
+#include "engine/memcache_semantics.h"
 #include "engine/memcache_stats.h"
 #include "proto/memcache/reply.h"
 
@@ -131,7 +132,7 @@ bool Executor::over_limits(const Request& r, const Exec& ex, std::size_t n) cons
 std::size_t Executor::too_large(const Request& r, Buffer& out, Exec& ex, std::string_view key, std::size_t n,
                                 bool remove_old, bool noreply) {
   // memcached removes the old value of a failed set, so that no stale value is read after it.
-  if (remove_old) ex.ctx.del(key);
+  if (remove_old) unlink_after_failed_set(ex.ctx, key);
   fail(out, ex, mc::is_meta(r.cmd), r.start, kTooLarge, noreply);
   swallow_ = static_cast<std::uint64_t>(n) + 2;
   return r.line.consumed;
@@ -139,13 +140,10 @@ std::size_t Executor::too_large(const Request& r, Buffer& out, Exec& ex, std::st
 
 store::Status Executor::apply_store(Exec& ex, std::string_view key, std::string_view value,
                                     const store::SetRequest& req, std::uint64_t* cas) {
-  const store::SetResult res = ex.ctx.set(key, value, req);
+  // A set that could not be stored leaves no old value behind (memcached unlinks it): text `set`
+  // and meta `ms` in set mode, the commands in kSet mode here.
+  const store::SetResult res = memcache_set(ex.ctx, key, value, req, req.mode == store::SetMode::kSet);
   *cas = res.cas;
-  // A set that could not be stored leaves no old value behind (memcached unlinks it).
-  if ((res.status == store::Status::kNoMemory || res.status == store::Status::kTooLarge) &&
-      req.mode == store::SetMode::kSet) {
-    ex.ctx.del(key);
-  }
   return res.status;
 }
 
@@ -567,7 +565,10 @@ std::size_t Executor::arith(const Request& r, Buffer& out, Exec& ex) {
     fail(out, ex, false, r.start, "CLIENT_ERROR invalid numeric delta argument", noreply);
     return r.line.consumed;
   }
-  const store::ArithResult res = ex.ctx.incr(key, delta, r.cmd == Command::kDecr);
+  CounterRequest c;  // the text incr/decr: no CAS, a missing key is not created
+  c.delta = delta;
+  c.decrement = r.cmd == Command::kDecr;
+  const CounterResult res = memcache_counter(ex.ctx, key, c);
   switch (res.status) {
     case store::Status::kOk:
       if (!noreply) {

@@ -2,7 +2,9 @@
 #include <climits>
 #include <limits>
 
+#include "core/decimal.h"
 #include "engine/memcache/executor.h"
+#include "engine/memcache_semantics.h"
 #include "proto/memcache/reply.h"
 
 namespace ferrite::engine::memcache {
@@ -25,18 +27,6 @@ std::int64_t ttl_left(std::uint64_t deadline, std::uint64_t now) noexcept {
   if (deadline == 0 || deadline <= now) return -1;
   const std::uint64_t s = (deadline - now) / 1000;
   return s == 0 ? 1 : static_cast<std::int64_t>(s);
-}
-
-// Decimal digits of v into buf (at least 20 bytes); returns their number.
-std::size_t format_u64(std::uint64_t v, char* buf) noexcept {
-  char tmp[20];
-  std::size_t n = 0;
-  do {
-    tmp[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  for (std::size_t i = 0; i < n; ++i) buf[i] = tmp[n - 1 - i];
-  return n;
 }
 
 // The fields of an item a meta reply reports (from the store, or of an item just created).
@@ -366,56 +356,22 @@ std::size_t Executor::meta_arith(const Request& r, Buffer& out, Exec& ex) {
       return r.line.consumed;
   }
   const Op op = decr ? Op::k_decr : Op::k_incr;
-  store::ArithResult res;
-  std::uint64_t deadline = 0;
-  bool deadline_known = false;
-  if (f.has_C) {
-    // Compare-and-apply: read, check the CAS, write back with that CAS (atomic in the store).
-    const store::ItemView v = ex.ctx.get(key_);
-    if (!v) {
-      res.status = store::Status::kNotFound;
-    } else if (v.cas() != f.cas) {
-      res.status = store::Status::kExists;
-    } else if (!v.is_string()) {
-      res.status = store::Status::kWrongType;
-    } else if (std::uint64_t cur = 0; !store::parse_counter(v.value(), &cur)) {
-      res.status = store::Status::kNonNumeric;
-    } else {
-      res.value = decr ? (cur < f.delta ? 0 : cur - f.delta) : cur + f.delta;
-      char digits[20];
-      const std::size_t len = format_u64(res.value, digits);
-      store::SetRequest req;
-      req.mode = store::SetMode::kCas;
-      req.cas = f.cas;
-      req.flags = v.flags();
-      req.expires_at_ms = deadline = v.expires_at_ms();
-      deadline_known = true;
-      const store::SetResult sr = ex.ctx.set(key_, std::string_view(digits, len), req);
-      res.status = sr.status;
-      res.cas = sr.cas;
-    }
-  } else {
-    res = ex.ctx.incr(key_, f.delta, decr);
-  }
-  bool created = false;
-  if (res.status == store::Status::kNotFound && f.has_N) {
-    // Auto-create with J (default 0); a T after the N sets the new item's TTL.
-    char digits[20];
-    const std::size_t len = format_u64(f.initial, digits);
-    store::SetRequest req;
-    req.mode = store::SetMode::kAdd;
-    req.expires_at_ms = deadline = memcache_deadline(f.has_T && f.pos_T > f.pos_N ? f.ttl : f.vivify_ttl, ex);
-    deadline_known = true;
-    const store::SetResult sr = ex.ctx.set(key_, std::string_view(digits, len), req);
-    if (sr.status == store::Status::kOk) {
-      created = true;
-      res = {store::Status::kOk, f.initial, sr.cas};
-    } else if (sr.status == store::Status::kNotStored) {
-      res.status = store::Status::kNotStored;
-    } else {
-      fail(out, ex, true, r.start, "SERVER_ERROR Out of memory allocating new item");
-      return r.line.consumed;
-    }
+  CounterRequest creq;
+  creq.delta = f.delta;
+  creq.decrement = decr;
+  creq.check_cas = f.has_C;  // compare-and-apply: only to the item of that version
+  creq.cas = f.cas;
+  // Auto-create with N, holding J (default 0); a T after the N sets the new item's TTL.
+  creq.create = f.has_N;
+  creq.initial = f.initial;
+  creq.expires_at_ms = f.has_N ? memcache_deadline(f.has_T && f.pos_T > f.pos_N ? f.ttl : f.vivify_ttl, ex) : 0;
+  const CounterResult res = memcache_counter(ex.ctx, key_, creq);
+  const bool created = res.created;
+  std::uint64_t deadline = res.expires_at_ms;
+  bool deadline_known = res.deadline_known;
+  if (res.create_failed && res.status != store::Status::kNotStored) {
+    fail(out, ex, true, r.start, "SERVER_ERROR Out of memory allocating new item");
+    return r.line.consumed;
   }
   switch (res.status) {
     case store::Status::kOk:
@@ -457,7 +413,7 @@ std::size_t Executor::meta_arith(const Request& r, Buffer& out, Exec& ex) {
   }
   // memcached's quiet mode hides the reply of an applied delta, not of an auto-created counter.
   if (f.q && !created) return r.line.consumed;
-  char digits[20];
+  char digits[kU64Chars];
   const std::size_t len = format_u64(res.value, digits);
   if (f.v) {
     mc::append_meta_value_code(out, len);

@@ -4,8 +4,11 @@
 //                    with a CAS: a compare-and-swap (mismatch: key exists, missing: not found)
 //   append/prepend   missing key: item not stored; CAS honoured
 //   delete           CAS honoured (mismatch: key exists); the reply carries CAS 0
+//   set              a set (SET/SETQ, with or without a CAS) that cannot be stored for its size or
+//                    for memory removes the key's old value (engine/memcache_semantics.h)
 //   incr/decr        missing key: created with `initial` (and returned as is) unless the
-//                    expiration is 0xffffffff (then not found); non-numeric value: 0x0006
+//                    expiration is 0xffffffff (then not found); non-numeric value: 0x0006; with a
+//                    CAS, applied only to that version (engine/memcache_semantics.h)
 //   touch            the reply carries the flags as extras and the item's CAS, like memcached
 //   gat/gatk         like get/getk, also setting the expiration
 //   flush            with a 4-byte expiration extra: flush at that time
@@ -17,10 +20,8 @@
 //   - verbosity (0x1b) sets the level (memcached 1.6 answers "unknown command");
 //   - "stat reset" and "stat detail ..." answer not found: the counters belong to the workers
 //     and are never reset, and there are no per-prefix statistics.
-#include <charconv>
-#include <limits>
-
 #include "engine/memcache_binary/session.h"
+#include "engine/memcache_semantics.h"
 #include "engine/memcache_stats.h"
 
 namespace ferrite::engine::memcache_binary {
@@ -34,11 +35,6 @@ constexpr Proto kProto = Proto::kMemcacheBinary;
 // memcached's unsigned exptime (the binary protocol has no negative times) as a store deadline.
 std::uint64_t deadline(std::uint32_t exptime, const Exec& ex) noexcept {
   return memcache_deadline(static_cast<std::int64_t>(exptime), ex);
-}
-
-std::string_view format_u64(std::uint64_t v, char (&buf)[24]) noexcept {
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  return {buf, static_cast<std::size_t>(r.ptr - buf)};
 }
 
 // A found item as get/gat answer it: flags as extras, the key for getk/gatk, the value.
@@ -146,7 +142,8 @@ Op BinarySession::store(const Request& r, Buffer& out, Exec& ex) {
     op = Op::k_cas;
   }
   req.may_wait = true;  // the value is the request's
-  const store::SetResult res = ex.ctx.set(r.key, r.value, req);
+  // memcached unlinks the old value of a failed SET/SETQ (proto_bin.c checks the opcode, not the CAS)
+  const store::SetResult res = memcache_set(ex.ctx, r.key, r.value, req, r.info.base == mb::Opcode::kSet);
   switch (res.status) {
     case store::Status::kOk:
       ok(r, out, res.cas);
@@ -226,114 +223,46 @@ Op BinarySession::remove(const Request& r, Buffer& out, Exec& ex) {
 }
 
 Op BinarySession::arith(const Request& r, Buffer& out, Exec& ex) {
-  const Op op = r.info.base == mb::Opcode::kDecrement ? Op::k_decr : Op::k_incr;
-  if (r.h.cas != 0) return arith_cas(r, out, ex);
   const mb::ArithExtras a = mb::parse_arith_extras(r.extras);
-  // A missing key is created; if another worker creates it first, the incr is tried again.
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    const store::ArithResult res = ex.ctx.incr(r.key, a.delta, op == Op::k_decr);
-    switch (res.status) {
-      case store::Status::kOk:
-        counter_value(r, out, res.value, res.cas);
-        return op;
-      case store::Status::kNonNumeric:
-        error(r, out, Status::kNonNumeric);
-        return op;
-      case store::Status::kWrongType:
-        error(r, out, Status::kNotSupported);
-        return op;
-      case store::Status::kNoMemory:
-        error(r, out, Status::kOutOfMemory);
-        return op;
-      case store::Status::kNotFound: {
-        bool retry = false;
-        create_counter(r, out, ex, &retry);
-        if (!retry) return op;
-        break;
-      }
-      default:
-        error(r, out, Status::kInvalidArguments);
-        return op;
-    }
+  CounterRequest c;
+  c.delta = a.delta;
+  c.decrement = r.info.base == mb::Opcode::kDecrement;
+  c.check_cas = r.h.cas != 0;
+  c.cas = r.h.cas;
+  // memcached stores `initial` (not initial +/- delta), with flags 0, and returns it.
+  c.create = a.expiration != mb::kNoCreate;
+  c.initial = a.initial;
+  c.expires_at_ms = deadline(a.expiration, ex);
+  const CounterResult res = memcache_counter(ex.ctx, r.key, c);
+  const Op op = c.decrement ? Op::k_decr : Op::k_incr;
+  if (res.create_failed) {
+    error(r, out, res.status == store::Status::kNoMemory ? Status::kOutOfMemory : Status::kItemNotStored);
+    return op;
   }
-  error(r, out, Status::kItemNotStored);
-  return op;
-}
-
-// incr/decr on a missing key: memcached stores `initial` (not initial +/- delta) and returns it.
-// Sets *retry when the key appeared meanwhile (the caller runs the incr again).
-void BinarySession::create_counter(const Request& r, Buffer& out, Exec& ex, bool* retry) {
-  const mb::ArithExtras a = mb::parse_arith_extras(r.extras);
-  if (a.expiration == mb::kNoCreate) {
-    error(r, out, Status::kKeyNotFound);
-    return;
-  }
-  char buf[24];
-  store::SetRequest req;
-  req.mode = store::SetMode::kAdd;
-  req.expires_at_ms = deadline(a.expiration, ex);
-  const store::SetResult res = ex.ctx.set(r.key, format_u64(a.initial, buf), req);
   switch (res.status) {
     case store::Status::kOk:
-      counter_value(r, out, a.initial, res.cas);
+      counter_value(r, out, res.value, res.cas);
       break;
-    case store::Status::kNotStored:
-      *retry = true;
-      break;
-    case store::Status::kNoMemory:
-      error(r, out, Status::kOutOfMemory);
-      break;
-    default:
-      error(r, out, Status::kItemNotStored);
-      break;
-  }
-}
-
-// incr/decr with a CAS: read, check the version, write back as a compare-and-swap.
-Op BinarySession::arith_cas(const Request& r, Buffer& out, Exec& ex) {
-  const mb::ArithExtras a = mb::parse_arith_extras(r.extras);
-  const bool decr = r.info.base == mb::Opcode::kDecrement;
-  const Op op = decr ? Op::k_decr : Op::k_incr;
-  const store::ItemView it = ex.ctx.get(r.key);
-  if (!it) {
-    bool retry = false;
-    create_counter(r, out, ex, &retry);
-    if (retry) error(r, out, Status::kKeyExists);  // it appeared with a version the client never saw
-    return op;
-  }
-  if (it.cas() != r.h.cas) {
-    error(r, out, Status::kKeyExists);
-    return op;
-  }
-  if (!it.is_string()) {
-    error(r, out, Status::kNotSupported);
-    return op;
-  }
-  std::uint64_t v = 0;
-  if (!store::parse_counter(it.value(), &v)) {
-    error(r, out, Status::kNonNumeric);
-    return op;
-  }
-  v = decr ? (v < a.delta ? 0 : v - a.delta) : v + a.delta;
-  char buf[24];
-  store::SetRequest req;
-  req.mode = store::SetMode::kCas;
-  req.cas = r.h.cas;
-  req.flags = it.flags();
-  req.expires_at_ms = it.expires_at_ms();
-  const store::SetResult res = ex.ctx.set(r.key, format_u64(v, buf), req);
-  switch (res.status) {
-    case store::Status::kOk:
-      counter_value(r, out, v, res.cas);
+    case store::Status::kNotFound:
+      error(r, out, Status::kKeyNotFound);
       break;
     case store::Status::kExists:
       error(r, out, Status::kKeyExists);
       break;
+    case store::Status::kNotStored:
+      error(r, out, Status::kItemNotStored);
+      break;
+    case store::Status::kNonNumeric:
+      error(r, out, Status::kNonNumeric);
+      break;
+    case store::Status::kWrongType:
+      error(r, out, Status::kNotSupported);
+      break;
     case store::Status::kNoMemory:
       error(r, out, Status::kOutOfMemory);
       break;
     default:
-      error(r, out, Status::kKeyNotFound);
+      error(r, out, Status::kInvalidArguments);
       break;
   }
   return op;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/clock.h"
+#include "engine/memcache_semantics.h"
 
 namespace ferrite::engine {
 
@@ -69,7 +70,7 @@ std::size_t BinarySession::feed(std::string_view in, Buffer& out, Exec& ex) {
       // Too large: answer once the key is here, and skip the value as it streams in.
       const std::size_t head = mb::kHeaderSize + h.extras_len + h.key_len;
       if (rest.size() < head) break;
-      if (info.base == mb::Opcode::kSet) ex.ctx.del(rest.substr(head - h.key_len, h.key_len));
+      if (info.base == mb::Opcode::kSet) unlink_after_failed_set(ex.ctx, rest.substr(head - h.key_len, h.key_len));
       ex.count(Proto::kMemcacheBinary, Op::k_error);
       mb::append_error(out, h.opcode, Status::kValueTooLarge, h.opaque);
       pos += head;

@@ -60,8 +60,6 @@ class BinarySession final : public Session {
   Op concat(const Request& r, Buffer& out, Exec& ex);
   Op remove(const Request& r, Buffer& out, Exec& ex);
   Op arith(const Request& r, Buffer& out, Exec& ex);
-  Op arith_cas(const Request& r, Buffer& out, Exec& ex);
-  void create_counter(const Request& r, Buffer& out, Exec& ex, bool* retry);
   Op touch(const Request& r, Buffer& out, Exec& ex);
   Op flush(const Request& r, Buffer& out, Exec& ex);
   Op stat(const Request& r, Buffer& out, Exec& ex);

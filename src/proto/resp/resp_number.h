@@ -6,11 +6,14 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/decimal.h"
+
 namespace ferrite::proto::resp {
 
 // Redis's string2ll: an optional '-', then digits without a leading zero (except "0" itself), no
 // spaces, no '+', at most 20 characters, within int64.
-bool parse_i64(std::string_view s, std::int64_t* out) noexcept;
+// The rule is the same everywhere Ferrite reads a signed integer strictly: core/decimal.h.
+inline bool parse_i64(std::string_view s, std::int64_t* out) noexcept { return parse_i64_strict(s, out); }
 
 // Room for any long double in INCRBYFLOAT's fixed notation (MAX_LONG_DOUBLE_CHARS).
 inline constexpr std::size_t kLongDoubleChars = 5 * 1024;
