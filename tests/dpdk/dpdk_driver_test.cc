@@ -490,8 +490,8 @@ class DpdkWorkerTest : public DpdkDriverTest {
       opts.control = &control_;
       opts.services = {engine::Service::kMemcacheUdp, engine::Service::kBinaryUdp};
       engine::Services services;
-      services.memcache_udp = engine::make_memcache_udp_handler;
-      services.binary_udp = engine::make_binary_udp_handler;
+      services.datagram(engine::Service::kMemcacheUdp) = engine::make_memcache_udp_handler;
+      services.datagram(engine::Service::kBinaryUdp) = engine::make_binary_udp_handler;
       engine::Worker w(shared_, opts, services, d, stats_);
       ready_ = true;
       w.run(stop_, 100);
