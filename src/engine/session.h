@@ -143,6 +143,19 @@ struct EngineSettings {
   std::atomic<std::uint64_t> slow_request_ns{10'000'000};
 };
 
+// The server settings the engine itself reads or changes (RESP CONFIG's Redis names, memcached's
+// stats settings), by id: their names live in the server's settings table only (server/settings.h).
+enum class ServerSetting : std::uint8_t {
+  kMemory,             // server.memory
+  kPolicy,             // server.policy
+  kMaxItemSize,        // server.max_item_size
+  kMaxConnections,     // server.max_connections
+  kIdleTimeout,        // server.idle_timeout
+  kListenMemcache,     // listen.memcache
+  kListenMemcacheUdp,  // listen.memcache_udp
+  kListenResp,         // listen.resp
+};
+
 // Runtime access to the configuration for CONFIG GET/SET and the management plane; implemented by
 // the server. Not on the hot path (it may allocate and take locks).
 class ConfigAccess {
@@ -152,6 +165,9 @@ class ConfigAccess {
   virtual std::vector<std::pair<std::string, std::string>> get(std::string_view glob) const = 0;
   // Changes a key that can change live; returns "" on success or what was wrong.
   virtual std::string set(std::string_view key, std::string_view value) = 0;
+  // The same for a setting the engine names by id: its current value as text, and a live change.
+  virtual std::string get(ServerSetting key) const = 0;
+  virtual std::string set(ServerSetting key, std::string_view value) = 0;
 };
 
 // The daemon's slow-request log (kept by the management plane from the workers' slow-request
