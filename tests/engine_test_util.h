@@ -13,12 +13,49 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "engine/session.h"
 #include "store/partitions.h"
 #include "store/store.h"
 
 namespace ferrite::engine::testing {
+
+// The dotted name of each ServerSetting, as the server's settings table spells it
+// (tests/server/server_live_config_test.cc checks LiveConfig against this list).
+inline std::string_view server_setting_name(ServerSetting s) noexcept {
+  switch (s) {
+    case ServerSetting::kMemory: return "server.memory";
+    case ServerSetting::kPolicy: return "server.policy";
+    case ServerSetting::kMaxItemSize: return "server.max_item_size";
+    case ServerSetting::kMaxConnections: return "server.max_connections";
+    case ServerSetting::kIdleTimeout: return "server.idle_timeout";
+    case ServerSetting::kListenMemcache: return "listen.memcache";
+    case ServerSetting::kListenMemcacheUdp: return "listen.memcache_udp";
+    case ServerSetting::kListenResp: return "listen.resp";
+  }
+  return "";
+}
+inline constexpr ServerSetting kAllServerSettings[] = {
+    ServerSetting::kMemory,         ServerSetting::kPolicy,         ServerSetting::kMaxItemSize,
+    ServerSetting::kMaxConnections, ServerSetting::kIdleTimeout,    ServerSetting::kListenMemcache,
+    ServerSetting::kListenMemcacheUdp, ServerSetting::kListenResp};
+
+// A tests' stand-in ConfigAccess that keeps its settings by name: the engine's ids are the names
+// above, as in the server.
+class NamedConfig : public ConfigAccess {
+ public:
+  using ConfigAccess::get;
+  using ConfigAccess::set;
+  std::string get(ServerSetting key) const override {
+    const auto kv = get(server_setting_name(key));
+    return kv.empty() ? "" : kv.front().second;
+  }
+  std::string set(ServerSetting key, std::string_view value) override {
+    return set(server_setting_name(key), value);
+  }
+};
 
 class SessionHarness {
  public:

@@ -366,12 +366,14 @@ void DpdkDriver::Impl::handle_ipv4(PortState& ps, rte_mbuf* m, std::uint8_t* p, 
   sin->sin_port = udp->src_port;
   sin->sin_addr.s_addr = ip->src_addr;
   s.peer.len = sizeof(sockaddr_in);
-  s.peer.link.valid = true;
-  s.peer.link.vlan = s.route.vlan;
-  std::memcpy(s.peer.link.mac, s.route.peer_mac.addr_bytes, sizeof(s.peer.link.mac));
-  s.peer.link.vlan_tci = s.route.vlan_tci;
-  s.peer.link.our_port = s.route.our_port;
-  s.peer.link.port = ps.index;
+  PeerLink link;
+  link.valid = true;
+  link.vlan = s.route.vlan;
+  std::memcpy(link.mac, s.route.peer_mac.addr_bytes, sizeof(link.mac));
+  link.vlan_tci = s.route.vlan_tci;
+  link.our_port = s.route.our_port;
+  link.port = ps.index;
+  set_peer_link(s.peer, link);
   ++stats.datagrams;
   io::Event& ev = events[nev++];
   ev = io::Event{io::EventType::kDatagram};
@@ -523,18 +525,19 @@ bool DpdkDriver::send_datagram(std::uint16_t /*tag*/, const io::Endpoint& to, co
     route = s->route;
   } else {
     if (to.len < sizeof(sockaddr_in) || to.addr.ss_family != AF_INET || d.cfg.udp_ports.empty()) return false;
-    if (to.link.valid && to.link.port >= d.ports.size()) return false;
+    const PeerLink link = peer_link(to);
+    if (link.valid && link.port >= d.ports.size()) return false;
     const auto* sin = reinterpret_cast<const sockaddr_in*>(&to.addr);
     route.peer_ip = sin->sin_addr.s_addr;
     route.peer_port = sin->sin_port;
-    if (to.link.valid) {
+    if (link.valid) {
       // A peer another worker's driver received from (a datagram handed over to this worker):
       // answered the way it came.
-      std::memcpy(route.peer_mac.addr_bytes, to.link.mac, sizeof(to.link.mac));
-      route.vlan = to.link.vlan;
-      route.vlan_tci = to.link.vlan_tci;
-      route.our_port = to.link.our_port;
-      route.port = to.link.port;
+      std::memcpy(route.peer_mac.addr_bytes, link.mac, sizeof(link.mac));
+      route.vlan = link.vlan;
+      route.vlan_tci = link.vlan_tci;
+      route.our_port = link.our_port;
+      route.port = link.port;
     } else {
       // Any other IPv4 peer a port has a neighbour entry for.
       const Neighbour* nb = nullptr;

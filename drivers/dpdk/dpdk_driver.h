@@ -23,9 +23,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "core/io.h"
@@ -52,6 +54,29 @@ void setup_port(std::uint16_t port, std::uint16_t queues, rte_mempool* pool, std
 // The same with RX queue q filling from pools[q] (a pool on the NUMA socket of q's worker).
 void setup_port(std::uint16_t port, const std::vector<rte_mempool*>& pools, std::uint16_t rx_desc = 1024,
                 std::uint16_t tx_desc = 1024);
+
+// How the driver reached a peer, kept in io::Endpoint::link, so that another worker's driver of
+// the same ports can answer it (a datagram handed to the worker of its key's partition): the
+// peer's MAC, the VLAN (tci in network order), our UDP port (network order) and which of the
+// driver's ports (every worker's driver has the same ports, in the same order). All zero (a
+// socket driver's endpoint): not valid.
+struct PeerLink {
+  bool valid = false;
+  bool vlan = false;
+  std::uint8_t port = 0;
+  std::uint8_t mac[6] = {};
+  std::uint16_t vlan_tci = 0;
+  std::uint16_t our_port = 0;
+};
+static_assert(std::is_trivially_copyable_v<PeerLink> && sizeof(PeerLink) <= sizeof(io::Endpoint::link));
+inline PeerLink peer_link(const io::Endpoint& e) noexcept {
+  PeerLink l;
+  std::memcpy(&l, e.link.data(), sizeof l);
+  return l;
+}
+inline void set_peer_link(io::Endpoint& e, const PeerLink& l) noexcept {
+  std::memcpy(e.link.data(), &l, sizeof l);
+}
 
 struct UdpPort {
   std::uint16_t port = 0;  // host byte order

@@ -24,18 +24,11 @@ using ConnId = std::uint32_t;  // a driver's handle for one connection; reused a
 struct Endpoint {
   sockaddr_storage addr{};
   socklen_t len = 0;
-  // How a frame driver (DPDK) reached the peer, so that another worker's driver of the same port
-  // can answer it (a datagram handed to the worker of its key's partition): the peer's MAC, the
-  // VLAN (tci in network order), our UDP port (network order) and which of the driver's ports
-  // (every worker's driver has the same ports, in the same order). Socket drivers leave it unset.
-  struct Link {
-    bool valid = false;
-    bool vlan = false;
-    std::uint8_t port = 0;
-    std::uint8_t mac[6] = {};
-    std::uint16_t vlan_tci = 0;
-    std::uint16_t our_port = 0;
-  } link;
+  // A frame driver's own note of how it reached the peer (the DPDK driver's dpdk::PeerLink: MAC,
+  // VLAN, which port), so that another worker's driver of the same kind can answer it (a datagram
+  // handed to the worker of its key's partition). Opaque to everything else, which only copies it
+  // with the endpoint; socket drivers leave it zero. (The same 16 bytes the typed fields took.)
+  std::array<std::uint8_t, 16> link{};
 };
 
 enum class EventType : std::uint8_t {

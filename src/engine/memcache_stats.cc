@@ -88,12 +88,11 @@ struct Endpoint {
   std::string host;
   std::uint64_t port = 0;
 };
-Endpoint configured(const Exec& ex, std::string_view key) {
+Endpoint configured(const Exec& ex, ServerSetting key) {
   Endpoint e;
   if (ex.shared.config == nullptr) return e;
-  const auto kv = ex.shared.config->get(key);
-  if (kv.empty()) return e;
-  std::string_view v = kv.front().second;
+  const std::string value = ex.shared.config->get(key);
+  std::string_view v = value;
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
   const auto colon = v.rfind(':');
   if (v.empty() || colon == std::string_view::npos) return e;
@@ -189,8 +188,8 @@ void general(Exec& ex, const Emitter& out) {
 void settings(Exec& ex, const Emitter& out) {
   const EngineSettings& cfg = ex.settings();
   const store::StoreConfig& sc = ex.store().config();
-  const Endpoint tcp = configured(ex, "listen.memcache");
-  const Endpoint udp = configured(ex, "listen.memcache_udp");
+  const Endpoint tcp = configured(ex, ServerSetting::kListenMemcache);
+  const Endpoint udp = configured(ex, ServerSetting::kListenMemcacheUdp);
   out.unum("maxbytes", sc.memory_limit);
   out.unum("maxconns", cfg.max_connections);
   out.unum("tcpport", tcp.port);

@@ -143,6 +143,19 @@ struct EngineSettings {
   std::atomic<std::uint64_t> slow_request_ns{10'000'000};
 };
 
+// The server settings the engine itself reads or changes (RESP CONFIG's Redis names, memcached's
+// stats settings), by id: their names live in the server's settings table only (server/settings.h).
+enum class ServerSetting : std::uint8_t {
+  kMemory,             // server.memory
+  kPolicy,             // server.policy
+  kMaxItemSize,        // server.max_item_size
+  kMaxConnections,     // server.max_connections
+  kIdleTimeout,        // server.idle_timeout
+  kListenMemcache,     // listen.memcache
+  kListenMemcacheUdp,  // listen.memcache_udp
+  kListenResp,         // listen.resp
+};
+
 // Runtime access to the configuration for CONFIG GET/SET and the management plane; implemented by
 // the server. Not on the hot path (it may allocate and take locks).
 class ConfigAccess {
@@ -152,6 +165,9 @@ class ConfigAccess {
   virtual std::vector<std::pair<std::string, std::string>> get(std::string_view glob) const = 0;
   // Changes a key that can change live; returns "" on success or what was wrong.
   virtual std::string set(std::string_view key, std::string_view value) = 0;
+  // The same for a setting the engine names by id: its current value as text, and a live change.
+  virtual std::string get(ServerSetting key) const = 0;
+  virtual std::string set(ServerSetting key, std::string_view value) = 0;
 };
 
 // The daemon's slow-request log (kept by the management plane from the workers' slow-request
@@ -297,6 +313,9 @@ class Session {
   bool closing() const noexcept { return closing_; }
   const ConnInfo& info() const noexcept { return info_; }
   virtual Proto proto() const noexcept = 0;
+  // What a request refused for want of connection-buffer memory hears before its connection is
+  // closed, in the protocol's words; empty (the default): closed without a word.
+  virtual std::string_view out_of_memory_reply() const noexcept { return {}; }
 
  protected:
   void close_after_reply() noexcept { closing_ = true; }
@@ -336,6 +355,22 @@ class DatagramHandler {
   // hint: false when there is none, no checks beyond what reading the key needs, nothing counted.
   // The key is a view into `in` (the handover carries it as an offset).
   virtual bool first_key(std::string_view /*in*/, store::KeyRef* /*out*/) const noexcept { return false; }
+};
+
+// A stream protocol as its listener serves it, provided by the protocol (engine/<protocol>'s
+// *_service()) and registered by the server (engine/worker.h's Services), so that the worker
+// knows no protocol's bytes.
+struct StreamService {
+  // Makes a connection's session: at accept with `first` empty, or, when `by_first_bytes`, once
+  // the connection's first bytes came (at least one, in `first`), for a service that picks its
+  // session by them (memcached's port: binary when the first byte is the binary magic). A null
+  // factory, or a null session, closes the connection.
+  using Factory = std::unique_ptr<Session> (*)(const ConnInfo& info, std::string_view first);
+  Factory make = nullptr;
+  bool by_first_bytes = false;
+  // What a connection over the connection limit (or accepted while the daemon stops) hears before
+  // it is closed, in the protocol's words; empty: closed without a word.
+  std::string_view refusal;
 };
 
 }  // namespace ferrite::engine

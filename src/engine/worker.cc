@@ -49,31 +49,6 @@ constexpr std::int64_t kWakeBytes = 64 << 10;
 // Evictions per second by one worker that make an eviction-storm event.
 constexpr std::int64_t kEvictionStormPerSecond = 10'000;
 
-// What a connection over the limit hears before it is closed, in its listener's protocol.
-std::string_view refusal(Service s) {
-  switch (s) {
-    case Service::kMemcache: return "ERROR Too many open connections\r\n";  // memcached's words
-    case Service::kResp: return "-ERR max number of clients reached\r\n";
-    case Service::kHttp:
-      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 29\r\n"
-             "Connection: close\r\n\r\ntoo many open connections\r\n\r\n";
-    default: return {};
-  }
-}
-
-// What a request refused for want of buffer memory hears before its connection closes.
-std::string_view out_of_memory(Proto p) {
-  switch (p) {
-    case Proto::kMemcacheText:
-    case Proto::kMemcacheMeta: return "SERVER_ERROR out of memory reading request\r\n";  // memcached's
-    case Proto::kResp: return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";  // Redis's
-    case Proto::kHttp:
-      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n"
-             "Connection: close\r\n\r\nout of memory\n";
-    default: return {};  // the binary protocols: closed
-  }
-}
-
 }  // namespace
 
 Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& services, io::Driver& driver,
@@ -89,11 +64,8 @@ Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& ser
   exec_ = std::make_unique<Exec>(Exec{shared_, *ctx_, stats_, options_.id, options_.control});
   datagram_handlers_.resize(options_.services.size());
   for (std::size_t tag = 0; tag < options_.services.size(); ++tag) {
-    if (options_.services[tag] == Service::kMemcacheUdp && services_.memcache_udp != nullptr) {
-      datagram_handlers_[tag] = services_.memcache_udp();
-    } else if (options_.services[tag] == Service::kBinaryUdp && services_.binary_udp != nullptr) {
-      datagram_handlers_[tag] = services_.binary_udp();
-    }
+    const Services::DatagramFactory make = services_.datagram(options_.services[tag]);
+    if (make != nullptr) datagram_handlers_[tag] = make();
   }
   datagram_out_.buf.reserve(64 << 10);
   datagram_out_.ends.reserve(1024);
@@ -324,7 +296,7 @@ void Worker::accept(const io::Event& ev, Conn& c) {
   const std::int64_t open = shared_.connections.fetch_add(1, std::memory_order_relaxed) + 1;
   if (open > static_cast<std::int64_t>(shared_.settings.max_connections) || draining_) {
     stats_.connections_refused.add();
-    c.out[c.cur].append(refusal(c.service));
+    c.out[c.cur].append(services_.stream(c.service).refusal);
     c.close_after_flush = true;
     if (!c.dirty) {
       c.dirty = true;
@@ -332,27 +304,15 @@ void Worker::accept(const io::Event& ev, Conn& c) {
     }
     return;
   }
-  switch (c.service) {
-    case Service::kResp:
-      if (services_.resp != nullptr) c.session = services_.resp(c.info);
-      break;
-    case Service::kHttp:
-      if (services_.http != nullptr) c.session = services_.http(c.info);
-      break;
-    case Service::kBinary:
-      if (services_.binary != nullptr) c.session = services_.binary(c.info);
-      break;
-    default:
-      break;  // memcache: chosen by the first byte
-  }
+  const StreamService& service = services_.stream(c.service);
+  if (!service.by_first_bytes && service.make != nullptr) c.session = service.make(c.info, {});
 }
 
 std::size_t Worker::run_session(Conn& c, std::string_view in) {
   if (!c.session) {
-    // memcached's rule: a connection whose first byte is the binary magic speaks binary.
-    const bool binary = static_cast<unsigned char>(in[0]) == 0x80;
-    Services::SessionFactory make = binary ? services_.memcache_binary : services_.memcache_text;
-    if (make != nullptr) c.session = make(c.info);
+    // A service that picks its session by the connection's first bytes (or one that has none).
+    const StreamService& service = services_.stream(c.service);
+    if (service.by_first_bytes && service.make != nullptr) c.session = service.make(c.info, in);
     if (!c.session) {
       c.close_after_flush = true;
       return in.size();
@@ -526,7 +486,9 @@ void Worker::refuse_waiters() {
       continue;
     }
     const std::int64_t before = buffer_bytes();
-    c.out[c.cur].append(out_of_memory(c.session ? c.session->proto() : Proto::kMemcacheText));
+    // In the session's protocol (a connection has its session once it sent a byte, so one that
+    // waits here has one).
+    if (c.session) c.out[c.cur].append(c.session->out_of_memory_reply());
     c.close_after_flush = true;
     c.budget_wait = false;
     c.pending.clear();

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -31,25 +32,26 @@ namespace ferrite::engine {
 
 // What a listener serves.
 enum class Service : std::uint8_t {
-  kMemcache,     // TCP: memcached text + meta, or binary when the first byte is 0x80
+  kMemcache,     // TCP: memcached text + meta, or binary (the memcache service picks by the first byte)
   kMemcacheUdp,  // UDP: memcached's frame header around text + meta
   kResp,
   kHttp,
   kBinary,
   kBinaryUdp,
+  kCount
 };
+inline constexpr std::size_t kServiceCount = static_cast<std::size_t>(Service::kCount);
 
-// The protocols' constructors (filled in by the server; a null entry serves nothing).
+// The protocols' constructors, by Service (filled in by the server; an empty entry serves nothing).
 struct Services {
-  using SessionFactory = std::unique_ptr<Session> (*)(const ConnInfo&);
   using DatagramFactory = std::unique_ptr<DatagramHandler> (*)();
-  SessionFactory memcache_text = nullptr;
-  SessionFactory memcache_binary = nullptr;
-  SessionFactory resp = nullptr;
-  SessionFactory http = nullptr;
-  SessionFactory binary = nullptr;
-  DatagramFactory memcache_udp = nullptr;
-  DatagramFactory binary_udp = nullptr;
+  StreamService streams[kServiceCount] = {};
+  DatagramFactory datagrams[kServiceCount] = {};
+
+  StreamService& stream(Service s) noexcept { return streams[static_cast<std::size_t>(s)]; }
+  const StreamService& stream(Service s) const noexcept { return streams[static_cast<std::size_t>(s)]; }
+  DatagramFactory& datagram(Service s) noexcept { return datagrams[static_cast<std::size_t>(s)]; }
+  DatagramFactory datagram(Service s) const noexcept { return datagrams[static_cast<std::size_t>(s)]; }
 };
 
 enum class Polling : std::uint8_t {

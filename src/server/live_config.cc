@@ -37,6 +37,35 @@ std::vector<std::pair<std::string, std::string>> LiveConfig::get(std::string_vie
   return out;
 }
 
+namespace {
+
+// The key of the settings table that each of the engine's ids names.
+Key key_of(engine::ServerSetting s) noexcept {
+  switch (s) {
+    case engine::ServerSetting::kMemory: return Key::kMemory;
+    case engine::ServerSetting::kPolicy: return Key::kPolicy;
+    case engine::ServerSetting::kMaxItemSize: return Key::kMaxItemSize;
+    case engine::ServerSetting::kMaxConnections: return Key::kMaxConnections;
+    case engine::ServerSetting::kIdleTimeout: return Key::kIdleTimeout;
+    case engine::ServerSetting::kListenMemcache: return Key::kListenMemcache;
+    case engine::ServerSetting::kListenMemcacheUdp: return Key::kListenMemcacheUdp;
+    case engine::ServerSetting::kListenResp: return Key::kListenResp;
+  }
+  __builtin_unreachable();  // every id is named above (-Wswitch)
+}
+
+}  // namespace
+
+std::string LiveConfig::get(engine::ServerSetting key) const {
+  std::lock_guard lock(mu_);
+  refresh_log_level();
+  return config_.values.get(key_of(key));
+}
+
+std::string LiveConfig::set(engine::ServerSetting key, std::string_view value) {
+  return set(setting(key_of(key)), value);
+}
+
 std::string LiveConfig::set(std::string_view key, std::string_view value) {
   std::string name(key);
   for (char& c : name) {
@@ -44,6 +73,12 @@ std::string LiveConfig::set(std::string_view key, std::string_view value) {
   }
   const Setting* s = find_setting(name);
   if (s == nullptr) return unknown_key_error(key);
+  return set(*s, value);
+}
+
+std::string LiveConfig::set(const Setting& setting, std::string_view value) {
+  const Setting* s = &setting;
+  const std::string name(s->name);
   if (!s->live) {
     return name +
            ": cannot change while ferrited runs (set it in the configuration file, or with --set, "

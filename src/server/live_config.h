@@ -13,6 +13,7 @@
 
 #include "engine/session.h"
 #include "server/config.h"
+#include "server/settings.h"
 #include "store/partitions.h"
 
 namespace ferrite::server {
@@ -35,6 +36,9 @@ class LiveConfig final : public engine::ConfigAccess {
   // Changes a live key. Returns "" or the error: an unknown key (with a suggestion), a key that
   // needs a restart, or a bad value (naming the key, the value and what is allowed).
   std::string set(std::string_view key, std::string_view value) override;
+  // The same for the settings the engine names by id (the key of the settings table each names).
+  std::string get(engine::ServerSetting key) const override;
+  std::string set(engine::ServerSetting key, std::string_view value) override;
 
   // The configuration as it is now, with live changes.
   ServerConfig current() const;
@@ -43,6 +47,7 @@ class LiveConfig final : public engine::ConfigAccess {
 
  private:
   void refresh_log_level() const;  // mu_ held: config_ follows settings_->verbosity
+  std::string set(const Setting& s, std::string_view value);
 
   mutable std::mutex mu_;
   mutable ServerConfig config_;

@@ -18,7 +18,6 @@
 #include "engine/binary/binary.h"
 #include "engine/http/session.h"
 #include "engine/memcache/memcache.h"
-#include "engine/memcache_binary/session.h"
 #include "engine/resp/resp_session.h"
 #include "engine/worker.h"
 #include "mgmt/events.h"
@@ -34,13 +33,12 @@ namespace {
 
 engine::Services all_services() {
   engine::Services s;
-  s.memcache_text = engine::make_memcache_text_session;
-  s.memcache_binary = engine::make_memcache_binary_session;
-  s.resp = engine::make_resp_session;
-  s.http = engine::make_http_session;
-  s.binary = engine::make_binary_session;
-  s.memcache_udp = engine::make_memcache_udp_handler;
-  s.binary_udp = engine::make_binary_udp_handler;
+  s.stream(engine::Service::kMemcache) = engine::memcache_service();
+  s.stream(engine::Service::kResp) = engine::resp_service();
+  s.stream(engine::Service::kHttp) = engine::http_service();
+  s.stream(engine::Service::kBinary) = engine::binary_service();
+  s.datagram(engine::Service::kMemcacheUdp) = engine::make_memcache_udp_handler;
+  s.datagram(engine::Service::kBinaryUdp) = engine::make_binary_udp_handler;
   return s;
 }
 

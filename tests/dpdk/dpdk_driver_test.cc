@@ -396,7 +396,7 @@ TEST_F(DpdkDriverTest, SeveralPortsEachAnswerForTheirOwnAddress) {
   for (const io::Event& e : ev) {
     const std::string_view payload(e.data, e.len);
     ASSERT_TRUE(payload == "one" || payload == "two");
-    EXPECT_EQ(e.peer->link.port, payload == "one" ? 0 : 1);
+    EXPECT_EQ(peer_link(*e.peer).port, payload == "one" ? 0 : 1);
     EXPECT_TRUE(d.send_datagram(0, *e.peer, payload == "one" ? "re:one" : "re:two", 6));
   }
   d.flush();
@@ -415,12 +415,15 @@ TEST_F(DpdkDriverTest, SeveralPortsEachAnswerForTheirOwnAddress) {
   // A peer another worker's driver received on the second port (a handed-over datagram): its
   // link names the port, so the reply leaves from it.
   io::Endpoint handed = ipv4_peer(kClientIp2, 4003);
-  handed.link.valid = true;
-  handed.link.port = 1;
-  std::memcpy(handed.link.mac, test::kClientMac.data(), 6);
-  handed.link.our_port = htons(kFastPort);
+  PeerLink link;
+  link.valid = true;
+  link.port = 1;
+  std::memcpy(link.mac, test::kClientMac.data(), 6);
+  link.our_port = htons(kFastPort);
+  set_peer_link(handed, link);
   EXPECT_TRUE(d.send_datagram(0, handed, "handed", 6));
-  handed.link.port = 2;  // no such port
+  link.port = 2;  // no such port
+  set_peer_link(handed, link);
   EXPECT_FALSE(d.send_datagram(0, handed, "nowhere", 7));
   d.flush();
   out = port2.take();
@@ -490,8 +493,8 @@ class DpdkWorkerTest : public DpdkDriverTest {
       opts.control = &control_;
       opts.services = {engine::Service::kMemcacheUdp, engine::Service::kBinaryUdp};
       engine::Services services;
-      services.memcache_udp = engine::make_memcache_udp_handler;
-      services.binary_udp = engine::make_binary_udp_handler;
+      services.datagram(engine::Service::kMemcacheUdp) = engine::make_memcache_udp_handler;
+      services.datagram(engine::Service::kBinaryUdp) = engine::make_binary_udp_handler;
       engine::Worker w(shared_, opts, services, d, stats_);
       ready_ = true;
       w.run(stop_, 100);

@@ -62,6 +62,7 @@ class LineEcho final : public Session {
     return used;
   }
   Proto proto() const noexcept override { return Proto::kMemcacheText; }
+  std::string_view out_of_memory_reply() const noexcept override { return "echo: out of memory\n"; }
 };
 
 // prefix + n + "\n" (not with operator+: GCC 12 reports a false -Wrestrict for that at -O2).
@@ -72,7 +73,15 @@ std::string numbered(std::string_view prefix, int n) {
   return s;
 }
 
-std::unique_ptr<Session> make_echo(const ConnInfo& info) { return std::make_unique<LineEcho>(info); }
+// The echo's service: its session made once the first bytes came (as memcached's port picks text
+// or binary by them), with its own refusal.
+StreamService echo_service() {
+  return {[](const ConnInfo& info, std::string_view first) -> std::unique_ptr<Session> {
+            if (first.empty()) return nullptr;  // only ever called with the first bytes
+            return std::make_unique<LineEcho>(info);
+          },
+          true, "echo: too many connections\n"};
+}
 
 class WorkerFixture : public ::testing::Test {
  protected:
@@ -111,7 +120,7 @@ class WorkerFixture : public ::testing::Test {
       opts.services = {Service::kMemcache};
       opts.control = &control_;
       Services services;
-      services.memcache_text = make_echo;
+      services.stream(Service::kMemcache) = echo_service();
       Worker w(shared_, opts, services, driver, stats_);
       ready = true;
       w.run(stop_, 500);
@@ -240,7 +249,7 @@ TEST_F(WorkerFixture, RefusesConnectionsOverTheLimitCleanly) {
   EXPECT_EQ(read_n(a, 2), "x\n");
   EXPECT_EQ(read_n(b, 2), "y\n");
   const int c = connect_client();
-  EXPECT_EQ(read_n(c, 100), "ERROR Too many open connections\r\n");
+  EXPECT_EQ(read_n(c, 100), "echo: too many connections\n");
   EXPECT_EQ(stats_.connections_refused.get(), 1);
   ::close(c);
   ::close(a);
@@ -264,7 +273,7 @@ TEST_F(WorkerFixture, ConnectionLimitLoweredLiveRefusesNewOnesOnly) {
   EXPECT_EQ(read_n(b, 2), "y\n");
   shared_.settings.max_connections.store(1);
   const int c = connect_client();
-  EXPECT_EQ(read_n(c, 100), "ERROR Too many open connections\r\n");
+  EXPECT_EQ(read_n(c, 100), "echo: too many connections\n");
   EXPECT_EQ(stats_.connections_refused.get(), 1);
   ::close(c);
   send_all(a, "still\n");
@@ -346,7 +355,7 @@ TEST_F(WorkerFixture, ARequestTheBudgetCannotHoldIsRefusedAfterWaiting) {
   start();
   const int fd = connect_client();
   send_all(fd, std::string(60 << 10, 'z'));  // no newline: one incomplete 60 KiB request
-  EXPECT_EQ(read_n(fd, 100), "SERVER_ERROR out of memory reading request\r\n");
+  EXPECT_EQ(read_n(fd, 100), "echo: out of memory\n");
   EXPECT_TRUE(closed_by_peer(fd));
   EXPECT_GE(stats_.conn_buffer_waits.get(), 1);
   EXPECT_EQ(stats_.conn_buffer_refusals.get(), 1);
@@ -742,7 +751,7 @@ HandoverRun run_two_partitions(Polling polling, const std::vector<std::string>& 
       opts.partition = w;
       opts.handover = &handover;
       Services services;
-      services.binary_udp = make_who_serves;
+      services.datagram(Service::kBinaryUdp) = make_who_serves;
       Worker worker(shared, opts, services, driver, stats[w]);
       ready.fetch_add(1);
       worker.run(stop, 100);

@@ -28,8 +28,10 @@ struct Stats {
   }
 };
 
-class FakeConfig : public engine::ConfigAccess {
+class FakeConfig : public engine::testing::NamedConfig {
  public:
+  using NamedConfig::get;
+  using NamedConfig::set;
   std::vector<std::pair<std::string, std::string>> get(std::string_view glob) const override {
     if (glob == "listen.memcache") return {{"listen.memcache", "\"127.0.0.1:11311\""}};
     if (glob == "listen.memcache_udp") return {{"listen.memcache_udp", "\"\""}};

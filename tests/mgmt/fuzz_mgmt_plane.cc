@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "engine/session.h"
+#include "../engine_test_util.h"
 #include "mgmt/json_reader.h"
 #include "mgmt/plane.h"
 #include "store/partitions.h"
@@ -18,8 +19,10 @@ namespace {
 
 using namespace ferrite;
 
-class NoConfig final : public engine::ConfigAccess {
+class NoConfig final : public engine::testing::NamedConfig {
  public:
+  using NamedConfig::get;
+  using NamedConfig::set;
   std::vector<std::pair<std::string, std::string>> get(std::string_view glob) const override {
     if (glob == "*" || glob == "log.level") return {{"log.level", "info"}};
     return {};

@@ -17,6 +17,7 @@
 #include "core/size.h"
 #include "engine/control.h"
 #include "engine/session.h"
+#include "../engine_test_util.h"
 #include "mgmt/json_reader.h"
 #include "mgmt/log.h"
 #include "mgmt/plane.h"
@@ -27,8 +28,10 @@ namespace ferrite::mgmt {
 
 // A stand-in for the daemon's configuration: server.memory and log.level change live, and
 // server.policy plays a key that needs a restart (in ferrited it is live; server.workers is not).
-class FakeConfig final : public engine::ConfigAccess {
+class FakeConfig final : public engine::testing::NamedConfig {
  public:
+  using NamedConfig::get;
+  using NamedConfig::set;
   explicit FakeConfig(store::Partitions* store) : store_(store) {}
   std::vector<std::pair<std::string, std::string>> get(std::string_view glob) const override {
     std::vector<std::pair<std::string, std::string>> out;

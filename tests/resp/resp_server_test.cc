@@ -170,8 +170,10 @@ TEST(RespServer, ConfigGetWithoutServerConfig) {
 }
 
 // A stand-in for the server's ConfigAccess: a few keys, of which log.level can change.
-class FakeConfig final : public ConfigAccess {
+class FakeConfig final : public engine::testing::NamedConfig {
  public:
+  using NamedConfig::get;
+  using NamedConfig::set;
   std::vector<std::pair<std::string, std::string>> get(std::string_view glob) const override {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& [k, v] : values) {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -280,6 +281,34 @@ TEST(LiveConfig, EveryLiveKeyIsApplied) {
       EXPECT_EQ(config.set(s.name, s.default_value), "") << s.name;
     }
   }
+}
+
+// The settings the engine names by id (RESP CONFIG, memcached's stats settings) are the table's
+// keys of these names: read and changed as by name, errors included.
+TEST(LiveConfig, EngineIdsNameTheirKeys) {
+  const std::pair<engine::ServerSetting, std::string_view> ids[] = {
+      {engine::ServerSetting::kMemory, "server.memory"},
+      {engine::ServerSetting::kPolicy, "server.policy"},
+      {engine::ServerSetting::kMaxItemSize, "server.max_item_size"},
+      {engine::ServerSetting::kMaxConnections, "server.max_connections"},
+      {engine::ServerSetting::kIdleTimeout, "server.idle_timeout"},
+      {engine::ServerSetting::kListenMemcache, "listen.memcache"},
+      {engine::ServerSetting::kListenMemcacheUdp, "listen.memcache_udp"},
+      {engine::ServerSetting::kListenResp, "listen.resp"},
+  };
+  Server server(resolved({{"server.memory", "16MiB"}}));
+  LiveConfig config(sample(), &server.settings, server.store.get());
+  for (const auto& [id, name] : ids) {
+    const Pairs by_name = config.get(name);
+    ASSERT_EQ(by_name.size(), 1u) << name;
+    EXPECT_EQ(config.get(id), by_name.front().second) << name;
+    EXPECT_EQ(config.set(id, "nonsense"), config.set(name, "nonsense")) << name;
+  }
+  EXPECT_EQ(config.set(engine::ServerSetting::kMaxConnections, "77"), "");
+  EXPECT_EQ(server.settings.max_connections.load(), 77u);
+  EXPECT_EQ(config.get(engine::ServerSetting::kMaxConnections), "77");
+  EXPECT_EQ(config.set(engine::ServerSetting::kPolicy, "lfu"), "");
+  EXPECT_EQ(config.get("server.policy"), (Pairs{{"server.policy", "lfu"}}));
 }
 
 TEST(LiveConfig, RefusesKeysThatNeedARestart) {

@@ -9,6 +9,8 @@ namespace ferrite::engine {
 
 // A session for one TCP connection of the binary protocol (Proto::kBinary).
 std::unique_ptr<Session> make_binary_session(const ConnInfo& info);
+// The binary TCP listener's service: a session per connection; a refused one is closed unanswered.
+StreamService binary_service();
 
 // The handler of the binary protocol's UDP listener (Proto::kBinaryUdp); one per worker.
 // Appends its reply datagrams to the DatagramOut it is given (it does not clear it); counts a

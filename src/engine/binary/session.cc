@@ -115,4 +115,8 @@ std::unique_ptr<Session> make_binary_session(const ConnInfo& info) {
   return std::make_unique<BinarySession>(info);
 }
 
+StreamService binary_service() {
+  return {[](const ConnInfo& info, std::string_view) { return make_binary_session(info); }, false, {}};
+}
+
 }  // namespace ferrite::engine

@@ -48,6 +48,10 @@ class HttpSession final : public Session {
 
   std::size_t feed(std::string_view in, Buffer& out, Exec& ex) override;
   Proto proto() const noexcept override { return Proto::kHttp; }
+  std::string_view out_of_memory_reply() const noexcept override {
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n"
+           "Connection: close\r\n\r\nout of memory\n";
+  }
 
  private:
   enum class Route : std::uint8_t { kCache, kHealth, kMetrics };
@@ -337,6 +341,12 @@ std::string_view HttpSession::date(const Exec& ex) noexcept {
 
 std::unique_ptr<Session> make_http_session(const ConnInfo& info) {
   return std::make_unique<HttpSession>(info);
+}
+
+StreamService http_service() {
+  return {[](const ConnInfo& info, std::string_view) { return make_http_session(info); }, false,
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 29\r\n"
+          "Connection: close\r\n\r\ntoo many open connections\r\n\r\n"};
 }
 
 }  // namespace ferrite::engine

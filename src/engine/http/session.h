@@ -39,5 +39,7 @@
 namespace ferrite::engine {
 
 std::unique_ptr<Session> make_http_session(const ConnInfo& info);
+// The HTTP listener's service: an HttpSession per connection, refused with a 503.
+StreamService http_service();
 
 }  // namespace ferrite::engine

@@ -4,8 +4,8 @@
 // The TCP session speaks what memcached 1.6 speaks on an ASCII connection: the classic commands
 // (get/gets/gat/gats, set/add/replace/append/prepend/cas, delete, incr/decr, touch, flush_all,
 // version, verbosity, quit, stats) and the meta commands (mg/ms/md/ma/mn/me), mixed freely. The
-// worker gives a memcache-listener connection to this session unless its first byte is 0x80 (the
-// binary protocol's request magic), as memcached does.
+// memcache service (memcache_service()) gives a connection to this session unless its first byte
+// is 0x80 (the binary protocol's request magic), as memcached does.
 //
 // The UDP handler takes one request datagram (8-byte frame header + commands, which must fit in
 // that one datagram), runs its commands, and splits the replies into datagrams of at most
@@ -25,6 +25,9 @@
 namespace ferrite::engine {
 
 std::unique_ptr<Session> make_memcache_text_session(const ConnInfo& info);
+// The memcache TCP listener's service: text + meta, or the binary protocol for a connection whose
+// first byte is the binary request magic (memcached's rule); refused in memcached's words.
+StreamService memcache_service();
 std::unique_ptr<DatagramHandler> make_memcache_udp_handler();
 
 }  // namespace ferrite::engine

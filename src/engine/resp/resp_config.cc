@@ -60,9 +60,7 @@ std::pair<std::string, std::string> split_address(std::string_view a) {
 }
 
 std::string listen_resp(const Exec& ex) {
-  if (ex.shared.config == nullptr) return "";
-  const auto v = ex.shared.config->get("listen.resp");
-  return v.empty() ? "" : v.front().second;
+  return ex.shared.config == nullptr ? "" : ex.shared.config->get(ServerSetting::kListenResp);
 }
 
 std::string redis_value(Setting s, const Exec& ex, const ConnInfo& info) {
@@ -159,21 +157,21 @@ std::string apply_setting(const Exec& ex, std::string_view name, std::string_vie
     case Setting::kMaxmemory: {
       std::uint64_t bytes = 0;
       if (!parse_memory(value, &bytes)) return "argument must be a memory value";
-      return config->set("server.memory", std::to_string(bytes));
+      return config->set(ServerSetting::kMemory, std::to_string(bytes));
     }
     case Setting::kMaxmemoryPolicy:
-      if (iequals(value, "allkeys-lru")) return config->set("server.policy", "clock");
-      if (iequals(value, "allkeys-lfu")) return config->set("server.policy", "lfu");
+      if (iequals(value, "allkeys-lru")) return config->set(ServerSetting::kPolicy, "clock");
+      if (iequals(value, "allkeys-lfu")) return config->set(ServerSetting::kPolicy, "lfu");
       return "argument(s) must be one of the following: allkeys-lru, allkeys-lfu";
     case Setting::kProtoMaxBulkLen: {
       std::uint64_t bytes = 0;
       if (!parse_memory(value, &bytes)) return "argument must be a memory value";
-      return config->set("server.max_item_size", std::to_string(bytes));
+      return config->set(ServerSetting::kMaxItemSize, std::to_string(bytes));
     }
     case Setting::kMaxclients:
-      return config->set("server.max_connections", value);
+      return config->set(ServerSetting::kMaxConnections, value);
     case Setting::kTimeout:
-      return config->set("server.idle_timeout", value);
+      return config->set(ServerSetting::kIdleTimeout, value);
     case Setting::kPort:
     case Setting::kBind: {
       auto [host, port] = split_address(listen_resp(ex));
@@ -183,7 +181,7 @@ std::string apply_setting(const Exec& ex, std::string_view name, std::string_vie
         host.assign(value);
       }
       const bool v6 = host.find(':') != std::string::npos;
-      return config->set("listen.resp", (v6 ? "[" + host + "]" : host) + ":" + port);
+      return config->set(ServerSetting::kListenResp, (v6 ? "[" + host + "]" : host) + ":" + port);
     }
     default:
       break;

@@ -162,6 +162,9 @@ class RespSession final : public Session {
   explicit RespSession(const ConnInfo& info);
   std::size_t feed(std::string_view in, Buffer& out, Exec& ex) override;
   Proto proto() const noexcept override { return Proto::kResp; }
+  std::string_view out_of_memory_reply() const noexcept override {
+    return "-OOM command not allowed when used memory > 'maxmemory'.\r\n";  // Redis's words
+  }
 
   // --- strings (resp_strings.cc, resp_modify.cc) ---------------------------------------------
   void cmd_get(Call& c);

@@ -12,6 +12,11 @@ std::unique_ptr<Session> make_resp_session(const ConnInfo& info) {
   return std::make_unique<resp::RespSession>(info);
 }
 
+StreamService resp_service() {
+  return {[](const ConnInfo& info, std::string_view) { return make_resp_session(info); }, false,
+          "-ERR max number of clients reached\r\n"};  // redis-server --maxclients
+}
+
 namespace resp {
 
 namespace {

@@ -45,5 +45,7 @@ namespace ferrite::engine {
 
 // A session for one accepted connection on the RESP listener. `info` must outlive it.
 std::unique_ptr<Session> make_resp_session(const ConnInfo& info);
+// The RESP listener's service: a RespSession per connection, refused in Redis's words.
+StreamService resp_service();
 
 }  // namespace ferrite::engine
