@@ -300,8 +300,8 @@ void run_workload(const Options& o, bool with_scans) {
 // ~5% of what it holds read 1000 times each over a warm background filling 80% of it, then a scan
 // of one-hit keys `scan_factor` times the store's size; prints the share of the hot set still
 // there. CLOCK is expected to lose it to a 3x scan, LFU to keep it through 3x (the unit test
-// StoreEviction.LfuKeepsFrequentKeysThroughScan asserts that) and to forget it eventually, as
-// the hand decays its counters (8x).
+// StoreEviction.LfuKeepsFrequentKeysThroughScan asserts that); the 8x scan shows how long LFU
+// holds on as the hand decays its counters.
 double hot_survival(fs::EvictionPolicy policy, std::size_t reads_per_key, double scan_factor) {
   constexpr std::size_t kLimit = std::size_t{8} << 20;
   constexpr std::size_t kValue = 200;
