@@ -25,11 +25,12 @@
 // worker loop would.
 //
 // Usage: ferrite-hitratio [--keys N] [--requests N] [--warmup N] [--cache-fraction F] [--zipf S]
-//                         [--scan-len N] [--scan-every N] [--seed N] [--workload zipf|scan|both]
+//                         [--scan-len N] [--scan-every N] [--seed N] [--workload zipf|scan|both|survival]
 //                         [--item-size-hint N] [--table-slots N]
 //   small:  ferrite-hitratio --keys 2000000 --requests 5000000
 //           (the Store's smallest memory_limit is 8 MiB: at 10% that needs >= 1.32M keys)
 //   full:   ferrite-hitratio --keys 10000000
+//   survival: ferrite-hitratio --workload survival   (a hot set through a scan; see hot_survival)
 //   --item-size-hint 64 sizes the table for 64-byte items (the store's default hint, 80, leaves
 //   it with fewer slots than the memory limit has room for items of this workload).
 #include <chrono>
@@ -295,6 +296,60 @@ void run_workload(const Options& o, bool with_scans) {
   std::fflush(stdout);
 }
 
+// The hot set through a scan (--workload survival): an 8 MiB store of 200-byte values, a hot set of
+// ~5% of what it holds read 1000 times each over a warm background filling 80% of it, then a scan
+// of one-hit keys `scan_factor` times the store's size; prints the share of the hot set still
+// there. CLOCK is expected to lose it to a 3x scan, LFU to keep it through 3x (the unit test
+// StoreEviction.LfuKeepsFrequentKeysThroughScan asserts that); the 8x scan shows how long LFU
+// holds on as the hand decays its counters.
+double hot_survival(fs::EvictionPolicy policy, std::size_t reads_per_key, double scan_factor) {
+  constexpr std::size_t kLimit = std::size_t{8} << 20;
+  constexpr std::size_t kValue = 200;
+  fs::StoreConfig cfg;
+  cfg.memory_limit = kLimit;
+  cfg.policy = policy;
+  fs::Store store(cfg);
+  auto ctx = store.attach();
+  std::uint64_t ops = 0;
+  auto step = [&] {
+    if (++ops % 32 == 0) {
+      ctx->tick();
+      ctx->quiescent();
+    }
+  };
+  char key[48];
+  auto key_of = [&](const char* prefix, std::size_t i) {
+    const int n = std::snprintf(key, sizeof key, "%s:%08zu", prefix, i);
+    return fs::make_key(std::string_view(key, static_cast<std::size_t>(n)));
+  };
+  const std::string value(kValue, 'v');
+  const std::size_t capacity = kLimit / (kValue + 64);
+  const std::size_t hot_n = capacity / 20;
+  for (std::size_t i = 0; i < hot_n; ++i, step()) ctx->set(key_of("hot", i), value);
+  for (std::size_t i = 0; i < capacity * 4 / 5; ++i, step()) ctx->set(key_of("warm", i), value);
+  for (std::size_t r = 0; r < reads_per_key; ++r) {
+    for (std::size_t i = 0; i < hot_n; ++i, step()) static_cast<void>(ctx->get(key_of("hot", i)));
+  }
+  const auto scan_n = static_cast<std::size_t>(scan_factor * static_cast<double>(kLimit) / kValue);
+  for (std::size_t j = 0; j < scan_n; ++j, step()) ctx->set(key_of("scan", j), value);
+  std::size_t alive = 0;
+  for (std::size_t i = 0; i < hot_n; ++i) {
+    alive += static_cast<bool>(ctx->get(key_of("hot", i)));
+    ctx->quiescent();
+  }
+  ctx.reset();
+  return static_cast<double>(alive) / static_cast<double>(hot_n);
+}
+
+void run_survival() {
+  std::printf("# survival: 8 MiB store, 200 B values, hot set = 5%% of capacity read 1000x each, then a scan\n");
+  const double clock_3x = hot_survival(fs::EvictionPolicy::kClock, 1000, 3.0);
+  const double lfu_3x = hot_survival(fs::EvictionPolicy::kLfu, 1000, 3.0);
+  const double lfu_8x = hot_survival(fs::EvictionPolicy::kLfu, 1000, 8.0);
+  std::printf("survival clock_3x=%.3f lfu_3x=%.3f lfu_8x=%.3f\n", clock_3x, lfu_3x, lfu_8x);
+  std::fflush(stdout);
+}
+
 std::uint64_t parse_u64(const char* s) {
   // Accepts 10000000, 10M, 1e7.
   char* end = nullptr;
@@ -308,7 +363,7 @@ std::uint64_t parse_u64(const char* s) {
 void usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--keys N] [--requests N] [--warmup N] [--cache-fraction F] [--zipf S]\n"
-               "          [--scan-len N] [--scan-every N] [--seed N] [--workload zipf|scan|both]\n"
+               "          [--scan-len N] [--scan-every N] [--seed N] [--workload zipf|scan|both|survival]\n"
                "          [--item-size-hint N] [--table-slots N]\n"
                "defaults: --keys 10M --cache-fraction 0.10 --zipf 0.99 --scan-len keys/20 --scan-every keys/2\n"
                "          --warmup scan-every+scan-len --requests 2*(scan-every+scan-len) --seed 42 --workload both\n"
@@ -354,7 +409,7 @@ int main(int argc, char** argv) {
     }
   }
   if (o.keys == 0 || o.cache_fraction <= 0 || o.cache_fraction > 1 ||
-      (o.workload != "zipf" && o.workload != "scan" && o.workload != "both")) {
+      (o.workload != "zipf" && o.workload != "scan" && o.workload != "both" && o.workload != "survival")) {
     usage(argv[0]);
     return 2;
   }
@@ -364,6 +419,10 @@ int main(int argc, char** argv) {
   if (o.warmup == 0) o.warmup = o.scan_every + o.scan_len;
   if (o.requests == 0) o.requests = 2 * (o.scan_every + o.scan_len);
 
+  if (o.workload == "survival") {
+    run_survival();
+    return 0;
+  }
   const std::size_t m = memory_limit_for(o);
   std::printf("# keys=%" PRIu64 " warmup=%" PRIu64 " requests=%" PRIu64 " zipf_s=%.2f seed=%" PRIu64
               " cache_fraction=%.3f\n",

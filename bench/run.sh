@@ -60,6 +60,8 @@ run_hitratio() {
       (set -x; "$B/ferrite-hitratio" --keys 10000000 --seed "$seed" --item-size-hint 80)
     done
   fi
+  # A hot set through a scan, CLOCK and LFU (deterministic, a few seconds).
+  (set -x; "$B/ferrite-hitratio" --workload survival)
 }
 
 case "$WHAT" in

@@ -56,6 +56,7 @@ void init_eal(std::string_view args) {
   words = split_args(args);
   words.insert(words.begin(), "ferrited");
   std::vector<char*> argv;
+  argv.reserve(words.size() + 1);
   for (std::string& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
   if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {

@@ -260,6 +260,7 @@ std::string_view suggest_key(std::string_view unknown) {
     if (iequals(s.short_name(), short_name)) return s.name;
   }
   std::vector<std::string_view> names;
+  names.reserve(kSettings.size());
   for (const Setting& s : kSettings) names.push_back(s.name);
   return nearest(unknown, short_name, names);
 }

@@ -84,7 +84,12 @@ std::string Partitions::set_memory_limit(std::size_t bytes) {
     std::string err = stores_[i]->set_memory_limit(each);
     if (!err.empty()) {
       for (std::size_t j = 0; j < i; ++j) stores_[j]->set_memory_limit(before);  // all or nothing
-      if (count() > 1) err = "each of the " + std::to_string(count()) + " partitions gets an equal share: " + err;
+      if (count() > 1) {
+        std::string head = "each of the ";
+        head += std::to_string(count());
+        head += " partitions gets an equal share: ";
+        err.insert(0, head);
+      }
       return err;
     }
   }

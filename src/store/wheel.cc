@@ -95,9 +95,9 @@ bool TimingWheel::insert(WheelEntry e, std::uint64_t deadline_ms) noexcept {
   }
   // The top level wraps: a deadline less than one rotation ahead goes in its own slot, which
   // rolls over before it is due; a later one waits in the slot that rolls over last.
-  constexpr unsigned top_shift = kSlotBits * (kLevels - 1);
-  const std::uint64_t diff = (due >> top_shift) - (tick_ >> top_shift);
-  const std::uint64_t slot = diff < kSlots ? (due >> top_shift) : (tick_ >> top_shift) + kSlots - 1;
+  constexpr unsigned kTopShift = kSlotBits * (kLevels - 1);
+  const std::uint64_t diff = (due >> kTopShift) - (tick_ >> kTopShift);
+  const std::uint64_t slot = diff < kSlots ? (due >> kTopShift) : (tick_ >> kTopShift) + kSlots - 1;
   return push_slot(kLevels - 1, slot, e);
 }
 

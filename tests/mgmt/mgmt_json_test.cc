@@ -1,16 +1,12 @@
-// The management plane's building blocks: the JSON writer and the clients' reader (nlohmann-json
-// underneath), log lines, the event history and the rate window.
+// The management plane's JSON writer and the clients' reader (nlohmann-json underneath).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <string>
 
-#include "mgmt/events.h"
 #include "mgmt/json.h"
 #include "mgmt/json_reader.h"
-#include "mgmt/log.h"
-#include "mgmt/rates.h"
 
 namespace ferrite::mgmt {
 namespace {
@@ -127,105 +123,6 @@ TEST(JsonReader, ViewsNeverThrow) {
     kept = (*doc)["a"];
   }
   EXPECT_EQ(kept["b"].as_string(), "kept");
-}
-
-TEST(LogLine, IsTimestampLevelComponentAndPairs) {
-  LogLine l(Level::kWarn, "worker", 1'700'000'000'123);
-  l.kv("event", "eviction_storm")
-      .kv("worker", 1u)
-      .kv("n", -5)
-      .kv("text", "two words")
-      .kv("q", "a\"b\n")
-      .kv("e", "");
-  EXPECT_EQ(l.str(),
-            "2023-11-14T22:13:20.123Z warn worker event=eviction_storm worker=1 n=-5 text=\"two words\" "
-            "q=\"a\\\"b\\n\" e=\"\"\n");
-}
-
-TEST(Logger, FollowsTheLiveLevel) {
-  std::atomic<int> verbosity{1};  // warn
-  std::vector<std::string> lines;
-  Logger log(&verbosity, [&](std::string_view s) { lines.emplace_back(s); });
-  log.write(LogLine(Level::kInfo, "mgmt", 0).kv("a", 1));
-  log.write(LogLine(Level::kWarn, "mgmt", 0).kv("a", 2));
-  verbosity = 3;
-  log.write(LogLine(Level::kDebug, "mgmt", 0).kv("a", 3));
-  ASSERT_EQ(lines.size(), 2u);
-  EXPECT_NE(lines[0].find(" warn mgmt a=2"), std::string::npos);
-  EXPECT_NE(lines[1].find(" debug mgmt a=3"), std::string::npos);
-}
-
-engine::Event event_of(engine::EventType type) {
-  engine::Event e;
-  e.type = type;
-  return e;
-}
-
-TEST(EventHistory, KeepsTheLatestAndTellsAReaderWhatItLost) {
-  EventHistory h(4, 2);
-  for (int i = 0; i < 6; ++i)
-    h.add(event_of(i % 2 == 0 ? engine::EventType::kSlowRequest : engine::EventType::kNoMemory));
-  EXPECT_EQ(h.next_seq(), 7u);
-  EXPECT_EQ(h.size(), 4u);
-  std::vector<Record> got;
-  EXPECT_EQ(h.since(1, &got), 2u);  // 1 and 2 fell out
-  ASSERT_EQ(got.size(), 4u);
-  EXPECT_EQ(got.front().seq, 3u);
-  got.clear();
-  EXPECT_EQ(h.since(6, &got), 0u);
-  ASSERT_EQ(got.size(), 1u);
-  got.clear();
-  EXPECT_EQ(h.since(7, &got), 0u);
-  EXPECT_TRUE(got.empty());
-  EXPECT_EQ(h.slow_total(), 3u);
-  ASSERT_EQ(h.slowlog().size(), 2u);
-  EXPECT_EQ(h.slowlog().back().seq, 5u);
-}
-
-TEST(EventJson, HasTheTypedFieldsOfEachEvent) {
-  engine::Event e = make_config_event(1000, "server.memory", "64MiB");
-  JsonWriter w;
-  write_event(Record{9, e}, w);
-  EXPECT_EQ(
-      w.str(),
-      R"({"seq":9,"time":"1970-01-01T00:00:01.000Z","unix_ms":1000,"event":"config_changed","source":"mgmt",)"
-      R"("key":"server.memory","value":"64MiB"})");
-  e = event_of(engine::EventType::kConnectionsRefused);
-  e.worker = 3;
-  e.a = 12;
-  JsonWriter w2;
-  write_event(Record{1, e}, w2);
-  EXPECT_NE(w2.str().find(R"("event":"connections_refused","worker":3,"refused":12})"), std::string::npos);
-  EXPECT_EQ(event_level(engine::EventType::kEvictionStorm), Level::kWarn);
-  // A long value is cut to what Event::text holds, never past it.
-  const engine::Event long_one = make_config_event(0, "k", std::string(200, 'v'));
-  EXPECT_EQ(config_change_of(long_one).second.size(), sizeof(engine::Event::text) - 3);
-}
-
-TEST(RateWindow, KeepsOneMinuteAndDiffsSamples) {
-  RateWindow r;
-  EXPECT_EQ(r.rates().ops_per_second, 0.0);
-  for (int i = 0; i <= 100; ++i) {
-    Sample s;
-    s.mono_ms = static_cast<std::uint64_t>(i) * 1000;
-    s.requests = i * 10;
-    s.evictions = i < 50 ? 0 : (i - 50) * 6;
-    s.hits = i * 3;
-    s.misses = i;
-    s.workers.push_back(WorkerSample{i * 10, i * 100, i * 400, 0});
-    r.add(std::move(s));
-  }
-  EXPECT_EQ(r.size(), RateWindow::kSeconds + 1);
-  const Rates x = r.rates();
-  EXPECT_DOUBLE_EQ(x.window_seconds, 60.0);
-  EXPECT_DOUBLE_EQ(x.ops_per_second, 10.0);
-  EXPECT_DOUBLE_EQ(x.evictions_per_second, 6.0);
-  EXPECT_DOUBLE_EQ(x.evictions_per_second_1m, 5.0);  // 300 evictions over the 60 s kept
-  ASSERT_TRUE(x.hit_ratio_1m);
-  EXPECT_DOUBLE_EQ(*x.hit_ratio_1m, 0.75);
-  ASSERT_EQ(x.worker_busy_ratio.size(), 1u);
-  EXPECT_DOUBLE_EQ(x.worker_busy_ratio[0], 0.25);
-  EXPECT_DOUBLE_EQ(x.worker_busy_ratio_1m[0], 0.25);
 }
 
 }  // namespace

@@ -451,14 +451,14 @@ class CommandIndex {
 }  // namespace
 
 const CommandSpec* find_command(std::string_view name) noexcept {
-  static const CommandIndex index;
+  static const CommandIndex kIndex;
   char lower[16];
   if (name.size() > sizeof(lower)) return nullptr;
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
     lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
   }
-  return index.find(std::string_view(lower, name.size()));
+  return kIndex.find(std::string_view(lower, name.size()));
 }
 
 const CommandSpec* find_subcommand(const CommandSpec& parent, std::string_view name) noexcept {
