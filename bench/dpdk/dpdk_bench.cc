@@ -130,7 +130,7 @@ int worker_main(void* arg) {
   opts.polling = engine::Polling::kBusy;
   opts.services = {engine::Service::kBinaryUdp};
   engine::Services services;
-  services.binary_udp = r.echo ? make_echo : engine::make_binary_udp_handler;
+  services.datagram(engine::Service::kBinaryUdp) = r.echo ? make_echo : engine::make_binary_udp_handler;
   engine::Worker w(*r.shared, opts, services, driver, *r.stats);
   r.ready = true;
   w.run(r.stop, 100);
