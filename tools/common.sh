@@ -69,7 +69,7 @@ ferrite_install_packages() {
 #   release  optimised, -Werror; tests and benchmarks must be found and built
 #   asan     AddressSanitizer + UndefinedBehaviorSanitizer, no benchmarks
 #   tsan     ThreadSanitizer, no benchmarks; only the `concurrent` test suite is registered/run
-#   fuzz     clang, ASan + UBSan + libFuzzer; only used once tests/fuzz/meson.build exists
+#   fuzz     clang, ASan + UBSan + libFuzzer
 
 # Sets FERRITE_SETUP_ARGS (meson setup options) and FERRITE_SETUP_ENV (environment for the
 # first `meson setup`, e.g. the compiler) for configuration $1.

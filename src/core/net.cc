@@ -77,7 +77,7 @@ std::string parse_ipv4_prefixes(std::string_view text, std::vector<Ipv4Prefix>* 
     const std::size_t comma = text.find(',');
     const std::string_view item = trim_blanks(text.substr(0, comma));
     Ipv4Prefix p;
-    const std::string problem = parse_ipv4_prefix(item, &p);
+    std::string problem = parse_ipv4_prefix(item, &p);
     if (!problem.empty()) return problem;
     list.push_back(p);
     if (comma == std::string_view::npos) break;

@@ -36,7 +36,7 @@ std::string_view op_name(Op op) noexcept {
 namespace {
 // TSC ticks per nanosecond, measured once against the monotonic clock.
 double cycles_per_ns() noexcept {
-  static const double ratio = [] {
+  static const double kRatio = [] {
     // Each TSC read right after its clock read, so that both ends pair the same instants.
     timespec t0{}, t1{};
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -50,7 +50,7 @@ double cycles_per_ns() noexcept {
     const double r = static_cast<double>(c1 - c0) / ns;
     return r > 0 ? r : 1.0;
   }();
-  return ratio;
+  return kRatio;
 }
 }  // namespace
 

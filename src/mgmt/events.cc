@@ -159,7 +159,6 @@ void write_event(const Record& r, JsonWriter& w) {
 Level event_level(EventType type) noexcept {
   switch (type) {
     case EventType::kSlowRequest:
-      return Level::kInfo;
     case EventType::kConfigChanged:
     case EventType::kSignal:
       return Level::kInfo;

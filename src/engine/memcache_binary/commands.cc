@@ -91,10 +91,12 @@ Op BinarySession::get(const Request& r, Buffer& out, Exec& ex) {
 
 Op BinarySession::gat(const Request& r, Buffer& out, Exec& ex) {
   ex.note_key(r.key);
-  if (const store::ItemView cur = ex.ctx.get(r.key); cur && !cur.is_string()) {
-    error(r, out, Status::kNotSupported);  // a hash: refused before its TTL is touched
-  } else if (const store::ItemView it = ex.ctx.gat(r.key, deadline(mb::parse_u32_extras(r.extras), ex));
-             it && !it.is_string()) {
+  // A hash is refused before its TTL is touched (and if one took the key's place meanwhile).
+  const store::ItemView cur = ex.ctx.get(r.key);
+  const bool hash = cur && !cur.is_string();
+  const store::ItemView it =
+      hash ? store::ItemView{} : ex.ctx.gat(r.key, deadline(mb::parse_u32_extras(r.extras), ex));
+  if (hash || (it && !it.is_string())) {
     error(r, out, Status::kNotSupported);
   } else if (it) {
     ex.hit(kProto);
