@@ -14,26 +14,36 @@ JsonValue::JsonValue() : v_(&kNull) {}
 
 JsonValue::JsonValue(Json doc) : doc_(std::make_shared<const Json>(std::move(doc))), v_(doc_.get()) {}
 
+// The accessors below read through get_ptr (noexcept: null for another type) rather than get<>,
+// which may throw. An unsigned number is asked for first: get_ptr of number_integer_t answers for
+// unsigned values too.
+bool JsonValue::as_bool(bool fallback) const noexcept {
+  const auto* b = v_->get_ptr<const Json::boolean_t*>();
+  return b != nullptr ? *b : fallback;
+}
+
 double JsonValue::as_double(double fallback) const noexcept {
-  return is_number() ? v_->get<double>() : fallback;
+  if (const auto* f = v_->get_ptr<const Json::number_float_t*>()) return *f;
+  if (const auto* u = v_->get_ptr<const Json::number_unsigned_t*>()) return static_cast<double>(*u);
+  if (const auto* i = v_->get_ptr<const Json::number_integer_t*>()) return static_cast<double>(*i);
+  return fallback;
 }
 
 std::int64_t JsonValue::as_int(std::int64_t fallback) const noexcept {
-  if (v_->is_number_unsigned()) {
-    const auto u = v_->get<std::uint64_t>();
-    return u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ? static_cast<std::int64_t>(u) : fallback;
+  if (const auto* u = v_->get_ptr<const Json::number_unsigned_t*>()) {
+    return *u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ? static_cast<std::int64_t>(*u)
+                                                                                       : fallback;
   }
-  if (v_->is_number_integer()) return v_->get<std::int64_t>();
+  if (const auto* i = v_->get_ptr<const Json::number_integer_t*>()) return *i;
   const double d = as_double(static_cast<double>(fallback));
   if (!(d > -9.2e18 && d < 9.2e18)) return fallback;
   return static_cast<std::int64_t>(d);
 }
 
 std::uint64_t JsonValue::as_uint(std::uint64_t fallback) const noexcept {
-  if (v_->is_number_unsigned()) return v_->get<std::uint64_t>();
-  if (v_->is_number_integer()) {
-    const auto i = v_->get<std::int64_t>();
-    return i >= 0 ? static_cast<std::uint64_t>(i) : fallback;
+  if (const auto* u = v_->get_ptr<const Json::number_unsigned_t*>()) return *u;
+  if (const auto* i = v_->get_ptr<const Json::number_integer_t*>()) {
+    return *i >= 0 ? static_cast<std::uint64_t>(*i) : fallback;
   }
   const double d = as_double(-1);
   if (!(d >= 0 && d < 1.8e19)) return fallback;

@@ -37,7 +37,7 @@ class JsonValue {
   bool is_object() const noexcept { return v_->is_object(); }
 
   // Conversions; a value of another type gives the fallback.
-  bool as_bool(bool fallback = false) const noexcept { return is_bool() ? v_->get<bool>() : fallback; }
+  bool as_bool(bool fallback = false) const noexcept;
   double as_double(double fallback = 0) const noexcept;
   std::int64_t as_int(std::int64_t fallback = 0) const noexcept;  // rounds a fraction toward zero
   std::uint64_t as_uint(std::uint64_t fallback = 0) const noexcept;
