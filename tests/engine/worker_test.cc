@@ -22,6 +22,7 @@
 
 #include "core/clock.h"
 #include "engine/session.h"
+#include "udp_test_util.h"
 #include "engine/handover.h"
 #include "engine/worker.h"
 #include "store/partitions.h"
@@ -30,6 +31,8 @@
 
 namespace ferrite::engine {
 namespace {
+
+using test::loopback_udp_socket;
 
 // "text\n" -> "text\n"; "big N\n" -> N bytes of 'x' then "\n"; "quit\n" -> "bye\n" and close.
 class LineEcho final : public Session {
@@ -491,18 +494,6 @@ class WhoServes final : public DatagramHandler {
 };
 std::unique_ptr<DatagramHandler> make_who_serves() { return std::make_unique<WhoServes>(); }
 
-int udp_socket(std::uint16_t* port) {
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
-
 // Two workers, one per partition, each with its own UDP socket; every datagram is sent to worker
 // 0's. Returns, per key, the worker that answered and the port the answer came from.
 struct HandoverRun {
@@ -521,7 +512,7 @@ HandoverRun run_two_partitions(Polling polling, const std::vector<std::string>& 
   shared.settings.workers = 2;
   Handover handover({0, 1}, 2);
   int fds[2];
-  for (int w = 0; w < 2; ++w) fds[w] = udp_socket(&r.ports[w]);
+  for (int w = 0; w < 2; ++w) fds[w] = loopback_udp_socket(&r.ports[w]);
   std::atomic<bool> stop{false};
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
@@ -544,7 +535,7 @@ HandoverRun run_two_partitions(Polling polling, const std::vector<std::string>& 
   }
   while (ready.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::uint16_t client_port = 0;
-  const int client = udp_socket(&client_port);
+  const int client = loopback_udp_socket(&client_port);
   timeval tv{2, 0};
   setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   sockaddr_in to{};

@@ -18,22 +18,13 @@
 #include <gtest/gtest.h>
 
 #include "core/io.h"
+#include "udp_test_util.h"
 #include "uring_driver.h"
 
 namespace ferrite {
 namespace {
 
-int udp_socket(std::uint16_t* port) {
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
+using test::loopback_udp_socket;
 
 // Listeners added one after another before the first poll: each one's recvmsg is armed at once
 // but submitted only by the poll, so its msghdr must stay where it was (a vector of listeners
@@ -46,7 +37,7 @@ void every_datagram_listener_receives_with_its_peer() {
   std::uint16_t ports[kListeners];
   std::vector<std::unique_ptr<char[]>> scribbles;
   for (int i = 0; i < kListeners; ++i) {
-    fds[i] = udp_socket(&ports[i]);
+    fds[i] = loopback_udp_socket(&ports[i]);
     driver.add_listener(fds[i], static_cast<std::uint16_t>(i), true);
     for (std::size_t bytes = 32; bytes <= 2048; bytes += 16) {  // take back what was freed, zeroed
       scribbles.emplace_back(new char[bytes]);
@@ -54,7 +45,7 @@ void every_datagram_listener_receives_with_its_peer() {
     }
   }
   std::uint16_t client_port = 0;
-  const int client = udp_socket(&client_port);
+  const int client = loopback_udp_socket(&client_port);
   for (int i = 0; i < kListeners; ++i) {
     sockaddr_in to{};
     to.sin_family = AF_INET;
@@ -97,8 +88,8 @@ TEST(UringDriver, EveryDatagramListenerReceivesWithItsPeer) {
 void a_reply_of_a_thousand_datagrams_goes_out_whole() {
   constexpr int kDatagrams = 1000;
   std::uint16_t port = 0, client_port = 0;
-  const int fd = udp_socket(&port);
-  const int client = udp_socket(&client_port);
+  const int fd = loopback_udp_socket(&port);
+  const int client = loopback_udp_socket(&client_port);
   const int rcvbuf = 16 << 20;
   setsockopt(client, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
   io::Endpoint to;
@@ -138,7 +129,7 @@ void a_reply_of_a_thousand_datagrams_goes_out_whole() {
     dc.datagram_send_slots = 4;
     dc.datagram_send_bytes = 8192;
     dc.datagram_send_size = 2048;
-    const int fd2 = udp_socket(&port);
+    const int fd2 = loopback_udp_socket(&port);
     uring::UringDriver driver(dc);
     driver.add_listener(fd2, 0, true);
     const std::string d(1000, 'd');
