@@ -119,8 +119,9 @@ enum class MutationKind : std::uint8_t { kStore, kTouch, kDelete, kExpire, kEvic
 class MutationObserver {
  public:
   virtual ~MutationObserver() = default;
-  // `item` is the new item for kStore, the touched one for kTouch (its deadline changed), the
-  // removed one otherwise (nullptr for kFlush).
+  // `item` is the new item for kStore (reported while the key's buckets are still locked, so
+  // two stores of one key reach the observer in the order they were made), the touched one
+  // for kTouch (its deadline changed), the removed one otherwise (nullptr for kFlush).
   // Called on the mutating worker's thread, inside its request and possibly while the store
   // holds bucket locks: it must not block and must not call back into the store.
   virtual void on_mutation(unsigned context_id, MutationKind kind, const Item* item) noexcept = 0;

@@ -165,13 +165,15 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
     stats_.items_delta.add();
   }
   stats_.live_bytes_delta.add(static_cast<std::int64_t>(usable));
+  // Reported while the key's buckets are still locked: two stores of one key reach the observer
+  // in the order they were made (a snapshot's tail orders its records by that: persist/snapshot_tail.h).
+  notify(MutationKind::kStore, fresh);
   unlock_key(loc);
   // A transaction's growth waits for its unlock (PartitionedContext::unlock_keys).
   if (FERRITE_UNLIKELY(grow_count_ != 0) && !tx_holding_) grow_table();
   stats_.sets.add();
   const std::uint64_t deadline = decode_expiry(fresh->load_expiry());
   if (deadline != 0) schedule_expiry(key.hash, version, deadline);
-  notify(MutationKind::kStore, fresh);
   return {Status::kOk, version, replaced};
 }
 
