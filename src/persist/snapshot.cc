@@ -14,6 +14,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -26,6 +27,9 @@ namespace ferrite::persist {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Records a loading thread applies between two quiescent points.
+constexpr std::size_t kLoadQuiescentEvery = 16;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -269,55 +273,96 @@ class Writer {
     r.key = it.key();
     r.value = it.value();
     w->add(BlockKind::kBase, r);
+    if (w->over_limit()) w->write_pieces(BlockKind::kBase, false);
   }
   // The tail's drain callback: an entry (sequence + record) as captured.
   static void on_entry(void* self, std::string_view entry) {
     auto* w = static_cast<Writer*>(self);
     if (!w->error_.empty()) return;
-    Pending& p = w->tail_;
-    if (p.raw.size != 0 && p.raw.size + entry.size() > w->opt_.block_bytes) w->emit(BlockKind::kTail);
-    std::memcpy(p.raw.grow(entry.size()), entry.data(), entry.size());
-    ++p.records;
+    w->add(BlockKind::kTail, entry);
+    w->write_pieces(BlockKind::kTail, false);  // the drain runs offline: write as it goes
   }
 
-  void add(BlockKind kind, const Record& r) {
+  // Appends one encoded record (a tail entry: sequence + record), cutting the pending bytes
+  // into pieces of about block_bytes; written by write_pieces().
+  void add(BlockKind kind, std::string_view bytes) { std::memcpy(reserve(kind, bytes.size()), bytes.data(), bytes.size()); }
+  void add(BlockKind kind, const Record& r) { encode(r, reserve(kind, record_size(r))); }
+
+  // Compresses and writes every whole piece of `kind` (and with `all`, the last one too).
+  // Called with the walk's context offline: the base's records are only copied while it is
+  // online, never compressed or written.
+  bool write_pieces(BlockKind kind, bool all) {
     Pending& p = kind == BlockKind::kBase ? base_ : tail_;
-    const std::size_t size = record_size(r);
-    if (p.raw.size != 0 && p.raw.size + size > opt_.block_bytes) emit(kind);
-    encode(r, p.raw.grow(size));
-    ++p.records;
-    if (p.raw.size >= opt_.block_bytes) emit(kind);
+    if (all && p.piece_records != 0) cut(p);
+    std::size_t from = 0;
+    for (const auto& [end, records] : p.cuts) {
+      if (!write_block(kind, p.raw.data.get() + from, end - from, records)) return false;
+      from = end;
+    }
+    p.cuts.clear();
+    if (from != 0) {
+      std::memmove(p.raw.data.get(), p.raw.data.get() + from, p.raw.size - from);
+      p.raw.size -= from;
+      p.piece_start -= from;
+    }
+    return error_.empty();
   }
 
-  // Compresses and writes the pending records of `kind` as one block.
-  bool emit(BlockKind kind) {
+  // Pending bytes of the base over which the walk writes inline rather than keeping a shard's
+  // records in memory (a shard of very large values).
+  static constexpr std::size_t kInlineLimit = std::size_t{64} << 20;
+  bool over_limit() const noexcept { return base_.raw.size > kInlineLimit; }
+
+ private:
+  struct Pending {
+    Buf raw;
+    std::vector<std::pair<std::size_t, std::uint32_t>> cuts;  // whole pieces: end offset, records
+    std::size_t piece_start = 0;
+    std::uint32_t piece_records = 0;
+  };
+
+  static void cut(Pending& p) {
+    p.cuts.emplace_back(p.raw.size, p.piece_records);
+    p.piece_start = p.raw.size;
+    p.piece_records = 0;
+  }
+
+  char* reserve(BlockKind kind, std::size_t size) {
     Pending& p = kind == BlockKind::kBase ? base_ : tail_;
-    if (p.records == 0 || !error_.empty()) return error_.empty();
-    const std::size_t bound = ZSTD_compressBound(p.raw.size);
+    if (p.piece_records != 0 && p.raw.size - p.piece_start + size > opt_.block_bytes) cut(p);
+    char* out = p.raw.grow(size);
+    ++p.piece_records;
+    return out;
+  }
+
+  // Compresses and writes one block.
+  bool write_block(BlockKind kind, const char* raw, std::size_t raw_len, std::uint32_t records) {
+    if (!error_.empty()) return false;
+    const std::size_t bound = ZSTD_compressBound(raw_len);
     comp_.size = 0;
     char* out = comp_.grow(bound);
-    const std::size_t n = ZSTD_compressCCtx(cctx_.get(), out, bound, p.raw.data.get(), p.raw.size, opt_.level);
+    const std::size_t n = ZSTD_compressCCtx(cctx_.get(), out, bound, raw, raw_len,
+                                           kind == BlockKind::kBase ? opt_.level : opt_.tail_level);
     if (ZSTD_isError(n) != 0) return fail(std::string("zstd: ") + ZSTD_getErrorName(n));
     BlockHeader bh;
     bh.kind = kind;
-    bh.raw_len = static_cast<std::uint32_t>(p.raw.size);
+    bh.raw_len = static_cast<std::uint32_t>(raw_len);
     bh.comp_len = static_cast<std::uint32_t>(n);
-    bh.records = p.records;
+    bh.records = records;
     bh.data_crc = crc32c(out, n);
     char h[kBlockHeader];
     encode_block_header(bh, h);
     footer_.chain_crc = crc32c_extend(footer_.chain_crc, h, sizeof h);
     ++footer_.blocks;
-    (kind == BlockKind::kBase ? footer_.base_records : footer_.tail_records) += p.records;
-    res_->raw_bytes += p.raw.size;
-    p.raw.size = 0;
-    p.records = 0;
+    (kind == BlockKind::kBase ? footer_.base_records : footer_.tail_records) += records;
+    res_->raw_bytes += raw_len;
     return write_all(h, sizeof h) && write_all(out, n);
   }
 
+ public:
   // Last blocks, footer, fsync, rename, fsync of the folder.
   bool finish(const std::string& final_path, const std::string& dir) {
-    if (!emit(BlockKind::kBase) || !emit(BlockKind::kTail)) return false;
+    if (!write_pieces(BlockKind::kBase, true) || !write_pieces(BlockKind::kTail, true)) return false;
     char f[kSnapshotFooter];
     encode_snapshot_footer(footer_, f);
     if (!write_all(f, sizeof f)) return false;
@@ -354,11 +399,6 @@ class Writer {
   const std::string& error() const noexcept { return error_; }
 
  private:
-  struct Pending {
-    Buf raw;
-    std::uint32_t records = 0;
-  };
-
   bool write_all(const char* p, std::size_t n) {
     while (n > 0) {
       const ssize_t w = ::write(fd_, p, n);
@@ -401,8 +441,15 @@ SnapshotResult write_snapshot(store::Partitions& parts, SnapshotTail* tail, cons
     res.error = w.error();
     return res;
   }
+  if (tail != nullptr) {
+    try {
+      tail->open();
+    } catch (const std::bad_alloc&) {
+      res.error = "no memory for the snapshot's tail rings";
+      return res;
+    }
+  }
   store::PartitionedContext ctx(parts, 0);
-  if (tail != nullptr) tail->open();
   // The walk: a shard at a time (each a consistent snapshot of its buckets), releasing the
   // items seen at each step; the tail drained between steps, offline while it writes.
   std::uint64_t cursor = 0;
@@ -410,17 +457,20 @@ SnapshotResult write_snapshot(store::Partitions& parts, SnapshotTail* tail, cons
     ctx.set_now(parts.now_ms());
     cursor = ctx.scan_keys(cursor, 1, &Writer::on_item, &w);
     ctx.quiescent();
+    ctx.offline();
+    w.write_pieces(BlockKind::kBase, false);
     if (tail != nullptr) {
-      ctx.offline();
       tail->drain(&Writer::on_entry, &w);
-      ctx.online();
+      w.write_pieces(BlockKind::kTail, false);
     }
+    ctx.online();
   } while (cursor != 0 && w.error().empty());
   ctx.offline();  // the walk's items are released: nothing waits for this thread from here on
   if (options.on_walked != nullptr) options.on_walked(options.on_walked_arg);
   if (tail != nullptr) {
     tail->close();  // the snapshot's moment: every mutation reported before it is in the tail
     tail->drain(&Writer::on_entry, &w);
+    w.write_pieces(BlockKind::kTail, false);
     if (tail->overflowed() && w.error().empty()) {
       w.fail(std::to_string(tail->dropped()) +
              " mutations could not be captured while the snapshot ran (a context's tail ring was full): "
@@ -552,6 +602,7 @@ LoadResult load_snapshot(const std::string& path, store::Partitions& parts, cons
   res.seq = ix.header.seq;
   res.created_unix_ms = ix.header.created_unix_ms;
   const std::uint64_t now = options.now_unix_ms != 0 ? options.now_unix_ms : unix_now_ms();
+  const std::uint64_t evictions_before = parts.stats().evictions;
 
   // The tail first, checked whole before the store is touched: its entries in capture order.
   std::unique_ptr<ZSTD_DCtx, DctxFree> dctx(ZSTD_createDCtx());
@@ -584,6 +635,7 @@ LoadResult load_snapshot(const std::string& path, store::Partitions& parts, cons
     std::unique_ptr<ZSTD_DCtx, DctxFree> d(ZSTD_createDCtx());
     Buf raw;
     std::uint64_t n_loaded = 0, n_expired = 0, n_refused = 0;
+    std::size_t since_quiescent = 0;
     Fault local;
     while (!stop.load(std::memory_order_relaxed)) {
       const std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
@@ -593,6 +645,13 @@ LoadResult load_snapshot(const std::string& path, store::Partitions& parts, cons
       ctx.set_now(parts.now_ms());
       const bool ok = read_block(f, b, d.get(), &raw, &local) &&
                       each_record(b, {raw.data.get(), raw.size}, &local, [&](std::uint64_t, const Record& r) {
+                        // Often enough that a shard that must grow can (its old array waits for
+                        // every context's grace period), rather than evict what was just loaded.
+                        if (++since_quiescent == kLoadQuiescentEvery) {
+                          ctx.tick();
+                          ctx.quiescent();
+                          since_quiescent = 0;
+                        }
                         switch (apply_record(ctx, parts, r, now)) {
                           case ApplyOutcome::kApplied: ++n_loaded; break;
                           case ApplyOutcome::kExpired: ++n_expired; break;
@@ -633,7 +692,7 @@ LoadResult load_snapshot(const std::string& path, store::Partitions& parts, cons
   TailApplier applier(ctx, parts, now);
   std::size_t since_quiescent = 0;
   for (const auto& [seq, r] : tail) {
-    if (++since_quiescent == 4096) {
+    if (++since_quiescent == kLoadQuiescentEvery) {
       ctx.set_now(parts.now_ms());
       ctx.tick();
       ctx.quiescent();
@@ -648,6 +707,7 @@ LoadResult load_snapshot(const std::string& path, store::Partitions& parts, cons
   }
   ctx.quiescent();
   ctx.offline();
+  res.evicted = parts.stats().evictions - evictions_before;
   res.seconds = seconds_since(t0);
   return res;
 }

@@ -25,7 +25,8 @@
 namespace ferrite::persist {
 
 struct SnapshotOptions {
-  int level = 3;                                // zstd level (1..19; negative: faster)
+  int level = 1;                                // zstd level of base blocks (1..19; negative: faster)
+  int tail_level = 1;                           // of tail blocks: the tail must keep up with the writers
   std::size_t block_bytes = std::size_t{1} << 20;  // raw bytes a block is filled to (4 KiB..64 MiB)
   bool sync = true;                             // fsync the file and the folder
   // Called on the snapshot thread once the walk is over, just before the tail is closed (the
@@ -70,6 +71,7 @@ struct LoadResult {
   std::uint64_t refused = 0;   // sets the store refused (no memory, too large for its limits)
   std::uint64_t tail_applied = 0;
   std::uint64_t tail_skipped = 0;  // stale (another version) or expired
+  std::uint64_t evicted = 0;  // items the store evicted while loading (full or too small): lost
   double seconds = 0;
 };
 

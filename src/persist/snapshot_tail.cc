@@ -1,8 +1,10 @@
 #include "persist/snapshot_tail.h"
 
 #include <immintrin.h>
+#include <sys/mman.h>
 
 #include <cstring>
+#include <new>
 
 #include "persist/crc32c.h"
 #include "persist/record.h"
@@ -25,21 +27,21 @@ struct SnapshotTail::Ring {
   std::uint64_t head_cache = 0;                    // producer's view of head
   std::atomic<bool> busy{false};                   // a capture is under way (close() waits)
   alignas(64) std::atomic<std::uint64_t> head{0};  // consumer releases
-  std::unique_ptr<char[]> buf;
+  char* buf = nullptr;  // mmap'ed (mask + 1 bytes): page-aligned, so drained pages can be given back
   std::unique_ptr<char[]> head_scratch;  // a set record's head, for the CRC before the copy
   std::size_t mask = 0;
 
   void write(std::uint64_t pos, const char* src, std::size_t n) noexcept {
     const std::size_t at = pos & mask;
     const std::size_t first = std::min(n, mask + 1 - at);
-    std::memcpy(buf.get() + at, src, first);
-    if (first < n) std::memcpy(buf.get(), src + first, n - first);
+    std::memcpy(buf + at, src, first);
+    if (first < n) std::memcpy(buf, src + first, n - first);
   }
   void read(std::uint64_t pos, char* dst, std::size_t n) const noexcept {
     const std::size_t at = pos & mask;
     const std::size_t first = std::min(n, mask + 1 - at);
-    std::memcpy(dst, buf.get() + at, first);
-    if (first < n) std::memcpy(dst + first, buf.get(), n - first);
+    std::memcpy(dst, buf + at, first);
+    if (first < n) std::memcpy(dst + first, buf, n - first);
   }
   // Room for n more bytes (producer side).
   bool room(std::uint64_t t, std::size_t n) noexcept {
@@ -79,8 +81,11 @@ void SnapshotTail::open() {
   release();
   for (std::size_t i = 0; i < std::size_t{partitions_} * kRingsPerPartition; ++i) {
     Ring& r = rings_[i];
-    // Not value-initialised: the pages stay untouched (and not resident) until a worker writes.
-    r.buf.reset(new char[ring_bytes_]);
+    // Untouched (and not resident) until a worker writes; drain() gives drained pages back.
+    void* mem = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw std::bad_alloc();
+    madvise(mem, ring_bytes_, MADV_NOHUGEPAGE);
+    r.buf = static_cast<char*>(mem);
     r.head_scratch.reset(new char[kHeadScratch]);
     r.mask = ring_bytes_ - 1;
     r.head.store(0, std::memory_order_relaxed);
@@ -102,7 +107,8 @@ void SnapshotTail::release() noexcept {
   capturing_.store(false, std::memory_order_seq_cst);
   close();
   for (std::size_t i = 0; i < std::size_t{partitions_} * kRingsPerPartition; ++i) {
-    rings_[i].buf.reset();
+    if (rings_[i].buf != nullptr) munmap(rings_[i].buf, rings_[i].mask + 1);
+    rings_[i].buf = nullptr;
     rings_[i].head_scratch.reset();
   }
 }
@@ -181,7 +187,7 @@ std::size_t SnapshotTail::drain_ring(Ring& r, EntryFn fn, void* arg) {
     const std::size_t entry = kTailSeq + kRecordHeader + len;
     const std::size_t at = h & r.mask;
     if (at + entry <= r.mask + 1) {
-      fn(arg, {r.buf.get() + at, entry});
+      fn(arg, {r.buf + at, entry});
     } else {
       if (scratch_.size() < entry) scratch_.resize(entry);
       r.read(h, scratch_.data(), entry);
@@ -189,6 +195,18 @@ std::size_t SnapshotTail::drain_ring(Ring& r, EntryFn fn, void* arg) {
     }
     h += entry;
     ++n;
+  }
+  // The drained bytes' whole pages go back to the kernel before the producer may reuse them, so
+  // the ring costs resident memory only for what is in flight, not its whole size.
+  constexpr std::uint64_t kPage = 4096;
+  const std::uint64_t from = (r.head.load(std::memory_order_relaxed) + kPage - 1) & ~(kPage - 1);
+  const std::uint64_t to = h & ~(kPage - 1);
+  if (to > from) {
+    const std::uint64_t len = std::min<std::uint64_t>(to - from, r.mask + 1);
+    const std::size_t at = from & r.mask;
+    const std::size_t first = std::min<std::size_t>(len, r.mask + 1 - at);
+    madvise(r.buf + at, first, MADV_DONTNEED);
+    if (first < len) madvise(r.buf, len - first, MADV_DONTNEED);
   }
   r.head.store(h, std::memory_order_release);
   return n;
