@@ -34,6 +34,8 @@ struct Args {
   unsigned writers = 2;
   unsigned throttle_us = 0;
   unsigned load_threads = 2;
+  unsigned warmup_s = 10;
+  std::size_t memory_mib = 0;  // the store's limit; 0: twice the data
   int level = 3;
   std::string dir = "/tmp";
 };
@@ -48,6 +50,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--writers") a.writers = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
     else if (k == "--throttle-us") a.throttle_us = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
     else if (k == "--load-threads") a.load_threads = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
+    else if (k == "--memory-mib") a.memory_mib = std::strtoull(v, nullptr, 10);
+    else if (k == "--warmup-s") a.warmup_s = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
     else if (k == "--level") a.level = std::atoi(v);
     else if (k == "--dir") a.dir = v;
     else {
@@ -72,7 +76,8 @@ void fill_value(std::mt19937_64& rng, std::string& v, std::size_t n) {
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   store::StoreConfig c;
-  c.memory_limit = std::max<std::size_t>(std::size_t{1} << 30, a.items * (a.value + 96) * 2);
+  c.memory_limit = a.memory_mib != 0 ? a.memory_mib << 20
+                                     : std::max<std::size_t>(std::size_t{1} << 30, a.items * (a.value + 96) * 2);
   c.max_contexts = a.writers + 4;
   c.table_slots = a.items + a.items / 2;
   store::Partitions parts(c, 1);
@@ -126,7 +131,9 @@ int main(int argc, char** argv) {
       ctx.offline();
     });
   }
-  // The RSS under the update load alone: its highest over two seconds.
+  // The update load alone until the store's memory settles (old values freed as new ones are
+  // written), then the RSS's highest over two seconds: the baseline.
+  std::this_thread::sleep_for(std::chrono::seconds(a.warmup_s));
   std::size_t rss_before = 0;
   const std::uint64_t ops0 = ops.load();
   const auto tb = Clock::now();
@@ -152,6 +159,13 @@ int main(int argc, char** argv) {
   const double rate_during = static_cast<double>(ops.load() - ops1) / std::max(r.seconds, 1e-9);
   sampling.store(false);
   sampler.join();
+  // The control: as long again under the same load without a snapshot, its highest RSS.
+  std::size_t rss_control = 0;
+  const auto tc = Clock::now();
+  while (Clock::now() - tc < std::chrono::duration<double>(std::max(r.seconds, 2.0))) {
+    rss_control = std::max(rss_control, bench::rss_bytes());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   run.store(false);
   for (auto& t : writers) t.join();
   if (!r.error.empty()) {
@@ -166,12 +180,15 @@ int main(int argc, char** argv) {
               (static_cast<double>(rss_peak.load()) - static_cast<double>(rss_before)) / mib,
               100.0 * (static_cast<double>(rss_peak.load()) - static_cast<double>(rss_before)) /
                   static_cast<double>(rss_before));
+  std::printf("control (same load, no snapshot, %.1f s after it): peak %.1f MiB\n", std::max(r.seconds, 2.0),
+              static_cast<double>(rss_control) / mib);
   std::printf("snapshot %.2f s: %llu items, %llu tail records, raw %.1f MiB, file %.1f MiB (%.2fx), %.0f MiB/s raw\n",
               r.seconds, static_cast<unsigned long long>(r.items), static_cast<unsigned long long>(r.tail_records),
               static_cast<double>(r.raw_bytes) / mib, static_cast<double>(r.file_bytes) / mib,
               static_cast<double>(r.raw_bytes) / static_cast<double>(std::max<std::uint64_t>(r.file_bytes, 1)),
               static_cast<double>(r.raw_bytes) / mib / r.seconds);
-  std::printf("writer sets/s: %.0f before, %.0f during the snapshot\n", rate_before, rate_during);
+  std::printf("writer sets/s: %.0f before, %.0f during the snapshot; store evictions %lld\n", rate_before, rate_during,
+              static_cast<long long>(parts.stats().evictions));
 
   store::Partitions dst(c, 1);
   const persist::LoadResult l = persist::load_snapshot(r.path, dst, {.threads = a.load_threads});

@@ -265,9 +265,9 @@ TEST(Snapshot, EverySampledBitFlipIsRefused) {
   std::size_t accepted = 0;
   const std::size_t trials = 4000;
   for (std::size_t t = 0; t < trials; ++t) {
-    // The first and last 200 bytes (headers, footer) bit by bit, then random offsets.
-    const std::size_t bit = t < 1600 ? (t < 800 ? t * 2 : (good.size() - 100) * 8 + (t - 800) / 4) % (good.size() * 8)
-                                     : rng() % (good.size() * 8);
+    // Every bit of the first and of the last 100 bytes (header, first block header, footer),
+    // then random offsets.
+    const std::size_t bit = t < 800 ? t : t < 1600 ? (good.size() - 100) * 8 + (t - 800) : rng() % (good.size() * 8);
     bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
     if (verify_snapshot_bytes(bad).ok) ++accepted;
     bad[bit / 8] = good[bit / 8];
