@@ -10,6 +10,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "persist/snapshot_format.h"
 #include "snapshot_test_util.h"
@@ -305,6 +306,40 @@ TEST(Snapshot, EveryTruncationIsRefused) {
   const LoadResult l = load_snapshot(path, dst);
   EXPECT_NE(l.error.find("no snapshot footer"), std::string::npos) << l.error;
   EXPECT_FALSE(verify_snapshot(dir.path + "/absent.fsnap").ok);
+}
+
+// A tail ring too small for what the workers write: the snapshot fails, says why, and leaves no
+// file behind (never a snapshot missing mutations).
+TEST(Snapshot, TailOverflowFailsTheSnapshot) {
+  TempDir dir;
+  store::Partitions src(test_config(), 1);
+  fill(src, 100, false);
+  SnapshotTail tail(src.at(0), 1, 4096);
+  struct Hook {
+    store::Partitions* parts;
+    SnapshotTail* tail;
+  } hook{&src, &tail};
+  SnapshotOptions opt;
+  opt.on_walked = [](void* a) {
+    auto* h = static_cast<Hook*>(a);
+    std::thread t([h] {
+      store::PartitionedContext ctx(*h->parts, 0);
+      ctx.at(0).set_observer(h->tail->observer(0));
+      ctx.set_now(h->parts->now_ms());
+      for (int i = 0; i < 100; ++i) ctx.set(key_n("over:", static_cast<unsigned long long>(i)), std::string(100, 'o'));
+      ctx.quiescent();
+      ctx.offline();
+    });
+    t.join();
+  };
+  opt.on_walked_arg = &hook;
+  const SnapshotResult w = write_snapshot(src, &tail, dir.path, 2, opt);
+  EXPECT_NE(w.error.find("mutations could not be captured"), std::string::npos) << w.error;
+  EXPECT_FALSE(std::filesystem::exists(dir.path + "/" + snapshot_file_name(2)));
+  EXPECT_FALSE(std::filesystem::exists(dir.path + "/" + snapshot_file_name(2) + ".tmp"));
+  // The next snapshot with room works.
+  SnapshotTail roomy(src.at(0), 1);
+  EXPECT_EQ(write_snapshot(src, &roomy, dir.path, 3).error, "");
 }
 
 // The tail's ordering rules: a store always applies; a delete or touch applies only to the
