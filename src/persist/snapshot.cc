@@ -523,9 +523,25 @@ VerifyResult verify_snapshot(const std::string& path) {
   return v;
 }
 
+std::string check_snapshot_file(const std::string& path) {
+  const VerifyResult v = verify_snapshot(path);
+  return v.ok ? std::string() : v.reason;
+}
+
+std::string load_snapshot_file(const std::string& path, store::Partitions& parts) {
+  LoadOptions o;
+  o.threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  const LoadResult r = load_snapshot(path, parts, o);
+  if (!r.error.empty()) return r.error;
+  if (r.evicted != 0) {
+    return path + ": " + std::to_string(r.evicted) + " items were evicted while loading (the store is too small for the snapshot)";
+  }
+  return "";
+}
+
 // --- applying -----------------------------------------------------------------------------
 
-ApplyOutcome apply_record(store::PartitionedContext& ctx, const store::Partitions& parts, const Record& r,
+ApplyOutcome apply_snapshot_record(store::PartitionedContext& ctx, const store::Partitions& parts, const Record& r,
                           std::uint64_t now_unix_ms) noexcept {
   const bool passed = r.deadline_ms != 0 && r.deadline_ms <= now_unix_ms;
   switch (r.type) {
@@ -559,7 +575,7 @@ ApplyOutcome apply_record(store::PartitionedContext& ctx, const store::Partition
 ApplyOutcome TailApplier::apply(const Record& r) {
   switch (r.type) {
     case RecordType::kSet: {
-      const ApplyOutcome out = apply_record(ctx_, parts_, r, now_unix_ms_);
+      const ApplyOutcome out = apply_snapshot_record(ctx_, parts_, r, now_unix_ms_);
       version_[std::string(r.key)] = out == ApplyOutcome::kApplied ? r.version : 0;
       return out;
     }
@@ -567,14 +583,14 @@ ApplyOutcome TailApplier::apply(const Record& r) {
     case RecordType::kTouch: {
       const auto it = version_.find(std::string(r.key));
       if (it != version_.end() ? it->second != r.version : flushed_) return ApplyOutcome::kStale;
-      const ApplyOutcome out = apply_record(ctx_, parts_, r, now_unix_ms_);
+      const ApplyOutcome out = apply_snapshot_record(ctx_, parts_, r, now_unix_ms_);
       if (r.type == RecordType::kDelete || out == ApplyOutcome::kExpired) version_[std::string(r.key)] = 0;
       return out;
     }
     case RecordType::kFlush:
       version_.clear();
       flushed_ = true;
-      return apply_record(ctx_, parts_, r, now_unix_ms_);
+      return apply_snapshot_record(ctx_, parts_, r, now_unix_ms_);
   }
   return ApplyOutcome::kRefused;
 }
@@ -652,7 +668,7 @@ LoadResult load_snapshot(const std::string& path, store::Partitions& parts, cons
                           ctx.quiescent();
                           since_quiescent = 0;
                         }
-                        switch (apply_record(ctx, parts, r, now)) {
+                        switch (apply_snapshot_record(ctx, parts, r, now)) {
                           case ApplyOutcome::kApplied: ++n_loaded; break;
                           case ApplyOutcome::kExpired: ++n_expired; break;
                           case ApplyOutcome::kStale:

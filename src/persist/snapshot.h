@@ -93,6 +93,13 @@ struct VerifyResult {
 // Checks a whole snapshot without a store: header, every block (checksums, decompression,
 // every record), footer. The hook `ferritectl verify` calls for snap-*.fsnap files.
 VerifyResult verify_snapshot(const std::string& path);
+// The same as the folder verifier's snapshot hook wants it: "" when good, else the file, the
+// offset and the reason (persist/folder.h's SnapshotCheck).
+std::string check_snapshot_file(const std::string& path);
+// load_snapshot() as recovery's snapshot hook wants it (persist/recover.h's SnapshotLoad): ""
+// or the error; one loading thread per core (at most 8); evictions while loading are an error
+// (items lost).
+std::string load_snapshot_file(const std::string& path, store::Partitions& parts);
 // The same over bytes in memory (the fuzz target).
 VerifyResult verify_snapshot_bytes(std::string_view file);
 
@@ -107,8 +114,9 @@ enum class ApplyOutcome : std::uint8_t {
 
 // Applies one decoded record to a store, as it is (no version check): kSet stores (or removes
 // the key when the deadline is at or before now_unix_ms), kDelete removes, kTouch changes the
-// deadline, kFlush flushes every partition.
-ApplyOutcome apply_record(store::PartitionedContext& ctx, const store::Partitions& parts, const Record& r,
+// deadline, kFlush flushes every partition. (The AOF's recovery has its own apply_record, which
+// leaves flushes to its loader; the two may be unified when the branches meet.)
+ApplyOutcome apply_snapshot_record(store::PartitionedContext& ctx, const store::Partitions& parts, const Record& r,
                           std::uint64_t now_unix_ms) noexcept;
 
 // Applies a snapshot's tail in capture order, after its base: remembers the version each key
