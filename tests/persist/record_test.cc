@@ -73,10 +73,10 @@ TEST(Record, TheLayoutIsTheDocumentedOne) {
   std::uint32_t len = 0;
   std::memcpy(&len, b.data() + 4, 4);
   EXPECT_EQ(len, b.size() - 8);
-  EXPECT_EQ(b[8], 1);                // kSet
-  EXPECT_EQ(b[9], 1);                // item type
-  EXPECT_EQ(b[11], 2);               // key length, low byte
-  EXPECT_EQ(b.substr(37, 2), "ab");  // 8 + 29
+  EXPECT_EQ(b[8], 1);                  // kSet
+  EXPECT_EQ(b[9], 1);                  // item type
+  EXPECT_EQ(b[11], 2);                 // key length, low byte
+  EXPECT_EQ(b.substr(37, 2), "ab");    // 8 + 29
   EXPECT_EQ(b.substr(39), "xyz");
   std::uint32_t crc = 0;
   std::memcpy(&crc, b.data(), 4);
