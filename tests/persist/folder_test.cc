@@ -23,7 +23,9 @@ using testing::set_rec;
 using testing::TempDir;
 using testing::write_file;
 
-std::vector<Record> three() { return {set_rec("a", "1"), del_rec("b"), set_rec("c", std::string(300, 'x'))}; }
+// The records' views point into these strings (static: they outlive every Record).
+const std::string kLong(300, 'x');
+std::vector<Record> three() { return {set_rec("a", "1"), del_rec("b"), set_rec("c", kLong)}; }
 
 // A folder with a manifest naming `segs` (each written with three() records).
 void make_folder(const TempDir& dir, const std::vector<std::uint64_t>& segs,

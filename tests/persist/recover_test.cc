@@ -249,8 +249,10 @@ TEST(Recover, EveryBitFlipInASegmentIsDetected) {
   std::vector<Record> s1, s2;
   std::vector<std::string> keys;
   for (int i = 0; i < 40; ++i) keys.push_back(std::string(1, 'k').append(std::to_string(i)));
-  for (int i = 0; i < 20; ++i) s1.push_back(set_rec(keys[i], std::string(10 + i, 'a')));
-  for (int i = 20; i < 40; ++i) s2.push_back(set_rec(keys[i], std::string(10 + i, 'b')));
+  std::vector<std::string> values;  // the records' views point into it: filled first, then kept
+  for (int i = 0; i < 40; ++i) values.emplace_back(10 + i, i < 20 ? 'a' : 'b');
+  for (int i = 0; i < 20; ++i) s1.push_back(set_rec(keys[i], values[i]));
+  for (int i = 20; i < 40; ++i) s2.push_back(set_rec(keys[i], values[i]));
   s2.push_back(del_rec(keys[3]));
   const std::string seg1 = segment_bytes(1, s1), seg2 = segment_bytes(2, s2);
   const std::size_t last_record = seg2.size() - encoded(s2.back()).size();
