@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -235,7 +236,22 @@ RecoverResult recover_folder(const std::string& dir, const RecoverOptions& optio
 
   std::vector<std::thread> threads;
   threads.reserve(n);
-  for (unsigned i = 0; i < n; ++i) threads.emplace_back(body, i);
+  for (unsigned i = 0; i < n; ++i) {
+    try {
+      threads.emplace_back(body, i);
+    } catch (const std::system_error& e) {
+      // The threads started wait for every thread to attach: count the missing ones as
+      // attached and failed, so they apply nothing and finish.
+      {
+        std::lock_guard lock(mu);
+        per[i]->error = std::string("cannot start a recovery thread: ") + e.what();
+      }
+      attach_failed.store(true);
+      attached.fetch_add(n - i);
+      finished.fetch_add(n - i);
+      break;
+    }
+  }
   {
     std::unique_lock lock(mu);
     std::uint64_t last = ~0ull;
