@@ -78,13 +78,6 @@ const char* segment_end_name(SegmentEnd e) noexcept {
   return "?";
 }
 
-std::string path_in(const std::string& dir, std::string_view name) {
-  std::string p = dir;
-  if (!p.empty() && p.back() != '/') p.push_back('/');
-  p.append(name);
-  return p;
-}
-
 SegmentScan scan_segment_bytes(std::string_view data, std::uint64_t expected_seq, const RecordFn& fn) {
   SegmentScan s;
   s.seq = expected_seq;

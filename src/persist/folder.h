@@ -119,7 +119,4 @@ struct VerifyResult {
 
 VerifyResult verify_folder(const std::string& dir, const VerifyOptions& options = {});
 
-// `dir`/`name`.
-std::string path_in(const std::string& dir, std::string_view name);
-
 }  // namespace ferrite::persist
