@@ -202,8 +202,8 @@ void MappedFile::reset() noexcept {
   size_ = 0;
 }
 
-VerifyResult verify_folder(const std::string& dir, const VerifyOptions& options) {
-  VerifyResult v;
+FolderVerifyResult verify_folder(const std::string& dir, const FolderVerifyOptions& options) {
+  FolderVerifyResult v;
   // The first fault: refuses, or, under the override, ends what is usable. Returns true when
   // the caller must stop (always: nothing after a fault is usable).
   auto fault = [&](const std::string& file, std::uint64_t offset, const std::string& reason) {

@@ -83,16 +83,16 @@ class MappedFile {
 // is wrong, with the offset.
 using SnapshotCheck = std::function<std::string(const std::string& path)>;
 
-struct VerifyOptions {
+struct FolderVerifyOptions {
   // Cut a torn tail of the last segment (ftruncate + fsync).
   bool truncate_torn_tail = false;
   // The operator's override: accept a folder with faults; only what comes before the first
-  // fault is usable (`VerifyResult::segments`), the rest is reported as lost.
+  // fault is usable (`FolderVerifyResult::segments`), the rest is reported as lost.
   bool load_up_to_damage = false;
   SnapshotCheck check_snapshot;  // empty: the snapshot's presence is checked, not its content
 };
 
-struct VerifyResult {
+struct FolderVerifyResult {
   bool ok = false;         // usable (perhaps with warnings, perhaps under the override)
   std::string error;       // the first fault: "<file>: offset N: <reason>" ("" when none)
   std::string error_file;  // the file of the first fault
@@ -117,6 +117,6 @@ struct VerifyResult {
   std::vector<std::string> ignored;   // leftover segment files older than the manifest's first
 };
 
-VerifyResult verify_folder(const std::string& dir, const VerifyOptions& options = {});
+FolderVerifyResult verify_folder(const std::string& dir, const FolderVerifyOptions& options = {});
 
 }  // namespace ferrite::persist

@@ -79,11 +79,11 @@ RecoverResult recover_folder(const std::string& dir, const RecoverOptions& optio
   };
   const std::uint64_t now = options.now_unix_ms != 0 ? options.now_unix_ms : wall_unix_ms();
 
-  VerifyOptions vo;
+  FolderVerifyOptions vo;
   vo.truncate_torn_tail = options.truncate_torn_tail;
   vo.load_up_to_damage = options.load_up_to_damage;
   vo.check_snapshot = options.check_snapshot;
-  VerifyResult v = verify_folder(dir, vo);
+  FolderVerifyResult v = verify_folder(dir, vo);
   if (!v.ok) {
     res.error = v.error;
     return finish();

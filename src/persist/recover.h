@@ -42,7 +42,7 @@ using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 struct RecoverOptions {
   unsigned threads = 1;            // applying threads, each attaching its own PartitionedContext
   bool truncate_torn_tail = true;  // cut a torn tail of the last segment (with a warning)
-  bool load_up_to_damage = false;  // the operator's override (VerifyOptions::load_up_to_damage)
+  bool load_up_to_damage = false;  // the operator's override (FolderVerifyOptions::load_up_to_damage)
   SnapshotCheck check_snapshot;    // passed to verify_folder
   SnapshotLoad load_snapshot;      // required when the manifest names a snapshot that must be loaded
   std::uint64_t now_unix_ms = 0;   // 0: the wall clock at the start

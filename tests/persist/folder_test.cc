@@ -97,7 +97,7 @@ TEST(SegmentScan, ZeroFilledTailIsTornButADamagedLengthIsNot) {
 
 TEST(VerifyFolder, EmptyFolderIsFineAndSegmentsWithoutManifestAreNot) {
   TempDir dir;
-  VerifyResult v = verify_folder(dir.path());
+  FolderVerifyResult v = verify_folder(dir.path());
   EXPECT_TRUE(v.ok);
   EXPECT_TRUE(v.manifest_absent);
   write_file(dir.file(segment_file_name(1)), segment_bytes(1, three()));
@@ -112,7 +112,7 @@ TEST(VerifyFolder, GoodFolderCountsRecordsAndBytes) {
   make_folder(dir, {4, 5});
   write_file(dir.file(segment_file_name(2)), "old leftover");  // older than the first: ignored
   write_file(dir.file("unrelated.txt"), "x");
-  const VerifyResult v = verify_folder(dir.path());
+  const FolderVerifyResult v = verify_folder(dir.path());
   ASSERT_TRUE(v.ok) << v.error;
   EXPECT_EQ(v.error, "");
   EXPECT_EQ(v.segments.size(), 2u);
@@ -126,11 +126,11 @@ TEST(VerifyFolder, MissingOrUnnamedSegmentsAreRefused) {
   TempDir dir;
   make_folder(dir, {4, 5, 6});
   std::filesystem::remove(dir.file(segment_file_name(5)));
-  VerifyResult v = verify_folder(dir.path());
+  FolderVerifyResult v = verify_folder(dir.path());
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.error, dir.file("aof-0000000005.seg") + ": offset 0: segment named by the MANIFEST is missing");
   // Under the override: segment 4 is usable, 5 and 6 are lost.
-  VerifyOptions force;
+  FolderVerifyOptions force;
   force.load_up_to_damage = true;
   v = verify_folder(dir.path(), force);
   EXPECT_TRUE(v.ok);
@@ -156,7 +156,7 @@ TEST(VerifyFolder, TornTailOfTheLastSegmentIsCutOnlyWhenAsked) {
   const std::string full = segment_bytes(2, three());
   write_file(dir.file(segment_file_name(2)), full.substr(0, full.size() - 7));
   const std::uint64_t good = full.size() - encoded(three().back()).size();
-  VerifyResult v = verify_folder(dir.path());
+  FolderVerifyResult v = verify_folder(dir.path());
   ASSERT_TRUE(v.ok) << v.error;
   EXPECT_TRUE(v.torn_tail);
   EXPECT_FALSE(v.torn_cut);
@@ -165,7 +165,7 @@ TEST(VerifyFolder, TornTailOfTheLastSegmentIsCutOnlyWhenAsked) {
   EXPECT_EQ(v.torn_bytes, encoded(three().back()).size() - 7);
   EXPECT_EQ(v.records, 5u);
   EXPECT_EQ(read_file(dir.file(segment_file_name(2))).size(), full.size() - 7);  // untouched
-  VerifyOptions cut;
+  FolderVerifyOptions cut;
   cut.truncate_torn_tail = true;
   v = verify_folder(dir.path(), cut);
   ASSERT_TRUE(v.ok);
@@ -182,7 +182,7 @@ TEST(VerifyFolder, TornRecordInAnEarlierSegmentOrABadChecksumIsRefused) {
   const std::string full = segment_bytes(1, three());
   write_file(dir.file(segment_file_name(1)), full.substr(0, full.size() - 7));
   const std::uint64_t good = full.size() - encoded(three().back()).size();
-  VerifyResult v = verify_folder(dir.path());
+  FolderVerifyResult v = verify_folder(dir.path());
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.error_file, dir.file("aof-0000000001.seg"));
   EXPECT_EQ(v.error_offset, good);
@@ -196,7 +196,7 @@ TEST(VerifyFolder, TornRecordInAnEarlierSegmentOrABadChecksumIsRefused) {
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.error, dir.file("aof-0000000002.seg") + ": offset " + std::to_string(good) +
                          ": bad record: " + decode_status_name(DecodeStatus::kBadCrc));
-  VerifyOptions force;
+  FolderVerifyOptions force;
   force.load_up_to_damage = true;
   v = verify_folder(dir.path(), force);
   EXPECT_TRUE(v.ok);
@@ -209,7 +209,7 @@ TEST(VerifyFolder, TornRecordInAnEarlierSegmentOrABadChecksumIsRefused) {
 TEST(VerifyFolder, SnapshotMustExistAndPassTheHook) {
   TempDir dir;
   make_folder(dir, {3}, "snap-0000000002.fsnap");
-  VerifyResult v = verify_folder(dir.path());
+  FolderVerifyResult v = verify_folder(dir.path());
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.error,
             dir.file("snap-0000000002.fsnap") + ": offset 0: snapshot named by the MANIFEST is missing");
@@ -218,7 +218,7 @@ TEST(VerifyFolder, SnapshotMustExistAndPassTheHook) {
   EXPECT_TRUE(v.ok);
   EXPECT_TRUE(v.snapshot_usable);
   EXPECT_FALSE(v.snapshot_checked);
-  VerifyOptions opts;
+  FolderVerifyOptions opts;
   std::string seen;
   opts.check_snapshot = [&](const std::string& path) {
     seen = path;
@@ -240,9 +240,9 @@ TEST(VerifyFolder, BadManifestIsRefusedEvenUnderTheOverride) {
   std::string m = read_file(dir.file("MANIFEST"));
   m[m.find("segment 1") + 8] = '2';
   write_file(dir.file("MANIFEST"), m);
-  VerifyOptions force;
+  FolderVerifyOptions force;
   force.load_up_to_damage = true;
-  const VerifyResult v = verify_folder(dir.path(), force);
+  const FolderVerifyResult v = verify_folder(dir.path(), force);
   EXPECT_FALSE(v.ok);
   EXPECT_NE(v.error.find("MANIFEST line 4: checksum mismatch"), std::string::npos) << v.error;
 }

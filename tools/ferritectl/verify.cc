@@ -8,13 +8,13 @@
 namespace ferrite::ctl {
 namespace {
 
-int status_of(const persist::VerifyResult& v) {
+int status_of(const persist::FolderVerifyResult& v) {
   if (!v.ok) return kExitVerifyDamaged;
   if (v.torn_tail && !v.torn_cut) return kExitVerifyTorn;
   return kExitOk;
 }
 
-void print_json(const std::string& path, const persist::VerifyResult& v, std::ostream& out) {
+void print_json(const std::string& path, const persist::FolderVerifyResult& v, std::ostream& out) {
   nlohmann::ordered_json j;
   j["ok"] = status_of(v) == kExitOk;
   j["path"] = path;
@@ -42,7 +42,7 @@ void print_json(const std::string& path, const persist::VerifyResult& v, std::os
   out << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
-void print_text(const std::string& path, const persist::VerifyResult& v, std::ostream& out) {
+void print_text(const std::string& path, const persist::FolderVerifyResult& v, std::ostream& out) {
   const int status = status_of(v);
   if (status == kExitVerifyDamaged) {
     out << "BAD " << v.error << "\n";
@@ -70,9 +70,9 @@ void print_text(const std::string& path, const persist::VerifyResult& v, std::os
 }  // namespace
 
 int run_verify(const std::string& path, bool truncate, bool json, std::ostream& out) {
-  persist::VerifyOptions opts;
+  persist::FolderVerifyOptions opts;
   opts.truncate_torn_tail = truncate;
-  const persist::VerifyResult v = persist::verify_folder(path, opts);
+  const persist::FolderVerifyResult v = persist::verify_folder(path, opts);
   if (json) {
     print_json(path, v, out);
   } else {
