@@ -255,6 +255,14 @@ FolderVerifyResult verify_folder(const std::string& dir, const FolderVerifyOptio
       v.ignored.push_back(name);
       continue;
     }
+    if (file_size(path_in(dir, name)) <= kSegmentHeader) {
+      // No record in it: a segment made but not yet named when the daemon stopped (the writer
+      // names a segment before it writes a record into it). Nothing is lost without it.
+      v.ignored.push_back(name);
+      v.warnings.push_back(
+          at(path_in(dir, name), 0, "segment file not named by the MANIFEST, with no record: ignored"));
+      continue;
+    }
     const std::string why = named.empty() ? "segment file not named by the MANIFEST (it names none)"
                                           : "segment file not named by the MANIFEST (it names " +
                                                 std::to_string(named.front()) + " .. " +

@@ -12,7 +12,8 @@
 //            torn record anywhere but at the end of the last segment.
 // A folder is refused (with the file, the offset and the reason) on a bad manifest, a named file
 // missing, a segment file the manifest does not name (newer than its first segment, or any when
-// it names none: written but never recorded), or damage. The operator's override
+// it names none: written but never recorded) that holds records (one of at most a header is
+// ignored: made, not yet named, when the daemon stopped), or damage. The operator's override
 // (`load_up_to_damage`) turns a refusal into a warning: everything before the first fault is
 // usable, and the result says what is lost after it.
 #pragma once

@@ -148,6 +148,14 @@ TEST(VerifyFolder, MissingOrUnnamedSegmentsAreRefused) {
   EXPECT_TRUE(v.ok);
   EXPECT_EQ(v.segments.size(), 2u);
   EXPECT_FALSE(v.warnings.empty());
+  // A newer segment with no record (made, not yet named, when the daemon stopped) holds nothing
+  // to lose: ignored, with a warning.
+  write_file(d2.file(segment_file_name(7)), segment_bytes(7, {}));
+  write_file(d2.file(segment_file_name(8)), "FRTA");
+  v = verify_folder(d2.path());
+  ASSERT_TRUE(v.ok) << v.error;
+  EXPECT_EQ(v.ignored, (std::vector<std::string>{"aof-0000000007.seg", "aof-0000000008.seg"}));
+  EXPECT_EQ(v.warnings.size(), 2u);
 }
 
 TEST(VerifyFolder, TornTailOfTheLastSegmentIsCutOnlyWhenAsked) {

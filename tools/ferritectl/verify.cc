@@ -64,7 +64,7 @@ void print_text(const std::string& path, const persist::FolderVerifyResult& v, s
         << (v.torn_cut ? " (cut)" : " (not cut: --truncate cuts it; ferrited cuts it at start-up)") << "\n";
   }
   for (const std::string& f : v.ignored)
-    out << "ignored: " << f << " (older than the manifest's first segment)\n";
+    out << "ignored: " << f << " (not named by the MANIFEST: a leftover)\n";
 }
 
 }  // namespace
