@@ -91,6 +91,13 @@ TEST(Recover, AppliesEveryRecordOfEverySegmentInOrder) {
   EXPECT_EQ(r.records_expired, 0u);
   EXPECT_FALSE(r.empty);
   ASSERT_FALSE(seen.empty());
+  for (std::size_t i = 0; i < seen.size(); ++i) {  // grows, never past the total
+    EXPECT_LE(seen[i].first, seen[i].second);
+    EXPECT_EQ(seen[i].second, seen.back().second);
+    if (i > 0) {
+      EXPECT_GE(seen[i].first, seen[i - 1].first);
+    }
+  }
   EXPECT_EQ(seen.back().first, seen.back().second);
   EXPECT_EQ(r.bytes, seen.back().second);
   for (int i = 0; i < 500; ++i) {
