@@ -183,6 +183,7 @@ int run(int argc, char** argv) {
     mo.driver = std::string(kDriverChoices[static_cast<std::size_t>(config.driver)]);
     mo.listeners = daemon->bound_addresses();
     mo.config_digest = [&live] { return live.digest(); };
+    mo.aof = daemon->aof();
     try {
       mgmt = std::make_unique<mgmt::Server>(daemon->shared(), std::move(mo), mgmt_log);
       mgmt->start();

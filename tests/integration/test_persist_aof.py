@@ -198,3 +198,44 @@ def test_an_unusable_folder_refuses_to_start():
                                                               'persist.dir=' + blocker + '/sub']))
         assert out.returncode != 0
         assert (blocker + '/sub').encode() in out.stderr, out.stderr
+
+
+def mgmt_metrics(sock_path):
+    """The management socket's /metrics text as {name{labels}: value}."""
+    import json
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(harness.IO_TIMEOUT)
+        s.connect(sock_path)
+        s.sendall(b'/metrics\n')
+        reply = json.loads(harness.recv_until(s, b'\n'))
+    out = {}
+    for line in reply['data']['text'].splitlines():
+        if line and not line.startswith('#'):
+            name, _, value = line.rpartition(' ')
+            out[name] = float(value)
+    return out
+
+
+def test_metrics_on_the_management_socket(folder):
+    server = harness.start_ferrited_with_mgmt(os.path.dirname(folder),
+                                              sets=['persist.mode=aof', 'persist.dir=' + folder,
+                                                    'persist.fsync=always'])
+    try:
+        r = harness.resp_client(server)
+        for i in range(100):
+            assert r.set('m%d' % i, 'v' * 100)
+        deadline = time.monotonic() + 10
+        while True:
+            m = mgmt_metrics(server.sock)
+            if m['ferrite_aof_records_total'] >= 100 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    finally:
+        harness.stop_checked(server)
+    assert m['ferrite_aof_records_total'] >= 100
+    assert m['ferrite_aof_bytes_written_total'] >= 100 * (37 + 2 + 100)
+    assert m['ferrite_aof_fsync_duration_seconds_count'] >= 1
+    assert m['ferrite_aof_fsync_duration_seconds_bucket{le="+Inf"}'] == m['ferrite_aof_fsync_duration_seconds_count']
+    assert m['ferrite_aof_ring_drops_total'] == 0
+    assert m['ferrite_aof_failing'] == 0
+    assert m['ferrite_aof_segment'] == 1
