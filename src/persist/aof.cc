@@ -495,10 +495,26 @@ void AofWriter::run() noexcept {
   std::uint64_t backoff_ms = 0;
   bool final_pass = false;
 
-  auto fail = [&](const char* why) {
+  // What is failing, by step: the failure shown is the first of them; each clears when its step
+  // next succeeds, and the writer backs off while any is set.
+  const char* write_err = nullptr;
+  const char* sync_err = nullptr;
+  const char* segment_err = nullptr;
+  auto show = [&] {
+    const char* f = write_err != nullptr ? write_err : sync_err != nullptr ? sync_err : segment_err;
+    failure_.store(f, std::memory_order_release);
+    if (f == nullptr) backoff_ms = 0;
+  };
+  auto fail = [&](const char*& slot, const char* why) {
     Impl::bump(m.failures);
-    failure_.store(why, std::memory_order_release);
+    slot = why;
     backoff_ms = backoff_ms == 0 ? 10 : std::min<std::uint64_t>(backoff_ms * 2, 1000);
+    show();
+  };
+  auto ok = [&](const char*& slot) {
+    if (slot == nullptr) return;
+    slot = nullptr;
+    show();
   };
   auto wake_all = [&](bool only_changed) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -520,7 +536,7 @@ void AofWriter::run() noexcept {
     const auto us = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - c0).count());
     if (rc < 0) {
-      fail(sync_failure(-rc));
+      fail(sync_err, sync_failure(-rc));
       // Pages whose write-back failed may be dropped by the kernel: what was not synced is
       // uncertain. Under always the batch is written again; otherwise the file is incomplete.
       if (fsync() != FsyncPolicy::kAlways) incomplete_.store(true, std::memory_order_relaxed);
@@ -531,6 +547,7 @@ void AofWriter::run() noexcept {
     Impl::bump(m.fsync_buckets[bucket_of(us)]);
     m.unsynced_bytes = 0;
     m.last_sync_ms = t0;
+    ok(sync_err);
     return true;
   };
   auto sleep_ms = [&](std::uint64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
@@ -562,7 +579,7 @@ void AofWriter::run() noexcept {
     }
 
     // 2. The batch, in stamp order (ties by worker), if the previous one was written.
-    if (m.iov.empty() && backoff_ms == 0) {
+    if (m.iov.empty()) {
       m.buf_len = 0;
       std::fill(m.batch_records.begin(), m.batch_records.end(), 0);
       for (;;) {
@@ -638,8 +655,9 @@ void AofWriter::run() noexcept {
       std::vector<iovec> again(iov);  // write_fully advances its copy over short writes
       const int rc = write_fully(&m.uring, m.fd, again.data(), again.size(), m.offset);
       if (rc < 0) {
-        fail(write_failure(-rc));
+        fail(write_err, write_failure(-rc));
       } else {
+        ok(write_err);
         bool synced = true;
         if (fsync() == FsyncPolicy::kAlways) {
           m.unsynced_bytes += batch_bytes;
@@ -660,25 +678,24 @@ void AofWriter::run() noexcept {
           for (char* b : m.heap_owned) delete[] b;
           m.heap_owned.clear();
           iov.clear();
-          backoff_ms = 0;
-          failure_.store(nullptr, std::memory_order_release);
           if (fsync() != FsyncPolicy::kEverysec) publish();
           idle_turns = 0;
         }
       }
     }
 
-    // 4. everysec: one fdatasync at most a second; then the positions are durable.
-    if (backoff_ms == 0 && fsync() == FsyncPolicy::kEverysec && m.unsynced_bytes != 0 &&
-        (final_pass || monotonic_ms() - m.last_sync_ms >= 1000)) {
+    // 4. everysec: one fdatasync at most a second (retried at once after a failed one, with the
+    // back-off); then the positions are durable.
+    if (m.iov.empty() && fsync() == FsyncPolicy::kEverysec && m.unsynced_bytes != 0 &&
+        (final_pass || sync_err != nullptr || monotonic_ms() - m.last_sync_ms >= 1000)) {
       if (sync()) publish();
     }
-    // Whatever policy: no position may stay behind the file for long (a policy switched from
+    // Whatever policy: no position may stay behind a synced file (a policy switched from
     // everysec to always or no publishes here).
-    if (backoff_ms == 0 && m.unsynced_bytes == 0) publish();
+    if (m.iov.empty() && m.unsynced_bytes == 0) publish();
 
     // 5. Rotation once the segment is full (the old one synced first).
-    if (backoff_ms == 0 && m.iov.empty() && m.offset >= options_.segment_bytes) {
+    if (m.iov.empty() && m.offset >= options_.segment_bytes) {
       if (m.unsynced_bytes == 0 || sync()) {
         publish();
         const std::uint64_t seq = m.seq + 1;
@@ -696,12 +713,13 @@ void AofWriter::run() noexcept {
           Impl::bump(m.bytes_written, kSegmentHeader);
           m.seg_now.store(seq, std::memory_order_relaxed);
           m.seg_bytes.store(kSegmentHeader, std::memory_order_relaxed);
+          ok(segment_err);
         } else {
           if (fd >= 0) {
             ::close(fd);
             ::unlink((options_.dir + "/" + segment_file_name(seq)).c_str());
           }
-          fail(kSegmentFailure);
+          fail(segment_err, kSegmentFailure);
         }
       }
     }
