@@ -100,11 +100,13 @@ const char* fsync_policy_name(FsyncPolicy p) noexcept {
 // ---------------------------------------------------------------------------------------------
 // The producer (a worker's thread)
 
-AofProducer::AofProducer(AofWriter& writer, unsigned worker, std::size_t ring_bytes, std::size_t overflow_slots)
+AofProducer::AofProducer(AofWriter& writer, unsigned worker, std::size_t ring_bytes, std::size_t overflow_slots,
+                         std::size_t batch_bytes)
     : writer_(writer),
       worker_(worker),
       cap_(round_up_pow2(ring_bytes)),
       mask_(cap_ - 1),
+      max_entry_(std::min(cap_ / 4, batch_bytes)),
       ring_(new char[cap_]),
       state_(kIdle),
       heap_(overflow_slots) {}
@@ -124,7 +126,7 @@ bool AofProducer::wait_for_disk() const noexcept { return writer_.fsync() == Fsy
 bool AofProducer::congested() const noexcept {
   // No room for the largest record the ring takes, or records wait on the heap.
   const std::uint64_t used = published_.load(std::memory_order_relaxed) - consumed_.load(std::memory_order_acquire);
-  return cap_ - used < cap_ / 4 + kEntryHeader || !heap_empty();
+  return cap_ - used < max_entry_ || !heap_empty();
 }
 
 bool AofProducer::failed() const noexcept { return writer_.failure() != nullptr; }
@@ -196,7 +198,7 @@ void AofProducer::on_mutation(unsigned /*context_id*/, store::MutationKind kind,
   // Taken under the key's bucket locks (the store calls in there): see "Order across workers".
   const std::uint64_t st = stamp();
   const std::size_t entry = (kEntryHeader + size + 7) & ~std::size_t{7};
-  if (FERRITE_UNLIKELY(entry > cap_ / 4)) {
+  if (FERRITE_UNLIKELY(entry > max_entry_)) {
     heap_push(st, item, kind, size);
     return;
   }
@@ -307,12 +309,13 @@ AofWriter::AofWriter(const AofOptions& options, const store::Store& clock)
   tsc_ = false;
 #endif
   const unsigned n = std::max(1u, options_.workers);
-  producers_.reserve(n);
-  for (unsigned i = 0; i < n; ++i) {
-    producers_.push_back(std::make_unique<AofProducer>(*this, i, options_.ring_bytes, options_.overflow_slots));
-  }
   Impl& m = *impl_;
   m.buf_cap = std::max<std::size_t>(options_.write_buffer_bytes, 64 << 10);
+  producers_.reserve(n);
+  for (unsigned i = 0; i < n; ++i) {
+    producers_.push_back(
+        std::make_unique<AofProducer>(*this, i, options_.ring_bytes, options_.overflow_slots, m.buf_cap));
+  }
   m.buf.reset(new char[m.buf_cap]);
   m.iov.reserve(kMaxIov);
   m.batch_records.assign(n, 0);

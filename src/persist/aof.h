@@ -77,7 +77,8 @@ class AofWriter;
 // runs on the worker's thread.
 class AofProducer final : public store::MutationObserver, public Durability, public LoopHook {
  public:
-  AofProducer(AofWriter& writer, unsigned worker, std::size_t ring_bytes, std::size_t overflow_slots);
+  AofProducer(AofWriter& writer, unsigned worker, std::size_t ring_bytes, std::size_t overflow_slots,
+              std::size_t batch_bytes);
   ~AofProducer() override;
   AofProducer(const AofProducer&) = delete;
   AofProducer& operator=(const AofProducer&) = delete;
@@ -131,6 +132,7 @@ class AofProducer final : public store::MutationObserver, public Durability, pub
   const unsigned worker_;
   const std::size_t cap_;   // ring bytes (a power of two)
   const std::size_t mask_;
+  const std::size_t max_entry_;  // the largest entry the ring takes (a quarter of it, at most the writer's batch)
   std::unique_ptr<char[]> ring_;
   // Producer side.
   alignas(64) std::uint64_t head_ = 0;       // bytes produced (monotonic)
