@@ -4,11 +4,15 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -488,6 +492,58 @@ TEST(Aof, FailedWriteIsReportedAndRetriedUntilItWorks) {
                 return k;
               }()),
               replay(f.records));
+}
+
+// A full file system (a 512 KiB tmpfs, when this process may mount one): ENOSPC under always,
+// the positions not durable, then writing again once space returns, nothing lost or doubled.
+TEST(Aof, FullDiskIsReportedAndWritingResumesWhenSpaceReturns) {
+  TempDir dir;
+  const std::string mnt = dir.file("tmpfs");
+  ASSERT_TRUE(std::filesystem::create_directory(mnt));
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=512k") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN)";
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  const std::string filler = mnt + "/filler";
+  {
+    std::ofstream f(filler, std::ios::binary);
+    const std::string block(64 << 10, 'f');
+    for (int i = 0; i < 7; ++i) f.write(block.data(), static_cast<std::streamsize>(block.size()));
+  }
+  store::Store s(store_config(1));
+  AofOptions o = options(mnt + "/data", 1);
+  o.fsync = FsyncPolicy::kAlways;
+  AofWriter w(o, s);
+  ASSERT_EQ(w.start(), "");
+  AofProducer& p = w.producer(0);
+  auto ctx = s.attach();
+  ctx->set_observer(&p);
+  p.busy();
+  ctx->set_now(s.now_ms());
+  std::vector<std::string> keys;
+  for (int i = 0; i < 200; ++i) {  // 200 KiB of records for about 60 KiB of room
+    keys.push_back(k_of(i));
+    ctx->set(keys.back(), std::string(1000, static_cast<char>('a' + i % 26)));
+    if (i % 10 == 9) p.tick();
+  }
+  p.tick();
+  ASSERT_TRUE(eventually([&] { return p.failed(); }, 5000));
+  EXPECT_NE(std::string(p.failure()).find("ENOSPC"), std::string::npos) << p.failure();
+  EXPECT_FALSE(p.durable(p.written()));
+  EXPECT_TRUE(w.stats().failed);
+  ASSERT_EQ(::unlink(filler.c_str()), 0);  // space returns
+  ASSERT_TRUE(eventually([&] { return p.durable(p.written()); }, 10000));
+  EXPECT_FALSE(p.failed());
+  ctx->set_observer(nullptr);
+  p.idle();
+  w.stop();
+  const Folder f = read_folder(mnt + "/data");
+  ASSERT_EQ(f.error, "");
+  EXPECT_EQ(f.records.size(), 200u);
+  expect_same(store_content(*ctx, s, keys), replay(f.records));
 }
 
 TEST(Aof, UnwritableFolderIsAClearError) {
