@@ -49,13 +49,6 @@ bool parse_hex32(std::string_view s, std::uint32_t* out) noexcept {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-std::string join(const std::string& dir, std::string_view name) {
-  std::string p = dir;
-  if (!p.empty() && p.back() != '/') p.push_back('/');
-  p.append(name);
-  return p;
-}
-
 // Writes all of `data` to `fd`; false with errno set on failure.
 bool write_all(int fd, std::string_view data) noexcept {
   while (!data.empty()) {
@@ -70,6 +63,13 @@ bool write_all(int fd, std::string_view data) noexcept {
 }
 
 }  // namespace
+
+std::string path_in(const std::string& dir, std::string_view name) {
+  std::string p = dir;
+  if (!p.empty() && p.back() != '/') p.push_back('/');
+  p.append(name);
+  return p;
+}
 
 bool valid_snapshot_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > 255 || name == "." || name == "..") return false;
@@ -187,7 +187,7 @@ ManifestLoad parse_manifest(std::string_view text, std::string_view file) {
 
 ManifestLoad load_manifest(const std::string& dir) {
   ManifestLoad r;
-  const std::string path = join(dir, kManifestName);
+  const std::string path = path_in(dir, kManifestName);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
@@ -216,9 +216,9 @@ ManifestLoad load_manifest(const std::string& dir) {
 }
 
 std::string store_manifest(const std::string& dir, const Manifest& m) {
-  if (std::string why = check_manifest(m); !why.empty()) return join(dir, kManifestName) + ": " + why;
+  if (std::string why = check_manifest(m); !why.empty()) return path_in(dir, kManifestName) + ": " + why;
   const std::string text = format_manifest(m);
-  const std::string tmp = join(dir, kManifestTmpName), final_path = join(dir, kManifestName);
+  const std::string tmp = path_in(dir, kManifestTmpName), final_path = path_in(dir, kManifestName);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return tmp + ": open: " + errno_text(errno);
   if (!write_all(fd, text)) {

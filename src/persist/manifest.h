@@ -57,5 +57,7 @@ std::string check_manifest(const Manifest& m);
 // A snapshot name a manifest may hold: a plain file name (no '/', not "." or "..", printable
 // ASCII without spaces, at most 255 bytes).
 bool valid_snapshot_name(std::string_view name) noexcept;
+// `dir`/`name` (the folder's files: MANIFEST, segments, the snapshot).
+std::string path_in(const std::string& dir, std::string_view name);
 
 }  // namespace ferrite::persist
