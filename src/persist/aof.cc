@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <new>
 #include <thread>
 
@@ -275,6 +277,18 @@ struct AofWriter::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> give_up_at_ms{0};
 
+  // One request of the rewrite at a time (request_mu held by the asker from posting to answer).
+  enum class Request : std::uint8_t { kRotate, kSetBase };
+  std::mutex ask_mu;  // serialises askers
+  std::mutex request_mu;
+  std::condition_variable request_done;
+  std::atomic<bool> request{false};
+  Request req_kind = Request::kRotate;
+  std::string req_snapshot;
+  std::uint64_t req_first = 0;
+  std::string req_error;
+  std::uint64_t req_seq = 0;
+
   // The batch being written: iovecs over `buf` (records copied from the rings) and over heap
   // records (written where they are, freed once written).
   std::unique_ptr<char[]> buf;
@@ -323,8 +337,29 @@ AofWriter::AofWriter(const AofOptions& options, const store::Store& clock)
   m.in_file.assign(n, 0);
 }
 
+std::string AofWriter::ask(bool rotate, const std::string& snapshot, std::uint64_t first, std::uint64_t* seq) {
+  Impl& m = *impl_;
+  std::lock_guard ask(m.ask_mu);
+  std::unique_lock lock(m.request_mu);
+  if (!m.thread.joinable() || m.stopping.load(std::memory_order_acquire)) return "append-only file: not running";
+  m.req_kind = rotate ? Impl::Request::kRotate : Impl::Request::kSetBase;
+  m.req_snapshot = snapshot;
+  m.req_first = first;
+  m.request.store(true, std::memory_order_release);
+  m.request_done.wait(lock, [&] { return !m.request.load(std::memory_order_acquire); });
+  if (seq != nullptr) *seq = m.req_seq;
+  return m.req_error;
+}
+
+std::string AofWriter::start_new_segment(std::uint64_t* seq) { return ask(true, "", 0, seq); }
+
+std::string AofWriter::set_base(const std::string& snapshot, std::uint64_t first_segment) {
+  return ask(false, snapshot, first_segment, nullptr);
+}
+
 AofWriter::~AofWriter() {
   stop(0);
+  for (char* b : impl_->heap_owned) delete[] b;
   if (impl_->uring_ready) io_uring_queue_exit(&impl_->uring);
   if (impl_->fd >= 0) ::close(impl_->fd);
 }
@@ -554,6 +589,36 @@ void AofWriter::run() noexcept {
     return true;
   };
   auto sleep_ms = [&](std::uint64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
+  // Syncs the current segment, starts the next one and names it in the manifest; false on a
+  // failure (set, retried by the caller).
+  auto rotate = [&]() -> bool {
+    if (m.unsynced_bytes != 0 && !sync()) return false;
+    publish();
+    const std::uint64_t seq = m.seq + 1;
+    const int fd = create_segment(&m.uring, options_.dir, seq);
+    Manifest next = m.manifest;
+    next.generation += 1;
+    next.segments.push_back(seq);
+    if (fd < 0 || !store_manifest(options_.dir, next).empty()) {
+      if (fd >= 0) {
+        ::close(fd);
+        ::unlink((options_.dir + "/" + segment_file_name(seq)).c_str());
+      }
+      fail(segment_err, kSegmentFailure);
+      return false;
+    }
+    ::close(m.fd);
+    m.fd = fd;
+    m.seq = seq;
+    m.offset = kSegmentHeader;
+    m.manifest = std::move(next);
+    Impl::bump(m.rotations);
+    Impl::bump(m.bytes_written, kSegmentHeader);
+    m.seg_now.store(seq, std::memory_order_relaxed);
+    m.seg_bytes.store(kSegmentHeader, std::memory_order_relaxed);
+    ok(segment_err);
+    return true;
+  };
 
   for (;;) {
     const bool stopping = m.stopping.load(std::memory_order_acquire);
@@ -697,34 +762,26 @@ void AofWriter::run() noexcept {
     // everysec to always or no publishes here).
     if (m.iov.empty() && m.unsynced_bytes == 0) publish();
 
-    // 5. Rotation once the segment is full (the old one synced first).
-    if (m.iov.empty() && m.offset >= options_.segment_bytes) {
-      if (m.unsynced_bytes == 0 || sync()) {
-        publish();
-        const std::uint64_t seq = m.seq + 1;
-        const int fd = create_segment(&m.uring, options_.dir, seq);
+    // 5. Rotation once the segment is full.
+    if (m.iov.empty() && m.offset >= options_.segment_bytes) rotate();
+
+    // 6. A rewrite's request (a new segment now, or a new base in the manifest), between batches.
+    if (m.iov.empty() && m.request.load(std::memory_order_acquire)) {
+      std::lock_guard lock(m.request_mu);
+      if (m.req_kind == Impl::Request::kRotate) {
+        m.req_error = rotate() ? "" : (sync_err != nullptr ? sync_err : kSegmentFailure);
+        m.req_seq = m.seq;
+      } else {
         Manifest next = m.manifest;
         next.generation += 1;
-        next.segments.push_back(seq);
-        if (fd >= 0 && store_manifest(options_.dir, next).empty()) {
-          ::close(m.fd);
-          m.fd = fd;
-          m.seq = seq;
-          m.offset = kSegmentHeader;
-          m.manifest = std::move(next);
-          Impl::bump(m.rotations);
-          Impl::bump(m.bytes_written, kSegmentHeader);
-          m.seg_now.store(seq, std::memory_order_relaxed);
-          m.seg_bytes.store(kSegmentHeader, std::memory_order_relaxed);
-          ok(segment_err);
-        } else {
-          if (fd >= 0) {
-            ::close(fd);
-            ::unlink((options_.dir + "/" + segment_file_name(seq)).c_str());
-          }
-          fail(segment_err, kSegmentFailure);
-        }
+        next.snapshot = m.req_snapshot;
+        std::erase_if(next.segments, [&](std::uint64_t seq) { return seq < m.req_first; });
+        m.req_error = check_manifest(next);
+        if (m.req_error.empty()) m.req_error = store_manifest(options_.dir, next);
+        if (m.req_error.empty()) m.manifest = std::move(next);
       }
+      m.request.store(false, std::memory_order_release);
+      m.request_done.notify_all();
     }
 
     const char* f = failure_.load(std::memory_order_relaxed);
@@ -755,6 +812,13 @@ void AofWriter::run() noexcept {
       const auto us = idle_turns < 20 ? 20 : idle_turns < 200 ? 100 : (fsync() == FsyncPolicy::kAlways ? 200 : 1000);
       std::this_thread::sleep_for(std::chrono::microseconds(us));
     }
+  }
+  // A request posted before the stop was seen is answered (askers check `stopping` first).
+  std::lock_guard lock(m.request_mu);
+  if (m.request.load(std::memory_order_acquire)) {
+    m.req_error = "append-only file: stopped";
+    m.request.store(false, std::memory_order_release);
+    m.request_done.notify_all();
   }
 }
 

@@ -166,6 +166,16 @@ class AofWriter {
   // joins the thread. Idempotent. Gives up on a failing disk after `give_up_ms`.
   void stop(std::uint64_t give_up_ms = 10'000);
 
+  // The rewrite's side (a snapshot thread; never a worker: both wait for the writer thread).
+  // start_new_segment(): syncs the current segment and starts the next one, named in the
+  // manifest; every record handed over after it returns is in that segment or a later one.
+  // *seq = the new segment's number. "" or what failed.
+  std::string start_new_segment(std::uint64_t* seq);
+  // Makes `snapshot` (a file in the folder, "" = none) the manifest's base and drops the
+  // segments numbered below `first_segment` from it (their files are the caller's to remove).
+  // "" or what failed. The manifest is the writer's while it runs: changes go through here.
+  std::string set_base(const std::string& snapshot, std::uint64_t first_segment);
+
   AofProducer& producer(unsigned worker) noexcept { return *producers_[worker]; }
   Durability& durability(unsigned worker) noexcept { return *producers_[worker]; }
   unsigned workers() const noexcept { return static_cast<unsigned>(producers_.size()); }
@@ -186,6 +196,7 @@ class AofWriter {
 
   void run() noexcept;
   std::uint64_t now_stamp() const noexcept;
+  std::string ask(bool rotate, const std::string& snapshot, std::uint64_t first, std::uint64_t* seq);
 
   AofOptions options_;
   const store::Store& clock_;

@@ -572,6 +572,47 @@ TEST(Aof, FullDiskIsReportedAndWritingResumesWhenSpaceReturns) {
   expect_same(store_content(*ctx, s, keys), replay(f.records));
 }
 
+// The rewrite's side: a new segment on request, then a new base in the manifest.
+TEST(Aof, NewSegmentAndBaseOnRequest) {
+  TempDir dir;
+  store::Store s(store_config(1));
+  AofOptions o = options(dir.path(), 1);
+  o.fsync = FsyncPolicy::kNo;
+  AofWriter w(o, s);
+  std::uint64_t seq = 0;
+  EXPECT_NE(w.start_new_segment(&seq), "");  // not running
+  ASSERT_EQ(w.start(), "");
+  auto ctx = s.attach();
+  AofProducer& p = w.producer(0);
+  ctx->set_observer(&p);
+  p.busy();
+  ctx->set_now(s.now_ms());
+  ctx->set("before", "1");
+  p.tick();
+  ASSERT_TRUE(eventually([&] { return p.durable(1); }));  // in segment 1
+  ASSERT_EQ(w.start_new_segment(&seq), "");
+  EXPECT_EQ(seq, 2u);
+  ctx->set("after", "2");
+  p.tick();
+  ASSERT_EQ(w.set_base("snap-0000000001.fsnap", seq), "");
+  const ManifestLoad m = load_manifest(dir.path());
+  ASSERT_EQ(m.error, "");
+  EXPECT_EQ(m.manifest.snapshot, "snap-0000000001.fsnap");
+  EXPECT_EQ(m.manifest.segments, std::vector<std::uint64_t>{2});
+  EXPECT_NE(w.set_base("../x", 2), "");  // refused by check_manifest, the manifest unchanged
+  ctx->set_observer(nullptr);
+  p.idle();
+  w.stop();
+  EXPECT_EQ(load_manifest(dir.path()).manifest.segments, std::vector<std::uint64_t>{2});
+  const std::string seg2 = read_file(dir.file("aof-0000000002.seg"));
+  Record r;
+  std::size_t used = 0;
+  ASSERT_EQ(decode(std::string_view(seg2).substr(kSegmentHeader), &r, &used), DecodeStatus::kOk);
+  EXPECT_EQ(r.key, "after");
+  EXPECT_EQ(kSegmentHeader + used, seg2.size());
+  EXPECT_EQ(read_file(dir.file("aof-0000000001.seg")).size(), kSegmentHeader + set_record_size(6, 1));
+}
+
 TEST(Aof, UnwritableFolderIsAClearError) {
   store::Store s(store_config(1));
   AofWriter w(options("/proc/ferrite-no-such-dir/x", 1), s);
