@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -140,6 +141,15 @@ AofOptions options(const std::string& dir, unsigned workers) {
   o.ring_bytes = 256 << 10;
   o.write_buffer_bytes = 128 << 10;
   return o;
+}
+
+// A worker's context on `s` whose mutations go to `p`, awake, its clock set.
+std::unique_ptr<store::Context> attached(store::Store& s, AofProducer& p) {
+  auto ctx = s.attach();
+  ctx->set_observer(&p);
+  p.busy();
+  ctx->set_now(s.now_ms());
+  return ctx;
 }
 
 template <typename Pred>
@@ -385,11 +395,8 @@ TEST(AofConcurrent, DurablePositionsByPolicy) {
     o.fsync = policy;
     AofWriter w(o, s);
     ASSERT_EQ(w.start(), "");
-    auto ctx = s.attach();
     AofProducer& p = w.producer(0);
-    ctx->set_observer(&p);
-    p.busy();
-    ctx->set_now(s.now_ms());
+    auto ctx = attached(s, p);
     EXPECT_EQ(p.wait_for_disk(), policy == FsyncPolicy::kAlways);
     ctx->set("k", "v");
     const std::uint64_t pos = p.written();
@@ -481,10 +488,7 @@ TEST(Aof, FailedWriteIsReportedAndRetriedUntilItWorks) {
   Waker waker;
   AofProducer& p = w.producer(0);
   p.set_waker(&waker);
-  auto ctx = s.attach();
-  ctx->set_observer(&p);
-  p.busy();
-  ctx->set_now(s.now_ms());
+  auto ctx = attached(s, p);
 
   rlimit old{};
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -545,10 +549,7 @@ TEST(Aof, FullDiskIsReportedAndWritingResumesWhenSpaceReturns) {
   AofWriter w(o, s);
   ASSERT_EQ(w.start(), "");
   AofProducer& p = w.producer(0);
-  auto ctx = s.attach();
-  ctx->set_observer(&p);
-  p.busy();
-  ctx->set_now(s.now_ms());
+  auto ctx = attached(s, p);
   std::vector<std::string> keys;
   for (int i = 0; i < 200; ++i) {  // 200 KiB of records for about 60 KiB of room
     keys.push_back(k_of(i));
@@ -582,11 +583,8 @@ TEST(Aof, NewSegmentAndBaseOnRequest) {
   std::uint64_t seq = 0;
   EXPECT_NE(w.start_new_segment(&seq), "");  // not running
   ASSERT_EQ(w.start(), "");
-  auto ctx = s.attach();
   AofProducer& p = w.producer(0);
-  ctx->set_observer(&p);
-  p.busy();
-  ctx->set_now(s.now_ms());
+  auto ctx = attached(s, p);
   ctx->set("before", "1");
   p.tick();
   ASSERT_TRUE(eventually([&] { return p.durable(1); }));  // in segment 1
