@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/io.h"
+#include "core/loop_hook.h"
 #include "engine/handover.h"
 #include "engine/session.h"
 
@@ -71,6 +72,11 @@ struct WorkerOptions {
   // worker of that partition (only when busy polling; see engine/handover.h). May be null.
   unsigned partition = 0;
   Handover* handover = nullptr;
+  // Persistence (docs/persistence.md), may be null: the observer of this worker's store context
+  // (every mutation it makes), and a hook told of each loop turn and of each sleep (the
+  // append-only file's order watermark).
+  store::MutationObserver* observer = nullptr;
+  LoopHook* loop_hook = nullptr;
 };
 
 class Worker {
