@@ -60,6 +60,7 @@ Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& ser
     : shared_(shared), options_(options), services_(services), driver_(driver), fast_path_(fast_path), stats_(stats) {
   ctx_ = std::make_unique<store::PartitionedContext>(*shared_.store, options_.partition);
   ctx_->set_now(shared_.store->now_ms());
+  if (options_.observer != nullptr) ctx_->set_observer(options_.observer);
   if (options_.handover != nullptr && options_.handover->partitions() > 1 && options_.polling == Polling::kBusy) {
     handover_ = options_.handover;
   }
@@ -140,6 +141,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
   const std::uint64_t tick_cycles = ns_to_cycles(kTickNs);
   std::uint64_t last_tick = 0;
   std::uint64_t drain_deadline = 0;
+  if (options_.loop_hook != nullptr) options_.loop_hook->busy();
   // The store clock (clock_gettime) is read at most every kClockNs while busy, and after every
   // wait: its unit is the millisecond, and a busy worker loops every few microseconds.
   const std::uint64_t clock_cycles = ns_to_cycles(kClockNs);
@@ -183,10 +185,15 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
     if (wait_us > 0 && (parked_head_ < parked_.size() || !congested_.empty())) {
       wait_us = woken_by_disk_.load(std::memory_order_acquire) ? 0 : std::min(wait_us, kDiskWaitUs);
     }
-    if (wait_us > 0) ctx_->offline();
+    LoopHook* const hook = options_.loop_hook;
+    if (wait_us > 0) {
+      ctx_->offline();
+      if (hook != nullptr) hook->idle();
+    }
     std::size_t n = driver_.poll(events, kEventsPerPoll, wait_us);
     const std::uint64_t t1 = cycles();
     if (wait_us > 0) {
+      if (hook != nullptr) hook->busy();
       ctx_->online();
       // The requests just received are timed (TTLs) by the clock after the wait, not before it.
       now = shared_.store->now_ms();
@@ -226,6 +233,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
       ctx_->tick();
       copy_packet_counts();
     }
+    if (hook != nullptr) hook->tick();
     ctx_->quiescent();
 
     stats_.loop_iterations.add();
@@ -237,6 +245,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
     }
     stats_.cycles_total.add(static_cast<std::int64_t>(t2 - t0));
   }
+  if (options_.loop_hook != nullptr) options_.loop_hook->idle();  // serves no more
   // A table-wide request cut short: its asker (which gave up on it, or is stopping too) frees it.
   if (control_req_ != nullptr) control_req_->done.store(true, std::memory_order_release);
   control_req_ = nullptr;

@@ -26,6 +26,7 @@
 
 #include "core/durability.h"
 #include "core/io.h"
+#include "core/loop_hook.h"
 #include "engine/handover.h"
 #include "engine/session.h"
 
@@ -72,6 +73,11 @@ struct WorkerOptions {
   // worker of that partition (only when busy polling; see engine/handover.h). May be null.
   unsigned partition = 0;
   Handover* handover = nullptr;
+  // Persistence (docs/persistence.md), may be null: the observer of this worker's store context
+  // (every mutation it makes), and a hook told of each loop turn and of each sleep (the
+  // append-only file's order watermark).
+  store::MutationObserver* observer = nullptr;
+  LoopHook* loop_hook = nullptr;
   // The worker's durability (the append-only file's per-worker side, core/durability.h); null
   // without persistence. With one whose wait_for_disk() is set (fsync = always), the replies of
   // a batch that wrote are parked until durable(), see "In the worker" in docs/persistence.md.

@@ -15,6 +15,7 @@
 #include "engine/worker.h"
 #include "server/dpdk_plane.h"
 #include "engine/handover.h"
+#include "persist/aof.h"
 #include "store/partitions.h"
 
 namespace ferrite::server {
@@ -43,6 +44,9 @@ struct DaemonSpec {
   // the kernel as usual (reached through the exception path).
   bool dpdk = false;
   DpdkPlaneSpec dpdk_spec;
+  // persist.mode = aof or both: the append-only file (options.workers is set by the daemon).
+  bool aof = false;
+  persist::AofOptions aof_options;
 };
 
 class Daemon {
@@ -69,6 +73,8 @@ class Daemon {
   engine::Shared& shared() noexcept { return shared_; }
   unsigned workers() const noexcept { return spec_.workers; }
   store::Partitions& store() noexcept { return *store_; }
+  // The append-only file (null unless spec.aof): each worker's Durability is aof()->durability(i).
+  persist::AofWriter* aof() noexcept { return aof_.get(); }
   // Worker -> its home partition.
   unsigned partition_of_worker(unsigned w) const noexcept { return partition_of_worker_[w]; }
 
@@ -80,6 +86,7 @@ class Daemon {
   engine::Services services_;
   std::unique_ptr<DpdkPlane> dpdk_;
   std::unique_ptr<store::Partitions> store_;
+  std::unique_ptr<persist::AofWriter> aof_;  // destroyed after the workers stopped (stop())
   std::vector<unsigned> partition_of_worker_;
   std::unique_ptr<engine::Handover> handover_;  // with more than one partition
   std::unique_ptr<engine::ConnRegistry> conns_;  // for memcached's stats conns

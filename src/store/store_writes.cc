@@ -165,13 +165,16 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
     stats_.items_delta.add();
   }
   stats_.live_bytes_delta.add(static_cast<std::int64_t>(usable));
+  // Reported while the key's buckets are locked, so that observers see the mutations of one key
+  // in the order the store made them, whichever workers made them (the append-only file's order
+  // stamp: docs/persistence.md).
+  notify(MutationKind::kStore, fresh);
   unlock_key(loc);
   // A transaction's growth waits for its unlock (PartitionedContext::unlock_keys).
   if (FERRITE_UNLIKELY(grow_count_ != 0) && !tx_holding_) grow_table();
   stats_.sets.add();
   const std::uint64_t deadline = decode_expiry(fresh->load_expiry());
   if (deadline != 0) schedule_expiry(key.hash, version, deadline);
-  notify(MutationKind::kStore, fresh);
   return {Status::kOk, version, replaced};
 }
 
@@ -336,11 +339,11 @@ Status Context::del(const KeyRef& key, std::uint64_t cas) noexcept {
     st = Status::kExists;
   } else {
     unlink(f);
+    notify(MutationKind::kDelete, f.item);  // under the key's locks, as commit()'s
   }
   unlock_key(loc);
   if (st == Status::kOk) {
     stats_.delete_hits.add();
-    notify(MutationKind::kDelete, f.item);
   } else if (st == Status::kNotFound) {
     stats_.delete_misses.add();
   }
@@ -365,13 +368,13 @@ ItemView Context::gat(const KeyRef& key, std::uint64_t expires_at_ms) noexcept {
   const std::uint64_t before = decode_expiry(f.item->load_expiry());
   f.item->store_expiry(encode_expiry(expires_at_ms));
   const std::uint64_t version = f.item->version();
+  notify(MutationKind::kTouch, f.item);  // under the key's locks, as commit()'s
   unlock_key(loc);
   // The old wheel entry (if any) comes due at the old deadline and re-files the item then; a
   // new one is needed only when the deadline moved earlier or there was none.
   if (expires_at_ms != 0 && (before == 0 || expires_at_ms < before)) schedule_expiry(key.hash, version, expires_at_ms);
   note_hit(f.item);
   stats_.touch_hits.add();
-  notify(MutationKind::kTouch, f.item);
   return ItemView(f.item);
 }
 
