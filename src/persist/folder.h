@@ -33,15 +33,17 @@ const char* segment_end_name(SegmentEnd e) noexcept;
 
 // A flush record: items stored before it are gone.
 struct FlushMark {
-  std::uint64_t end = 0;    // offset just after the flush record
-  std::uint64_t at_ms = 0;  // its `at` (Unix ms)
+  std::uint64_t end = 0;      // offset just after the flush record
+  std::uint64_t at_ms = 0;    // its `at` (Unix ms)
+  std::uint64_t records = 0;  // good records of the segment up to it, itself included
 };
 
 struct SegmentScan {
   std::uint64_t seq = 0;
   std::uint64_t file_bytes = 0;
-  std::uint64_t records = 0;   // whole, good records
-  std::uint64_t good_end = 0;  // offset after the last good record (kSegmentHeader at least, when the header is good)
+  std::uint64_t records = 0;  // whole, good records
+  std::uint64_t good_end =
+      0;  // offset after the last good record (kSegmentHeader at least, when the header is good)
   SegmentEnd end = SegmentEnd::kClean;
   std::string reason;  // kTorn/kDamaged: what is wrong at good_end
   std::vector<FlushMark> flushes;
@@ -85,34 +87,34 @@ struct VerifyOptions {
   // Cut a torn tail of the last segment (ftruncate + fsync).
   bool truncate_torn_tail = false;
   // The operator's override: accept a folder with faults; only what comes before the first
-  // fault is counted as usable (`usable_end` below), the rest is reported as lost.
+  // fault is usable (`VerifyResult::segments`), the rest is reported as lost.
   bool load_up_to_damage = false;
   SnapshotCheck check_snapshot;  // empty: the snapshot's presence is checked, not its content
 };
 
 struct VerifyResult {
-  bool ok = false;           // usable (perhaps with warnings, perhaps under the override)
-  std::string error;         // the first fault: "<file>: offset N: <reason>" ("" when none)
-  std::string error_file;    // the file of the first fault
+  bool ok = false;         // usable (perhaps with warnings, perhaps under the override)
+  std::string error;       // the first fault: "<file>: offset N: <reason>" ("" when none)
+  std::string error_file;  // the file of the first fault
   std::uint64_t error_offset = 0;
   bool manifest_absent = false;  // no MANIFEST (and no segment file): an empty folder
   Manifest manifest;
-  bool snapshot_checked = false;          // check_snapshot ran and accepted the snapshot
-  std::vector<SegmentScan> segments;      // the named segments, in order, as far as scanned
-  // Usable data: segments[0 .. usable_segments) are wholly usable except the last of them,
-  // which is usable up to usable_end (its good_end, or the fault's offset under the override).
-  std::size_t usable_segments = 0;
-  std::uint64_t usable_end = 0;
+  bool snapshot_usable = false;   // named, present (and accepted by check_snapshot if set)
+  bool snapshot_checked = false;  // check_snapshot ran and accepted the snapshot
+  // The usable segments, in the manifest's order: each is usable from its header to its
+  // good_end (the end of its last good record). Under the override the list stops at the first
+  // fault (the faulty segment included, up to the fault, when it could be scanned).
+  std::vector<SegmentScan> segments;
   std::uint64_t records = 0;  // usable records
   std::uint64_t bytes = 0;    // usable segment bytes (headers included)
   // A torn tail of the last segment: where it starts and how many bytes it has.
   bool torn_tail = false;
   std::string torn_file;
   std::uint64_t torn_offset = 0, torn_bytes = 0;
-  bool torn_cut = false;                // truncate_torn_tail cut it
-  std::uint64_t lost_bytes = 0;         // under the override: segment bytes after the first fault
-  std::vector<std::string> warnings;    // what was accepted but is worth saying
-  std::vector<std::string> ignored;     // leftover segment files older than the manifest's first
+  bool torn_cut = false;              // truncate_torn_tail cut it
+  std::uint64_t lost_bytes = 0;       // under the override: segment bytes after the first fault
+  std::vector<std::string> warnings;  // what was accepted but is worth saying
+  std::vector<std::string> ignored;   // leftover segment files older than the manifest's first
 };
 
 VerifyResult verify_folder(const std::string& dir, const VerifyOptions& options = {});

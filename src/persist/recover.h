@@ -20,9 +20,9 @@
 namespace ferrite::persist {
 
 enum class ApplyResult : std::uint8_t {
-  kApplied,   // the store holds what the record says (a delete or touch of a key not there counts too)
-  kExpired,   // kSet/kTouch whose deadline passed: the key is removed instead
-  kRefused,   // the store refused the value (no memory, too large for its limits)
+  kApplied,  // the store holds what the record says (a delete or touch of a key not there counts too)
+  kExpired,  // kSet/kTouch whose deadline passed: the key is removed instead
+  kRefused,  // the store refused the value (no memory, too large for its limits)
 };
 
 // Maps one record onto the store through a worker's context: kSet stores the value with its
@@ -40,28 +40,28 @@ using SnapshotLoad = std::function<std::string(const std::string& path, store::P
 using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
 struct RecoverOptions {
-  unsigned threads = 1;             // applying threads, each attaching its own PartitionedContext
-  bool truncate_torn_tail = true;   // cut a torn tail of the last segment (with a warning)
-  bool load_up_to_damage = false;   // the operator's override (VerifyOptions::load_up_to_damage)
-  SnapshotCheck check_snapshot;     // passed to verify_folder
-  SnapshotLoad load_snapshot;       // required when the manifest names a snapshot that must be loaded
-  std::uint64_t now_unix_ms = 0;    // 0: the wall clock at the start
+  unsigned threads = 1;            // applying threads, each attaching its own PartitionedContext
+  bool truncate_torn_tail = true;  // cut a torn tail of the last segment (with a warning)
+  bool load_up_to_damage = false;  // the operator's override (VerifyOptions::load_up_to_damage)
+  SnapshotCheck check_snapshot;    // passed to verify_folder
+  SnapshotLoad load_snapshot;      // required when the manifest names a snapshot that must be loaded
+  std::uint64_t now_unix_ms = 0;   // 0: the wall clock at the start
 };
 
 struct RecoverResult {
-  std::string error;  // "" = loaded; else the first fault, "<file>: offset N: <reason>"
-  bool empty = false;               // no MANIFEST and no segment: nothing to load
+  std::string error;   // "" = loaded; else the first fault, "<file>: offset N: <reason>"
+  bool empty = false;  // no MANIFEST and no segment: nothing to load
   std::uint64_t records_applied = 0;
-  std::uint64_t records_expired = 0;   // kSet/kTouch whose deadline had passed
-  std::uint64_t records_refused = 0;   // the store refused the value (ApplyResult::kRefused)
+  std::uint64_t records_expired = 0;       // kSet/kTouch whose deadline had passed
+  std::uint64_t records_refused = 0;       // the store refused the value (ApplyResult::kRefused)
   std::uint64_t records_before_flush = 0;  // skipped: before the last due flush
-  std::uint64_t bytes = 0;             // segment bytes read
+  std::uint64_t bytes = 0;                 // segment bytes read
   bool snapshot_loaded = false;
   bool snapshot_skipped_by_flush = false;
   bool torn_tail_cut = false;
   std::uint64_t torn_bytes = 0;
-  std::uint64_t lost_bytes = 0;        // under the override: bytes after the first fault
-  std::vector<std::string> warnings;   // torn tail cut, override used, ...
+  std::uint64_t lost_bytes = 0;       // under the override: bytes after the first fault
+  std::vector<std::string> warnings;  // torn tail cut, override used, ...
   double seconds = 0;
 };
 
