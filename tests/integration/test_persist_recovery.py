@@ -25,14 +25,25 @@ def persist_sets(folder, fsync='everysec', extra=()):
     return ['persist.mode=aof', 'persist.dir=' + folder, 'persist.fsync=' + fsync] + list(extra)
 
 
+def write_keys(r, n):
+    pipe = r.pipeline(transaction=False)
+    for i in range(n):
+        pipe.set('k%d' % i, 'v%d' % i)
+    pipe.execute()
+
+
+def wait_loaded(r, seconds=30):
+    """Until INFO persistence says the folder is loaded (bounded)."""
+    deadline = time.monotonic() + seconds
+    while r.info('persistence')['loading'] != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_a_restart_loads_what_was_written(folder):
     server = harness.start_ferrited(sets=persist_sets(folder, 'always'))
     try:
         r = harness.resp_client(server)
-        pipe = r.pipeline(transaction=False)
-        for i in range(3000):
-            pipe.set('k%d' % i, 'v%d' % i)
-        pipe.execute()
+        write_keys(r, 3000)
         assert r.delete('k7') == 1
         assert r.incrby('n', 5) == 5
     finally:
@@ -40,9 +51,7 @@ def test_a_restart_loads_what_was_written(folder):
     server = harness.start_ferrited(sets=persist_sets(folder))
     try:
         r = harness.resp_client(server)
-        deadline = time.monotonic() + 30
-        while r.info('persistence')['loading'] != 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_loaded(r)
         info = r.info('persistence')
         assert info['loading'] == 0 and info['aof_enabled'] == 1
         assert info['aof_last_write_status'] == 'ok'
@@ -85,9 +94,7 @@ def test_kill_9_under_fsync_always_keeps_every_acknowledged_write(folder):
     server = harness.start_ferrited(sets=persist_sets(folder))
     try:
         r = harness.resp_client(server)
-        deadline = time.monotonic() + 30
-        while r.info('persistence')['loading'] != 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_loaded(r)
         values = r.mget(acked)
         missing = [k for k, v in zip(acked, values) if v != k.encode()]
         assert missing == [], '%d of %d acknowledged writes lost' % (len(missing), len(acked))
@@ -99,10 +106,7 @@ def test_a_damaged_folder_refuses_to_start_unless_overridden(folder):
     server = harness.start_ferrited(sets=persist_sets(folder))
     try:
         r = harness.resp_client(server)
-        pipe = r.pipeline(transaction=False)
-        for i in range(2000):
-            pipe.set('k%d' % i, 'v%d' % i)
-        pipe.execute()
+        write_keys(r, 2000)
     finally:
         harness.stop_checked(server)
     segment = os.path.join(folder, 'aof-0000000001.seg')
@@ -119,9 +123,7 @@ def test_a_damaged_folder_refuses_to_start_unless_overridden(folder):
     server = harness.start_ferrited(sets=persist_sets(folder, extra=['persist.load_damaged=yes']))
     try:
         r = harness.resp_client(server)
-        deadline = time.monotonic() + 30
-        while r.info('persistence')['loading'] != 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_loaded(r)
         assert 0 < r.dbsize() < 2000
         assert r.get('k0') == b'v0'
     finally:
