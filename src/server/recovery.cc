@@ -33,7 +33,12 @@ void Daemon::recover_main() {
     }
   };
   const persist::RecoverResult r = persist::recover_folder(dir, ro, *store_, progress);
-  for (const std::string& w : r.warnings) log("warn", "loading " + dir + ": " + w);
+  for (const std::string& w : r.warnings) {
+    std::string line = "loading " + dir;
+    line += ": ";
+    line += w;
+    log("warn", line);
+  }
   if (!r.error.empty()) {
     std::lock_guard<std::mutex> lock(failure_mutex_);
     if (failure_.empty()) {
