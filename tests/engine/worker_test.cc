@@ -113,6 +113,17 @@ class LineEcho final : public Session {
   std::string_view out_of_memory_reply() const noexcept override { return "echo: out of memory\n"; }
 };
 
+// UDP: echoes the datagram; one starting with 'w' is a write (recorded on the FakeDurability).
+class DatagramEcho final : public DatagramHandler {
+ public:
+  void on_datagram(std::string_view in, DatagramOut& out, Exec& ex) override {
+    if (in.starts_with('w') && ex.durability != nullptr) static_cast<FakeDurability*>(ex.durability)->record();
+    out.buf.append(in);
+    out.end_datagram();
+  }
+};
+std::unique_ptr<DatagramHandler> make_datagram_echo() { return std::make_unique<DatagramEcho>(); }
+
 // prefix + n + "\n" (not with operator+: GCC 12 reports a false -Wrestrict for that at -O2).
 std::string numbered(std::string_view prefix, int n) {
   std::string s(prefix);
@@ -164,12 +175,14 @@ class WorkerFixture : public ::testing::Test {
       dc.datagram_send_size = 2048;
       uring::UringDriver driver(dc);
       driver.add_listener(listen_fd_, 0, false);
+      if (udp_fd_ >= 0) driver.add_listener(udp_fd_, 1, true);
       WorkerOptions opts;
-      opts.services = {Service::kMemcache};
+      opts.services = {Service::kMemcache, Service::kMemcacheUdp};
       opts.control = &control_;
       opts.durability = durability_;
       Services services;
       services.stream(Service::kMemcache) = echo_service();
+      services.datagram(Service::kMemcacheUdp) = make_datagram_echo;
       Worker w(shared_, opts, services, driver, stats_);
       ready = true;
       w.run(stop_, 500);
@@ -230,6 +243,8 @@ class WorkerFixture : public ::testing::Test {
     return ::poll(&p, 1, ms) == 0;
   }
 
+  int udp_fd_ = -1;                     // a UDP listener (tag 1) when set before start()
+  std::uint16_t udp_port_ = 0;
   FakeDurability fake_;                 // outlives the worker (joined in TearDown)
   Durability* durability_ = nullptr;  // set before start() (&fake_ or null)
   WorkerControl control_;
@@ -603,6 +618,32 @@ TEST_F(WorkerFixture, AFailedFileClosesParkedConnectionsAndRefusesWrites) {
 }
 
 // While the daemon loads, the sessions see it (Exec::gated) on every feed; it ends live.
+// fsync = always: a UDP request that wrote has no connection to park its reply on; the reply is
+// not sent (counted), and a read's reply is.
+TEST_F(WorkerFixture, DatagramRepliesToWritesNotOnDiskAreNotSent) {
+  durability_ = &fake_;
+  udp_fd_ = loopback_udp_socket(&udp_port_);
+  start();
+  std::uint16_t client_port = 0;
+  const int client = loopback_udp_socket(&client_port);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(udp_port_);
+  const auto send_to = [&](std::string_view d) {
+    sendto(client, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  };
+  send_to("w1");
+  EXPECT_TRUE(quiet_for(client, 150));
+  EXPECT_EQ(stats_.datagram_replies_unparked.get(), 1);
+  send_to("r1");
+  ASSERT_FALSE(quiet_for(client, 2000));
+  char buf[64];
+  const ssize_t n = recv(client, buf, sizeof(buf), 0);
+  EXPECT_EQ(std::string(buf, static_cast<std::size_t>(n > 0 ? n : 0)), "r1");
+  ::close(client);
+}
+
 TEST_F(WorkerFixture, SessionsSeeTheLoadingFlag) {
   shared_.loading = true;
   start();
