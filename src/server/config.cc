@@ -365,6 +365,7 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   pe.retention = static_cast<unsigned>(number(Key::kPersistRetention));
   pe.cold_dir = values.get(Key::kPersistColdDir);
   pe.cold_interval_s = number(Key::kPersistColdInterval);
+  pe.load_damaged = choice(Key::kPersistLoadDamaged) == 1;
   if (pe.mode != PersistMode::kOff && pe.dir.empty()) {
     errors.push_back("persist.dir: \"\" with persist.mode = " + quote(values.get(Key::kPersistMode)) +
                      "; expected the persistence folder");

@@ -123,6 +123,7 @@ struct ServerConfig {
     unsigned retention = 7;
     std::string cold_dir;
     std::uint64_t cold_interval_s = 86400;
+    bool load_damaged = false;  // persist.load_damaged: recovery loads up to the first fault
     bool aof() const noexcept { return mode == PersistMode::kAof || mode == PersistMode::kBoth; }
     bool snapshots() const noexcept { return mode == PersistMode::kSnapshot || mode == PersistMode::kBoth; }
   } persist;

@@ -13,6 +13,8 @@
 #include <stdexcept>
 
 #include "core/clock.h"
+#include "persist/folder.h"
+#include "persist/manifest.h"
 #include "server/partition_plan.h"
 #include "uring_driver.h"
 
@@ -79,7 +81,9 @@ std::uint16_t bound_port(int fd) {
 Daemon::Daemon(const DaemonSpec& spec, const engine::Services& services, engine::ConfigAccess* config)
     : spec_(spec), services_(services) {
   store::StoreConfig sc = spec_.store;
-  sc.max_contexts = spec_.workers;  // every worker attaches to every partition
+  // Every worker attaches to every partition; recovery's threads (one per worker) too, while the
+  // workers wait.
+  sc.max_contexts = spec_.workers * (spec_.recover ? 2 : 1);
   const PartitionPlan plan = plan_partitions(spec_.workers, spec_.partitions, spec_.cpus);
   store_ = std::make_unique<store::Partitions>(sc, plan.count, plan.node);
   partition_of_worker_ = plan.of_worker;
@@ -97,6 +101,7 @@ Daemon::Daemon(const DaemonSpec& spec, const engine::Services& services, engine:
     persist::AofOptions ao = spec_.aof_options;
     ao.workers = spec_.workers;
     aof_ = std::make_unique<persist::AofWriter>(ao, store_->at(0));  // the partitions share one clock
+    shared_.aof_enabled = true;
   }
   conns_ = std::make_unique<engine::ConnRegistry>(spec_.workers);
   shared_.conns = conns_.get();
@@ -161,9 +166,14 @@ void Daemon::start() {
     conns_->add_listener(shared_.next_connection_id.fetch_add(1), engine::ConnAddress::from(ss, len),
                          spec_.listeners[li].datagram, start_s);
   }
+  // A folder to load: the workers start answering "loading" (Shared::loading) and a thread loads
+  // it; the append-only file starts after it (recover_main), so that the folder's last segment
+  // is still the last one when its torn tail is cut. No worker mutates the store meanwhile.
+  const bool recovering = spec_.recover && ::access(persist::path_in(spec_.persist_dir, persist::kManifestName).c_str(), F_OK) == 0;
+  if (recovering) shared_.loading.store(true);
   // The append-only file: its folder, a new segment in the manifest, its thread; before any
   // worker can mutate the store.
-  if (aof_) {
+  if (aof_ && !recovering) {
     if (std::string err = aof_->start(); !err.empty()) throw std::runtime_error(err);
   }
   for (unsigned w = 0; w < spec_.workers; ++w) threads_.emplace_back([this, w] { worker_main(w); });
@@ -172,6 +182,7 @@ void Daemon::start() {
     stop();
     throw std::runtime_error(failure());
   }
+  if (recovering) recovery_ = std::thread([this] { recover_main(); });
 }
 
 void Daemon::worker_main(unsigned id) {
@@ -195,6 +206,7 @@ void Daemon::worker_main(unsigned id) {
     if (aof_) {
       opts.observer = &aof_->producer(id);
       opts.loop_hook = &aof_->producer(id);
+      opts.durability = &aof_->durability(id);  // replies parked under fsync = always
     }
     for (std::size_t li = 0; li < spec_.listeners.size(); ++li) {
       opts.services.push_back(spec_.listeners[li].service);
@@ -241,6 +253,7 @@ std::string Daemon::failure() const {
 }
 
 void Daemon::stop() {
+  if (recovery_.joinable()) recovery_.join();  // a load is not cut short: it ends first
   stop_.store(true);
   for (std::thread& t : threads_)
     if (t.joinable()) t.join();

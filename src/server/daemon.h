@@ -47,6 +47,13 @@ struct DaemonSpec {
   // persist.mode = aof or both: the append-only file (options.workers is set by the daemon).
   bool aof = false;
   persist::AofOptions aof_options;
+  // persist.mode != off: a persistence folder with a MANIFEST in persist_dir is loaded at start
+  // (server/recovery.cc): the workers answer "loading" meanwhile. load_damaged is the operator's
+  // override (persist.load_damaged). `log` writes one line of the daemon's log (may be null).
+  bool recover = false;
+  std::string persist_dir;
+  bool load_damaged = false;
+  void (*log)(const char* level, const std::string& message) = nullptr;
 };
 
 class Daemon {
@@ -94,6 +101,13 @@ class Daemon {
   std::vector<std::unique_ptr<engine::WorkerStats>> stats_;
   std::vector<std::unique_ptr<engine::WorkerControl>> controls_;
   std::vector<std::vector<int>> fds_;  // [worker][listener]
+  // Loads the persistence folder (the recovery thread), then starts the append-only file and
+  // lets the workers serve (Shared::loading cleared); a refusal fails the daemon (failure()).
+  void recover_main();
+  void log(const char* level, const std::string& message) const {
+    if (spec_.log != nullptr) spec_.log(level, message);
+  }
+  std::thread recovery_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
   std::atomic<unsigned> ready_{0};

@@ -77,6 +77,11 @@ DaemonSpec spec_of(const ServerConfig& c) {
   d.max_reply_bytes = c.max_reply_bytes;
   d.idle_timeout_ms = c.idle_timeout_ms;
   d.version = std::string(server_version());
+  if (c.persist.mode != PersistMode::kOff) {
+    d.recover = true;
+    d.persist_dir = c.persist.dir;
+    d.load_damaged = c.persist.load_damaged;
+  }
   if (c.persist.aof()) {
     d.aof = true;
     d.aof_options.dir = c.persist.dir;
@@ -159,7 +164,9 @@ int run(int argc, char** argv) {
   LiveConfig live(config, nullptr, nullptr);
   std::unique_ptr<Daemon> daemon;
   try {
-    daemon = std::make_unique<Daemon>(spec_of(config), all_services(), &live);
+    DaemonSpec spec = spec_of(config);
+    spec.log = &log_line;  // recovery's progress and warnings
+    daemon = std::make_unique<Daemon>(spec, all_services(), &live);
     live.set_targets(&daemon->shared().settings, &daemon->store());
     live.set_aof(daemon->aof());
     config.apply_to(daemon->shared().settings);

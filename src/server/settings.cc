@@ -203,6 +203,10 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
             "A mounted path that finished snapshots are exported to (cold storage). Empty = no export."),
     number(Key::kPersistColdInterval, "persist.cold_interval", Type::kDuration, "86400", 60, kYear, kRestart,
            "How often the latest finished snapshot is exported to persist.cold_dir."),
+    choice(Key::kPersistLoadDamaged, "persist.load_damaged", "no", kNoYesChoices, kRestart,
+           "The operator's override at start: yes loads a damaged persistence folder up to its first "
+           "fault (with a warning naming the file and offset, and what is lost after it); no (the "
+           "default) refuses to start and names them."),
 }};
 
 constexpr bool table_in_key_order() {

@@ -76,6 +76,7 @@ enum class Key : std::uint8_t {
   kPersistRetention,
   kPersistColdDir,
   kPersistColdInterval,
+  kPersistLoadDamaged,
   kCount
 };
 inline constexpr std::size_t kKeyCount = static_cast<std::size_t>(Key::kCount);
@@ -86,6 +87,7 @@ inline constexpr std::string_view kPollChoices[] = {"adaptive", "busy"};
 inline constexpr std::string_view kDriverChoices[] = {"uring", "dpdk"};
 inline constexpr std::string_view kLogLevelChoices[] = {"error", "warn", "info", "debug"};
 inline constexpr std::string_view kPersistModeChoices[] = {"off", "aof", "snapshot", "both"};
+inline constexpr std::string_view kNoYesChoices[] = {"no", "yes"};
 inline constexpr std::string_view kFsyncChoices[] = {"always", "everysec", "no"};  // persist::FsyncPolicy
 
 // The longest unix socket path (sockaddr_un::sun_path less its terminating NUL).

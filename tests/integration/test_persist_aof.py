@@ -168,6 +168,10 @@ def test_a_restart_continues_in_a_new_segment(folder):
         server = harness.start_ferrited(sets=['persist.mode=aof', 'persist.dir=' + folder])
         try:
             r = harness.resp_client(server)
+            # The second start loads the folder first: -LOADING until it is in (bounded).
+            deadline = time.monotonic() + 30
+            while r.info('persistence')['loading'] != 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
             assert r.set('round%d' % round_, 'v')
         finally:
             harness.stop_checked(server)
