@@ -57,6 +57,18 @@ class NamedConfig : public ConfigAccess {
   }
 };
 
+// A Durability whose append-only file failed (fsync = always): writes are refused (Exec::gate).
+class FailedDisk final : public Durability {
+ public:
+  std::uint64_t written() const noexcept override { return 0; }
+  bool durable(std::uint64_t /*pos*/) const noexcept override { return false; }
+  bool wait_for_disk() const noexcept override { return true; }
+  bool congested() const noexcept override { return false; }
+  bool failed() const noexcept override { return true; }
+  const char* failure() const noexcept override { return "No space left on device"; }
+  void set_waker(Waker* /*w*/) noexcept override {}
+};
+
 class SessionHarness {
  public:
   explicit SessionHarness(std::size_t memory = std::size_t{64} << 20, std::size_t max_item = std::size_t{1} << 20) {
@@ -109,6 +121,17 @@ class SessionHarness {
   std::string_view pending() const { return pending_.view(); }
   void clear_pending() { pending_.clear(); }
 
+  // Persistence states the worker reads before each feed (Exec::refresh_gate): the daemon
+  // loading its folder; the append-only file failed under fsync = always.
+  void set_loading(bool on) {
+    shared_.loading = on;
+    exec_->refresh_gate();
+  }
+  void fail_writes(bool on) {
+    exec_->durability = on ? &failed_disk_ : nullptr;
+    exec_->refresh_gate();
+  }
+
   // Moves the store clock forward (TTL tests).
   void advance_ms(std::uint64_t ms) { ctx_->set_now(ctx_->now_ms() + ms); }
   void end_iteration() {
@@ -155,6 +178,7 @@ class SessionHarness {
   Buffer pending_;
   Buffer out_;
   std::unique_ptr<store::Partitions> lenient_;  // store_refuses_over()
+  FailedDisk failed_disk_;                      // fail_writes()
 };
 
 }  // namespace ferrite::engine::testing

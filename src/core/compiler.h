@@ -1,6 +1,8 @@
 // Compiler helpers shared by every layer: branch hints, prefetch, cache-line size.
 #pragma once
 
+#include <sched.h>
+
 #include <cstddef>
 
 #define FERRITE_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -22,6 +24,20 @@ FERRITE_ALWAYS_INLINE void cpu_relax() {
 #elif defined(__aarch64__)
   asm volatile("yield" ::: "memory");
 #endif
+}
+
+// One round of waiting for a lock another thread holds (round counts from 0): a pause for the
+// first kSpinsBeforeYield rounds (a holder keeps a bucket for well under a microsecond), then the
+// CPU is given away each round. On a box whose cores are shared (clients, the other workers) a
+// holder that is still there after that was most likely preempted: spinning on would only keep
+// it off the core it needs to finish. The yield is a syscall, but only on this contended path.
+inline constexpr unsigned kSpinsBeforeYield = 512;
+inline void spin_wait(unsigned round) noexcept {
+  if (round < kSpinsBeforeYield) {
+    cpu_relax();
+  } else {
+    sched_yield();
+  }
 }
 
 }  // namespace ferrite

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "core/buffer.h"
+#include "core/compiler.h"
+#include "core/durability.h"
 #include "core/net.h"
 #include "engine/conn_registry.h"
 #include "engine/control.h"
@@ -206,6 +208,22 @@ struct Shared {
   // The slow log, while the management plane runs (null without mgmt.socket: SLOWLOG is empty).
   std::atomic<SlowlogAccess*> slowlog{nullptr};
   std::atomic<std::uint64_t> latency_reset_after{0};  // LATENCY RESET: slow entries up to this id are past
+  // While the daemon loads its persistence folder (set before the workers start, cleared when
+  // recovery ends): keyed requests get their protocol's "loading" answer (Exec::gated).
+  std::atomic<bool> loading{false};
+  // Recovery's progress while loading, in thousandths (INFO persistence's loading_progress).
+  std::atomic<std::uint32_t> loading_permille{0};
+  // Whether the append-only file is on ([persist] mode aof or both), for INFO persistence; set by
+  // the server before the workers start.
+  bool aof_enabled = false;
+};
+
+// Why a request is not run: the answer a session gives instead (Exec::gate). Every protocol maps
+// each onto its own words (docs/persistence.md, "In the worker").
+enum class Refusal : std::uint8_t {
+  kNone,
+  kLoading,      // the daemon is loading its persistence folder: keyed requests wait
+  kWriteFailed,  // fsync = always and the append-only file cannot be written: writes are refused
 };
 
 // The worker a session runs on. One per worker thread.
@@ -231,6 +249,36 @@ struct Exec {
   std::size_t reply_cap = ~std::size_t{0};
   // Requests counted so far (count()): the worker tells a complete request from a trickle of bytes.
   std::uint64_t requests_done = 0;
+  // The worker's durability (src/persist's append-only file behind core/durability.h), or null
+  // without persistence.
+  Durability* durability = nullptr;
+  // Set by the worker before each feed (and datagram): requests may be refused (loading, or
+  // writes while the append-only file fails under fsync = always). A session tests this one byte
+  // per request and asks gate() only when it is set.
+  bool gated = false;
+  bool loading = false;        // shared.loading, as read for this feed
+  bool writes_failed = false;  // durability->wait_for_disk() && durability->failed(), for this feed
+
+  // What a request with a key (`keyed`) that changes the store or not (`write`) must hear
+  // instead of running; only meaningful while `gated`. A request with neither (version, stats,
+  // PING) always runs.
+  Refusal gate(bool keyed, bool write) const noexcept {
+    if (loading && (keyed || write)) return Refusal::kLoading;
+    if (writes_failed && write) return Refusal::kWriteFailed;
+    return Refusal::kNone;
+  }
+  // The reason the append-only file gave (a static string), for kWriteFailed's reply.
+  const char* write_failure() const noexcept {
+    const char* f = durability != nullptr ? durability->failure() : nullptr;
+    return f != nullptr ? f : "unknown error";
+  }
+  // Reads shared.loading and the durability's state into gated/loading/writes_failed (the
+  // worker, before each feed; tests call it after changing them).
+  void refresh_gate() noexcept {
+    loading = shared.loading.load(std::memory_order_relaxed);
+    writes_failed = durability != nullptr && durability->wait_for_disk() && durability->failed();
+    gated = loading || writes_failed;
+  }
 
   store::Partitions& store() const noexcept { return *shared.store; }
   // `key` hashed: the worker's hash when `key` is that very first key (the same bytes of the

@@ -127,6 +127,14 @@ struct Histogram {
   X(handover_full, "handover_full_total", kCounter, kPartitioned, kNone, "",                                 \
     "UDP datagrams served where they landed: the ring to their key's partition was full, or the "            \
     "datagram larger than a ring slot (2 KiB).")                                                             \
+  X(replies_parked, "replies_parked_total", kCounter, kEverywhere, kNone, "",                                \
+    "Batches of replies held until the writes they acknowledge were on disk (persist fsync = always).")      \
+  X(parked_closed, "parked_connections_closed_total", kCounter, kEverywhere, kNone, "",                      \
+    "Connections closed because the append-only file failed while their replies waited for it.")             \
+  X(disk_stalls, "disk_congestion_stalls_total", kCounter, kEverywhere, kNone, "",                           \
+    "Times a connection's requests were held back because the persistence ring was full (fsync = always).")  \
+  X(datagram_replies_unparked, "datagram_replies_not_durable_total", kCounter, kEverywhere, kNone, "",       \
+    "UDP replies not sent because the writes they acknowledge were not on disk yet (fsync = always).")       \
   X(loop_iterations, "loop_iterations_total", kCounter, kStatsOnly, kNone, "",                               \
     "Turns of the workers' event loops.")                                                                    \
   X(busy_iterations, "busy_iterations_total", kCounter, kStatsOnly, kNone, "",                               \

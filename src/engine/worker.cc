@@ -46,6 +46,10 @@ constexpr std::size_t kHeldInputBytes = 16 << 10;
 constexpr std::uint64_t kBudgetWaitMs = 2000;
 // Waiters let in per iteration: one for each kWakeBytes of room (at least one).
 constexpr std::int64_t kWakeBytes = 64 << 10;
+// While replies are parked for the disk (or connections wait for a congested persistence ring),
+// an idle worker sleeps at most this long: the persistence thread's wake() sets a flag the
+// worker reads, but cannot interrupt the driver's wait.
+constexpr int kDiskWaitUs = 100;
 // Evictions per second by one worker that make an eviction-storm event.
 constexpr std::int64_t kEvictionStormPerSecond = 10'000;
 
@@ -56,6 +60,7 @@ Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& ser
     : shared_(shared), options_(options), services_(services), driver_(driver), fast_path_(fast_path), stats_(stats) {
   ctx_ = std::make_unique<store::PartitionedContext>(*shared_.store, options_.partition);
   ctx_->set_now(shared_.store->now_ms());
+  if (options_.observer != nullptr) ctx_->set_observer(options_.observer);
   if (options_.handover != nullptr && options_.handover->partitions() > 1 && options_.polling == Polling::kBusy) {
     handover_ = options_.handover;
   }
@@ -72,9 +77,18 @@ Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& ser
   dirty_.reserve(1024);
   waiters_.reserve(1024);
   woken_.reserve(1024);
+  durability_ = options_.durability;
+  if (durability_ != nullptr) {
+    exec_->durability = durability_;
+    parked_.reserve(1024);
+    congested_.reserve(256);
+    congested_next_.reserve(256);
+    durability_->set_waker(this);
+  }
 }
 
 Worker::~Worker() {
+  if (durability_ != nullptr) durability_->set_waker(nullptr);
   conns_.clear();  // sessions before the context they used
   exec_.reset();
   ctx_.reset();
@@ -127,6 +141,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
   const std::uint64_t tick_cycles = ns_to_cycles(kTickNs);
   std::uint64_t last_tick = 0;
   std::uint64_t drain_deadline = 0;
+  if (options_.loop_hook != nullptr) options_.loop_hook->busy();
   // The store clock (clock_gettime) is read at most every kClockNs while busy, and after every
   // wait: its unit is the millisecond, and a busy worker loops every few microseconds.
   const std::uint64_t clock_cycles = ns_to_cycles(kClockNs);
@@ -167,10 +182,18 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
         control_req_ == nullptr) {
       wait_us = draining_ ? 1000 : kSleepUs;
     }
-    if (wait_us > 0) ctx_->offline();
+    if (wait_us > 0 && (parked_head_ < parked_.size() || !congested_.empty())) {
+      wait_us = woken_by_disk_.load(std::memory_order_acquire) ? 0 : std::min(wait_us, kDiskWaitUs);
+    }
+    LoopHook* const hook = options_.loop_hook;
+    if (wait_us > 0) {
+      ctx_->offline();
+      if (hook != nullptr) hook->idle();
+    }
     std::size_t n = driver_.poll(events, kEventsPerPoll, wait_us);
     const std::uint64_t t1 = cycles();
     if (wait_us > 0) {
+      if (hook != nullptr) hook->busy();
       ctx_->online();
       // The requests just received are timed (TTLs) by the clock after the wait, not before it.
       now = shared_.store->now_ms();
@@ -180,6 +203,8 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
 
     serve_events(events, n, driver_);
     if (!waiters_.empty() && !budget_spent()) wake_waiters();
+    if (parked_head_ < parked_.size()) release_parked();
+    if (!congested_.empty() && !disk_congested()) resume_congested();
     flush_dirty();
     if (fast_path_ != nullptr) {
       // Only datagrams come from here (events valid until its next poll, so handled at once).
@@ -208,6 +233,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
       ctx_->tick();
       copy_packet_counts();
     }
+    if (hook != nullptr) hook->tick();
     ctx_->quiescent();
 
     stats_.loop_iterations.add();
@@ -219,6 +245,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
     }
     stats_.cycles_total.add(static_cast<std::int64_t>(t2 - t0));
   }
+  if (options_.loop_hook != nullptr) options_.loop_hook->idle();  // serves no more
   // A table-wide request cut short: its asker (which gave up on it, or is stopping too) frees it.
   if (control_req_ != nullptr) control_req_->done.store(true, std::memory_order_release);
   control_req_ = nullptr;
@@ -274,6 +301,8 @@ void Worker::accept(const io::Event& ev, Conn& c) {
   c.stalled = false;
   c.capped = false;
   c.budget_wait = false;
+  c.disk_wait = false;
+  c.park_pos = 0;
   c.held = 0;
   c.charged = 0;
   c.info = ConnInfo{};
@@ -308,7 +337,7 @@ void Worker::accept(const io::Event& ev, Conn& c) {
   if (!service.by_first_bytes && service.make != nullptr) c.session = service.make(c.info, {});
 }
 
-std::size_t Worker::run_session(Conn& c, std::string_view in) {
+std::size_t Worker::run_session(io::ConnId id, Conn& c, std::string_view in) {
   if (!c.session) {
     // A service that picks its session by the connection's first bytes (or one that has none).
     const StreamService& service = services_.stream(c.service);
@@ -325,9 +354,21 @@ std::size_t Worker::run_session(Conn& c, std::string_view in) {
   std::size_t cap = kSpentReplyBytes;
   if (room > 0) cap += c.out[c.cur].size() + static_cast<std::size_t>(room);
   exec_->reply_cap = cap;
+  exec_->refresh_gate();
+  const std::uint64_t written = durability_ != nullptr ? durability_->written() : 0;
   const std::uint64_t done = exec_->requests_done;
   const std::size_t n = c.session->feed(in, c.out[c.cur], *exec_);
   exec_->reply_cap = ~std::size_t{0};
+  if (durability_ != nullptr && durability_->wait_for_disk()) {
+    // The batch wrote: its replies (and whatever follows them on this connection) wait until
+    // its last write is durable. Positions only grow, so parked_ stays in position order.
+    const std::uint64_t now_written = durability_->written();
+    if (now_written != written) {
+      c.park_pos = now_written;
+      parked_.push_back(Parked{id, now_written});
+      stats_.replies_parked.add();
+    }
+  }
   c.capped = cap < shared_.settings.max_reply_bytes && c.out[c.cur].size() >= cap;
   if (exec_->requests_done != done) c.last_request_ms = ctx_->now_ms();  // idle counts from here
   if (c.session->closing()) c.close_after_flush = true;
@@ -349,7 +390,7 @@ void Worker::on_data(io::ConnId id, const char* data, std::size_t len) {
     in = c.pending.view();
   }
   std::size_t consumed = 0;
-  if (!backpressured(c)) consumed = run_session(c, in);
+  if (!backpressured(c) && !held_for_disk(id, c)) consumed = run_session(id, c, in);
   if (direct) {
     if (consumed < in.size()) c.pending.append(in.substr(consumed));
   } else {
@@ -380,7 +421,7 @@ void Worker::on_data(io::ConnId id, const char* data, std::size_t len) {
 void Worker::regulate(io::ConnId id, Conn& c, std::size_t consumed, bool grew) {
   if (c.close_after_flush || c.closing) return;
   const EngineSettings& s = shared_.settings;
-  const bool held_back = !c.pending.empty() && (backpressured(c) || c.capped);
+  const bool held_back = !c.pending.empty() && (backpressured(c) || c.capped || c.disk_wait);
   if (held_back && !c.stalled) stats_.backpressure_stalls.add();
   c.stalled = held_back;
   if (c.pending.size() > s.max_request_bytes && !held_back && consumed == 0) {
@@ -433,8 +474,8 @@ void Worker::resume_input(io::ConnId id) {
   if (!c.open || c.close_after_flush || c.closing) return;
   const std::int64_t before = buffer_bytes();
   std::size_t n = 0;
-  if (!c.pending.empty() && !backpressured(c)) {
-    n = run_session(c, c.pending.view());
+  if (!c.pending.empty() && !backpressured(c) && !held_for_disk(id, c)) {
+    n = run_session(id, c, c.pending.view());
     c.pending.consume(n);
   }
   const bool grew = settle(c, before) > 0;
@@ -501,6 +542,65 @@ void Worker::refuse_waiters() {
     }
   }
   flush_dirty();
+}
+
+// fsync = always and the persistence ring is full: the connection's requests wait (buffered, its
+// reads paused once kHeldInputBytes wait) until it has room (resume_congested).
+bool Worker::held_for_disk(io::ConnId id, Conn& c) {
+  if (FERRITE_LIKELY(durability_ == nullptr) || !disk_congested()) return false;
+  if (!c.disk_wait) {
+    c.disk_wait = true;
+    congested_.push_back(id);
+    stats_.disk_stalls.add();
+  }
+  return true;
+}
+
+void Worker::resume_congested() {
+  congested_next_.swap(congested_);
+  congested_.clear();
+  for (const io::ConnId id : congested_next_) {
+    Conn& c = conn(id);
+    if (!c.open || !c.disk_wait) continue;
+    c.disk_wait = false;
+    resume_input(id);  // may find the ring full again: back into congested_
+  }
+  congested_next_.clear();
+}
+
+// The parked replies whose writes are durable go out (flush_dirty); once the append-only file
+// failed, the connections whose replies wait for writes not on disk are closed instead: those
+// replies must never be sent as successes, and they cannot be told apart from the others in the
+// connection's reply buffer.
+void Worker::release_parked() {
+  woken_by_disk_.store(false, std::memory_order_relaxed);
+  const bool failed = durability_->failed();
+  for (; parked_head_ < parked_.size(); ++parked_head_) {
+    const Parked p = parked_[parked_head_];
+    Conn& c = conn(p.id);
+    if (!c.open || c.park_pos != p.pos) continue;  // closed, or parked again further on
+    if (durability_->durable(p.pos)) {
+      c.park_pos = 0;
+      if (!c.dirty) {
+        c.dirty = true;
+        dirty_.push_back(p.id);
+      }
+    } else if (failed) {
+      const std::int64_t before = buffer_bytes();
+      c.park_pos = 0;
+      c.out[c.cur].clear();
+      c.pending.clear();
+      settle(c, before);
+      stats_.parked_closed.add();
+      begin_close(p.id);
+    } else {
+      break;  // the later ones are further on
+    }
+  }
+  if (parked_head_ == parked_.size()) {
+    parked_.clear();
+    parked_head_ = 0;
+  }
 }
 
 void Worker::on_sent(io::ConnId id, int res) {
@@ -576,7 +676,7 @@ void Worker::on_closed(io::ConnId id) {
 void Worker::flush(io::ConnId id) {
   Conn& c = conn(id);
   c.dirty = false;
-  if (!c.open || c.closing) return;
+  if (!c.open || c.closing || c.park_pos != 0) return;  // parked: release_parked() marks it again
   if (!c.sending && !c.out[c.cur].empty()) {
     c.sending = true;
     c.sent = 0;

@@ -24,7 +24,9 @@
 #include <memory>
 #include <vector>
 
+#include "core/durability.h"
 #include "core/io.h"
+#include "core/loop_hook.h"
 #include "engine/handover.h"
 #include "engine/session.h"
 
@@ -71,9 +73,18 @@ struct WorkerOptions {
   // worker of that partition (only when busy polling; see engine/handover.h). May be null.
   unsigned partition = 0;
   Handover* handover = nullptr;
+  // Persistence (docs/persistence.md), may be null: the observer of this worker's store context
+  // (every mutation it makes), and a hook told of each loop turn and of each sleep (the
+  // append-only file's order watermark).
+  store::MutationObserver* observer = nullptr;
+  LoopHook* loop_hook = nullptr;
+  // The worker's durability (the append-only file's per-worker side, core/durability.h); null
+  // without persistence. With one whose wait_for_disk() is set (fsync = always), the replies of
+  // a batch that wrote are parked until durable(), see "In the worker" in docs/persistence.md.
+  Durability* durability = nullptr;
 };
 
-class Worker {
+class Worker final : private Durability::Waker {
  public:
   // Call on the worker's own thread: the store context is attached here. `stats` is this
   // worker's entry in shared.worker_stats (owned by the caller, so readers never race its birth).
@@ -114,7 +125,16 @@ class Worker {
   DatagramHandler* handler_for(std::uint16_t tag) const noexcept {
     return tag < datagram_handlers_.size() ? datagram_handlers_[tag].get() : nullptr;
   }
-  std::size_t run_session(Conn& c, std::string_view in);
+  std::size_t run_session(io::ConnId id, Conn& c, std::string_view in);
+  // Durability (fsync = always): whether a connection's requests must wait for a full ring; the
+  // parked replies released once durable (or their connections closed once it failed).
+  bool disk_congested() const noexcept {
+    return durability_ != nullptr && durability_->wait_for_disk() && durability_->congested();
+  }
+  bool held_for_disk(io::ConnId id, Conn& c);
+  void release_parked();
+  void resume_congested();
+  void wake() noexcept override { woken_by_disk_.store(true, std::memory_order_release); }
   void resume_input(io::ConnId id);
   void regulate(io::ConnId id, Conn& c, std::size_t consumed, bool grew);
   void wake_waiters();
@@ -162,6 +182,18 @@ class Worker {
   bool draining_ = false;
   ControlRequest* control_req_ = nullptr;  // a table-wide request being answered over several turns
   io::PacketCounts last_packets_{};  // the fast path's counts at the last copy into stats_
+  // Durability (options.durability): replies parked until durable, in position order (a
+  // connection may have several entries: only the one at its park_pos releases it), from
+  // parked_head_ on; connections held back while the ring is congested.
+  struct Parked {
+    io::ConnId id;
+    std::uint64_t pos;
+  };
+  Durability* durability_ = nullptr;
+  std::vector<Parked> parked_;
+  std::size_t parked_head_ = 0;
+  std::vector<io::ConnId> congested_, congested_next_;
+  std::atomic<bool> woken_by_disk_{false};
 };
 
 }  // namespace ferrite::engine

@@ -28,6 +28,9 @@ struct Worker::Conn {
   bool stalled = false;    // input held back (replies at their cap): counted once per episode
   bool capped = false;     // the last feed stopped at the budget's reply cap (Exec::reply_cap)
   bool budget_wait = false;  // paused until the connection-buffer budget has room (in waiters_)
+  bool disk_wait = false;    // input held back while the persistence ring is congested (in congested_)
+  // Durability: out[cur] is held (not sent) until this write position is durable; 0 = not parked.
+  std::uint64_t park_pos = 0;
   std::uint64_t wait_since_ms = 0;
   std::uint64_t last_request_ms = 0;  // store clock: when its last complete request ran
   // Buffer bytes this connection holds (its own buffers and its session's, as measured around

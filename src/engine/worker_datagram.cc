@@ -120,8 +120,16 @@ void Worker::serve_datagram(const io::Event& ev, io::Driver& from, const store::
   const bool bounded =
       factor != 0 && !is_loopback(*ev.peer) && !endpoint_in(*ev.peer, shared_.settings.udp_allow);
   exec_->datagram_reply_bytes = bounded ? factor * ev.len : static_cast<std::size_t>(-1);
+  exec_->refresh_gate();
+  const std::uint64_t written = durability_ != nullptr ? durability_->written() : 0;
   h->on_datagram(std::string_view(ev.data, ev.len), datagram_out_, *exec_);
   exec_->first_key = {};
+  if (durability_ != nullptr && durability_->wait_for_disk() && durability_->written() != written) {
+    // fsync = always: a datagram has no connection to park its replies on, and they would
+    // acknowledge writes not on disk yet: none is sent (the client retries, as after a loss).
+    stats_.datagram_replies_unparked.add(static_cast<std::int64_t>(datagram_out_.count()));
+    return;
+  }
   if (bounded && datagram_out_.buf.size() > factor * ev.len) {
     stats_.datagrams_dropped.add(static_cast<std::int64_t>(datagram_out_.count()));
     stats_.udp_reflection_drops.add();

@@ -272,6 +272,11 @@ std::string Plane::info(JsonWriter& w) {
           now > shared_.start_unix_ms ? static_cast<double>(now - shared_.start_unix_ms) / 1e3 : 0.0);
   w.field("driver", options_.driver);
   w.field("workers", shared_.settings.workers);
+  // Loading the persistence folder at start: the share of its bytes applied so far (0..1).
+  const bool loading = shared_.loading.load(std::memory_order_relaxed);
+  w.field("loading", loading);
+  w.field("loading_progress",
+          loading ? static_cast<double>(shared_.loading_permille.load(std::memory_order_relaxed)) / 1000.0 : 1.0);
   w.key("listeners").begin_object();
   for (const std::string_view word : split_words(options_.listeners)) {
     const std::size_t eq = word.find('=');

@@ -26,6 +26,7 @@
 #include "mgmt/log.h"
 #include "mgmt/rates.h"
 #include "mgmt/worker_link.h"
+#include "persist/aof.h"
 
 namespace ferrite::mgmt {
 
@@ -41,6 +42,7 @@ struct PlaneOptions {
   // 256 turns: well within worker_timeout even on a worker whose turns take a millisecond.
   std::size_t big_keys_buckets = 1 << 14;
   std::size_t history = EventHistory::kDefaultCapacity;
+  const persist::AofWriter* aof = nullptr;  // /metrics: the append-only file's figures; may be null
 };
 
 struct Reply {

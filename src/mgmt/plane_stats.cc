@@ -8,6 +8,7 @@
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "engine/metrics.h"
+#include "mgmt/persist_metrics.h"
 #include "mgmt/args.h"
 #include "mgmt/plane.h"
 #include "store/partitions.h"
@@ -226,6 +227,7 @@ std::string Plane::metrics(JsonWriter& w) {
   p.scalar("ferrite_mgmt_events_dropped_total", "counter",
            "Worker events dropped because the worker's event ring was full.",
            drain_.dropped_total());
+  if (options_.aof != nullptr) write_aof_metrics(options_.aof->stats(), p);
   w.begin_object();
   w.field("content_type", engine::kMetricsContentType);
   w.field("text", out.view());

@@ -11,12 +11,11 @@
 // A ring too full for a record marks the tail overflowed (the snapshot then fails and says so;
 // the worker never waits).
 //
-// Ordering: two workers mutate one key one after the other; the store reports kStore while it
-// still holds the key's bucket lock, so a later mutation of the key always takes a later
-// sequence than the store it follows. Removals and touches are reported after the lock and
-// carry the version of the item they removed or touched: the loader applies them only to that
-// version (apply_tail in persist/snapshot.h), which makes their order against later stores
-// irrelevant.
+// Ordering: two workers mutate one key one after the other; the store reports stores, deletes
+// and touches while it still holds the key's bucket lock, so a later mutation of the key always
+// takes a later sequence. Expiries and evictions are reported after the lock and carry the
+// version of the item they removed: the loader applies a removal or touch only to that version
+// (TailApplier in persist/snapshot.h), which makes their order against later stores irrelevant.
 #pragma once
 
 #include <atomic>

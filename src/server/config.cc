@@ -312,6 +312,8 @@ static_assert(static_cast<std::size_t>(Key::kListenBinaryUdp) -
               kListenerCount);
 static_assert(std::size(kPolicyChoices) == 2 && static_cast<int>(store::EvictionPolicy::kLfu) == 1);
 static_assert(std::size(kLogLevelChoices) == static_cast<std::size_t>(LogLevel::kDebug) + 1);
+static_assert(std::size(kPersistModeChoices) == static_cast<std::size_t>(PersistMode::kBoth) + 1);
+static_assert(std::size(kFsyncChoices) == 3 && static_cast<int>(persist::FsyncPolicy::kNo) == 2);
 
 std::vector<std::string> resolve_config(const ConfigValues& values, std::span<const unsigned> cpus,
                                         ServerConfig* out) {
@@ -350,6 +352,24 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   out->dpdk.eal_args = values.get(Key::kDpdkEalArgs);
   resolve_dpdk_ports(values, out->driver == Driver::kDpdk, &out->dpdk.ports, errors);
   out->dpdk.mbufs = static_cast<unsigned>(number(Key::kDpdkMbufs));
+  ServerConfig::Persist& pe = out->persist;
+  pe.mode = static_cast<PersistMode>(choice(Key::kPersistMode));
+  pe.dir = values.get(Key::kPersistDir);
+  pe.fsync = static_cast<persist::FsyncPolicy>(choice(Key::kPersistFsync));
+  pe.ring_bytes = number(Key::kPersistRingBytes);
+  pe.segment_bytes = number(Key::kPersistSegmentBytes);
+  pe.aof_rewrite_percent = static_cast<unsigned>(number(Key::kPersistAofRewritePercent));
+  pe.aof_rewrite_min_bytes = number(Key::kPersistAofRewriteMinBytes);
+  pe.snapshot_interval_s = number(Key::kPersistSnapshotInterval);
+  pe.snapshot_changes = number(Key::kPersistSnapshotChanges);
+  pe.retention = static_cast<unsigned>(number(Key::kPersistRetention));
+  pe.cold_dir = values.get(Key::kPersistColdDir);
+  pe.cold_interval_s = number(Key::kPersistColdInterval);
+  pe.load_damaged = choice(Key::kPersistLoadDamaged) == 1;
+  if (pe.mode != PersistMode::kOff && pe.dir.empty()) {
+    errors.push_back("persist.dir: \"\" with persist.mode = " + quote(values.get(Key::kPersistMode)) +
+                     "; expected the persistence folder");
+  }
 
   if (st.max_item_size > st.memory_limit / 4) {
     errors.push_back("server.max_item_size: " + size_shown(values, Key::kMaxItemSize) +

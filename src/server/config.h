@@ -17,6 +17,7 @@
 
 #include "core/net.h"
 #include "engine/session.h"
+#include "persist/aof.h"
 #include "server/address.h"
 #include "server/settings.h"
 #include "store/config.h"
@@ -56,6 +57,7 @@ class ConfigValues {
 enum class PollMode : std::uint8_t { kAdaptive, kBusy };              // kPollChoices order
 enum class Driver : std::uint8_t { kUring, kDpdk };                   // kDriverChoices order
 enum class LogLevel : std::uint8_t { kError, kWarn, kInfo, kDebug };  // kLogLevelChoices order
+enum class PersistMode : std::uint8_t { kOff, kAof, kSnapshot, kBoth };  // kPersistModeChoices order
 
 // memcached's verbosity (EngineSettings::verbosity) for a log level and back: error 0, warn 1,
 // info 2, debug 3 (below 0 is error, above 3 is debug).
@@ -107,6 +109,24 @@ struct ServerConfig {
     std::vector<Port> ports;        // dpdk.ports, with their addresses and exception interfaces
     unsigned mbufs = 16383;
   } dpdk;
+  // [persist] (docs/persistence.md)
+  struct Persist {
+    PersistMode mode = PersistMode::kOff;
+    std::string dir = "./ferrite-data";
+    persist::FsyncPolicy fsync = persist::FsyncPolicy::kEverysec;
+    std::size_t ring_bytes = std::size_t{8} << 20;
+    std::uint64_t segment_bytes = std::uint64_t{64} << 20;
+    unsigned aof_rewrite_percent = 100;
+    std::uint64_t aof_rewrite_min_bytes = std::uint64_t{64} << 20;
+    std::uint64_t snapshot_interval_s = 3600;
+    std::uint64_t snapshot_changes = 0;
+    unsigned retention = 7;
+    std::string cold_dir;
+    std::uint64_t cold_interval_s = 86400;
+    bool load_damaged = false;  // persist.load_damaged: recovery loads up to the first fault
+    bool aof() const noexcept { return mode == PersistMode::kAof || mode == PersistMode::kBoth; }
+    bool snapshots() const noexcept { return mode == PersistMode::kSnapshot || mode == PersistMode::kBoth; }
+  } persist;
 
   const ListenAddress& listener(Listener l) const noexcept { return listen[static_cast<std::size_t>(l)]; }
 

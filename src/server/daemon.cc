@@ -13,6 +13,8 @@
 #include <stdexcept>
 
 #include "core/clock.h"
+#include "persist/folder.h"
+#include "persist/manifest.h"
 #include "server/partition_plan.h"
 #include "uring_driver.h"
 
@@ -79,7 +81,9 @@ std::uint16_t bound_port(int fd) {
 Daemon::Daemon(const DaemonSpec& spec, const engine::Services& services, engine::ConfigAccess* config)
     : spec_(spec), services_(services) {
   store::StoreConfig sc = spec_.store;
-  sc.max_contexts = spec_.workers;  // every worker attaches to every partition
+  // Every worker attaches to every partition; recovery's threads (one per worker) too, while the
+  // workers wait.
+  sc.max_contexts = spec_.workers * (spec_.recover ? 2 : 1);
   const PartitionPlan plan = plan_partitions(spec_.workers, spec_.partitions, spec_.cpus);
   store_ = std::make_unique<store::Partitions>(sc, plan.count, plan.node);
   partition_of_worker_ = plan.of_worker;
@@ -93,6 +97,12 @@ Daemon::Daemon(const DaemonSpec& spec, const engine::Services& services, engine:
   shared_.settings.max_request_bytes = sc.max_item_size + (64u << 10);
   shared_.settings.idle_timeout_ms = spec_.idle_timeout_ms;
   shared_.start_unix_ms = unix_ms();
+  if (spec_.aof) {
+    persist::AofOptions ao = spec_.aof_options;
+    ao.workers = spec_.workers;
+    aof_ = std::make_unique<persist::AofWriter>(ao, store_->at(0));  // the partitions share one clock
+    shared_.aof_enabled = true;
+  }
   conns_ = std::make_unique<engine::ConnRegistry>(spec_.workers);
   shared_.conns = conns_.get();
   for (unsigned i = 0; i < spec_.workers; ++i) {
@@ -156,12 +166,23 @@ void Daemon::start() {
     conns_->add_listener(shared_.next_connection_id.fetch_add(1), engine::ConnAddress::from(ss, len),
                          spec_.listeners[li].datagram, start_s);
   }
+  // A folder to load: the workers start answering "loading" (Shared::loading) and a thread loads
+  // it; the append-only file starts after it (recover_main), so that the folder's last segment
+  // is still the last one when its torn tail is cut. No worker mutates the store meanwhile.
+  const bool recovering = spec_.recover && ::access(persist::path_in(spec_.persist_dir, persist::kManifestName).c_str(), F_OK) == 0;
+  if (recovering) shared_.loading.store(true);
+  // The append-only file: its folder, a new segment in the manifest, its thread; before any
+  // worker can mutate the store.
+  if (aof_ && !recovering) {
+    if (std::string err = aof_->start(); !err.empty()) throw std::runtime_error(err);
+  }
   for (unsigned w = 0; w < spec_.workers; ++w) threads_.emplace_back([this, w] { worker_main(w); });
   while (ready_.load() < spec_.workers && !failed_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (failed_.load()) {
     stop();
     throw std::runtime_error(failure());
   }
+  if (recovering) recovery_ = std::thread([this] { recover_main(); });
 }
 
 void Daemon::worker_main(unsigned id) {
@@ -182,6 +203,11 @@ void Daemon::worker_main(unsigned id) {
     opts.control = controls_[id].get();
     opts.partition = partition_of_worker_[id];
     opts.handover = handover_.get();
+    if (aof_) {
+      opts.observer = &aof_->producer(id);
+      opts.loop_hook = &aof_->producer(id);
+      opts.durability = &aof_->durability(id);  // replies parked under fsync = always
+    }
     for (std::size_t li = 0; li < spec_.listeners.size(); ++li) {
       opts.services.push_back(spec_.listeners[li].service);
       if (fds_[id][li] < 0) continue;  // served by the fast path
@@ -227,10 +253,13 @@ std::string Daemon::failure() const {
 }
 
 void Daemon::stop() {
+  if (recovery_.joinable()) recovery_.join();  // a load is not cut short: it ends first
   stop_.store(true);
   for (std::thread& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  // Every record the workers handed over is written and synced (a failing disk is given 10 s).
+  if (aof_) aof_->stop();
 }
 
 }  // namespace ferrite::server

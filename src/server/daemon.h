@@ -15,6 +15,7 @@
 #include "engine/worker.h"
 #include "server/dpdk_plane.h"
 #include "engine/handover.h"
+#include "persist/aof.h"
 #include "store/partitions.h"
 
 namespace ferrite::server {
@@ -43,6 +44,16 @@ struct DaemonSpec {
   // the kernel as usual (reached through the exception path).
   bool dpdk = false;
   DpdkPlaneSpec dpdk_spec;
+  // persist.mode = aof or both: the append-only file (options.workers is set by the daemon).
+  bool aof = false;
+  persist::AofOptions aof_options;
+  // persist.mode != off: a persistence folder with a MANIFEST in persist_dir is loaded at start
+  // (server/recovery.cc): the workers answer "loading" meanwhile. load_damaged is the operator's
+  // override (persist.load_damaged). `log` writes one line of the daemon's log (may be null).
+  bool recover = false;
+  std::string persist_dir;
+  bool load_damaged = false;
+  void (*log)(const char* level, const std::string& message) = nullptr;
 };
 
 class Daemon {
@@ -69,6 +80,8 @@ class Daemon {
   engine::Shared& shared() noexcept { return shared_; }
   unsigned workers() const noexcept { return spec_.workers; }
   store::Partitions& store() noexcept { return *store_; }
+  // The append-only file (null unless spec.aof): each worker's Durability is aof()->durability(i).
+  persist::AofWriter* aof() noexcept { return aof_.get(); }
   // Worker -> its home partition.
   unsigned partition_of_worker(unsigned w) const noexcept { return partition_of_worker_[w]; }
 
@@ -80,6 +93,7 @@ class Daemon {
   engine::Services services_;
   std::unique_ptr<DpdkPlane> dpdk_;
   std::unique_ptr<store::Partitions> store_;
+  std::unique_ptr<persist::AofWriter> aof_;  // destroyed after the workers stopped (stop())
   std::vector<unsigned> partition_of_worker_;
   std::unique_ptr<engine::Handover> handover_;  // with more than one partition
   std::unique_ptr<engine::ConnRegistry> conns_;  // for memcached's stats conns
@@ -87,6 +101,13 @@ class Daemon {
   std::vector<std::unique_ptr<engine::WorkerStats>> stats_;
   std::vector<std::unique_ptr<engine::WorkerControl>> controls_;
   std::vector<std::vector<int>> fds_;  // [worker][listener]
+  // Loads the persistence folder (the recovery thread), then starts the append-only file and
+  // lets the workers serve (Shared::loading cleared); a refusal fails the daemon (failure()).
+  void recover_main();
+  void log(const char* level, const std::string& message) const {
+    if (spec_.log != nullptr) spec_.log(level, message);
+  }
+  std::thread recovery_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
   std::atomic<unsigned> ready_{0};

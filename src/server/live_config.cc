@@ -16,6 +16,11 @@ void LiveConfig::set_targets(engine::EngineSettings* settings, store::Partitions
   store_ = store;
 }
 
+void LiveConfig::set_aof(persist::AofWriter* aof) {
+  std::lock_guard lock(mu_);
+  aof_ = aof;
+}
+
 void LiveConfig::refresh_log_level() const {
   if (settings_ == nullptr) return;
   const LogLevel level = level_for_verbosity(settings_->verbosity.load(std::memory_order_relaxed));
@@ -175,6 +180,12 @@ std::string LiveConfig::set(const Setting& setting, std::string_view value) {
       const std::uint64_t us = parse_uint(canonical).value_or(0);
       if (settings_ != nullptr) settings_->slow_request_ns.store(us * 1000, std::memory_order_relaxed);
       config_.slow_request_us = us;
+      break;
+    }
+    case Key::kPersistFsync: {
+      const auto policy = static_cast<persist::FsyncPolicy>(parse_choice(*s, canonical).value_or(1));
+      if (aof_ != nullptr) aof_->set_fsync(policy);
+      config_.persist.fsync = policy;
       break;
     }
     default:

@@ -1,6 +1,6 @@
 // The server's engine::ConfigAccess: CONFIG GET/SET (RESP) and the management socket read every
 // key as text and change the keys marked live in the settings table (log.level, server.memory,
-// server.policy, server.max_connections, server.max_reply_bytes, server.idle_timeout).
+// server.policy, server.max_connections, server.max_reply_bytes, server.idle_timeout, persist.fsync).
 // Not on the request path: a mutex guards the values; the workers read the engine settings and
 // the store's limit and policy as relaxed atomics.
 #pragma once
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/session.h"
+#include "persist/aof.h"
 #include "server/config.h"
 #include "server/settings.h"
 #include "store/partitions.h"
@@ -29,6 +30,8 @@ class LiveConfig final : public engine::ConfigAccess {
   // Sets the targets later, for when they are made after this object (the daemon that owns them
   // takes a ConfigAccess* when it is constructed).
   void set_targets(engine::EngineSettings* settings, store::Partitions* store);
+  // The append-only file, when persist.mode has one: persist.fsync changes its policy live.
+  void set_aof(persist::AofWriter* aof);
 
   // Every key whose name matches the glob (*, ?, [...]; case-insensitive), in table order, with its
   // current value in canonical spelling.
@@ -53,6 +56,7 @@ class LiveConfig final : public engine::ConfigAccess {
   mutable ServerConfig config_;
   engine::EngineSettings* settings_;
   store::Partitions* store_;
+  persist::AofWriter* aof_ = nullptr;
 };
 
 }  // namespace ferrite::server

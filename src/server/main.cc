@@ -77,6 +77,18 @@ DaemonSpec spec_of(const ServerConfig& c) {
   d.max_reply_bytes = c.max_reply_bytes;
   d.idle_timeout_ms = c.idle_timeout_ms;
   d.version = std::string(server_version());
+  if (c.persist.mode != PersistMode::kOff) {
+    d.recover = true;
+    d.persist_dir = c.persist.dir;
+    d.load_damaged = c.persist.load_damaged;
+  }
+  if (c.persist.aof()) {
+    d.aof = true;
+    d.aof_options.dir = c.persist.dir;
+    d.aof_options.fsync = c.persist.fsync;
+    d.aof_options.ring_bytes = c.persist.ring_bytes;
+    d.aof_options.segment_bytes = c.persist.segment_bytes;
+  }
   if (c.driver == Driver::kDpdk) {
     // Busy polling and pinned: a NIC queue has nothing to sleep on.
     d.dpdk = true;
@@ -152,8 +164,11 @@ int run(int argc, char** argv) {
   LiveConfig live(config, nullptr, nullptr);
   std::unique_ptr<Daemon> daemon;
   try {
-    daemon = std::make_unique<Daemon>(spec_of(config), all_services(), &live);
+    DaemonSpec spec = spec_of(config);
+    spec.log = &log_line;  // recovery's progress and warnings
+    daemon = std::make_unique<Daemon>(spec, all_services(), &live);
     live.set_targets(&daemon->shared().settings, &daemon->store());
+    live.set_aof(daemon->aof());
     config.apply_to(daemon->shared().settings);
     daemon->start();
   } catch (const std::invalid_argument& e) {
@@ -175,6 +190,7 @@ int run(int argc, char** argv) {
     mo.driver = std::string(kDriverChoices[static_cast<std::size_t>(config.driver)]);
     mo.listeners = daemon->bound_addresses();
     mo.config_digest = [&live] { return live.digest(); };
+    mo.aof = daemon->aof();
     try {
       mgmt = std::make_unique<mgmt::Server>(daemon->shared(), std::move(mo), mgmt_log);
       mgmt->start();

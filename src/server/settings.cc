@@ -159,6 +159,54 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
     text(Key::kDpdkLcores, "dpdk.lcores", Type::kCpuList, "",
          "The lcore-to-worker map: worker i runs on the i-th CPU listed (registered with DPDK as an "
          "lcore, pinned, busy polling). Empty = server.cpus."),
+    // [persist] (docs/persistence.md)
+    choice(Key::kPersistMode, "persist.mode", "off", kPersistModeChoices, kRestart,
+           "Persistence: off (a restart starts empty), aof (every mutation appended to the append-only "
+           "file in persist.dir), snapshot (periodic snapshots only) or both."),
+    bounded(Key::kPersistDir, "persist.dir", Type::kText, "./ferrite-data", 4096,
+            "The persistence folder: the manifest, the append-only file's segments and the snapshots. "
+            "Created when missing."),
+    choice(Key::kPersistFsync, "persist.fsync", "everysec", kFsyncChoices, kLive,
+           "When the append-only file is flushed to disk: always (each reply to a write waits until its "
+           "record is on disk; one fdatasync serves every worker's writes of a batch), everysec (at most "
+           "once a second: a crash loses up to about a second of writes) or no (the kernel decides). "
+           "Redis's appendfsync. A live change applies from the writer's next batch."),
+    number(Key::kPersistRingBytes, "persist.ring_bytes", Type::kSize, "8MiB", 64 * kKiB, 4 * kGiB, kRestart,
+           "Each worker's ring of append-only records waiting for the writer thread (rounded up to a power "
+           "of two). Full under everysec/no, records are dropped and counted (the file is then incomplete "
+           "until the next rewrite or snapshot); under always the worker stops executing writes until it "
+           "drains."),
+    number(Key::kPersistSegmentBytes, "persist.segment_bytes", Type::kSize, "64MiB", kMiB, kTiB, kRestart,
+           "The append-only file starts a new segment (and names it in the manifest) once the current one "
+           "holds this much."),
+    number(Key::kPersistAofRewritePercent, "persist.aof_rewrite_percent", Type::kInt, "100", 0, 100000,
+           kRestart,
+           "Rewrite the append-only file (a new snapshot and a new segment) once its segments have grown "
+           "by this percentage since the last rewrite (Redis's auto-aof-rewrite-percentage). 0 = never. "
+           "Read by the rewrite."),
+    number(Key::kPersistAofRewriteMinBytes, "persist.aof_rewrite_min_bytes", Type::kSize, "64MiB", 0, kTiB,
+           kRestart,
+           "No automatic rewrite while the append-only file is smaller than this (Redis's "
+           "auto-aof-rewrite-min-size). Read by the rewrite."),
+    number(Key::kPersistSnapshotInterval, "persist.snapshot_interval", Type::kDuration, "3600", 0, kYear,
+           kRestart,
+           "With mode snapshot or both: take a snapshot this often (0 = not on a timer). Read by the "
+           "snapshot scheduler."),
+    number(Key::kPersistSnapshotChanges, "persist.snapshot_changes", Type::kInt, "0", 0,
+           std::uint64_t{1} << 40, kRestart,
+           "With mode snapshot or both: also take one once this many mutations happened since the last "
+           "(0 = not by changes; Redis's save <seconds> <changes>). Read by the snapshot scheduler."),
+    number(Key::kPersistRetention, "persist.retention", Type::kInt, "7", 1, 100000, kRestart,
+           "Finished snapshots kept in persist.cold_dir; older exports are removed. Read by the cold "
+           "export."),
+    bounded(Key::kPersistColdDir, "persist.cold_dir", Type::kText, "", 4096,
+            "A mounted path that finished snapshots are exported to (cold storage). Empty = no export."),
+    number(Key::kPersistColdInterval, "persist.cold_interval", Type::kDuration, "86400", 60, kYear, kRestart,
+           "How often the latest finished snapshot is exported to persist.cold_dir."),
+    choice(Key::kPersistLoadDamaged, "persist.load_damaged", "no", kNoYesChoices, kRestart,
+           "The operator's override at start: yes loads a damaged persistence folder up to its first "
+           "fault (with a warning naming the file and offset, and what is lost after it); no (the "
+           "default) refuses to start and names them."),
 }};
 
 constexpr bool table_in_key_order() {

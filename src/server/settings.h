@@ -64,6 +64,19 @@ enum class Key : std::uint8_t {
   kDpdkPorts,
   kDpdkMbufs,
   kDpdkLcores,
+  kPersistMode,
+  kPersistDir,
+  kPersistFsync,
+  kPersistRingBytes,
+  kPersistSegmentBytes,
+  kPersistAofRewritePercent,
+  kPersistAofRewriteMinBytes,
+  kPersistSnapshotInterval,
+  kPersistSnapshotChanges,
+  kPersistRetention,
+  kPersistColdDir,
+  kPersistColdInterval,
+  kPersistLoadDamaged,
   kCount
 };
 inline constexpr std::size_t kKeyCount = static_cast<std::size_t>(Key::kCount);
@@ -73,6 +86,9 @@ inline constexpr std::string_view kPolicyChoices[] = {"clock", "lfu"};
 inline constexpr std::string_view kPollChoices[] = {"adaptive", "busy"};
 inline constexpr std::string_view kDriverChoices[] = {"uring", "dpdk"};
 inline constexpr std::string_view kLogLevelChoices[] = {"error", "warn", "info", "debug"};
+inline constexpr std::string_view kPersistModeChoices[] = {"off", "aof", "snapshot", "both"};
+inline constexpr std::string_view kNoYesChoices[] = {"no", "yes"};
+inline constexpr std::string_view kFsyncChoices[] = {"always", "everysec", "no"};  // persist::FsyncPolicy
 
 // The longest unix socket path (sockaddr_un::sun_path less its terminating NUL).
 inline constexpr std::size_t kMaxSocketPath = 107;
@@ -101,7 +117,7 @@ std::span<const Setting> all_settings() noexcept;
 const Setting& setting(Key key) noexcept;
 // The setting called `name` (exact, lower case), or null.
 const Setting* find_setting(std::string_view name) noexcept;
-// The known section names ("server", "listen", "log", "mgmt", "udp", "dpdk").
+// The known section names ("server", "listen", "log", "mgmt", "udp", "dpdk", "persist").
 std::vector<std::string_view> all_sections();
 
 // The known name nearest to `unknown` when one is close (a typo, or the same key name under

@@ -149,14 +149,23 @@ void PartitionedContext::lock_keys(std::span<const KeyRef> keys) noexcept {
                                 [](const TxLock& a, const TxLock& b) { return a.bucket == b.bucket; }),
                     tx_locks_.end());
     std::size_t i = 0;
+    Table::Lock st = Table::Lock::kLocked;
     for (; i < tx_locks_.size(); ++i) {
       const TxLock& l = tx_locks_[i];
-      if (!ctx_[l.partition]->table_.lock(l.shard, l.state, *l.bucket)) break;
+      st = ctx_[l.partition]->table_.lock_bounded(l.shard, l.state, *l.bucket, kSpinsBeforeYield);
+      if (st != Table::Lock::kLocked) break;
     }
     if (i == tx_locks_.size()) break;
-    // A shard moved to a new array: let everything go and locate again.
+    // A shard moved to a new array (locate again), or a bucket stayed busy: its holder (another
+    // transaction, most likely) may have been preempted while holding it. Let everything go, so
+    // that nobody waits for this transaction's buckets meanwhile, give the CPU away, start over.
     for (std::size_t j = 0; j < i; ++j) Table::unlock(*tx_locks_[j].bucket);
-    cpu_relax();
+    if (st == Table::Lock::kBusy) {
+      ctx_[tx_locks_[i].partition]->stats_.tx_lock_backoffs.add();
+      sched_yield();
+    } else {
+      cpu_relax();
+    }
   }
   for (auto& c : ctx_) {
     c->held_.clear();

@@ -44,7 +44,8 @@ namespace ferrite::store {
   X(wheel_fired, "expiry handles that came due")                           \
   X(wheel_dropped, "expiry handles not scheduled for want of memory")      \
   X(retire_growths, "times a retire list had to grow within one loop iteration") \
-  X(table_growths, "times a shard of the table grew")
+  X(table_growths, "times a shard of the table grew")                      \
+  X(tx_lock_backoffs, "times a transaction let its bucket locks go and yielded: a bucket stayed busy")
 
 struct ContextStats {
 #define FERRITE_DECLARE_COUNTER(name, help) ::ferrite::Counter name;

@@ -327,9 +327,9 @@ Context::Found Context::find(const KeyRef& key, Location loc) const noexcept {
 // A transaction locks every bucket of its keys before it writes any, and unlocks them after its
 // last write: a key read while neither of its buckets is locked, with both versions unchanged
 // around the read, is seen wholly before or wholly after any transaction. Odd versions are
-// waited out (a frozen array is left for the shard's new one).
+// waited out (a frozen array is left for the shard's new one), yielding after a while.
 Context::Found Context::find_strict(const KeyRef& key, Location loc) const noexcept {
-  for (;;) {
+  for (unsigned round = 0;; ++round) {
     const Bucket& b1 = loc.primary();
     const Bucket& b2 = loc.alternate();
     const std::uint32_t v1 = b1.version.load(std::memory_order_acquire);
@@ -342,7 +342,7 @@ Context::Found Context::find_strict(const KeyRef& key, Location loc) const noexc
         return f;
       }
     }
-    cpu_relax();
+    spin_wait(round);  // a transaction's holder may have been preempted: do not spin forever
     if (table_.moved(loc)) loc = table_.locate(key.hash);
   }
 }

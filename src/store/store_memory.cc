@@ -60,8 +60,6 @@ std::size_t Context::evict_bucket(const Location& at, Sweep mode) noexcept {
     ++n;
   }
   if (n == 0) return 0;
-  Item* gone[kSlotsPerBucket];
-  Liveness why[kSlotsPerBucket];
   unsigned removed = 0;
   bool held = false;
   if (!lock_one(at.shard, at.state, b, &held)) return 0;  // the shard grew: the hand comes back to its new array
@@ -69,12 +67,10 @@ std::size_t Context::evict_bucket(const Location& at, Sweep mode) noexcept {
     if (b.ref[victims[i]].load(std::memory_order_relaxed) != victim_refs[i]) continue;
     Item* it = memory_.item_at(victim_refs[i]);
     unlink({it, &b, victims[i], at.shard, at.state});
-    gone[removed] = it;
-    why[removed] = reasons[i];
+    account_removal(it, reasons[i], Via::kActive);  // reported under the bucket's lock (see commit())
     ++removed;
   }
   if (!held) Table::unlock(b);
-  for (unsigned i = 0; i < removed; ++i) account_removal(gone[i], why[i], Via::kActive);
   return removed;
 }
 
@@ -98,12 +94,12 @@ std::size_t Context::evict_block(const Item* it, std::size_t block_size) noexcep
   if (f.item == it) {
     freed = ItemMemory::charge_for(ItemMemory::usable_size(f.item));
     unlink(f);
+    notify(MutationKind::kEvict, f.item);  // under the key's locks (see commit())
   }
   unlock_key(loc);
   if (freed != 0) {
     stats_.evictions.add();
     stats_.page_evictions.add();
-    notify(MutationKind::kEvict, f.item);
   }
   return freed;
 }
@@ -143,10 +139,10 @@ std::size_t Context::move_block(const Item* it, std::size_t block_size) noexcept
   }
   if (p == nullptr) {  // no room to keep it (or it is dead): evict it, as evict_block would
     unlink(f);
+    notify(MutationKind::kEvict, f.item);  // under the key's locks (see commit())
     unlock_key(loc);
     stats_.evictions.add();
     stats_.page_evictions.add();
-    notify(MutationKind::kEvict, f.item);
     return charged;
   }
   auto* fresh = static_cast<Item*>(p);

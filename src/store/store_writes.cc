@@ -165,8 +165,9 @@ SetResult Context::commit(const KeyRef& key, Item* fresh, std::size_t usable, co
     stats_.items_delta.add();
   }
   stats_.live_bytes_delta.add(static_cast<std::int64_t>(usable));
-  // Reported while the key's buckets are still locked: two stores of one key reach the observer
-  // in the order they were made (a snapshot's tail orders its records by that: persist/snapshot_tail.h).
+  // Reported while the key's buckets are locked, so that observers see the mutations of one key
+  // in the order the store made them, whichever workers made them (the append-only file's order
+  // stamp: docs/persistence.md).
   notify(MutationKind::kStore, fresh);
   unlock_key(loc);
   // A transaction's growth waits for its unlock (PartitionedContext::unlock_keys).
@@ -338,11 +339,11 @@ Status Context::del(const KeyRef& key, std::uint64_t cas) noexcept {
     st = Status::kExists;
   } else {
     unlink(f);
+    notify(MutationKind::kDelete, f.item);  // under the key's locks, as commit()'s
   }
   unlock_key(loc);
   if (st == Status::kOk) {
     stats_.delete_hits.add();
-    notify(MutationKind::kDelete, f.item);
   } else if (st == Status::kNotFound) {
     stats_.delete_misses.add();
   }
@@ -367,13 +368,13 @@ ItemView Context::gat(const KeyRef& key, std::uint64_t expires_at_ms) noexcept {
   const std::uint64_t before = decode_expiry(f.item->load_expiry());
   f.item->store_expiry(encode_expiry(expires_at_ms));
   const std::uint64_t version = f.item->version();
+  notify(MutationKind::kTouch, f.item);  // under the key's locks, as commit()'s
   unlock_key(loc);
   // The old wheel entry (if any) comes due at the old deadline and re-files the item then; a
   // new one is needed only when the deadline moved earlier or there was none.
   if (expires_at_ms != 0 && (before == 0 || expires_at_ms < before)) schedule_expiry(key.hash, version, expires_at_ms);
   note_hit(f.item);
   stats_.touch_hits.add();
-  notify(MutationKind::kTouch, f.item);
   return ItemView(f.item);
 }
 

@@ -153,8 +153,9 @@ class Table {
   // meanwhile: locate again.
   bool lock(const Location& loc, Bucket& b) const noexcept { return lock(loc.shard, loc.state, b); }
   // The same for a bucket of the array the shard had in `state`.
+  // Spins while another thread holds the bucket, then yields the CPU (spin_wait, core/compiler.h).
   bool lock(std::uint32_t shard, std::uint64_t state, Bucket& b) const noexcept {
-    for (;;) {
+    for (unsigned round = 0;; ++round) {
       std::uint32_t v = b.version.load(std::memory_order_relaxed);
       if ((v & 1u) == 0 &&
           b.version.compare_exchange_weak(v, v + 1, std::memory_order_acquire, std::memory_order_relaxed)) {
@@ -162,6 +163,23 @@ class Table {
         return true;
       }
       if ((v & 1u) != 0 && state_[shard].load(std::memory_order_acquire) != state) return false;
+      spin_wait(round);
+    }
+  }
+  // lock() that gives up (kBusy, nothing locked) after `max_spins` pauses on a bucket another
+  // thread holds, instead of yielding: for a caller that holds other buckets and would rather
+  // let them go while it waits (a transaction, PartitionedContext::lock_keys).
+  enum class Lock : std::uint8_t { kLocked, kMoved, kBusy };
+  Lock lock_bounded(std::uint32_t shard, std::uint64_t state, Bucket& b, unsigned max_spins) const noexcept {
+    for (unsigned spins = 0;; ++spins) {
+      std::uint32_t v = b.version.load(std::memory_order_relaxed);
+      if ((v & 1u) == 0 &&
+          b.version.compare_exchange_weak(v, v + 1, std::memory_order_acquire, std::memory_order_relaxed)) {
+        std::atomic_thread_fence(std::memory_order_release);
+        return Lock::kLocked;
+      }
+      if ((v & 1u) != 0 && state_[shard].load(std::memory_order_acquire) != state) return Lock::kMoved;
+      if (spins >= max_spins) return Lock::kBusy;
       cpu_relax();
     }
   }

@@ -181,7 +181,7 @@ TEST(BinaryCodec, EveryOpcodeAndStatusHasAName) {
     EXPECT_EQ(wire::opcode_name(static_cast<wire::Opcode>(op)) != "UNKNOWN", known) << op;
   }
   for (int s = 0; s < 64; ++s) {
-    const bool known = s <= 11;  // up to WRONG_TYPE
+    const bool known = s <= 13;  // up to WRITE_FAILED
     EXPECT_EQ(wire::status_name(static_cast<wire::Status>(s)) != "UNKNOWN", known) << s;
   }
 }

@@ -533,5 +533,32 @@ TEST_F(BinarySession, AHashKeyIsWrongTypeNeverItsEncoding) {
   EXPECT_EQ(get("h").value, "plain");
 }
 
+
+// While loading, keyed requests get LOADING (GETs too, batched or not), NOOP still answers; a
+// failed append-only file refuses writes with WRITE_FAILED (GET with T is one) and serves GETs.
+TEST_F(BinarySession, LoadingAndFailedWrites) {
+  EXPECT_EQ(set("k", "v").status, Status::kOk);
+  h_.set_loading(true);
+  std::vector<Got> g = run(bytes(req(Opcode::kGet, 1, "k")) + bytes(req(Opcode::kGet, 2, "j")) +
+                           bytes(req(Opcode::kSet, 3, "k", "w")) + bytes(req(Opcode::kNoop, 4)));
+  ASSERT_EQ(g.size(), 4u);
+  EXPECT_EQ(g[0].status, Status::kLoading);
+  EXPECT_EQ(g[1].status, Status::kLoading);
+  EXPECT_EQ(g[2].status, Status::kLoading);
+  EXPECT_EQ(g[3].status, Status::kOk);
+  h_.set_loading(false);
+  h_.fail_writes(true);
+  EXPECT_EQ(set("k", "w").status, Status::kWriteFailed);
+  wire::Request gat = req(Opcode::kGet, 5, "k");
+  gat.flags = wire::flag::kTouch;
+  gat.ttl = 60;
+  const Got t = one(gat);
+  EXPECT_EQ(t.status, Status::kWriteFailed);
+  EXPECT_EQ(t.value, "No space left on device");
+  const Got r = get("k");
+  EXPECT_EQ(r.status, Status::kOk);
+  EXPECT_EQ(r.value, "v");
+}
+
 }  // namespace
 }  // namespace ferrite::binary_test

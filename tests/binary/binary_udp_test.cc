@@ -249,5 +249,14 @@ TEST_F(BinaryUdp, ADatagramFullOfGetsIsAnswered) {
   }
 }
 
+
+// Over UDP the same LOADING status.
+TEST_F(BinaryUdp, LoadingIsAnswered) {
+  h_.set_loading(true);
+  const std::vector<Got> g = replies(9, send(datagram(9, {req(Opcode::kGet, 1, "k")})));
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].status, Status::kLoading);
+}
+
 }  // namespace
 }  // namespace ferrite::binary_test

@@ -34,7 +34,46 @@ namespace {
 
 using test::loopback_udp_socket;
 
+// A Durability whose state the test sets: written() grows with the echo's "w" lines, durable()
+// up to what make_durable() said.
+class FakeDurability final : public Durability {
+ public:
+  std::uint64_t written() const noexcept override { return written_.load(); }
+  bool durable(std::uint64_t pos) const noexcept override { return durable_.load() >= pos; }
+  bool wait_for_disk() const noexcept override { return always.load(); }
+  bool congested() const noexcept override { return congested_.load(); }
+  bool failed() const noexcept override { return failed_.load(); }
+  const char* failure() const noexcept override { return "No space left on device"; }
+  void set_waker(Waker* w) noexcept override { waker_.store(w); }
+
+  void record() noexcept { written_.fetch_add(1); }  // on the worker's thread, as the persist ring's push
+  void make_durable() noexcept {
+    durable_.store(written_.load());
+    wake();
+  }
+  void set_congested(bool on) noexcept {
+    congested_.store(on);
+    wake();
+  }
+  void fail() noexcept {
+    failed_.store(true);
+    wake();
+  }
+  bool has_waker() const noexcept { return waker_.load() != nullptr; }
+  std::atomic<bool> always{true};
+
+ private:
+  void wake() noexcept {
+    if (Waker* w = waker_.load()) w->wake();
+  }
+  std::atomic<std::uint64_t> written_{0}, durable_{0};
+  std::atomic<bool> congested_{false}, failed_{false};
+  std::atomic<Waker*> waker_{nullptr};
+};
+
 // "text\n" -> "text\n"; "big N\n" -> N bytes of 'x' then "\n"; "quit\n" -> "bye\n" and close.
+// With a FakeDurability, "w..." is a write (recorded, or "refused" while writes are refused);
+// while loading every line is answered "loading".
 class LineEcho final : public Session {
  public:
   explicit LineEcho(const ConnInfo& info) : Session(info) {}
@@ -47,6 +86,12 @@ class LineEcho final : public Session {
       used = nl + 1;
       ex.count(Proto::kMemcacheText, Op::k_other, cycles());
       ex.note_key(line);
+      const bool write = line.starts_with('w');
+      if (ex.gated && ex.gate(true, write) != Refusal::kNone) {
+        out.append(ex.gate(true, write) == Refusal::kLoading ? "loading\n" : "refused\n");
+        continue;
+      }
+      if (write && ex.durability != nullptr) static_cast<FakeDurability*>(ex.durability)->record();
       if (line == "quit") {
         out.append("bye\n");
         close_after_reply();
@@ -67,6 +112,17 @@ class LineEcho final : public Session {
   Proto proto() const noexcept override { return Proto::kMemcacheText; }
   std::string_view out_of_memory_reply() const noexcept override { return "echo: out of memory\n"; }
 };
+
+// UDP: echoes the datagram; one starting with 'w' is a write (recorded on the FakeDurability).
+class DatagramEcho final : public DatagramHandler {
+ public:
+  void on_datagram(std::string_view in, DatagramOut& out, Exec& ex) override {
+    if (in.starts_with('w') && ex.durability != nullptr) static_cast<FakeDurability*>(ex.durability)->record();
+    out.buf.append(in);
+    out.end_datagram();
+  }
+};
+std::unique_ptr<DatagramHandler> make_datagram_echo() { return std::make_unique<DatagramEcho>(); }
 
 // prefix + n + "\n" (not with operator+: GCC 12 reports a false -Wrestrict for that at -O2).
 std::string numbered(std::string_view prefix, int n) {
@@ -119,11 +175,14 @@ class WorkerFixture : public ::testing::Test {
       dc.datagram_send_size = 2048;
       uring::UringDriver driver(dc);
       driver.add_listener(listen_fd_, 0, false);
+      if (udp_fd_ >= 0) driver.add_listener(udp_fd_, 1, true);
       WorkerOptions opts;
-      opts.services = {Service::kMemcache};
+      opts.services = {Service::kMemcache, Service::kMemcacheUdp};
       opts.control = &control_;
+      opts.durability = durability_;
       Services services;
       services.stream(Service::kMemcache) = echo_service();
+      services.datagram(Service::kMemcacheUdp) = make_datagram_echo;
       Worker w(shared_, opts, services, driver, stats_);
       ready = true;
       w.run(stop_, 500);
@@ -178,6 +237,16 @@ class WorkerFixture : public ::testing::Test {
     return req.done.load(std::memory_order_acquire);
   }
 
+  // Nothing arrives on `fd` for `ms` milliseconds.
+  static bool quiet_for(int fd, int ms) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, ms) == 0;
+  }
+
+  int udp_fd_ = -1;                     // a UDP listener (tag 1) when set before start()
+  std::uint16_t udp_port_ = 0;
+  FakeDurability fake_;                 // outlives the worker (joined in TearDown)
+  Durability* durability_ = nullptr;  // set before start() (&fake_ or null)
   WorkerControl control_;
   std::unique_ptr<store::Partitions> store_;
   Shared shared_;
@@ -456,6 +525,134 @@ TEST_F(WorkerFixture, PushesSlowRequestEvents) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(got, 2);
+  ::close(fd);
+}
+
+// fsync = always: the replies of a batch that wrote wait for durable(), then go out in order,
+// with what the connection asked after them; a connection that only reads is not held.
+TEST_F(WorkerFixture, ParksRepliesUntilTheirWritesAreDurable) {
+  FakeDurability& d = fake_;
+  durability_ = &d;
+  start();
+  const int a = connect_client(), b = connect_client();
+  send_all(a, "w1\nr1\n");
+  EXPECT_TRUE(quiet_for(a, 150));
+  send_all(a, "r2\n");  // after the parked batch: behind it
+  send_all(b, "hello\n");
+  EXPECT_EQ(read_n(b, 6), "hello\n");
+  EXPECT_TRUE(quiet_for(a, 100));
+  d.make_durable();
+  EXPECT_EQ(read_n(a, 9), "w1\nr1\nr2\n");
+  EXPECT_EQ(stats_.replies_parked.get(), 1);
+  EXPECT_TRUE(d.has_waker());
+  ::close(a);
+  ::close(b);
+}
+
+// Group commit: many connections park on one durable position; one make_durable() frees them all.
+TEST_F(WorkerFixture, OneDurablePositionReleasesEveryParkedConnection) {
+  FakeDurability& d = fake_;
+  durability_ = &d;
+  start();
+  std::vector<int> fds;
+  for (int i = 0; i < 20; ++i) {
+    fds.push_back(connect_client());
+    send_all(fds.back(), numbered("w", i));
+  }
+  for (const int fd : fds) EXPECT_TRUE(quiet_for(fd, 5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(stats_.replies_parked.get(), 20);
+  d.make_durable();
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(read_n(fds[static_cast<std::size_t>(i)], numbered("w", i).size()), numbered("w", i));
+  for (const int fd : fds) ::close(fd);
+}
+
+// fsync = everysec (no wait_for_disk): writes are answered at once.
+TEST_F(WorkerFixture, RepliesAreNotParkedWithoutWaitForDisk) {
+  FakeDurability& d = fake_;
+  d.always = false;
+  durability_ = &d;
+  start();
+  const int fd = connect_client();
+  send_all(fd, "w1\nr\n");
+  EXPECT_EQ(read_n(fd, 5), "w1\nr\n");
+  EXPECT_EQ(stats_.replies_parked.get(), 0);
+  ::close(fd);
+}
+
+// A full persistence ring holds the connections' requests (buffered) until it has room.
+TEST_F(WorkerFixture, CongestionHoldsRequestsUntilItClears) {
+  FakeDurability& d = fake_;
+  d.always = false;  // nothing parked: only the hold is seen
+  durability_ = &d;
+  start();
+  d.always = true;
+  d.set_congested(true);
+  const int fd = connect_client();
+  send_all(fd, "a\nb\n");
+  EXPECT_TRUE(quiet_for(fd, 150));
+  EXPECT_EQ(stats_.disk_stalls.get(), 1);
+  EXPECT_EQ(stats_.requests[0][static_cast<std::size_t>(Op::k_other)].get(), 0);
+  d.set_congested(false);
+  EXPECT_EQ(read_n(fd, 4), "a\nb\n");
+  ::close(fd);
+}
+
+// The append-only file fails: connections whose replies wait for it are closed without them
+// (never sent as successes); writes after it are refused, reads still answered.
+TEST_F(WorkerFixture, AFailedFileClosesParkedConnectionsAndRefusesWrites) {
+  FakeDurability& d = fake_;
+  durability_ = &d;
+  start();
+  const int parked = connect_client();
+  send_all(parked, "w1\n");
+  EXPECT_TRUE(quiet_for(parked, 100));
+  d.fail();
+  EXPECT_EQ(read_n(parked, 3), "");  // closed, nothing sent
+  EXPECT_EQ(stats_.parked_closed.get(), 1);
+  const int fd = connect_client();
+  send_all(fd, "w2\nr\n");
+  EXPECT_EQ(read_n(fd, 10), "refused\nr\n");
+  ::close(parked);
+  ::close(fd);
+}
+
+// While the daemon loads, the sessions see it (Exec::gated) on every feed; it ends live.
+// fsync = always: a UDP request that wrote has no connection to park its reply on; the reply is
+// not sent (counted), and a read's reply is.
+TEST_F(WorkerFixture, DatagramRepliesToWritesNotOnDiskAreNotSent) {
+  durability_ = &fake_;
+  udp_fd_ = loopback_udp_socket(&udp_port_);
+  start();
+  std::uint16_t client_port = 0;
+  const int client = loopback_udp_socket(&client_port);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(udp_port_);
+  const auto send_to = [&](std::string_view d) {
+    sendto(client, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  };
+  send_to("w1");
+  EXPECT_TRUE(quiet_for(client, 150));
+  EXPECT_EQ(stats_.datagram_replies_unparked.get(), 1);
+  send_to("r1");
+  ASSERT_FALSE(quiet_for(client, 2000));
+  char buf[64];
+  const ssize_t n = recv(client, buf, sizeof(buf), 0);
+  EXPECT_EQ(std::string(buf, static_cast<std::size_t>(n > 0 ? n : 0)), "r1");
+  ::close(client);
+}
+
+TEST_F(WorkerFixture, SessionsSeeTheLoadingFlag) {
+  shared_.loading = true;
+  start();
+  const int fd = connect_client();
+  send_all(fd, "a\n");
+  EXPECT_EQ(read_n(fd, 8), "loading\n");
+  shared_.loading = false;
+  send_all(fd, "b\n");
+  EXPECT_EQ(read_n(fd, 2), "b\n");
   ::close(fd);
 }
 

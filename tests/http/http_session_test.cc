@@ -445,5 +445,21 @@ TEST_F(HttpSessionTest, GetOfAHashKeyIs409NeverItsEncoding) {
   EXPECT_EQ(run("DELETE /cache/h2 HTTP/1.1\r\n\r\n"), kNoContent);
 }
 
+
+// While loading, /cache requests get 503 with Retry-After and /health still answers; with the
+// append-only file failed, PUT and DELETE get 507 with the reason and GET is served.
+TEST_F(HttpSessionTest, LoadingIs503AndAFailedFileRefusesWritesWith507) {
+  EXPECT_EQ(run("PUT /cache/k HTTP/1.1\r\nContent-Length: 1\r\n\r\nv"), kCreated);
+  h_.set_loading(true);
+  EXPECT_EQ(run("GET /cache/k HTTP/1.1\r\n\r\nGET /health HTTP/1.1\r\n\r\n"),
+            error(503, "Service Unavailable", "loading the dataset, try again\n", "Retry-After: 1\r\n") +
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\n\r\nok\n");
+  h_.set_loading(false);
+  h_.fail_writes(true);
+  EXPECT_EQ(run("PUT /cache/k HTTP/1.1\r\nContent-Length: 1\r\n\r\nw"),
+            error(507, "Insufficient Storage", "write refused: persistence failed: No space left on device"));
+  EXPECT_EQ(run("GET /cache/k HTTP/1.1\r\n\r\n"), ok_value("v"));
+}
+
 }  // namespace
 }  // namespace ferrite::engine

@@ -251,5 +251,19 @@ TEST(MemcacheMeta, AHashKeyIsAnErrorNeverItsEncoding) {
   EXPECT_EQ(c.send("md h\r\nmg h v\r\n"), "HD\r\nEN\r\n");  // delete works on any type
 }
 
+
+// Meta commands while loading, and while the append-only file fails: mg with T or N is a write.
+TEST(MemcacheMeta, LoadingAndFailedWritesAreServerErrors) {
+  MemcacheConn c;
+  EXPECT_EQ(c.send("ms k 1\r\nv\r\n"), "HD\r\n");
+  c.harness().set_loading(true);
+  const std::string loading = std::string("SERVER_ERROR loading the dataset, try again") + "\r\n";
+  EXPECT_EQ(c.send("mg k v\r\nms k 1 q\r\nw\r\nmd k q\r\nmn\r\n"), loading + loading + loading + "MN\r\n");
+  c.harness().set_loading(false);
+  c.harness().fail_writes(true);
+  const std::string refused = std::string("SERVER_ERROR write refused: persistence failed: ") + "No space left on device\r\n";
+  EXPECT_EQ(c.send("ms k 1\r\nw\r\nma n N0\r\nmg k T30 v\r\nmg k v\r\n"), refused + refused + refused + "VA 1\r\nv\r\n");
+}
+
 }  // namespace
 }  // namespace ferrite::engine::testing

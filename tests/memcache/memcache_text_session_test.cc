@@ -526,5 +526,29 @@ TEST(MemcacheText, KeysFeedTheHotKeySketchOncePerRequest) {
   EXPECT_LT(hot_count(control, "a"), 1600u);
 }
 
+
+// While the daemon loads: keyed commands and flush_all get "SERVER_ERROR loading ..." (a set's
+// data block skipped, noreply silent as for any error), version and stats run; then all runs.
+TEST(MemcacheText, LoadingAnswersKeyedCommandsAndSkipsDataBlocks) {
+  MemcacheConn c;
+  c.harness().set_loading(true);
+  const std::string loading = std::string("SERVER_ERROR loading the dataset, try again") + "\r\n";
+  EXPECT_EQ(c.send("set a 0 0 3\r\nabc\r\nget a\r\nincr n 1\r\nflush_all\r\nset b 0 0 1 noreply\r\nx\r\nversion\r\n"),
+            loading + loading + loading + loading + "VERSION 1.6.21\r\n");
+  EXPECT_EQ(c.send(std::string("get ") + std::string(3000, 'k') + "\r\nversion\r\n"), loading + "VERSION 1.6.21\r\n");
+  c.harness().set_loading(false);
+  EXPECT_EQ(c.send("set a 0 0 3\r\nabc\r\nget a\r\n"), "STORED\r\nVALUE a 0 3\r\nabc\r\nEND\r\n");
+}
+
+// The append-only file failed (fsync = always): writes refused with the reason, reads answered.
+TEST(MemcacheText, FailedAppendOnlyFileRefusesWritesNotReads) {
+  MemcacheConn c;
+  EXPECT_EQ(c.send("set a 0 0 1\r\nx\r\n"), "STORED\r\n");
+  c.harness().fail_writes(true);
+  const std::string refused = std::string("SERVER_ERROR write refused: persistence failed: ") + "No space left on device\r\n";
+  EXPECT_EQ(c.send("set a 0 0 1\r\ny\r\ndelete a\r\ntouch a 10\r\nget a\r\n"),
+            refused + refused + refused + "VALUE a 0 1\r\nx\r\nEND\r\n");
+}
+
 }  // namespace
 }  // namespace ferrite::engine::testing

@@ -210,5 +210,15 @@ TEST(MemcacheUdp, ManyCommandsInOneDatagram) {
   EXPECT_EQ(r.size(), (want.size() + 1399) / 1400);
 }
 
+
+// Over UDP the same loading answer, in the request's frame.
+TEST(MemcacheUdp, LoadingAnswersInTheRequestsFrame) {
+  Udp u;
+  u.harness().set_loading(true);
+  const auto got = u.send(frame(7, 0, 1, "get a\r\n"));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], frame(7, 0, 1, std::string("SERVER_ERROR loading the dataset, try again") + "\r\n"));
+}
+
 }  // namespace
 }  // namespace ferrite::engine::testing

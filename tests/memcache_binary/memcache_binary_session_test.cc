@@ -575,5 +575,27 @@ TEST_F(MemcacheBinarySession, AHashKeyIsNotSupportedNeverItsEncoding) {
   EXPECT_EQ(one(get("h")).value, "plain");
 }
 
+
+// While loading, keyed requests get status 0x86 (temporary failure), noop still answers; a
+// failed append-only file refuses writes (its reason as the message) and serves reads.
+TEST_F(MemcacheBinarySession, LoadingAndFailedWritesAreTemporaryFailures) {
+  expect_ok(one(mb_set("k", "v")), Opcode::kSet);
+  h_.set_loading(true);
+  auto r = run(get("k") + mb_set("k", "w") + noop());
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].status, Status::kTemporaryFailure);
+  EXPECT_EQ(r[0].value, "Loading the dataset");
+  EXPECT_EQ(r[1].status, Status::kTemporaryFailure);
+  expect_ok(r[2], Opcode::kNoop);
+  h_.set_loading(false);
+  h_.fail_writes(true);
+  r = run(mb_set("k", "w") + get("k"));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].status, Status::kTemporaryFailure);
+  EXPECT_EQ(r[0].value, "No space left on device");
+  EXPECT_EQ(r[1].status, Status::kSuccess);
+  EXPECT_EQ(r[1].value, "v");
+}
+
 }  // namespace
 }  // namespace ferrite::testing::mcb

@@ -365,5 +365,35 @@ TEST(RespSession, KeysFeedTheHotKeySketchByKeySpec) {
   EXPECT_EQ(count("hot:value"), 0u);
 }
 
+
+// While the daemon loads: every command without Redis's "loading" flag gets -LOADING (MGET's
+// streamed form too), those with it (INFO, ECHO) run; the connection goes on, and once loading
+// ends the same commands run.
+TEST(RespSession, LoadingAnswersKeyedCommandsAndKeepsTheConnection) {
+  Conn c;
+  c.h.set_loading(true);
+  const std::string loading = "-LOADING Ferrite is loading the dataset in memory\r\n";
+  EXPECT_EQ(c.run(mb({"SET", "k", "v"}) + mb({"GET", "k"}) + mb({"MGET", "k", "j"}) + mb({"ECHO", "e"})),
+            loading + loading + loading + "$1\r\ne\r\n");
+  EXPECT_EQ(c.run(mb({"INFO", "persistence"})).substr(0, 1), "$");
+  c.h.set_loading(false);
+  EXPECT_EQ(c.run(mb({"SET", "k", "v"}) + mb({"GET", "k"})), crlf({"+OK", "$1", "v"}));
+}
+
+// fsync = always and the append-only file failed: writes get Redis's MISCONF error with the
+// reason, reads go on; a transaction with a refused write is aborted.
+TEST(RespSession, FailedAppendOnlyFileRefusesWritesNotReads) {
+  Conn c;
+  EXPECT_EQ(c.run(mb({"SET", "k", "v"})), "+OK\r\n");
+  c.h.fail_writes(true);
+  const std::string misconf = "-MISCONF Errors writing to the AOF file: No space left on device\r\n";
+  EXPECT_EQ(c.run(mb({"SET", "k", "w"}) + mb({"DEL", "k"}) + mb({"GET", "k"}) + mb({"MGET", "k"})),
+            misconf + misconf + "$1\r\nv\r\n*1\r\n$1\r\nv\r\n");
+  EXPECT_EQ(c.run(mb({"MULTI"}) + mb({"INCR", "n"}) + mb({"EXEC"})),
+            "+OK\r\n" + misconf + "-EXECABORT Transaction discarded because of previous errors.\r\n");
+  c.h.fail_writes(false);
+  EXPECT_EQ(c.run(mb({"SET", "k", "w"})), "+OK\r\n");
+}
+
 }  // namespace
 }  // namespace ferrite::engine::resp_test

@@ -346,3 +346,31 @@ TEST(LiveConfig, DigestFollowsLiveChanges) {
 
 }  // namespace
 }  // namespace ferrite::server
+
+namespace ferrite::server {
+namespace {
+
+// persist.fsync changes the append-only file's policy live (Redis's CONFIG SET appendfsync); the
+// other [persist] keys need a restart.
+TEST(LiveConfig, PersistFsyncReachesTheAppendOnlyFile) {
+  ServerConfig c = resolved({{"persist.mode", "aof"}, {"persist.fsync", "no"}});
+  EXPECT_TRUE(c.persist.aof());
+  EXPECT_EQ(c.persist.fsync, persist::FsyncPolicy::kNo);
+  store::Store clock(c.store);
+  persist::AofOptions o;
+  o.dir = "unused";  // never started
+  o.fsync = c.persist.fsync;
+  persist::AofWriter aof(o, clock);
+  LiveConfig config(c, nullptr, nullptr);
+  config.set_aof(&aof);
+  EXPECT_EQ(config.set("persist.fsync", "ALWAYS"), "");
+  EXPECT_EQ(aof.fsync(), persist::FsyncPolicy::kAlways);
+  EXPECT_TRUE(aof.durability(0).wait_for_disk());
+  EXPECT_EQ(config.get("persist.fsync"), (Pairs{{"persist.fsync", "always"}}));
+  EXPECT_EQ(config.current().persist.fsync, persist::FsyncPolicy::kAlways);
+  EXPECT_NE(config.set("persist.fsync", "sometimes").find("expected one of always, everysec, no"), std::string::npos);
+  EXPECT_NE(config.set("persist.ring_bytes", "16MiB").find("cannot change while ferrited runs"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ferrite::server

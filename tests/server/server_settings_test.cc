@@ -38,7 +38,8 @@ TEST(Settings, TableRowsAreInKeyOrderWithUniqueNames) {
   }
   EXPECT_EQ(i, kKeyCount);
   EXPECT_EQ(find_setting("server.nope"), nullptr);
-  EXPECT_EQ(all_sections(), (std::vector<std::string_view>{"server", "listen", "log", "mgmt", "udp", "dpdk"}));
+  EXPECT_EQ(all_sections(),
+            (std::vector<std::string_view>{"server", "listen", "log", "mgmt", "udp", "dpdk", "persist"}));
 }
 
 TEST(Settings, EveryDefaultIsValidAndCanonical) {
@@ -52,7 +53,7 @@ TEST(Settings, TheLiveKeysAreMarkedLive) {
     const bool live = s.key == Key::kLogLevel || s.key == Key::kMemory || s.key == Key::kPolicy ||
                       s.key == Key::kMaxConnections || s.key == Key::kMaxReplyBytes ||
                       s.key == Key::kIdleTimeout || s.key == Key::kMaxConnBufferBytes ||
-                      s.key == Key::kSlowRequest || s.key == Key::kMaxItemSize;
+                      s.key == Key::kSlowRequest || s.key == Key::kMaxItemSize || s.key == Key::kPersistFsync;
     EXPECT_EQ(s.live, live) << s.name;
   }
 }

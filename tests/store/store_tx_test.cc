@@ -243,6 +243,43 @@ void run_transfers(Partitions& parts, unsigned writers, unsigned readers, std::c
   }
 }
 
+TEST(StoreTxConcurrent, ATransactionBacksOffABucketHeldByAnotherAndGetsItOnceFree) {
+  // Context 0 holds "k" in a transaction; context 1's transaction on "k" and "other" must not
+  // spin for as long as that lasts: it lets its locks go and yields (tx_lock_backoffs), again and
+  // again, and completes once context 0 unlocks.
+  Partitions parts(config(64, 2), 2);
+  PartitionedContext holder(parts, 0);
+  holder.set_now(parts.now_ms());
+  const KeyRef k[] = {make_key("k")};
+  holder.lock_keys(k);
+  std::atomic<bool> done{false};
+  Watchdog dog(std::chrono::seconds(20));
+  std::thread other([&] {
+    PartitionedContext c(parts, 1);
+    c.set_now(parts.now_ms());
+    const KeyRef both[] = {make_key("other"), make_key("k")};
+    c.lock_keys(both);
+    EXPECT_EQ(c.set("k", "from-1").status, Status::kOk);
+    c.unlock_keys();
+    done.store(true);
+    c.quiescent();
+  });
+  const auto until = Clock::now() + std::chrono::seconds(10);
+  while (parts.stats().tx_lock_backoffs < 3 && Clock::now() < until) std::this_thread::yield();
+  EXPECT_GE(parts.stats().tx_lock_backoffs, 3);
+  EXPECT_FALSE(done.load());
+  // While it backs off it holds nothing for long: a write to "other" (a key of its set, whose
+  // buckets it may have taken before finding "k" busy) goes through even from inside this
+  // transaction (which, without the back-off, would wait for it forever: a deadlock).
+  EXPECT_EQ(holder.set("k", "from-0").status, Status::kOk);
+  EXPECT_EQ(holder.set("other", "x").status, Status::kOk);
+  holder.unlock_keys();
+  other.join();
+  EXPECT_TRUE(done.load());
+  EXPECT_EQ(holder.get("k").value(), "from-1");
+  holder.quiescent();
+}
+
 TEST(StoreTxConcurrent, NobodySeesHalfATransaction) {
   Partitions parts(config(256, 7), 2);
   run_transfers(parts, 3, 3, std::chrono::milliseconds(testing::kSanitized ? 1500 : 1000), false);

@@ -1,13 +1,21 @@
 // ferritectl's parts that need no daemon: the command line, the request lines it sends, and the
 // rendering of replies.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "mgmt/json_reader.h"
 #include "options.h"
+#include "persist/manifest.h"
+#include "persist/record.h"
+#include "persist/segment.h"
 #include "render.h"
+#include "verify.h"
 
 namespace ferrite::ctl {
 namespace {
@@ -141,6 +149,97 @@ TEST(Render, RepliesBecomeTables) {
       R"({"seq":4,"time":"2024-01-01T00:00:01.000Z","event":"signal","source":"mgmt","signal":"HUP","action":"ignored"})",
       &error);
   EXPECT_EQ(render_event(*sig), "2024-01-01T00:00:01.000Z  signal  SIGHUP ignored\n");
+}
+
+TEST(Options, VerifyTakesAPathAndTruncateIsItsOwn) {
+  Options o;
+  EXPECT_EQ(parse({"verify", "/var/lib/ferrite", "--truncate", "--json"}, o), -1);
+  EXPECT_TRUE(o.truncate);
+  EXPECT_TRUE(o.json);
+  EXPECT_EQ(o.command, (std::vector<std::string>{"verify", "/var/lib/ferrite"}));
+  Options a;
+  EXPECT_EQ(parse({"verify"}, a), kExitUsage);
+  Options b;
+  EXPECT_EQ(parse({"info", "--truncate"}, b), kExitUsage);
+}
+
+// A persistence folder in a temporary directory: a MANIFEST naming segment 1 with two records.
+class VerifyFolder : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "ferritectl_verify_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    persist::Manifest m;
+    m.generation = 3;
+    m.segments = {1};
+    ASSERT_EQ(persist::store_manifest(dir_, m), "");
+    std::string seg(persist::kSegmentHeader, '\0');
+    persist::encode_segment_header({1, 0}, seg.data());
+    for (const char* key : {"a", "b"}) {
+      persist::Record r;
+      r.key = key;
+      r.value = "value";
+      std::string bytes(persist::record_size(r), '\0');
+      persist::encode(r, bytes.data());
+      seg += bytes;
+    }
+    segment_ = seg;
+    write(segment_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string seg_path() const { return dir_ + "/" + persist::segment_file_name(1); }
+  void write(const std::string& bytes) const {
+    std::ofstream(seg_path(), std::ios::binary | std::ios::trunc) << bytes;
+  }
+  std::string dir_, segment_;
+};
+
+TEST_F(VerifyFolder, GoodFolderPrintsTheCounts) {
+  std::ostringstream out;
+  EXPECT_EQ(run_verify(dir_, false, false, out), kExitOk);
+  EXPECT_EQ(out.str(), "OK " + dir_ + ": generation 3, 1 segments, 2 records, " +
+                           std::to_string(segment_.size()) + " bytes\n");
+  std::ostringstream js;
+  EXPECT_EQ(run_verify(dir_, false, true, js), kExitOk);
+  std::string error;
+  auto v = mgmt::parse_json(js.str(), &error);
+  ASSERT_TRUE(v) << error;
+  EXPECT_TRUE((*v)["ok"].as_bool());
+  EXPECT_EQ((*v)["records"].as_uint(), 2u);
+  EXPECT_TRUE((*v)["error"].is_null());
+}
+
+TEST_F(VerifyFolder, DamageNamesTheFileAndOffset) {
+  std::string bad = segment_;
+  bad[bad.size() - 2] ^= 1;
+  write(bad);
+  const std::size_t second = persist::kSegmentHeader + (segment_.size() - persist::kSegmentHeader) / 2;
+  std::ostringstream out;
+  EXPECT_EQ(run_verify(dir_, true, false, out), kExitVerifyDamaged);
+  EXPECT_EQ(out.str(), "BAD " + seg_path() + ": offset " + std::to_string(second) + ": bad record: " +
+                           persist::decode_status_name(persist::DecodeStatus::kBadCrc) + "\n");
+  std::ostringstream js;
+  EXPECT_EQ(run_verify(dir_, false, true, js), kExitVerifyDamaged);
+  std::string error;
+  auto v = mgmt::parse_json(js.str(), &error);
+  ASSERT_TRUE(v) << error;
+  EXPECT_FALSE((*v)["ok"].as_bool());
+  EXPECT_EQ((*v)["error"]["file"].as_string(), seg_path());
+  EXPECT_EQ((*v)["error"]["offset"].as_uint(), second);
+}
+
+TEST_F(VerifyFolder, TornTailIsReportedThenCut) {
+  write(segment_.substr(0, segment_.size() - 3));
+  std::ostringstream out;
+  EXPECT_EQ(run_verify(dir_, false, false, out), kExitVerifyTorn);
+  EXPECT_NE(out.str().find("torn tail: " + seg_path()), std::string::npos) << out.str();
+  std::ostringstream cut;
+  EXPECT_EQ(run_verify(dir_, true, false, cut), kExitOk);
+  EXPECT_NE(cut.str().find("(cut)"), std::string::npos) << cut.str();
+  std::ostringstream again;
+  EXPECT_EQ(run_verify(dir_, false, false, again), kExitOk);
+  EXPECT_NE(again.str().find("1 records"), std::string::npos) << again.str();
 }
 
 }  // namespace

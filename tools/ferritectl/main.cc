@@ -1,6 +1,7 @@
 // ferritectl: the operator's client of ferrited's management socket. One request per command
 // (info, stats, config, keys, ...), printed as tables or, with --json, as the daemon's JSON; plus
-// `top` (a refreshing view) and `watch` (the event stream). See --help and docs/operations.md.
+// `top` (a refreshing view) and `watch` (the event stream); and `verify`, which checks a
+// persistence folder without a daemon. See --help and docs/operations.md.
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "mgmt/json_reader.h"
 #include "options.h"
 #include "render.h"
+#include "verify.h"
 
 namespace ferrite::ctl {
 namespace {
@@ -193,5 +195,6 @@ int main(int argc, char** argv) {
   const std::string& cmd = o.command[0];
   if (cmd == "top") return top(o);
   if (cmd == "watch") return watch(o);
+  if (cmd == "verify") return run_verify(o.command[1], o.truncate, o.json, std::cout);
   return one_shot(o);
 }

@@ -31,6 +31,9 @@ Commands:
   watch                    stream events: slow requests, refused connections, eviction
                            storms, failed writes, config changes (Ctrl-C stops)
   raw REQUEST...           send one request line as it is (e.g. `raw /help`)
+  verify PATH              check a persistence folder (no daemon needed): the MANIFEST, the
+                           files it names, every record; prints OK with the counts or the
+                           first fault (file and offset)
 
 Options:
   -s, --socket PATH        the management socket (default $FERRITECTL_SOCKET, else
@@ -40,12 +43,14 @@ Options:
   -n, --iterations N       top: stop after N refreshes
       --backlog N          watch: first print up to N recent events
       --count N            watch: stop after N events
+      --truncate           verify: cut a torn tail of the last segment (as redis-check-aof --fix)
   -h, --help               this text
       --version            ferritectl's version
 
 Exit status: 0 done; 1 the daemon answered with an error; 2 bad arguments; 3 no daemon at the
 socket (not running, wrong path) or no permission to use it; 4 the connection broke or the reply
-was not understood.
+was not understood; verify: 5 the folder would be refused (damage, a missing or unnamed file, a
+bad manifest), 6 only a torn tail that was not cut (--truncate cuts it).
 )";
 }
 
@@ -86,6 +91,7 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_flag("-h,--help", help);
   app.add_flag("--version", version);
   app.add_flag("-j,--json", o.json)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_flag("--truncate", o.truncate)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   CLI::Option* socket_opt = value_option(app, "-s,--socket", socket);
   CLI::Option* interval_opt = value_option(app, "--interval", interval);
   CLI::Option* iterations_opt = value_option(app, "-n,--iterations", iterations);
@@ -158,6 +164,8 @@ int parse_options(int argc, char** argv, Options& o) {
   const bool watch_opts = o.backlog != 0 || o.count != 0;
   if (top_opts && cmd != "top") return usage_error("--interval and --iterations are options of top");
   if (watch_opts && cmd != "watch") return usage_error("--backlog and --count are options of watch");
+  if (o.truncate && cmd != "verify") return usage_error("--truncate is an option of verify");
+  if (cmd == "verify" && o.command.size() != 2) return usage_error("usage: verify PATH [--truncate]");
   if ((cmd == "top" || cmd == "watch") && o.command.size() > 1)
     return usage_error(cmd + " takes no arguments; got \"" + o.command[1] + "\"");
   return -1;

@@ -27,6 +27,8 @@ struct Options {
   // watch
   std::uint64_t backlog = 0;
   std::uint64_t count = 0;  // events to print before exiting; 0 = until interrupted
+  // verify
+  bool truncate = false;
 };
 
 // Parses argv. Returns -1 to go on, else the exit status (0 after --help or --version, 2 on a

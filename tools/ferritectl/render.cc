@@ -151,6 +151,8 @@ std::string render_info(const JsonValue& d) {
       {"uptime", human_duration(d["uptime_seconds"].as_double())},
       {"driver", d["driver"].as_string()},
       {"workers", num(d["workers"])},
+      {"loading", d["loading"].as_bool() ? std::to_string(static_cast<int>(d["loading_progress"].as_double() * 100)) + "% loaded"
+                                         : std::string("no")},
       {"listeners", listeners.empty() ? "-" : listeners},
       {"mgmt socket", d["mgmt_socket"].as_string()},
       {"config digest", d["config_digest"].is_null() ? "-" : d["config_digest"].as_string()},

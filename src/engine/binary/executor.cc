@@ -171,7 +171,7 @@ std::size_t Executor::run(std::span<const Pending> reqs, Buffer& out, Exec& ex, 
   cap_ = reply_cap;
   std::size_t i = 0;
   while (i < reqs.size() && out.size() < reply_cap) {
-    if (plain_get(reqs[i])) {
+    if (!ex.gated && plain_get(reqs[i])) {  // gated: one by one, through run_one's gate
       std::size_t j = i + 1;
       while (j < reqs.size() && j - i < kGetBatch && plain_get(reqs[j])) ++j;
       i += run_gets(reqs.subspan(i, j - i), ex, reply_cap);
@@ -284,6 +284,22 @@ void Executor::run_one(const Pending& p, Exec& ex) {
   if (const Check c = check(req, ex); c.status != wire::Status::kOk) {
     error(req, c.status, c.message, ex);
     return;
+  }
+  if (FERRITE_UNLIKELY(ex.gated)) {
+    // LOADING for every keyed request; WRITE_FAILED (with the append-only file's reason) for a
+    // write while it cannot be written under fsync = always.
+    const bool keyed = req.opcode != Opcode::kNoop && req.opcode != Opcode::kStats;
+    const bool write = keyed && (req.opcode != Opcode::kGet || (req.flags & wire::flag::kTouch) != 0);
+    switch (ex.gate(keyed, write)) {
+      case Refusal::kNone:
+        break;
+      case Refusal::kLoading:
+        error(req, wire::Status::kLoading, "loading the dataset", ex);
+        return;
+      case Refusal::kWriteFailed:
+        error(req, wire::Status::kWriteFailed, ex.write_failure(), ex);
+        return;
+    }
   }
   if (req.opcode != Opcode::kNoop && req.opcode != Opcode::kStats) ex.note_key(req.key);
   const std::uint64_t start = cycles();

@@ -88,7 +88,11 @@ class HttpSession final : public Session {
     std::string_view type;
     std::string_view body, body2;
     std::string_view allow;
+    std::string_view retry_after;
   };
+  // While Exec::gated: answers a /cache request 503 (loading) or 507 (a write while the
+  // append-only file fails) instead of running it; true when it did.
+  bool refused(Buffer& out, Exec& ex, bool close);
   void respond(Buffer& out, Exec& ex, const Reply& r, bool head_only, bool close);
   std::string_view date(const Exec& ex) noexcept;
 
@@ -230,6 +234,10 @@ void HttpSession::on_message(Buffer& out, Exec& ex) {
               close);
       break;
     case Route::kCache:
+      if (FERRITE_UNLIKELY(ex.gated) && refused(out, ex, close)) {
+        ex.count(Proto::kHttp, Op::k_error, start);
+        return;
+      }
       run_cache(out, ex, close);
       break;
   }
@@ -293,6 +301,28 @@ void HttpSession::run_cache(Buffer& out, Exec& ex, bool close) {
   }
 }
 
+bool HttpSession::refused(Buffer& out, Exec& ex, bool close) {
+  const bool write = reader_.method() == HTTP_PUT || reader_.method() == HTTP_DELETE;
+  switch (ex.gate(true, write)) {
+    case Refusal::kNone:
+      return false;
+    case Refusal::kLoading:
+      respond(out, ex,
+              {.status = 503, .type = kTextPlain, .body = "loading the dataset, try again\n", .retry_after = "1"},
+              reader_.method() == HTTP_HEAD, close);
+      return true;
+    case Refusal::kWriteFailed:
+      respond(out, ex,
+              {.status = 507,
+               .type = kTextPlain,
+               .body = "write refused: persistence failed: ",
+               .body2 = ex.write_failure()},
+              false, close);
+      return true;
+  }
+  return false;
+}
+
 void HttpSession::answer_refusal(Buffer& out, Exec& ex, bool close) {
   const std::uint64_t start = head_cycles_ > feed_cycles_ ? head_cycles_ : feed_cycles_;
   if (plan_.close) ex.protocol_error(Proto::kHttp);
@@ -315,6 +345,7 @@ void HttpSession::respond(Buffer& out, Exec& ex, const Reply& r, bool head_only,
   h.content_length = r.body.size() + r.body2.size();
   h.content_type = r.type;
   h.allow = r.allow;
+  h.retry_after = r.retry_after;
   h.date = date(ex);
   if (close) {
     h.connection = http::ConnectionHeader::kClose;

@@ -160,8 +160,18 @@ std::size_t Executor::step(std::string_view in, Buffer& out, Exec& ex) {
     case LineStatus::kComplete:
       break;
     case LineStatus::kNeedMore:
-      // Past kMaxLineWithoutNewline only a get/gets line waits: served as its keys arrive.
-      if (mode_ == Mode::kStream && in.size() > mc::kMaxLineWithoutNewline) return begin_long_get(in);
+      // Past kMaxLineWithoutNewline only a get/gets line waits: served as its keys arrive
+      // (while loading, refused at once and the rest of its line skipped).
+      if (mode_ == Mode::kStream && in.size() > mc::kMaxLineWithoutNewline) {
+        if (FERRITE_UNLIKELY(ex.gated && ex.loading)) {
+          scan_ = 0;
+          mc::append_line(out, kLoadingError);
+          ex.count(text_proto(), Op::k_error);
+          skip_line_ = true;
+          return step(in, out, ex);
+        }
+        return begin_long_get(in);
+      }
       return 0;
     case LineStatus::kTooLong:
       fail(out, ex, false, cycles(), "CLIENT_ERROR line too long");
@@ -177,6 +187,9 @@ std::size_t Executor::step(std::string_view in, Buffer& out, Exec& ex) {
   }
   const Command cmd = mc::classify(t.tok[0]);
   const Request r{cmd, t, line, in, start};
+  if (FERRITE_UNLIKELY(ex.gated)) {
+    if (const std::size_t used = gate(r, out, ex); used > 0) return used;
+  }
   switch (cmd) {
     case Command::kGet:
     case Command::kGets:
@@ -244,6 +257,77 @@ std::size_t Executor::step(std::string_view in, Buffer& out, Exec& ex) {
   if (std::size_t consumed = 0; lru_crawler(r, out, ex, &consumed)) return consumed;
   fail(out, ex, mc::is_meta(cmd), start, "ERROR");
   return line.consumed;
+}
+
+std::size_t Executor::gate(const Request& r, Buffer& out, Exec& ex) {
+  const bool meta = mc::is_meta(r.cmd);
+  bool keyed = true, write = false;
+  std::size_t len_token = 0;  // the data block's length token, for a command that has one
+  switch (r.cmd) {
+    case Command::kGet:
+    case Command::kGets:
+    case Command::kMetaDebug:
+      break;
+    case Command::kMetaGet:
+      // mg with T (touch) or N (vivify on miss) changes the store.
+      for (std::size_t i = 2; i < r.t.count; ++i) {
+        if (r.t.tok[i].starts_with('T') || r.t.tok[i].starts_with('N')) write = true;
+      }
+      break;
+    case Command::kSet:
+    case Command::kAdd:
+    case Command::kReplace:
+    case Command::kAppend:
+    case Command::kPrepend:
+    case Command::kCas:
+      write = true;
+      len_token = 4;
+      break;
+    case Command::kMetaSet:
+      write = true;
+      len_token = 2;
+      break;
+    case Command::kGat:
+    case Command::kGats:
+    case Command::kDelete:
+    case Command::kIncr:
+    case Command::kDecr:
+    case Command::kTouch:
+    case Command::kMetaDelete:
+    case Command::kMetaArithmetic:
+      write = true;
+      break;
+    case Command::kFlushAll:
+      keyed = false;
+      write = true;
+      break;
+    default:
+      return 0;  // version, stats, verbosity, quit, mn, ...: always answered
+  }
+  const Refusal why = ex.gate(keyed, write);
+  if (why == Refusal::kNone) return 0;
+  const std::size_t used = r.line.consumed;
+  if (len_token != 0) {
+    // The data block is skipped as it comes; a bad length is the command's own error.
+    std::int32_t vlen = -1;
+    if (r.t.count <= len_token || !mc::parse_i32(r.t.tok[len_token], &vlen) || vlen < 0 || vlen > INT_MAX - 2) {
+      return 0;
+    }
+    swallow_ = static_cast<std::uint64_t>(vlen) + 2;
+  }
+  // Classic noreply silences errors too (memcached's rule); meta q never silences one.
+  const bool noreply = !meta && r.t.last() == "noreply";
+  const Proto p = meta ? meta_proto() : text_proto();
+  if (!noreply) {
+    if (why == Refusal::kLoading) {
+      mc::append_line(out, kLoadingError);
+    } else {
+      out.append(kWriteFailedError);
+      mc::append_line(out, ex.write_failure());
+    }
+  }
+  ex.count(p, Op::k_error, r.start);
+  return used;
 }
 
 std::size_t Executor::retrieve(const Request& r, Buffer& out, Exec& ex) {

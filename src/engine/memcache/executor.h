@@ -74,6 +74,14 @@ namespace ferrite::engine::memcache {
 // answering (no END follows it).
 inline constexpr std::string_view kWrongTypeError = "SERVER_ERROR WRONGTYPE the key holds a hash, not a value";
 
+// What a keyed command hears while the daemon loads its persistence folder, and what a write
+// hears while the append-only file cannot be written under fsync = always (followed by the
+// reason, e.g. "SERVER_ERROR write refused: persistence failed: No space left on device").
+// memcached has neither; both are SERVER_ERRORs, so clients treat them as a server-side failure
+// of that one request and the connection goes on.
+inline constexpr std::string_view kLoadingError = "SERVER_ERROR loading the dataset, try again";
+inline constexpr std::string_view kWriteFailedError = "SERVER_ERROR write refused: persistence failed: ";
+
 class Executor {
  public:
   enum class Mode : std::uint8_t {
@@ -150,6 +158,10 @@ class Executor {
   template <typename Each>
   void meta_tokens(const Request& r, std::size_t first, const proto::memcache::MetaFlags& f, Buffer& out,
                    Each&& each);
+
+  // While Exec::gated: answers `r` with kLoadingError or kWriteFailedError instead of running it
+  // (its data block skipped as it streams in) and returns the bytes consumed; 0 when it runs.
+  std::size_t gate(const Request& r, Buffer& out, Exec& ex);
 
   // A reply line, unless the command said noreply.
   static void reply(Buffer& out, std::string_view line, bool noreply);

@@ -87,8 +87,39 @@ std::size_t BinarySession::feed(std::string_view in, Buffer& out, Exec& ex) {
   return pos;
 }
 
+// While Exec::gated: answers `r` with TEMPORARY_FAILURE (0x86) instead of running it (loading:
+// a keyed or flushing request; a failed append-only file: a write, its reason as the message).
+bool BinarySession::refused(const Request& r, Buffer& out, Exec& ex) {
+  bool keyed = true, write = true;
+  switch (r.info.command) {
+    case mb::Command::kGet:
+      write = false;
+      break;
+    case mb::Command::kStore:
+    case mb::Command::kConcat:
+    case mb::Command::kDelete:
+    case mb::Command::kArith:
+    case mb::Command::kTouch:
+    case mb::Command::kGat:
+      break;
+    case mb::Command::kFlush:
+      keyed = false;
+      break;
+    default:
+      return false;  // noop, version, stat, quit, verbosity
+  }
+  const Refusal why = ex.gate(keyed, write);
+  if (why == Refusal::kNone) return false;
+  const std::string_view message =
+      why == Refusal::kLoading ? std::string_view("Loading the dataset") : std::string_view(ex.write_failure());
+  mb::append_response(out, r.h.opcode, Status::kTemporaryFailure, r.h.opaque, 0, {}, {}, message);
+  ex.count(Proto::kMemcacheBinary, Op::k_error);
+  return true;
+}
+
 void BinarySession::execute(const Request& r, Buffer& out, Exec& ex) {
   const std::uint64_t start = cycles();
+  if (FERRITE_UNLIKELY(ex.gated) && refused(r, out, ex)) return;
   Op op = Op::k_other;
   switch (r.info.command) {
     case mb::Command::kGet:

@@ -54,6 +54,7 @@ class BinarySession final : public Session {
   };
 
   void execute(const Request& r, Buffer& out, Exec& ex);
+  bool refused(const Request& r, Buffer& out, Exec& ex);
   Op get(const Request& r, Buffer& out, Exec& ex);
   Op gat(const Request& r, Buffer& out, Exec& ex);
   Op store(const Request& r, Buffer& out, Exec& ex);

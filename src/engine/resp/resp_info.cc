@@ -150,14 +150,24 @@ void RespSession::cmd_info(Call& c) {
   }
   if (want & kPersistence) {
     section("Persistence");
-    field(b, "loading", 0);
+    // While the persistence folder loads (only INFO and the other "loading" commands run then).
+    const bool loading = ex.shared.loading.load(std::memory_order_relaxed);
+    field(b, "loading", loading ? 1 : 0);
     field(b, "async_loading", 0);
+    if (loading) {
+      char perc[32];
+      std::snprintf(perc, sizeof(perc), "%.2f%%",
+                    static_cast<double>(ex.shared.loading_permille.load(std::memory_order_relaxed)) / 10.0);
+      field(b, "loading_loaded_perc", perc);
+    }
     field(b, "rdb_changes_since_last_save", ss.sets + ss.delete_hits);  // nothing is ever saved
     field(b, "rdb_bgsave_in_progress", 0);
     field(b, "rdb_last_save_time", static_cast<std::int64_t>(ex.shared.start_unix_ms / 1000));
     field(b, "rdb_last_bgsave_status", "ok");
-    field(b, "aof_enabled", 0);
+    field(b, "aof_enabled", ex.shared.aof_enabled ? 1 : 0);
     field(b, "aof_rewrite_in_progress", 0);
+    // The append-only file's last write or fsync (this worker's view of the writer's state).
+    field(b, "aof_last_write_status", ex.durability != nullptr && ex.durability->failed() ? "err" : "ok");
   }
   if (want & kStats) {
     section("Stats");

@@ -96,6 +96,9 @@ void for_each_key(const KeySpec* spec, std::span<const std::string_view> argv, F
   for (int i = first; i <= last && i < argc; i += step) fn(argv[static_cast<std::size_t>(i)]);
 }
 
+// Whether a space-separated flag list (CommandSpec::flags) holds `word`.
+bool has_flag(const char* flags, std::string_view word) noexcept;
+
 // Case-insensitive equality with a lower-case literal.
 bool iequals(std::string_view s, std::string_view lower) noexcept;
 // Case-insensitive equality (ASCII) of any two strings.
@@ -307,6 +310,10 @@ class RespSession final : public Session {
   void fatal(Buffer& out, Exec& ex);   // a protocol error: its reply, then the connection closes
   void refuse(Buffer& out, Exec& ex);  // an over-limit request swallowed: its error, the connection stays
   void reply_unknown(Call& c, bool subcommand);
+  // While Exec::gated: answers -LOADING or -MISCONF instead of running `c` and returns true, as
+  // Redis does (commands flagged "loading" run while loading; "write" ones are refused while the
+  // append-only file fails under fsync = always).
+  bool refused(Call& c);
   // Feeds the hot-key sketch with the keys cmd's key spec names in argv.
   static void note_keys(const CommandSpec& cmd, std::span<const std::string_view> argv, Exec& ex) noexcept;
 

@@ -127,9 +127,10 @@ void RespSession::refuse(Buffer& out, Exec& ex) {
   ex.count(Proto::kResp, Op::k_error);
 }
 
-std::size_t RespSession::mget_begin(std::string_view in, Buffer& out, Exec& /*ex*/) {
+std::size_t RespSession::mget_begin(std::string_view in, Buffer& out, Exec& ex) {
   // "*<count>\r\n$4\r\nMGET\r\n" (any case), count in plain digits: the form clients send.
-  if (in.size() < 16 || in[0] != '*' || in_multi_) return 0;  // in MULTI an MGET is queued
+  // In MULTI an MGET is queued; while gated (loading) it goes through execute()'s checks.
+  if (in.size() < 16 || in[0] != '*' || in_multi_ || ex.gated) return 0;
   std::size_t i = 1;
   std::int64_t count = 0;
   while (i < in.size() && i < 9 && in[i] >= '0' && in[i] <= '9') count = count * 10 + (in[i++] - '0');
@@ -259,6 +260,11 @@ void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, E
     ex.count(Proto::kResp, Op::k_error, start);
     return;
   }
+  if (FERRITE_UNLIKELY(ex.gated) && refused(c)) {
+    multi_dirty_ = in_multi_;  // Redis flags the transaction too: EXEC answers EXECABORT
+    ex.count(Proto::kResp, Op::k_error, start);
+    return;
+  }
   c.op = cmd->op;
   ++commands_;
   // In MULTI: queued (counted, and its keys noted, when EXEC runs it), unless it is one that
@@ -267,6 +273,34 @@ void RespSession::execute(std::span<const std::string_view> argv, Buffer& out, E
   run(c);
   for (unsigned i = 1; i < c.times; ++i) ex.count(Proto::kResp, c.op);
   ex.count(Proto::kResp, c.op, start);
+}
+
+bool RespSession::refused(Call& c) {
+  switch (c.ex.gate(!has_flag(c.cmd->flags, "loading"), has_flag(c.cmd->flags, "write"))) {
+    case Refusal::kNone:
+      return false;
+    case Refusal::kLoading:
+      c.w.error("LOADING Ferrite is loading the dataset in memory");
+      return true;
+    case Refusal::kWriteFailed:
+      scratch_.clear();
+      scratch_.append("MISCONF Errors writing to the AOF file: ");
+      scratch_.append(std::string_view(c.ex.write_failure()));
+      c.w.error(scratch_.view());
+      return true;
+  }
+  return false;
+}
+
+bool has_flag(const char* flags, std::string_view word) noexcept {
+  std::string_view rest(flags);
+  while (!rest.empty()) {
+    const std::size_t sp = rest.find(' ');
+    if (rest.substr(0, sp) == word) return true;
+    if (sp == std::string_view::npos) break;
+    rest.remove_prefix(sp + 1);
+  }
+  return false;
 }
 
 // Every key the command's key spec names feeds the hot-key sketch (sampled; no allocation): one

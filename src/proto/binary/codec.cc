@@ -56,6 +56,10 @@ std::string_view status_name(Status s) noexcept {
       return "BAD_VERSION";
     case Status::kWrongType:
       return "WRONG_TYPE";
+    case Status::kLoading:
+      return "LOADING";
+    case Status::kWriteFailed:
+      return "WRITE_FAILED";
   }
   return "UNKNOWN";
 }

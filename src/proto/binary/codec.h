@@ -108,6 +108,8 @@ enum class Status : std::uint16_t {
   kNoMemory = 0x0009,       // OM: the store could not make room
   kBadVersion = 0x000A,     // BV: bad magic or unsupported version (TCP: then the server closes)
   kWrongType = 0x000B,      // WT: GET/INCR/DECR on a key holding a hash (written over RESP)
+  kLoading = 0x000C,        // LD: the server is loading its persistence folder; retry later
+  kWriteFailed = 0x000D,    // WF: a write refused: the append-only file cannot be written (fsync = always)
 };
 // "OK", "NOT_FOUND", ...; "UNKNOWN" for other values.
 std::string_view status_name(Status s) noexcept;

@@ -37,6 +37,11 @@ void encode_head(const ResponseHead& h, Buffer& out) {
     out.append(h.allow);
     out.append("\r\n");
   }
+  if (!h.retry_after.empty()) {
+    out.append("Retry-After: ");
+    out.append(h.retry_after);
+    out.append("\r\n");
+  }
   switch (h.connection) {
     case ConnectionHeader::kNone:
       break;

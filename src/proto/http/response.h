@@ -23,6 +23,7 @@ struct ResponseHead {
   std::string_view content_type;  // omitted when empty
   std::string_view allow;         // the Allow header of a 405; omitted when empty
   std::string_view date;          // an IMF-fixdate (format_date); omitted when empty
+  std::string_view retry_after;   // the Retry-After header (seconds) of a 503; omitted when empty
   ConnectionHeader connection = ConnectionHeader::kNone;
 };
 

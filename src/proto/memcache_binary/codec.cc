@@ -24,6 +24,8 @@ std::string_view status_message(Status s) noexcept {
       return "Out of memory";
     case Status::kNotSupported:
       return "Not supported: the key holds a hash (WRONGTYPE)";
+    case Status::kTemporaryFailure:
+      return "Temporary failure";
   }
   return "Unknown error";
 }

@@ -80,6 +80,9 @@ enum class Status : std::uint16_t {
   kUnknownCommand = 0x0081,
   kOutOfMemory = 0x0082,
   kNotSupported = 0x0083,  // Ferrite: a get/append/incr on a key holding a hash (Redis's WRONGTYPE)
+  // Ferrite: the daemon is loading its persistence folder, or a write is refused while the
+  // append-only file cannot be written (fsync = always); the client may retry later.
+  kTemporaryFailure = 0x0086,
 };
 
 // The text memcached puts in an error response's body (clients show it).

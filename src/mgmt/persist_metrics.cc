@@ -1,0 +1,55 @@
+#include "mgmt/persist_metrics.h"
+
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+
+namespace ferrite::mgmt {
+
+namespace {
+
+std::int64_t i64(std::uint64_t v) noexcept { return static_cast<std::int64_t>(v); }
+
+}  // namespace
+
+void write_aof_metrics(const persist::AofStats& s, engine::PromWriter& w) {
+  w.scalar("ferrite_aof_bytes_written_total", "counter",
+           "Bytes written to the append-only file's segments (records and segment headers).", i64(s.bytes_written));
+  w.scalar("ferrite_aof_records_total", "counter", "Records written to the append-only file.", i64(s.records));
+  w.scalar("ferrite_aof_ring_drops_total", "counter",
+           "Records dropped because a worker's ring was full (fsync everysec or no): the file is incomplete.",
+           i64(s.ring_drops));
+  w.scalar("ferrite_aof_slow_path_total", "counter",
+           "Records handed to the writer on the heap: larger than a quarter of the ring, or a full ring under "
+           "fsync always.",
+           i64(s.slow_path));
+  w.scalar("ferrite_aof_failures_total", "counter",
+           "Failed writes, fsyncs and segment creations of the append-only file (each retried).", i64(s.failures));
+  w.scalar("ferrite_aof_failing", "gauge", "1 while the last write or fsync failed and none succeeded since.",
+           s.failed ? 1 : 0);
+  w.scalar("ferrite_aof_incomplete", "gauge",
+           "1 once a record was dropped or an fsync failed under everysec: the next rewrite or snapshot repairs it.",
+           s.incomplete ? 1 : 0);
+  w.scalar("ferrite_aof_segment", "gauge", "The number of the segment being written.", i64(s.segment));
+  w.scalar("ferrite_aof_segment_bytes", "gauge", "The size of the segment being written.", i64(s.segment_bytes));
+  w.scalar("ferrite_aof_rotations_total", "counter", "Segments started after the first.", i64(s.rotations));
+
+  w.family("ferrite_aof_fsync_duration_seconds", "histogram", "Time each fdatasync of the append-only file took.");
+  std::int64_t cumulative = 0;
+  for (std::size_t b = 0; b < persist::kFsyncBuckets; ++b) {
+    cumulative += i64(s.fsync_buckets[b]);
+    char le[32];
+    std::size_t len = 4;
+    if (b + 1 == persist::kFsyncBuckets) {
+      std::memcpy(le, "+Inf", 4);
+    } else {
+      const auto r = std::to_chars(le, le + sizeof le, static_cast<double>(persist::kFsyncBucketsUs[b]) / 1e6);
+      len = static_cast<std::size_t>(r.ptr - le);
+    }
+    w.sample("ferrite_aof_fsync_duration_seconds_bucket", {{"le", {le, len}}}, cumulative);
+  }
+  w.sample("ferrite_aof_fsync_duration_seconds_sum", {}, static_cast<double>(s.fsync_us_sum) / 1e6);
+  w.sample("ferrite_aof_fsync_duration_seconds_count", {}, i64(s.fsyncs));
+}
+
+}  // namespace ferrite::mgmt

@@ -1,0 +1,72 @@
+// Loading the persistence folder at start (docs/persistence.md, "Recovery" and "In the worker"):
+// the workers already answer every keyed request with their protocol's "loading" answer; this
+// thread loads the folder with one applying thread per worker, logs its progress every 10%,
+// publishes it (INFO persistence's loading_progress), then starts the append-only file and lets
+// the workers serve. A folder recovery refuses (damage, a missing file, a manifest out of order)
+// fails the daemon with the file and offset, unless persist.load_damaged = yes.
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+
+#include "persist/recover.h"
+#include "server/daemon.h"
+
+namespace ferrite::server {
+
+void Daemon::recover_main() {
+  const std::string& dir = spec_.persist_dir;
+  log("info", "loading the persistence folder " + dir + " with " + std::to_string(spec_.workers) + " threads");
+  persist::RecoverOptions ro;
+  ro.threads = spec_.workers == 0 ? 1 : spec_.workers;
+  ro.truncate_torn_tail = true;
+  ro.load_up_to_damage = spec_.load_damaged;
+  int logged = 0;  // the last tenth logged
+  const persist::ProgressFn progress = [&](std::uint64_t done, std::uint64_t total) {
+    const std::uint64_t permille = total == 0 ? 1000 : done >= total ? 1000 : done * 1000 / total;
+    shared_.loading_permille.store(static_cast<std::uint32_t>(permille), std::memory_order_relaxed);
+    const int tenth = static_cast<int>(permille / 100);
+    if (tenth > logged) {
+      logged = tenth;
+      char line[96];
+      std::snprintf(line, sizeof line, "loading: %d%% (%" PRIu64 " of %" PRIu64 " bytes)", tenth * 10, done, total);
+      log("info", line);
+    }
+  };
+  const persist::RecoverResult r = persist::recover_folder(dir, ro, *store_, progress);
+  for (const std::string& w : r.warnings) {
+    std::string line = "loading " + dir;
+    line += ": ";
+    line += w;
+    log("warn", line);
+  }
+  if (!r.error.empty()) {
+    std::lock_guard<std::mutex> lock(failure_mutex_);
+    if (failure_.empty()) {
+      failure_ = "refusing to start: the persistence folder " + dir + " is damaged: " + r.error +
+                 " (check it with `ferritectl verify " + dir +
+                 "`; persist.load_damaged = yes loads what comes before the fault)";
+    }
+    failed_.store(true);
+    return;
+  }
+  char summary[192];
+  std::snprintf(summary, sizeof summary,
+                "loaded %" PRIu64 " records (%" PRIu64 " bytes) in %.3f s: %" PRIu64 " expired, %" PRIu64
+                " refused by the store, %" PRIu64 " before the last flush",
+                r.records_applied, r.bytes, r.seconds, r.records_expired, r.records_refused,
+                r.records_before_flush);
+  log("info", summary);
+  // The append-only file goes on in a new segment, after the ones just loaded.
+  if (aof_) {
+    if (std::string err = aof_->start(); !err.empty()) {
+      std::lock_guard<std::mutex> lock(failure_mutex_);
+      if (failure_.empty()) failure_ = err;
+      failed_.store(true);
+      return;
+    }
+  }
+  shared_.loading_permille.store(1000, std::memory_order_relaxed);
+  shared_.loading.store(false);
+}
+
+}  // namespace ferrite::server
