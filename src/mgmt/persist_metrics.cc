@@ -19,6 +19,10 @@ void write_aof_metrics(const persist::AofStats& s, engine::PromWriter& w) {
   w.scalar("ferrite_aof_ring_drops_total", "counter",
            "Records dropped because a worker's ring was full (fsync everysec or no): the file is incomplete.",
            i64(s.ring_drops));
+  w.scalar("ferrite_aof_ring_tombstones_total", "counter",
+           "Stores and touches written as a delete of their key because a worker's ring was full (fsync "
+           "everysec or no): after a restart those keys are missing, never older values.",
+           i64(s.ring_tombstones));
   w.scalar("ferrite_aof_slow_path_total", "counter",
            "Records handed to the writer on the heap: larger than a quarter of the ring, or a full ring under "
            "fsync always.",

@@ -152,7 +152,8 @@ void AofProducer::busy() noexcept {
   state_.fetch_and(kStampMask, std::memory_order_acq_rel);
 }
 
-std::size_t AofProducer::encode_into(char* out, store::MutationKind kind, const store::Item* item) const noexcept {
+std::size_t AofProducer::encode_into(char* out, store::MutationKind kind, const store::Item* item,
+                                     bool tombstone) const noexcept {
   Record r;
   switch (kind) {
     case store::MutationKind::kStore: {
@@ -174,7 +175,7 @@ std::size_t AofProducer::encode_into(char* out, store::MutationKind kind, const 
     case store::MutationKind::kDelete:
     case store::MutationKind::kEvict:
       r.type = RecordType::kDelete;
-      r.version = item->version();
+      r.version = tombstone ? 0 : item->version();  // 0: the key, whatever its version
       r.key = item->key();
       break;
     case store::MutationKind::kFlush:
@@ -199,24 +200,32 @@ void AofProducer::on_mutation(unsigned /*context_id*/, store::MutationKind kind,
   }
   // Taken under the key's bucket locks (the store calls in there): see "Order across workers".
   const std::uint64_t st = stamp();
-  const std::size_t entry = (kEntryHeader + size + 7) & ~std::size_t{7};
-  if (FERRITE_UNLIKELY(entry > max_entry_)) {
-    heap_push(st, item, kind, size);
+  const bool large = ((kEntryHeader + size + 7) & ~std::size_t{7}) > max_entry_;
+  if (FERRITE_LIKELY(!large) && FERRITE_LIKELY(push(st, kind, item, size))) return;
+  // Too large for the ring, or the ring is full under always (never dropped there: congested()
+  // says stop): the heap.
+  if ((large || writer_.fsync() == FsyncPolicy::kAlways) && heap_push(st, item, kind, size)) return;
+  // The ring is full (everysec, no), or the heap took nothing. A new value or deadline that
+  // cannot be written goes in as a delete of its key, when that small record fits: after a
+  // restart the key is then missing, never back with an older value (for a cache, a miss is
+  // safe and a stale hit is not).
+  if ((kind == store::MutationKind::kStore || kind == store::MutationKind::kTouch) &&
+      push(st, store::MutationKind::kDelete, item, delete_record_size(item->key_len()), true)) {
+    tombstones_.store(tombstones_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return;
   }
+  drop();
+}
+
+bool AofProducer::push(std::uint64_t st, store::MutationKind kind, const store::Item* item, std::size_t size,
+                       bool tombstone) noexcept {
+  const std::size_t entry = (kEntryHeader + size + 7) & ~std::size_t{7};
   std::size_t pos = head_ & mask_;
   std::size_t to_end = cap_ - pos;
   const std::size_t need = entry + (to_end < entry ? to_end : 0);
   if (cap_ - (head_ - tail_cache_) < need) {
     tail_cache_ = consumed_.load(std::memory_order_acquire);
-    if (cap_ - (head_ - tail_cache_) < need) {
-      if (writer_.fsync() == FsyncPolicy::kAlways) {
-        heap_push(st, item, kind, size);  // never dropped under always; congested() says stop
-      } else {
-        drop();
-      }
-      return;
-    }
+    if (cap_ - (head_ - tail_cache_) < need) return false;
   }
   if (to_end < entry) {  // pad to the ring's end; the entry starts at its beginning
     const auto pad = static_cast<std::uint32_t>(to_end) | kPadFlag;
@@ -230,24 +239,22 @@ void AofProducer::on_mutation(unsigned /*context_id*/, store::MutationKind kind,
   std::memcpy(e, &e32, 4);
   std::memcpy(e + 4, &r32, 4);
   std::memcpy(e + 8, &st, 8);
-  encode_into(e + kEntryHeader, kind, item);
+  encode_into(e + kEntryHeader, kind, item, tombstone);
   head_ += entry;
   ++accepted_;
   published_.store(head_, std::memory_order_release);
+  return true;
 }
 
 bool AofProducer::heap_empty() const noexcept {
   return heap_published_.load(std::memory_order_acquire) == heap_taken_.load(std::memory_order_acquire);
 }
 
-void AofProducer::heap_push(std::uint64_t st, const store::Item* item, store::MutationKind kind,
+bool AofProducer::heap_push(std::uint64_t st, const store::Item* item, store::MutationKind kind,
                             std::size_t size) noexcept {
   HeapRecord* slot = heap_.claim();
   char* bytes = slot != nullptr ? new (std::nothrow) char[size] : nullptr;
-  if (bytes == nullptr) {
-    drop();
-    return;
-  }
+  if (bytes == nullptr) return false;
   encode_into(bytes, kind, item);
   slot->stamp = st;
   slot->bytes = bytes;
@@ -256,6 +263,7 @@ void AofProducer::heap_push(std::uint64_t st, const store::Item* item, store::Mu
   heap_published_.store(heap_published_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   slow_.store(slow_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   ++accepted_;
+  return true;
 }
 
 void AofProducer::drop() noexcept {
@@ -380,6 +388,7 @@ AofStats AofWriter::stats() const noexcept {
   for (const auto& p : producers_) {
     s.ring_drops += p->drops();
     s.slow_path += p->slow_path();
+    s.ring_tombstones += p->tombstones();
   }
   s.failures = m.failures.load(std::memory_order_relaxed);
   s.failed = failure() != nullptr;

@@ -62,6 +62,7 @@ struct AofStats {
   std::uint64_t fsync_us_sum = 0;
   std::uint64_t fsync_buckets[kFsyncBuckets] = {};  // per bucket (not cumulative)
   std::uint64_t ring_drops = 0;     // records dropped on a full ring (everysec/no): the AOF is incomplete
+  std::uint64_t ring_tombstones = 0;  // stores and touches written as a delete of their key (a full ring)
   std::uint64_t slow_path = 0;      // records handed over on the heap (large, or a full ring under always)
   std::uint64_t failures = 0;       // failed writes, fsyncs, segment creations
   bool failed = false;              // the last attempt failed and none succeeded since
@@ -108,6 +109,7 @@ class AofProducer final : public store::MutationObserver, public Durability, pub
   unsigned worker() const noexcept { return worker_; }
   std::uint64_t drops() const noexcept { return drops_.load(std::memory_order_relaxed); }
   std::uint64_t slow_path() const noexcept { return slow_.load(std::memory_order_relaxed); }
+  std::uint64_t tombstones() const noexcept { return tombstones_.load(std::memory_order_relaxed); }
 
  private:
   friend class AofWriter;
@@ -124,9 +126,16 @@ class AofProducer final : public store::MutationObserver, public Durability, pub
 
   std::uint64_t stamp() const noexcept;
   void drop() noexcept;
+  // Puts the record in the ring; false (nothing written) when it has no room for it. A
+  // `tombstone` is a kDelete of the item's key with version 0 (whatever its version).
+  bool push(std::uint64_t stamp, store::MutationKind kind, const store::Item* item, std::size_t size,
+            bool tombstone = false) noexcept;
   bool heap_empty() const noexcept;
-  void heap_push(std::uint64_t stamp, const store::Item* item, store::MutationKind kind, std::size_t size) noexcept;
-  std::size_t encode_into(char* out, store::MutationKind kind, const store::Item* item) const noexcept;
+  // Hands the record over on the heap; false (nothing handed over) when the heap ring is full
+  // or the allocation failed.
+  bool heap_push(std::uint64_t stamp, const store::Item* item, store::MutationKind kind, std::size_t size) noexcept;
+  std::size_t encode_into(char* out, store::MutationKind kind, const store::Item* item,
+                          bool tombstone = false) const noexcept;
 
   AofWriter& writer_;
   const unsigned worker_;
@@ -140,6 +149,7 @@ class AofProducer final : public store::MutationObserver, public Durability, pub
   std::uint64_t accepted_ = 0;              // records handed over (written())
   std::atomic<std::uint64_t> drops_{0};
   std::atomic<std::uint64_t> slow_{0};
+  std::atomic<std::uint64_t> tombstones_{0};
   alignas(64) std::atomic<std::uint64_t> published_{0};  // head_ as the writer may read it
   alignas(64) std::atomic<std::uint64_t> consumed_{0};   // bytes the writer took
   // The watermark: bit 63 = idle; the rest: every future record of this worker has a stamp >= it.

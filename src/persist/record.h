@@ -10,7 +10,8 @@
 //
 //   kSet     u8 item type (0 string, 1 hash), u8 0, u16 key length, u32 flags, u64 version,
 //            u64 deadline (Unix ms, 0 = never), u32 value length, the key, the value
-//   kDelete  u64 version (of the item removed), u16 key length, the key
+//   kDelete  u64 version (of the item removed; 0: the key, whatever its version), u16 key
+//            length, the key
 //   kTouch   u64 version (of the item touched), u64 deadline (Unix ms, 0 = never), u16 key
 //            length, the key
 //   kFlush   u64 at (Unix ms: items stored before it are gone from then on; = now for a plain

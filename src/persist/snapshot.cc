@@ -581,8 +581,11 @@ ApplyOutcome TailApplier::apply(const Record& r) {
     }
     case RecordType::kDelete:
     case RecordType::kTouch: {
+      // A delete of version 0 is for the key whatever its version (the append-only file's
+      // tombstone for a store it had no room for).
       const auto it = version_.find(std::string(r.key));
-      if (it != version_.end() ? it->second != r.version : flushed_) return ApplyOutcome::kStale;
+      const bool any = r.type == RecordType::kDelete && r.version == 0;
+      if (!any && (it != version_.end() ? it->second != r.version : flushed_)) return ApplyOutcome::kStale;
       const ApplyOutcome out = apply_snapshot_record(ctx_, parts_, r, now_unix_ms_);
       if (r.type == RecordType::kDelete || out == ApplyOutcome::kExpired) version_[std::string(r.key)] = 0;
       return out;

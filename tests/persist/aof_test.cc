@@ -107,6 +107,10 @@ std::map<std::string, Replayed> replay(const std::vector<Record>& records) {
         break;
       case RecordType::kDelete: {
         auto it = m.find(std::string(r.key));
+        if (r.version == 0) {  // a tombstone: the key, whatever its version, present or not
+          if (it != m.end()) m.erase(it);
+          break;
+        }
         EXPECT_NE(it, m.end()) << "delete of an absent key " << r.key;
         if (it != m.end()) {
           EXPECT_EQ(it->second.version, r.version) << "delete of another version of " << r.key;
@@ -442,6 +446,46 @@ TEST(Aof, FullRingUnderEverysecDropsAndCounts) {
   ASSERT_TRUE(eventually([&] { return !w.producer(0).congested(); }));
   w.stop();
   EXPECT_EQ(read_folder(dir.path()).records.size(), w.producer(0).written());
+  ctx->set_observer(nullptr);
+}
+
+TEST(Aof, FullRingUnderEverysecWritesADeleteForAStoreThatDoesNotFit) {
+  // A store that finds the ring full is written as a delete of its key (version 0), when that
+  // fits: replayed, the key is gone, never back with the value it had before.
+  TempDir dir;
+  store::Store s(store_config(1));
+  AofOptions o = options(dir.path(), 1);
+  o.ring_bytes = 64 << 10;
+  AofWriter w(o, s);  // not started: nothing drains the ring
+  auto ctx = s.attach();
+  ctx->set_observer(&w.producer(0));
+  ctx->set_now(s.now_ms());
+  ASSERT_EQ(ctx->set("victim", "old").status, store::Status::kOk);
+  // Values of 4000 bytes fill the ring until one no longer fits (the room left is under 4 KB).
+  int i = 0;
+  while (w.stats().ring_tombstones == 0 && i < 100) {
+    ASSERT_EQ(ctx->set(k_of(i++), std::string(4000, 'v')).status, store::Status::kOk);
+  }
+  const std::uint64_t filler_tombstones = w.stats().ring_tombstones;
+  ASSERT_EQ(filler_tombstones, 1u);  // the last filler went in as its delete
+  ASSERT_EQ(ctx->set("victim", std::string(4000, 'n')).status, store::Status::kOk);
+  AofStats st = w.stats();
+  EXPECT_EQ(st.ring_tombstones, 2u);
+  EXPECT_EQ(st.ring_drops, 0u);
+  EXPECT_FALSE(st.incomplete);
+  ASSERT_EQ(w.start(), "");
+  ASSERT_TRUE(eventually([&] { return !w.producer(0).congested(); }));
+  w.stop();
+  const Folder f = read_folder(dir.path());
+  ASSERT_FALSE(f.records.empty());
+  const Record& last = f.records.back();
+  EXPECT_EQ(last.type, RecordType::kDelete);
+  EXPECT_EQ(last.key, "victim");
+  EXPECT_EQ(last.version, 0u);
+  const auto state = replay(f.records);
+  EXPECT_EQ(state.count("victim"), 0u);
+  EXPECT_EQ(state.count(k_of(i - 1)), 0u);  // the filler that did not fit: gone too
+  EXPECT_EQ(state.count(k_of(0)), 1u);
   ctx->set_observer(nullptr);
 }
 

@@ -309,6 +309,18 @@ TEST(Config, MaxItemSizeIsAtMostAQuarterOfMemory) {
                                      "(\"8MiB\"); expected at most 2MiB"});
 }
 
+TEST(Config, PersistModesWithSnapshotsAreRefusedUntilTheDaemonTakesThem) {
+  ServerConfig c;
+  EXPECT_EQ(resolve(with({{"persist.mode", "aof"}}), &c), std::vector<std::string>{});
+  EXPECT_TRUE(c.persist.aof());
+  for (const char* mode : {"snapshot", "both"}) {
+    const auto errors = resolve(with({{"persist.mode", mode}}), &c);
+    ASSERT_EQ(errors.size(), 1u) << mode;
+    EXPECT_EQ(errors[0], std::string("persist.mode: \"") + mode +
+                             "\": this version does not take snapshots yet (docs/persistence.md); use \"aof\"");
+  }
+}
+
 TEST(Config, WorkersDefaultToTheAvailableCpus) {
   ServerConfig c;
   ASSERT_EQ(resolve(ConfigValues(), &c, {2, 5, 7}), std::vector<std::string>{});
