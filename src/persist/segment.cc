@@ -1,9 +1,9 @@
 #include "persist/segment.h"
 
-#include <cstdio>
 #include <cstring>
 
 #include "persist/crc32c.h"
+#include "persist/file_name.h"
 
 namespace ferrite::persist {
 namespace {
@@ -14,28 +14,9 @@ std::uint32_t header_crc(const char* h) noexcept {
 
 }  // namespace
 
-std::string segment_file_name(std::uint64_t seq) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "aof-%010llu.seg", static_cast<unsigned long long>(seq));
-  return buf;
-}
+std::string segment_file_name(std::uint64_t seq) { return numbered_file_name("aof-", seq, ".seg"); }
 
-std::uint64_t segment_seq_of(std::string_view name) noexcept {
-  constexpr std::string_view kPrefix = "aof-", kSuffix = ".seg";
-  if (name.size() < kPrefix.size() + 10 + kSuffix.size() || name.substr(0, 4) != kPrefix ||
-      name.substr(name.size() - 4) != kSuffix) {
-    return 0;
-  }
-  const std::string_view digits = name.substr(4, name.size() - 8);
-  if (digits.size() > 19) return 0;
-  std::uint64_t v = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return 0;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  // Only the canonical spelling names a segment (no second name for the same number).
-  return segment_file_name(v) == name ? v : 0;
-}
+std::uint64_t segment_seq_of(std::string_view name) noexcept { return numbered_file_seq(name, "aof-", ".seg"); }
 
 void encode_segment_header(const SegmentHeader& h, char out[kSegmentHeader]) noexcept {
   std::memcpy(out, kSegmentMagic.data(), 8);

@@ -1,9 +1,9 @@
 #include "persist/snapshot_format.h"
 
-#include <cstdio>
 #include <cstring>
 
 #include "persist/crc32c.h"
+#include "persist/file_name.h"
 
 namespace ferrite::persist {
 namespace {
@@ -31,27 +31,9 @@ bool all_zero(const char* p, std::size_t n) noexcept {
 
 }  // namespace
 
-std::string snapshot_file_name(std::uint64_t seq) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "snap-%010llu.fsnap", static_cast<unsigned long long>(seq));
-  return buf;
-}
+std::string snapshot_file_name(std::uint64_t seq) { return numbered_file_name("snap-", seq, ".fsnap"); }
 
-std::uint64_t snapshot_seq_of(std::string_view name) noexcept {
-  constexpr std::string_view kPrefix = "snap-", kSuffix = ".fsnap";
-  if (name.size() < kPrefix.size() + 10 + kSuffix.size() || name.substr(0, kPrefix.size()) != kPrefix ||
-      name.substr(name.size() - kSuffix.size()) != kSuffix) {
-    return 0;
-  }
-  const std::string_view digits = name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
-  if (digits.size() > 19) return 0;
-  std::uint64_t v = 0;
-  for (const char c : digits) {
-    if (c < '0' || c > '9') return 0;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return snapshot_file_name(v) == name ? v : 0;
-}
+std::uint64_t snapshot_seq_of(std::string_view name) noexcept { return numbered_file_seq(name, "snap-", ".fsnap"); }
 
 void encode_snapshot_header(const SnapshotHeader& h, char out[kSnapshotHeader]) noexcept {
   std::memcpy(out, kSnapshotMagic.data(), 8);
