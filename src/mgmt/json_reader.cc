@@ -55,9 +55,12 @@ std::string JsonValue::as_string() const {
   if (v_->is_number_unsigned()) return std::to_string(v_->get<std::uint64_t>());
   if (v_->is_number_integer()) return std::to_string(v_->get<std::int64_t>());
   if (v_->is_number_float()) {
-    // The shortest form that reads back the same, as JsonWriter writes doubles.
+    // The shortest form that reads back the same, as JsonWriter writes doubles; but negative
+    // zero, whose shortest form "-0" reads back as the integer 0, keeps its sign as "-0.0".
+    const double d = v_->get<double>();
+    if (d == 0 && std::signbit(d)) return "-0.0";
     char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v_->get<double>());
+    const auto r = std::to_chars(buf, buf + sizeof buf, d);
     return std::string(buf, r.ptr);
   }
   return "";
