@@ -118,7 +118,7 @@ struct Writers {
 
 void snapshot_under_writers(unsigned partitions) {
   TempDir dir;
-  ASSERT_FALSE(dir.path.empty());
+  ASSERT_FALSE(dir.path().empty());
   store::Partitions src(test_config(), partitions);
   const int items = sanitized() ? 20'000 : 200'000;
   {
@@ -150,7 +150,7 @@ void snapshot_under_writers(unsigned partitions) {
   // Let the writers get going before the walk starts.
   for (int i = 0; i < 2000 && w.ops.load() < 10'000; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const std::uint64_t ops_before = w.ops.load();
-  const SnapshotResult r = write_snapshot(src, &tail, dir.path, 1, opt);
+  const SnapshotResult r = write_snapshot(src, &tail, dir.path(), 1, opt);
   ASSERT_EQ(r.error, "");
   EXPECT_GT(w.ops_at_walk_end.load(), ops_before) << "no write overlapped the walk";
   EXPECT_GT(r.tail_records, 0u);

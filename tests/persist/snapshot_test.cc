@@ -133,7 +133,7 @@ TEST(SnapshotFormat, HeadersRoundTrip) {
 
 TEST(Snapshot, RoundTripStringsHashesFlagsDeadlines) {
   TempDir dir;
-  ASSERT_FALSE(dir.path.empty());
+  ASSERT_FALSE(dir.path().empty());
   store::Partitions src(test_config(), 2);
   fill(src, 5000);
   const testing::Dump want = dump(src);
@@ -141,9 +141,9 @@ TEST(Snapshot, RoundTripStringsHashesFlagsDeadlines) {
 
   SnapshotOptions opt;
   opt.block_bytes = 64 << 10;  // many blocks
-  const SnapshotResult w = write_snapshot(src, nullptr, dir.path, 3, opt);
+  const SnapshotResult w = write_snapshot(src, nullptr, dir.path(), 3, opt);
   ASSERT_EQ(w.error, "");
-  EXPECT_EQ(w.path, dir.path + "/snap-0000000003.fsnap");
+  EXPECT_EQ(w.path, dir.path() + "/snap-0000000003.fsnap");
   EXPECT_EQ(w.items, 5000u);
   EXPECT_EQ(w.tail_records, 0u);
   EXPECT_GT(w.blocks, 10u);
@@ -192,7 +192,7 @@ TEST(Snapshot, ExpiredItemsAreSkipped) {
     ctx.quiescent();
     ctx.offline();
   }
-  const SnapshotResult w = write_snapshot(src, nullptr, dir.path, 1);
+  const SnapshotResult w = write_snapshot(src, nullptr, dir.path(), 1);
   ASSERT_EQ(w.error, "");
   store::Partitions dst(test_config(), 1);
   // Loaded as if ten minutes later: the even keys' deadlines passed while "down".
@@ -210,7 +210,7 @@ TEST(Snapshot, ExpiredItemsAreSkipped) {
 TEST(Snapshot, EmptyStore) {
   TempDir dir;
   store::Partitions src(test_config(), 1);
-  const SnapshotResult w = write_snapshot(src, nullptr, dir.path, 9);
+  const SnapshotResult w = write_snapshot(src, nullptr, dir.path(), 9);
   ASSERT_EQ(w.error, "");
   EXPECT_EQ(w.blocks, 0u);
   const VerifyResult v = verify_snapshot(w.path);
@@ -252,7 +252,7 @@ std::string small_snapshot(const TempDir& dir) {
     t.join();
   };
   opt.on_walked_arg = &hook;
-  const SnapshotResult w = write_snapshot(src, &tail, dir.path, 5, opt);
+  const SnapshotResult w = write_snapshot(src, &tail, dir.path(), 5, opt);
   EXPECT_EQ(w.error, "");
   EXPECT_EQ(w.tail_records, 251u);
   store::Partitions dst(test_config(), 1);
@@ -281,7 +281,7 @@ TEST(Snapshot, EverySampledBitFlipIsRefused) {
   }
   EXPECT_EQ(accepted, 0u);
   // The loader refuses them too, naming the file and an offset.
-  const std::string path = dir.path + "/flipped.fsnap";
+  const std::string path = dir.path() + "/flipped.fsnap";
   for (int t = 0; t < 40; ++t) {
     const std::size_t bit = rng() % (good.size() * 8);
     bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
@@ -309,12 +309,12 @@ TEST(Snapshot, EveryTruncationIsRefused) {
   EXPECT_EQ(accepted, 0u);
   // Bytes appended after the footer are refused too.
   EXPECT_FALSE(verify_snapshot_bytes(good + std::string(40, '\0')).ok);
-  const std::string path = dir.path + "/cut.fsnap";
+  const std::string path = dir.path() + "/cut.fsnap";
   write_file(path, good.substr(0, good.size() - 1));
   store::Partitions dst(test_config(), 1);
   const LoadResult l = load_snapshot(path, dst);
   EXPECT_NE(l.error.find("no snapshot footer"), std::string::npos) << l.error;
-  EXPECT_FALSE(verify_snapshot(dir.path + "/absent.fsnap").ok);
+  EXPECT_FALSE(verify_snapshot(dir.path() + "/absent.fsnap").ok);
 }
 
 // A tail ring too small for what the workers write: the snapshot fails, says why, and leaves no
@@ -342,13 +342,13 @@ TEST(Snapshot, TailOverflowFailsTheSnapshot) {
     t.join();
   };
   opt.on_walked_arg = &hook;
-  const SnapshotResult w = write_snapshot(src, &tail, dir.path, 2, opt);
+  const SnapshotResult w = write_snapshot(src, &tail, dir.path(), 2, opt);
   EXPECT_NE(w.error.find("mutations could not be captured"), std::string::npos) << w.error;
-  EXPECT_FALSE(std::filesystem::exists(dir.path + "/" + snapshot_file_name(2)));
-  EXPECT_FALSE(std::filesystem::exists(dir.path + "/" + snapshot_file_name(2) + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/" + snapshot_file_name(2)));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/" + snapshot_file_name(2) + ".tmp"));
   // The next snapshot with room works.
   SnapshotTail roomy(src.at(0), 1);
-  EXPECT_EQ(write_snapshot(src, &roomy, dir.path, 3).error, "");
+  EXPECT_EQ(write_snapshot(src, &roomy, dir.path(), 3).error, "");
 }
 
 // The tail's ordering rules: a store always applies; a delete or touch applies only to the

@@ -16,6 +16,8 @@
 
 #include "store/partitions.h"
 
+#include "persist_test_util.h"
+
 namespace ferrite::persist::testing {
 
 // prefix + decimal n (not `"prefix" + std::to_string(n)`: GCC 12 reports a false -Wrestrict
@@ -25,21 +27,6 @@ inline std::string key_n(std::string_view prefix, unsigned long long n) {
   s += std::to_string(n);
   return s;
 }
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/ferrite-snap-XXXXXX";
-    const char* d = mkdtemp(tmpl);
-    if (d != nullptr) path = d;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path.empty()) std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string path;
-};
 
 struct Entry {
   int type = 0;
