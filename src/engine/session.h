@@ -24,6 +24,8 @@
 #include "core/buffer.h"
 #include "core/compiler.h"
 #include "core/durability.h"
+#include "core/loop_hook.h"
+#include "core/persist_control.h"
 #include "core/net.h"
 #include "engine/conn_registry.h"
 #include "engine/control.h"
@@ -216,6 +218,9 @@ struct Shared {
   // Whether the append-only file is on ([persist] mode aof or both), for INFO persistence; set by
   // the server before the workers start.
   bool aof_enabled = false;
+  // The snapshot thread (SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, INFO persistence), or null with
+  // persist.mode = off; set by the server before the workers start.
+  PersistControl* persist = nullptr;
 };
 
 // Why a request is not run: the answer a session gives instead (Exec::gate). Every protocol maps
@@ -252,6 +257,9 @@ struct Exec {
   // The worker's durability (src/persist's append-only file behind core/durability.h), or null
   // without persistence.
   Durability* durability = nullptr;
+  // The worker's loop hook (the append-only file's order watermark), or null: a request that
+  // blocks its worker (SAVE) tells it the worker is idle meanwhile (wait_off_loop).
+  LoopHook* loop_hook = nullptr;
   // Set by the worker before each feed (and datagram): requests may be refused (loading, or
   // writes while the append-only file fails under fsync = always). A session tests this one byte
   // per request and asks gate() only when it is set.
@@ -278,6 +286,20 @@ struct Exec {
     loading = shared.loading.load(std::memory_order_relaxed);
     writes_failed = durability != nullptr && durability->wait_for_disk() && durability->failed();
     gated = loading || writes_failed;
+  }
+
+  // Runs `wait` (which blocks: SAVE waiting for its snapshot) with this worker out of the loop:
+  // its store context offline (grace periods go on without it), its loop hook idle (the
+  // append-only file's order does not wait for it); the store clock is read again after.
+  template <typename Fn>
+  auto wait_off_loop(Fn&& wait) {
+    ctx.offline();
+    if (loop_hook != nullptr) loop_hook->idle();
+    auto result = wait();
+    if (loop_hook != nullptr) loop_hook->busy();
+    ctx.online();
+    ctx.set_now(shared.store->now_ms());
+    return result;
   }
 
   store::Partitions& store() const noexcept { return *shared.store; }

@@ -61,12 +61,16 @@ Worker::Worker(Shared& shared, const WorkerOptions& options, const Services& ser
   ctx_ = std::make_unique<store::PartitionedContext>(*shared_.store, options_.partition);
   ctx_->set_now(shared_.store->now_ms());
   if (options_.observer != nullptr) ctx_->set_observer(options_.observer);
+  if (options_.observer_of) {
+    for (unsigned p = 0; p < shared_.store->count(); ++p) ctx_->set_observer(p, options_.observer_of(p));
+  }
   if (options_.handover != nullptr && options_.handover->partitions() > 1 && options_.polling == Polling::kBusy) {
     handover_ = options_.handover;
   }
   burst_keys_.resize(kEventsPerPoll);
   burst_key_.resize(kEventsPerPoll);
   exec_ = std::make_unique<Exec>(Exec{shared_, *ctx_, stats_, options_.id, options_.control});
+  exec_->loop_hook = options_.loop_hook;
   datagram_handlers_.resize(options_.services.size());
   for (std::size_t tag = 0; tag < options_.services.size(); ++tag) {
     const Services::DatagramFactory make = services_.datagram(options_.services[tag]);

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -77,6 +78,8 @@ struct WorkerOptions {
   // (every mutation it makes), and a hook told of each loop turn and of each sleep (the
   // append-only file's order watermark).
   store::MutationObserver* observer = nullptr;
+  // Or one observer per partition (persist.mode = snapshot: the snapshot tail's), when set.
+  std::function<store::MutationObserver*(unsigned partition)> observer_of;
   LoopHook* loop_hook = nullptr;
   // The worker's durability (the append-only file's per-worker side, core/durability.h); null
   // without persistence. With one whose wait_for_disk() is set (fsync = always), the replies of

@@ -29,6 +29,8 @@ enum CommandId : std::size_t {
   kSlowlog,
   kFlush,
   kShutdown,
+  kSave,
+  kPersistence,
   kEvents,
   kCommandCount,
 };
@@ -59,6 +61,14 @@ constexpr std::array<CommandInfo, kCommandCount> kCommands{{
      1},
     {"/flush", "", "Removes every item (flush_all), now.", 0, 0},
     {"/shutdown", "", "Stops ferrited: workers finish what they owe, then it exits 0.", 0, 0},
+    {"/save", "",
+     "Starts a snapshot in the background (BGSAVE; with the append-only file, its rewrite); /persistence "
+     "says when it is written.",
+     0, 0},
+    {"/persistence", "",
+     "The snapshots' state: in progress, the last one's time, duration, size, items and status, counts, "
+     "changes since.",
+     0, 0},
     {"/events", "[BACKLOG]",
      "Streams events, one JSON object per line, until the client closes: slow requests, refused "
      "connections, eviction storms, failed writes, config changes (after the last BACKLOG kept ones).",
@@ -239,6 +249,10 @@ std::string Plane::dispatch(std::size_t command, Args args, JsonWriter& w) {
       return flush(w);
     case kShutdown:
       return shutdown(w);
+    case kSave:
+      return save(w);
+    case kPersistence:
+      return persistence(w);
     default:
       break;
   }
@@ -346,6 +360,53 @@ std::string Plane::flush(JsonWriter& w) {
   if (shared_.store != nullptr) w.field("items", shared_.store->stats().items);
   w.end_object();
   log_.write(LogLine(Level::kInfo, "mgmt", unix_ms()).kv("event", "flush"));
+  return "";
+}
+
+namespace {
+
+void write_save_status(const SaveStatus& st, JsonWriter& w) {
+  w.field("snapshots", st.snapshots);
+  w.field("aof", st.aof);
+  w.field("in_progress", st.in_progress);
+  w.field("rewrite_scheduled", st.rewrite_scheduled);
+  w.field("last_save_unix_ms", st.last_save_unix_ms);
+  w.field("last_ok", st.last_ok);
+  w.field("last_error", st.last_error);
+  w.field("last_duration_ms", st.last_duration_ms);
+  w.field("last_bytes", st.last_bytes);
+  w.field("last_items", st.last_items);
+  w.field("saves", st.saves);
+  w.field("failures", st.failures);
+  w.field("changes_since_save", st.changes_since_save);
+}
+
+constexpr std::string_view kPersistOff = "persistence is off (persist.mode = off): there is no folder to save to";
+
+}  // namespace
+
+std::string Plane::save(JsonWriter& w) {
+  PersistControl* p = shared_.persist;
+  if (p == nullptr) return std::string("/save: ") + std::string(kPersistOff);
+  const std::string err = p->start_save();
+  // One under way already: the caller waits for it as for its own (it began before this request,
+  // so ferritectl save asks again once it ended).
+  const bool running = err == "Background save already in progress";
+  if (!err.empty() && !running) return "/save: " + err;
+  w.begin_object();
+  w.field("started", err.empty());
+  write_save_status(p->status(), w);
+  w.end_object();
+  log_.write(LogLine(Level::kInfo, "mgmt", unix_ms()).kv("event", "save").kv("started", err.empty() ? "true" : "false"));
+  return "";
+}
+
+std::string Plane::persistence(JsonWriter& w) {
+  PersistControl* p = shared_.persist;
+  if (p == nullptr) return std::string("/persistence: ") + std::string(kPersistOff);
+  w.begin_object();
+  write_save_status(p->status(), w);
+  w.end_object();
   return "";
 }
 

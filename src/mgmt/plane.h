@@ -102,6 +102,8 @@ class Plane {
   std::string slowlog(Args args, JsonWriter& w);
   std::string flush(JsonWriter& w);
   std::string shutdown(JsonWriter& w);
+  std::string save(JsonWriter& w);
+  std::string persistence(JsonWriter& w);
 
   engine::Shared& shared_;
   PlaneOptions options_;

@@ -366,12 +366,6 @@ std::vector<std::string> resolve_config(const ConfigValues& values, std::span<co
   pe.cold_dir = values.get(Key::kPersistColdDir);
   pe.cold_interval_s = number(Key::kPersistColdInterval);
   pe.load_damaged = choice(Key::kPersistLoadDamaged) == 1;
-  if (pe.snapshots()) {
-    // Declared so that configuration files can name them; refused until the daemon takes
-    // snapshots (docs/persistence.md), rather than accepted and quietly not done.
-    errors.push_back("persist.mode: " + quote(values.get(Key::kPersistMode)) +
-                     ": this version does not take snapshots yet (docs/persistence.md); use \"aof\"");
-  }
   if (pe.mode != PersistMode::kOff && pe.dir.empty()) {
     errors.push_back("persist.dir: \"\" with persist.mode = " + quote(values.get(Key::kPersistMode)) +
                      "; expected the persistence folder");

@@ -83,7 +83,11 @@ Daemon::Daemon(const DaemonSpec& spec, const engine::Services& services, engine:
   store::StoreConfig sc = spec_.store;
   // Every worker attaches to every partition; recovery's threads (one per worker) too, while the
   // workers wait.
-  sc.max_contexts = spec_.workers * (spec_.recover ? 2 : 1);
+  // The snapshot thread attaches one more for its walk (and loading a base snapshot at start
+  // takes up to 8 threads, recovery's appliers after them).
+  unsigned contexts = spec_.workers + (spec_.snapshots ? 1 : 0);
+  if (spec_.recover) contexts += std::max(spec_.workers, 8u);
+  sc.max_contexts = std::min(contexts, 64u);
   const PartitionPlan plan = plan_partitions(spec_.workers, spec_.partitions, spec_.cpus);
   store_ = std::make_unique<store::Partitions>(sc, plan.count, plan.node);
   partition_of_worker_ = plan.of_worker;
@@ -102,6 +106,20 @@ Daemon::Daemon(const DaemonSpec& spec, const engine::Services& services, engine:
     ao.workers = spec_.workers;
     aof_ = std::make_unique<persist::AofWriter>(ao, store_->at(0));  // the partitions share one clock
     shared_.aof_enabled = true;
+  }
+  if (spec_.snapshots) {
+    persist::SnapshotterOptions so = spec_.snapshot_options;
+    so.dir = spec_.persist_dir;
+    // Changes since the last snapshot: stores and deletes of every worker (INFO's
+    // rdb_changes_since_last_save, persist.snapshot_changes).
+    so.mutations = [this] {
+      const store::StoreStats st = store_->stats();
+      return static_cast<std::uint64_t>(st.sets + st.delete_hits + st.incr_hits + st.touch_hits);
+    };
+    so.log = [this](const char* level, const std::string& line) { log(level, line); };
+    if (!aof_) tail_ = std::make_unique<persist::SnapshotTail>(store_->at(0), store_->count());
+    snapshotter_ = std::make_unique<persist::Snapshotter>(so, *store_, aof_.get(), tail_.get());
+    shared_.persist = snapshotter_.get();
   }
   conns_ = std::make_unique<engine::ConnRegistry>(spec_.workers);
   shared_.conns = conns_.get();
@@ -176,6 +194,9 @@ void Daemon::start() {
   if (aof_ && !recovering) {
     if (std::string err = aof_->start(); !err.empty()) throw std::runtime_error(err);
   }
+  if (!recovering) {
+    if (std::string err = start_snapshotter(); !err.empty()) throw std::runtime_error(err);
+  }
   for (unsigned w = 0; w < spec_.workers; ++w) threads_.emplace_back([this, w] { worker_main(w); });
   while (ready_.load() < spec_.workers && !failed_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (failed_.load()) {
@@ -207,6 +228,8 @@ void Daemon::worker_main(unsigned id) {
       opts.observer = &aof_->producer(id);
       opts.loop_hook = &aof_->producer(id);
       opts.durability = &aof_->durability(id);  // replies parked under fsync = always
+    } else if (tail_) {
+      opts.observer_of = [this](unsigned p) { return tail_->observer(p); };
     }
     for (std::size_t li = 0; li < spec_.listeners.size(); ++li) {
       opts.services.push_back(spec_.listeners[li].service);
@@ -252,12 +275,20 @@ std::string Daemon::failure() const {
   return failure_;
 }
 
-void Daemon::stop() {
+std::string Daemon::start_snapshotter() {
+  if (!snapshotter_) return "";
+  return snapshotter_->start();
+}
+
+void Daemon::stop(bool final_snapshot) {
   if (recovery_.joinable()) recovery_.join();  // a load is not cut short: it ends first
   stop_.store(true);
   for (std::thread& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  // The workers are gone: a last snapshot is the store as they left it (never after a failed
+  // start or load: the store may hold part of the folder).
+  if (snapshotter_) snapshotter_->stop(final_snapshot && !failed_.load());
   // Every record the workers handed over is written and synced (a failing disk is given 10 s).
   if (aof_) aof_->stop();
 }

@@ -16,6 +16,8 @@
 #include "server/dpdk_plane.h"
 #include "engine/handover.h"
 #include "persist/aof.h"
+#include "persist/snapshot_tail.h"
+#include "persist/snapshotter.h"
 #include "store/partitions.h"
 
 namespace ferrite::server {
@@ -53,6 +55,11 @@ struct DaemonSpec {
   bool recover = false;
   std::string persist_dir;
   bool load_damaged = false;
+  // persist.mode != off: the snapshot thread (persist/snapshotter.h: SAVE, BGSAVE, BGREWRITEAOF,
+  // the AOF's rewrites); with snapshot or both (snapshots.scheduled) also on its schedule and at
+  // a graceful stop. Its dir is persist_dir; its mutations counter is set by the daemon.
+  bool snapshots = false;
+  persist::SnapshotterOptions snapshot_options;
   void (*log)(const char* level, const std::string& message) = nullptr;
 };
 
@@ -70,8 +77,10 @@ class Daemon {
   std::string bound_addresses() const;
   // What the DPDK plane runs on ("" without one).
   std::string dpdk_description() const { return dpdk_ ? dpdk_->describe() : std::string(); }
-  // Stops accepting, lets the workers send what they owe, joins them.
-  void stop();
+  // Stops accepting, lets the workers send what they owe, joins them; then, when
+  // `final_snapshot` (a graceful stop: SIGTERM, ferritectl shutdown) and persist.mode is snapshot
+  // or both, takes a last snapshot so the next start is warm; then stops the append-only file.
+  void stop(bool final_snapshot = false);
 
   // Set when a worker died (its error); the daemon should then stop.
   bool failed() const noexcept { return failed_.load(); }
@@ -82,6 +91,8 @@ class Daemon {
   store::Partitions& store() noexcept { return *store_; }
   // The append-only file (null unless spec.aof): each worker's Durability is aof()->durability(i).
   persist::AofWriter* aof() noexcept { return aof_.get(); }
+  // The snapshot thread (null with persist.mode = off).
+  persist::Snapshotter* snapshotter() noexcept { return snapshotter_.get(); }
   // Worker -> its home partition.
   unsigned partition_of_worker(unsigned w) const noexcept { return partition_of_worker_[w]; }
 
@@ -94,6 +105,10 @@ class Daemon {
   std::unique_ptr<DpdkPlane> dpdk_;
   std::unique_ptr<store::Partitions> store_;
   std::unique_ptr<persist::AofWriter> aof_;  // destroyed after the workers stopped (stop())
+  std::unique_ptr<persist::SnapshotTail> tail_;  // persist.mode = snapshot: the workers' observer
+  std::unique_ptr<persist::Snapshotter> snapshotter_;
+  // Starts the snapshot thread once the append-only file runs (after recovery when there is one).
+  std::string start_snapshotter();
   std::vector<unsigned> partition_of_worker_;
   std::unique_ptr<engine::Handover> handover_;  // with more than one partition
   std::unique_ptr<engine::ConnRegistry> conns_;  // for memcached's stats conns

@@ -81,6 +81,13 @@ DaemonSpec spec_of(const ServerConfig& c) {
     d.recover = true;
     d.persist_dir = c.persist.dir;
     d.load_damaged = c.persist.load_damaged;
+    d.snapshots = true;  // SAVE, BGSAVE, BGREWRITEAOF, and the AOF's rewrites
+    persist::SnapshotterOptions& so = d.snapshot_options;
+    so.scheduled = c.persist.snapshots();
+    so.interval_ms = c.persist.snapshot_interval_s * 1000;
+    so.changes = c.persist.snapshot_changes;
+    so.rewrite_percent = c.persist.aof() ? c.persist.aof_rewrite_percent : 0;
+    so.rewrite_min_bytes = c.persist.aof_rewrite_min_bytes;
   }
   if (c.persist.aof()) {
     d.aof = true;
@@ -241,7 +248,7 @@ int run(int argc, char** argv) {
                                                       ? std::string("SIG") + stop_signal->name
                                                       : std::string("/shutdown (management socket)")));
   if (mgmt) mgmt->stop();
-  daemon->stop();
+  daemon->stop(/*final_snapshot=*/true);
   log_line("info", "stopped");
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "persist/recover.h"
+#include "persist/snapshot.h"
 #include "server/daemon.h"
 
 namespace ferrite::server {
@@ -20,6 +21,8 @@ void Daemon::recover_main() {
   ro.threads = spec_.workers == 0 ? 1 : spec_.workers;
   ro.truncate_torn_tail = true;
   ro.load_up_to_damage = spec_.load_damaged;
+  ro.check_snapshot = persist::check_snapshot_file;
+  ro.load_snapshot = persist::load_snapshot_file;
   int logged = 0;  // the last tenth logged
   const persist::ProgressFn progress = [&](std::uint64_t done, std::uint64_t total) {
     const std::uint64_t permille = total == 0 ? 1000 : done >= total ? 1000 : done * 1000 / total;
@@ -55,7 +58,7 @@ void Daemon::recover_main() {
                 " refused by the store, %" PRIu64 " before the last flush",
                 r.records_applied, r.bytes, r.seconds, r.records_expired, r.records_refused,
                 r.records_before_flush);
-  log("info", summary);
+  log("info", std::string(summary) + (r.snapshot_loaded ? ", after its base snapshot" : ""));
   // The append-only file goes on in a new segment, after the ones just loaded.
   if (aof_) {
     if (std::string err = aof_->start(); !err.empty()) {
@@ -64,6 +67,12 @@ void Daemon::recover_main() {
       failed_.store(true);
       return;
     }
+  }
+  if (std::string err = start_snapshotter(); !err.empty()) {
+    std::lock_guard<std::mutex> lock(failure_mutex_);
+    if (failure_.empty()) failure_ = err;
+    failed_.store(true);
+    return;
   }
   shared_.loading_permille.store(1000, std::memory_order_relaxed);
   shared_.loading.store(false);

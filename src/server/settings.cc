@@ -162,8 +162,8 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
     // [persist] (docs/persistence.md)
     choice(Key::kPersistMode, "persist.mode", "off", kPersistModeChoices, kRestart,
            "Persistence: off (a restart starts empty), aof (every mutation appended to the append-only "
-           "file in persist.dir), snapshot (periodic snapshots only) or both. snapshot and both are "
-           "refused until the daemon takes snapshots (docs/persistence.md)."),
+           "file in persist.dir), snapshot (snapshots only: on persist.snapshot_interval / snapshot_changes, when asked, and at "
+           "shutdown) or both (the append-only file, and snapshots on that schedule as its rewrites)."),
     bounded(Key::kPersistDir, "persist.dir", Type::kText, "./ferrite-data", 4096,
             "The persistence folder: the manifest, the append-only file's segments and the snapshots. "
             "Created when missing."),

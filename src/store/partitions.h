@@ -201,6 +201,8 @@ class PartitionedContext {
   std::int64_t evictions() const noexcept;
   std::int64_t no_memory() const noexcept;
   void set_observer(MutationObserver* obs) noexcept;
+  // The observer of partition `partition`'s context alone (a snapshot tail's ring is per partition).
+  void set_observer(unsigned partition, MutationObserver* obs) noexcept { ctx_[partition]->set_observer(obs); }
 
  private:
   static constexpr std::size_t kBatch = 64;

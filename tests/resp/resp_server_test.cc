@@ -241,14 +241,14 @@ TEST(RespServer, ConfigSetErrors) {
 
 TEST(RespServer, CommandCountListAndDocs) {
   Conn c;
-  EXPECT_EQ(c.run("COMMAND COUNT\r\n"), crlf({":92"}));
+  EXPECT_EQ(c.run("COMMAND COUNT\r\n"), crlf({":96"}));
   EXPECT_EQ(c.run("COMMAND LIST FILTERBY pattern g*t\r\n"), crlf({"*2", "$3", "get", "$6", "getset"}));
   EXPECT_EQ(c.run("COMMAND LIST FILTERBY aclcat connection\r\n").substr(0, 5), "*25\r\n");
   EXPECT_EQ(c.run("COMMAND LIST FILTERBY module x\r\nCOMMAND LIST FOO\r\nCOMMAND LIST FILTERBY foo x\r\n"),
             crlf({"*0", "-ERR syntax error", "-ERR syntax error"}));
   EXPECT_EQ(c.run("COMMAND DOCS\r\nCOMMAND DOCS get\r\n"), crlf({"*0", "*0"}));
   const std::string all = c.run("COMMAND LIST\r\n");
-  EXPECT_EQ(all.substr(0, 6), "*132\r\n");  // 92 commands and 40 subcommands
+  EXPECT_EQ(all.substr(0, 6), "*136\r\n");  // 96 commands and 40 subcommands
   EXPECT_NE(all.find("$10\r\nconfig|get\r\n"), std::string::npos);
 }
 
@@ -282,7 +282,7 @@ TEST(RespServer, CommandInfoInResp3UsesSetsAndMaps) {
 TEST(RespServer, CommandListsEveryCommand) {
   Conn c;
   const std::string all = c.run("COMMAND\r\n");
-  EXPECT_EQ(all.substr(0, 5), "*92\r\n");
+  EXPECT_EQ(all.substr(0, 5), "*96\r\n");
   // Subcommands come with their container, as arrays of entries.
   EXPECT_NE(
       all.find(

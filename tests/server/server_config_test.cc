@@ -309,16 +309,21 @@ TEST(Config, MaxItemSizeIsAtMostAQuarterOfMemory) {
                                      "(\"8MiB\"); expected at most 2MiB"});
 }
 
-TEST(Config, PersistModesWithSnapshotsAreRefusedUntilTheDaemonTakesThem) {
-  ServerConfig c;
-  EXPECT_EQ(resolve(with({{"persist.mode", "aof"}}), &c), std::vector<std::string>{});
-  EXPECT_TRUE(c.persist.aof());
-  for (const char* mode : {"snapshot", "both"}) {
-    const auto errors = resolve(with({{"persist.mode", mode}}), &c);
-    ASSERT_EQ(errors.size(), 1u) << mode;
-    EXPECT_EQ(errors[0], std::string("persist.mode: \"") + mode +
-                             "\": this version does not take snapshots yet (docs/persistence.md); use \"aof\"");
+TEST(Config, PersistModesSayWhetherTheyKeepAnAppendOnlyFileAndSnapshots) {
+  const struct {
+    const char* mode;
+    bool aof, snapshots;
+  } cases[] = {{"off", false, false}, {"aof", true, false}, {"snapshot", false, true}, {"both", true, true}};
+  for (const auto& k : cases) {
+    ServerConfig c;
+    EXPECT_EQ(resolve(with({{"persist.mode", k.mode}}), &c), std::vector<std::string>{}) << k.mode;
+    EXPECT_EQ(c.persist.aof(), k.aof) << k.mode;
+    EXPECT_EQ(c.persist.snapshots(), k.snapshots) << k.mode;
   }
+  ServerConfig c;
+  const auto errors = resolve(with({{"persist.mode", "snapshot"}, {"persist.dir", ""}}), &c);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "persist.dir: \"\" with persist.mode = \"snapshot\"; expected the persistence folder");
 }
 
 TEST(Config, WorkersDefaultToTheAvailableCpus) {

@@ -88,6 +88,46 @@ int one_shot(const Options& o) {
   return kExitOk;
 }
 
+// save: starts a snapshot (/save) and waits until it is written (/persistence, polled every
+// 100 ms), then says what it wrote. One already under way (begun before this command) is waited
+// for, then a new one is started.
+int save(const Options& o) {
+  std::string error;
+  std::optional<Client> client = Client::connect(o.socket, &error);
+  if (!client) return fail(kExitUnreachable, error);
+  for (int round = 0; round < 2; ++round) {
+    Answer a = ask(*client, "/save");
+    if (a.status != kExitOk) return a.status;
+    if (!a.reply["ok"].as_bool()) return fail(kExitDaemonError, a.reply["error"].as_string());
+    const JsonValue started = a.reply["data"];
+    const bool ours = started["started"].as_bool();
+    // The counts before ours ended (a snapshot that ended before this read is not ours: ours
+    // was only just started and is still in progress).
+    const std::uint64_t saves = started["saves"].as_uint(), failures = started["failures"].as_uint();
+    JsonValue now = started;
+    while (now["in_progress"].as_bool()) {
+      if (g_stop.load()) return fail(kExitDaemonError, "interrupted; the snapshot goes on in the daemon");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      Answer p = ask(*client, "/persistence");
+      if (p.status != kExitOk) return p.status;
+      if (!p.reply["ok"].as_bool()) return fail(kExitDaemonError, p.reply["error"].as_string());
+      now = p.reply["data"];
+    }
+    if (!ours) continue;  // the one under way ended: now ours
+    if (o.json) {
+      std::cout << "{\"ok\":" << (now["saves"].as_uint() > saves ? "true" : "false") << ",\"saves\":"
+                << now["saves"].as_uint() << ",\"failures\":" << now["failures"].as_uint() << "}\n";
+    }
+    if (now["saves"].as_uint() > saves) {
+      if (!o.json) std::cout << render({"persistence"}, now);
+      return kExitOk;
+    }
+    if (now["failures"].as_uint() > failures) return fail(kExitDaemonError, "the snapshot failed: " + now["last_error"].as_string());
+    return fail(kExitBadReply, "the snapshot ended but the daemon counts neither a save nor a failure");
+  }
+  return fail(kExitDaemonError, "another snapshot kept the daemon busy; try again");
+}
+
 // Puts the terminal in no-echo, non-canonical mode while top runs (so `q` quits at once).
 class RawTerminal {
  public:
@@ -195,6 +235,7 @@ int main(int argc, char** argv) {
   const std::string& cmd = o.command[0];
   if (cmd == "top") return top(o);
   if (cmd == "watch") return watch(o);
+  if (cmd == "save") return save(o);
   if (cmd == "verify") return run_verify(o.command[1], o.truncate, o.json, std::cout);
   return one_shot(o);
 }

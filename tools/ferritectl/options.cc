@@ -26,7 +26,11 @@ Commands:
   slowlog [COUNT]          the latest slow requests, newest first
   slowlog reset            forget them
   flush                    remove every item
-  shutdown                 stop ferrited (workers finish what they owe first)
+  shutdown                 stop ferrited (workers finish what they owe first; with
+                           persist.mode snapshot or both, a last snapshot)
+  save                     take a snapshot now and wait until it is written (with the
+                           append-only file: its rewrite)
+  persistence              the snapshots' state: the last one's time, size, status
   top                      a live view, refreshed every second (q or Ctrl-C quits)
   watch                    stream events: slow requests, refused connections, eviction
                            storms, failed writes, config changes (Ctrl-C stops)
@@ -190,7 +194,8 @@ std::string request_line(const std::vector<std::string>& c, std::string* error) 
   if (c.empty()) return bad("no command given");
   const std::string& cmd = c[0];
   const std::size_t n = c.size() - 1;  // arguments
-  if (cmd == "info" || cmd == "stats" || cmd == "metrics" || cmd == "flush" || cmd == "shutdown") {
+  if (cmd == "info" || cmd == "stats" || cmd == "metrics" || cmd == "flush" || cmd == "shutdown" ||
+      cmd == "save" || cmd == "persistence") {
     if (n != 0) return bad(cmd + " takes no arguments");
     return "/" + cmd;
   }

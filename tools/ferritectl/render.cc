@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 namespace ferrite::ctl {
 
@@ -279,6 +280,31 @@ std::string render_slowlog(const std::vector<std::string>& command, const JsonVa
   return out + t.str();
 }
 
+// /persistence (and ferritectl save's result).
+std::string render_persistence(const JsonValue& d) {
+  std::string out;
+  const char* mode = d["aof"].as_bool() ? (d["snapshots"].as_bool() ? "both" : "aof") : "snapshot";
+  out += "persist.mode        " + std::string(mode) + "\n";
+  out += "in progress         " + std::string(d["in_progress"].as_bool() ? "yes" : "no") +
+         (d["rewrite_scheduled"].as_bool() ? " (a rewrite is scheduled)" : "") + "\n";
+  const std::uint64_t saves = d["saves"].as_uint();
+  if (saves > 0) {
+    const std::time_t t = static_cast<std::time_t>(d["last_save_unix_ms"].as_uint() / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    out += "last snapshot       " + std::string(when) + ": " + num(d["last_items"]) + " items, " +
+           num(d["last_bytes"]) + " bytes in " + num(d["last_duration_ms"]) + " ms\n";
+  } else {
+    out += "last snapshot       none since the start\n";
+  }
+  out += "last status         " + std::string(d["last_ok"].as_bool() ? "ok" : "failed: " + d["last_error"].as_string()) + "\n";
+  out += "snapshots / failed  " + num(d["saves"]) + " / " + num(d["failures"]) + " since the start\n";
+  out += "changes since       " + num(d["changes_since_save"]) + "\n";
+  return out;
+}
+
 }  // namespace
 
 std::string render(const std::vector<std::string>& command, const JsonValue& data) {
@@ -293,6 +319,7 @@ std::string render(const std::vector<std::string>& command, const JsonValue& dat
   if (cmd == "slowlog") return render_slowlog(command, data);
   if (cmd == "flush") return "flushed (" + num(data["items"]) + " items now)\n";
   if (cmd == "shutdown") return "ferrited is shutting down\n";
+  if (cmd == "persistence") return render_persistence(data);
   return "";
 }
 

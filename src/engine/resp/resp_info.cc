@@ -160,13 +160,29 @@ void RespSession::cmd_info(Call& c) {
                     static_cast<double>(ex.shared.loading_permille.load(std::memory_order_relaxed)) / 10.0);
       field(b, "loading_loaded_perc", perc);
     }
-    field(b, "rdb_changes_since_last_save", ss.sets + ss.delete_hits);  // nothing is ever saved
-    field(b, "rdb_bgsave_in_progress", 0);
-    field(b, "rdb_last_save_time", static_cast<std::int64_t>(ex.shared.start_unix_ms / 1000));
-    field(b, "rdb_last_bgsave_status", "ok");
+    // The snapshot thread's state (persist.mode != off), else what Redis says with nothing saved.
+    SaveStatus st;
+    st.last_save_unix_ms = ex.shared.start_unix_ms;
+    st.changes_since_save = static_cast<std::uint64_t>(ss.sets + ss.delete_hits);
+    if (ex.shared.persist != nullptr) st = ex.shared.persist->status();
+    const std::int64_t now_s = static_cast<std::int64_t>(ex.unix_ms() / 1000);
+    field(b, "rdb_changes_since_last_save", static_cast<std::int64_t>(st.changes_since_save));
+    field(b, "rdb_bgsave_in_progress", st.in_progress ? 1 : 0);
+    field(b, "rdb_last_save_time", static_cast<std::int64_t>(st.last_save_unix_ms / 1000));
+    field(b, "rdb_last_bgsave_status", st.last_ok ? "ok" : "err");
+    field(b, "rdb_last_bgsave_time_sec",
+          st.saves > 0 ? static_cast<std::int64_t>((st.last_duration_ms + 500) / 1000) : -1);
+    field(b, "rdb_current_bgsave_time_sec",
+          st.current_started_unix_ms != 0
+              ? now_s - static_cast<std::int64_t>(st.current_started_unix_ms / 1000)
+              : -1);
+    field(b, "rdb_saves", static_cast<std::int64_t>(st.saves));
+    field(b, "rdb_last_save_bytes", static_cast<std::int64_t>(st.last_bytes));
+    field(b, "rdb_last_save_items", static_cast<std::int64_t>(st.last_items));
     field(b, "aof_enabled", ex.shared.aof_enabled ? 1 : 0);
-    field(b, "aof_rewrite_in_progress", 0);
-    // The append-only file's last write or fsync (this worker's view of the writer's state).
+    field(b, "aof_rewrite_in_progress", st.aof && st.in_progress ? 1 : 0);
+    field(b, "aof_rewrite_scheduled", st.rewrite_scheduled ? 1 : 0);
+    field(b, "aof_last_bgrewrite_status", !st.aof || st.last_ok ? "ok" : "err");
     field(b, "aof_last_write_status", ex.durability != nullptr && ex.durability->failed() ? "err" : "ok");
   }
   if (want & kStats) {

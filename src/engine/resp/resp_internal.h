@@ -267,6 +267,11 @@ class RespSession final : public Session {
   void cmd_wait(Call& c);
   void cmd_waitaof(Call& c);
   void cmd_debug(Call& c);
+  // --- persistence (resp_persist.cc) -----------------------------------------------------------
+  void cmd_save(Call& c);
+  void cmd_bgsave(Call& c);
+  void cmd_bgrewriteaof(Call& c);
+  void cmd_lastsave(Call& c);
   void cmd_client_no_touch(Call& c);
   void cmd_client_kill(Call& c);
   void cmd_slowlog_get(Call& c);

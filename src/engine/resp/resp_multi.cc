@@ -56,6 +56,11 @@ bool RespSession::queue_command(Call& c) {
       h == &RespSession::cmd_watch || h == &RespSession::cmd_quit || h == &RespSession::cmd_reset) {
     return false;
   }
+  if (has_flag(c.cmd->flags, "no_multi")) {  // SAVE: it would wait for a walk of the buckets EXEC holds
+    c.w.error("ERR Command not allowed inside a transaction");
+    multi_dirty_ = true;
+    return true;
+  }
   if (!multi_dirty_) {  // an aborted transaction keeps nothing (Redis neither)
     std::size_t bytes = 0;
     for (const std::string_view a : c.argv) bytes += a.size();
