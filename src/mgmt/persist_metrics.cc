@@ -56,4 +56,27 @@ void write_aof_metrics(const persist::AofStats& s, engine::PromWriter& w) {
   w.sample("ferrite_aof_fsync_duration_seconds_count", {}, i64(s.fsyncs));
 }
 
+void write_snapshot_metrics(const SaveStatus& s, bool loading, std::uint32_t loading_permille,
+                            engine::PromWriter& w) {
+  w.scalar("ferrite_loading", "gauge", "1 while the persistence folder is loaded at start.", loading ? 1 : 0);
+  w.family("ferrite_loading_progress_ratio", "gauge", "How much of the folder's segments the load applied (0 to 1).");
+  w.sample("ferrite_loading_progress_ratio", {}, static_cast<double>(loading_permille) / 1000.0);
+  w.scalar("ferrite_snapshots_total", "counter", "Snapshots (and append-only file rewrites) written since start.",
+           i64(s.saves));
+  w.scalar("ferrite_snapshot_failures_total", "counter", "Snapshot attempts that failed since start.",
+           i64(s.failures));
+  w.scalar("ferrite_snapshot_in_progress", "gauge", "1 while a snapshot is being written.", s.in_progress ? 1 : 0);
+  w.scalar("ferrite_snapshot_last_ok", "gauge", "1 when the last snapshot attempt succeeded (or none was made).",
+           s.last_ok ? 1 : 0);
+  w.family("ferrite_snapshot_last_timestamp_seconds", "gauge",
+           "Unix time of the last successful snapshot (the daemon's start before any).");
+  w.sample("ferrite_snapshot_last_timestamp_seconds", {}, static_cast<double>(s.last_save_unix_ms) / 1000.0);
+  w.family("ferrite_snapshot_last_duration_seconds", "gauge", "How long the last successful snapshot took.");
+  w.sample("ferrite_snapshot_last_duration_seconds", {}, static_cast<double>(s.last_duration_ms) / 1000.0);
+  w.scalar("ferrite_snapshot_last_bytes", "gauge", "The last successful snapshot's file size.", i64(s.last_bytes));
+  w.scalar("ferrite_snapshot_last_items", "gauge", "Items in the last successful snapshot's base.", i64(s.last_items));
+  w.scalar("ferrite_snapshot_changes_since", "gauge", "Mutations since the last successful snapshot began.",
+           i64(s.changes_since_save));
+}
+
 }  // namespace ferrite::mgmt

@@ -228,6 +228,10 @@ std::string Plane::metrics(JsonWriter& w) {
            "Worker events dropped because the worker's event ring was full.",
            drain_.dropped_total());
   if (options_.aof != nullptr) write_aof_metrics(options_.aof->stats(), p);
+  if (shared_.persist != nullptr) {
+    write_snapshot_metrics(shared_.persist->status(), shared_.loading.load(std::memory_order_relaxed),
+                           shared_.loading_permille.load(std::memory_order_relaxed), p);
+  }
   w.begin_object();
   w.field("content_type", engine::kMetricsContentType);
   w.field("text", out.view());
