@@ -235,8 +235,14 @@ TEST(RespServer, ConfigSetErrors) {
             "-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config",
             "+OK", "+OK",
             "-ERR CONFIG SET failed (possibly related to argument 'appendonly') - argument must be 'no' "
-            "(Ferrite keeps no append-only file)"}));
+            "(the append-only file is persist.mode; restart to change)"}));
   EXPECT_TRUE(config.sets.empty());
+  // With the append-only file on (persist.mode aof or both), appendonly says yes.
+  c.h.shared().aof_enabled = true;
+  EXPECT_EQ(c.run("CONFIG GET appendonly\r\nCONFIG SET appendonly yes\r\nCONFIG SET appendonly no\r\n"),
+            crlf({"*2", "$10", "appendonly", "$3", "yes", "+OK",
+                  "-ERR CONFIG SET failed (possibly related to argument 'appendonly') - argument must be 'yes' "
+                  "(the append-only file is persist.mode; restart to change)"}));
 }
 
 TEST(RespServer, CommandCountListAndDocs) {

@@ -65,8 +65,8 @@ std::string listen_resp(const Exec& ex) {
 
 std::string redis_value(Setting s, const Exec& ex, const ConnInfo& info) {
   switch (s) {
-    case Setting::kAppendonly:
-      return "no";
+    case Setting::kAppendonly:  // persist.mode aof or both
+      return ex.shared.aof_enabled ? "yes" : "no";
     case Setting::kDatabases:
       return "1";
     case Setting::kSave:
@@ -144,9 +144,13 @@ std::string apply_setting(const Exec& ex, std::string_view name, std::string_vie
   if (rs == nullptr) return config != nullptr ? config->set(name, value) : std::string(kImmutable);
   switch (rs->setting) {
     case Setting::kSave:
-      return value.empty() ? "" : "argument must be \"\" (Ferrite saves no snapshots)";
+      return value.empty() ? ""
+                           : "argument must be \"\" (Ferrite's snapshot schedule is persist.snapshot_interval "
+                             "and persist.snapshot_changes; restart to change)";
     case Setting::kAppendonly:
-      return iequals(value, "no") ? "" : "argument must be 'no' (Ferrite keeps no append-only file)";
+      if (iequals(value, ex.shared.aof_enabled ? "yes" : "no")) return "";
+      return ex.shared.aof_enabled ? "argument must be 'yes' (the append-only file is persist.mode; restart to change)"
+                                   : "argument must be 'no' (the append-only file is persist.mode; restart to change)";
     case Setting::kDatabases:
       return std::string(kImmutable);
     default:
