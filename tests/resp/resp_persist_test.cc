@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "core/durability.h"
 #include "core/persist_control.h"
 #include "resp_test_util.h"
 
@@ -100,6 +101,37 @@ TEST(RespPersist, InfoPersistenceShowsTheSnapshotThreadsState) {
                             "aof_rewrite_in_progress:1\r\n", "aof_last_bgrewrite_status:err\r\n"}) {
     EXPECT_NE(info.find(field), std::string::npos) << field << " in " << info;
   }
+}
+
+// A durability that says every write is on disk (fsync = always) or not.
+class FakeDurability final : public Durability {
+ public:
+  explicit FakeDurability(bool always) : always_(always) {}
+  std::uint64_t written() const noexcept override { return 0; }
+  bool durable(std::uint64_t) const noexcept override { return true; }
+  bool wait_for_disk() const noexcept override { return always_; }
+  bool congested() const noexcept override { return false; }
+  bool failed() const noexcept override { return false; }
+  const char* failure() const noexcept override { return nullptr; }
+  void set_waker(Waker*) noexcept override {}
+
+ private:
+  bool always_;
+};
+
+TEST(RespPersist, WaitaofAnswersForTheLocalFileUnderFsyncAlways) {
+  PersistConn c;
+  c.h.shared().aof_enabled = true;
+  EXPECT_EQ(c.run("WAITAOF 1 0 0\r\n"),
+            "-ERR WAITAOF numlocal needs persist.fsync = always here (each reply then waits for its fsync)\r\n");
+  FakeDurability always(true);
+  c.h.exec().durability = &always;
+  EXPECT_EQ(c.run("SET a 1\r\nWAITAOF 1 0 100\r\nWAITAOF 0 0 0\r\n"), crlf({"+OK", "*2", ":1", ":0", "*2", ":0", ":0"}));
+  FakeDurability everysec(false);
+  c.h.exec().durability = &everysec;
+  EXPECT_EQ(c.run("WAITAOF 1 0 0\r\n"),
+            "-ERR WAITAOF numlocal needs persist.fsync = always here (each reply then waits for its fsync)\r\n");
+  c.h.exec().durability = nullptr;
 }
 
 TEST(RespPersist, WithPersistenceOffTheCommandsSaySo) {

@@ -88,8 +88,16 @@ void RespSession::cmd_waitaof(Call& c) {
     c.w.error(kErrNotInteger);
   } else if (timeout < 0) {
     c.w.error("ERR timeout is negative");
-  } else if (local > 0) {
+  } else if (local > 0 && !c.ex.shared.aof_enabled) {
     c.w.error("ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.");
+  } else if (local > 0 && (c.ex.durability == nullptr || !c.ex.durability->wait_for_disk())) {
+    // Waiting here for the next fsync would hold every connection of this worker.
+    c.w.error("ERR WAITAOF numlocal needs persist.fsync = always here (each reply then waits for its fsync)");
+  } else if (local > 0) {
+    // fsync = always: every write this connection was answered is on disk already.
+    c.w.array(2);
+    c.w.integer(1);
+    c.w.integer(0);
   } else {
     c.w.array(2);
     c.w.integer(0);
