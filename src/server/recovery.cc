@@ -4,6 +4,9 @@
 // publishes it (INFO persistence's loading_progress), then starts the append-only file and lets
 // the workers serve. A folder recovery refuses (damage, a missing file, a manifest out of order)
 // fails the daemon with the file and offset, unless persist.load_damaged = yes.
+#include <sys/stat.h>
+
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <string>
@@ -22,7 +25,23 @@ void Daemon::recover_main() {
   ro.truncate_torn_tail = true;
   ro.load_up_to_damage = spec_.load_damaged;
   ro.check_snapshot = persist::check_snapshot_file;
-  ro.load_snapshot = persist::load_snapshot_file;
+  // The base snapshot loads before the segments (its own threads; its progress is not in the
+  // segments' bytes): a line before and after it.
+  ro.load_snapshot = [this](const std::string& path, store::Partitions& parts) {
+    struct stat st {};
+    const long long bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+    log("info", "loading the base snapshot " + path + " (" + std::to_string(bytes) + " bytes)");
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string err = persist::load_snapshot_file(path, parts);
+    if (err.empty()) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      char line[160];
+      std::snprintf(line, sizeof line, "loaded the base snapshot in %.3f s (%.1f MB/s of file)", s,
+                    s > 0 && bytes > 0 ? static_cast<double>(bytes) / s / 1e6 : 0.0);
+      log("info", line);
+    }
+    return err;
+  };
   int logged = 0;  // the last tenth logged
   const persist::ProgressFn progress = [&](std::uint64_t done, std::uint64_t total) {
     const std::uint64_t permille = total == 0 ? 1000 : done >= total ? 1000 : done * 1000 / total;
