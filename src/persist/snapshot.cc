@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "persist/crc32c.h"
+#include "persist/recover.h"
 #include "persist/snapshot_format.h"
 #include "store/hash_value.h"
 
@@ -542,32 +543,19 @@ std::string load_snapshot_file(const std::string& path, store::Partitions& parts
 // --- applying -----------------------------------------------------------------------------
 
 ApplyOutcome apply_snapshot_record(store::PartitionedContext& ctx, const store::Partitions& parts, const Record& r,
-                          std::uint64_t now_unix_ms) noexcept {
-  const bool passed = r.deadline_ms != 0 && r.deadline_ms <= now_unix_ms;
-  switch (r.type) {
-    case RecordType::kSet: {
-      if (passed) {
-        ctx.del(r.key);
-        return ApplyOutcome::kExpired;
-      }
-      store::SetRequest req;
-      req.flags = r.flags;
-      req.expires_at_ms = r.deadline_ms == 0 ? 0 : parts.from_unix_ms(r.deadline_ms);
-      req.type = static_cast<store::ItemType>(r.item_type);
-      req.may_wait = true;
-      if (ctx.set(r.key, r.value, req).status == store::Status::kOk) return ApplyOutcome::kApplied;
-      ctx.del(r.key);  // an older value must not stay in its place
-      return ApplyOutcome::kRefused;
-    }
-    case RecordType::kDelete: ctx.del(r.key); return ApplyOutcome::kApplied;
-    case RecordType::kTouch:
-      if (passed) {
-        ctx.del(r.key);
-        return ApplyOutcome::kExpired;
-      }
-      ctx.touch(r.key, r.deadline_ms == 0 ? 0 : parts.from_unix_ms(r.deadline_ms));
+                                   std::uint64_t now_unix_ms) noexcept {
+  // The append-only file's recovery leaves flushes to its loader; here a flush is applied.
+  if (r.type == RecordType::kFlush) {
+    ctx.flush(0);
+    return ApplyOutcome::kApplied;
+  }
+  switch (apply_record(ctx, parts.at(0), r, now_unix_ms)) {  // the partitions share one clock
+    case ApplyResult::kApplied:
       return ApplyOutcome::kApplied;
-    case RecordType::kFlush: ctx.flush(0); return ApplyOutcome::kApplied;
+    case ApplyResult::kExpired:
+      return ApplyOutcome::kExpired;
+    case ApplyResult::kRefused:
+      return ApplyOutcome::kRefused;
   }
   return ApplyOutcome::kRefused;
 }

@@ -114,8 +114,8 @@ enum class ApplyOutcome : std::uint8_t {
 
 // Applies one decoded record to a store, as it is (no version check): kSet stores (or removes
 // the key when the deadline is at or before now_unix_ms), kDelete removes, kTouch changes the
-// deadline, kFlush flushes every partition. (The AOF's recovery has its own apply_record, which
-// leaves flushes to its loader; the two may be unified when the branches meet.)
+// deadline, kFlush flushes every partition: persist/recover.h's apply_record, but for the flush
+// (which the append-only file's recovery leaves to its loader).
 ApplyOutcome apply_snapshot_record(store::PartitionedContext& ctx, const store::Partitions& parts, const Record& r,
                           std::uint64_t now_unix_ms) noexcept;
 
