@@ -29,7 +29,7 @@
 # bench/runs/aof-vs-redis-<UTC date>.jsonl, the table to the same name with .txt. Every server
 # started is stopped by PID on exit, also on failure or Ctrl-C, and its folder removed.
 #
-#   bench/persist/aof_vs_redis.sh                    everything (~6 minutes on 2 cores)
+#   bench/persist/aof_vs_redis.sh                    everything (~9 minutes on 2 cores)
 #   bench/persist/aof_vs_redis.sh --reps 1 --duration 3 --policies always
 set -euo pipefail
 

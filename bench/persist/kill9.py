@@ -22,7 +22,7 @@ whatever the policy (the daemon stops its workers, then writes and syncs every r
 Everything is bounded (time per trial, waits for ports, loading, exits); every process started
 is killed by PID and every temp folder removed on exit, also on failure or Ctrl-C.
 
-  /usr/bin/python3 bench/persist/kill9.py                       20 trials a policy (~2 minutes)
+  /usr/bin/python3 bench/persist/kill9.py                       20 trials a policy (~3 minutes)
   /usr/bin/python3 bench/persist/kill9.py 5 --policies always   5 trials of `always` only
 """
 
