@@ -1,7 +1,8 @@
-# Shared by the loopback benchmarks in bench/kernel (side_by_side.sh, resp_types.sh): sourced, not
-# run. It starts and stops the servers by PID (every one started is stopped on exit, also on
-# failure or Ctrl-C), finds free loopback ports, reads a process's CPU time from /proc and sets up
-# the raw-results file. Messages name the script that sourced it ($0).
+# Shared by the loopback benchmarks (bench/kernel/side_by_side.sh and resp_types.sh,
+# bench/persist/aof_vs_redis.sh): sourced, not run. It starts and stops the servers by PID (every
+# one started is stopped on exit, also on failure or Ctrl-C), finds free loopback ports, reads a
+# process's CPU time from /proc (and the client's, from `times`) and sets up the raw-results file.
+# Messages name the script that sourced it ($0).
 #
 # The sourcing script sets SERVER_THREADS (memcached -t, ferrited server.workers), then calls
 # bench_setup_output PREFIX, which sets STAMP, OUT (unless the script set it), SUMMARY, TMP and
@@ -177,6 +178,13 @@ cpu_ticks() {  # utime + stime of PID $1, in clock ticks (/proc/PID/stat fields 
   # shellcheck disable=SC2086
   set -- $rest
   echo $((${12} + ${13}))
+}
+
+# Sets CHILDREN_CPU to the user+system CPU seconds of this shell's finished children so far (from
+# `times`, which must run in this shell, not in a $(...) subshell).
+children_cpu() {
+  times >"$TMP/times"
+  CHILDREN_CPU="$(awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, t, "m"); s += t[1] * 60 + t[2] } printf "%.3f\n", s }' "$TMP/times")"
 }
 
 ticks_to_s() {  # $1 clock ticks as seconds, 3 decimals

@@ -130,13 +130,6 @@ start_server() {  # $1: memcached|redis|ferrited, $2: memory (MiB for memcached,
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# Sets CHILDREN_CPU to the user+system CPU seconds of this shell's finished children so far (from
-# `times`, which must run in this shell, not in a $(...) subshell).
-children_cpu() {
-  times >"$TMP/times"
-  CHILDREN_CPU="$(awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, t, "m"); s += t[1] * 60 + t[2] } printf "%.3f\n", s }' "$TMP/times")"
-}
-
 # --- runs -------------------------------------------------------------------------------------
 
 preload() {  # $1: protocol, $2: address, $3: keys
