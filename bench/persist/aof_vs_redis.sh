@@ -17,9 +17,9 @@
 #   B/write      bytes the run added to the server's folder, divided by the writes sent.
 #
 # redis-server runs with its default configuration otherwise (one thread for commands and I/O),
-# but with automatic AOF rewrites off (--auto-aof-rewrite-percentage 0): ferrited has no rewrite
-# yet, and a rewrite is a forked child whose CPU /proc/PID/stat would not show; so both servers only
-# append. ferrited: server.workers=2 (--server-threads), as in the other side-by-side scripts.
+# but with automatic AOF rewrites off (--auto-aof-rewrite-percentage 0; ferrited:
+# persist.aof_rewrite_percent=0): redis's rewrite is a forked child whose CPU /proc/PID/stat would
+# not show, ferrited's a thread whose CPU it would; so both servers only append. ferrited: server.workers=2 (--server-threads), as in the other side-by-side scripts.
 # Client and servers share the machine's cores; the client's CPU is printed so that a saturated
 # client shows.
 #
@@ -100,7 +100,8 @@ start_server() {  # $1: redis|ferrited, $2: fsync policy, or off (no persistence
       RESP_PORT="$SRV_PORT"
       ;;
     ferrited)
-      [[ "$2" == off ]] || persist=(--set persist.mode=aof --set persist.dir="$DATA_DIR" --set persist.fsync="$2")
+      [[ "$2" == off ]] || persist=(--set persist.mode=aof --set persist.dir="$DATA_DIR" --set persist.fsync="$2"
+        --set persist.aof_rewrite_percent=0)
       launch_ferrited 1GiB --set listen.resp=127.0.0.1:0 --set listen.memcache= --set listen.memcache_udp= \
         --set listen.http= --set listen.binary= --set listen.binary_udp= --set mgmt.socket= "${persist[@]}"
       RESP_PORT="$(sed -n 's/.* resp=127\.0\.0\.1:\([0-9]*\).*/\1/p' <<<"$READY_LINE")"
