@@ -3,6 +3,7 @@
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -17,7 +18,7 @@ namespace ferrite::uring {
 namespace {
 
 // user_data: the operation in the top byte, the connection / listener / slot index below.
-enum Op : std::uint64_t { kAccept = 1, kRecv, kSend, kRecvMsg, kSendMsg, kCancel };
+enum Op : std::uint64_t { kAccept = 1, kRecv, kSend, kRecvMsg, kSendMsg, kCancel, kWake };
 constexpr std::uint64_t ud(Op op, std::uint32_t index) { return (static_cast<std::uint64_t>(op) << 56) | index; }
 constexpr Op ud_op(std::uint64_t u) { return static_cast<Op>(u >> 56); }
 constexpr std::uint32_t ud_index(std::uint64_t u) { return static_cast<std::uint32_t>(u); }
@@ -169,6 +170,10 @@ struct UringDriver::Impl {
   std::vector<io::Endpoint> peers;  // one per event of the current poll
   bool listening = true;
   std::size_t open = 0;
+  // wake(): an eventfd whose 8-byte read stays armed in the ring (re-armed after each completion).
+  int wake_fd = -1;
+  std::uint64_t wake_value = 0;
+  bool wake_armed = false;
 
   io_uring_sqe* sqe() {
     io_uring_sqe* s = io_uring_get_sqe(&ring);
@@ -180,6 +185,12 @@ struct UringDriver::Impl {
     return s;
   }
 
+  void arm_wake() {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_read(s, wake_fd, &wake_value, sizeof wake_value, 0);
+    io_uring_sqe_set_data64(s, ud(kWake, 0));
+    wake_armed = true;
+  }
   void arm_accept(std::uint32_t li) {
     Listener& l = listeners[li];
     io_uring_sqe* s = sqe();
@@ -264,6 +275,7 @@ UringDriver::UringDriver(const DriverConfig& config) : impl_(std::make_unique<Im
     rc = io_uring_queue_init_params(config.sq_entries, &d.ring, &p);
   }
   if (rc < 0) fail(-rc, "io_uring_queue_init");
+  d.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);  // without one, wake() does nothing
   d.stream.setup(&d.ring, kStreamGroup, config.recv_buffers, config.recv_buffer_size);
   d.dgram.setup(&d.ring, kDatagramGroup, config.datagram_buffers, config.datagram_buffer_size);
   d.arena_bytes = std::max<std::size_t>(config.datagram_send_bytes, config.datagram_send_size);
@@ -280,6 +292,7 @@ UringDriver::~UringDriver() {
   for (Listener& l : d.listeners)
     if (l.fd >= 0) ::close(l.fd);
   io_uring_queue_exit(&d.ring);
+  if (d.wake_fd >= 0) ::close(d.wake_fd);
   d.stream.teardown();
   d.dgram.teardown();
   if (d.arena != nullptr) munmap(d.arena, d.arena_bytes);
@@ -333,6 +346,7 @@ std::size_t UringDriver::poll(io::Event* events, std::size_t max, int wait_us) {
     events[n++] = io::Event{io::EventType::kClosed, 0, id, 0, nullptr, 0, nullptr};
   }
 
+  if (d.wake_fd >= 0 && !d.wake_armed) d.arm_wake();
   if (n == 0 && wait_us > 0 && io_uring_cq_ready(&d.ring) == 0) {
     __kernel_timespec ts{};
     ts.tv_sec = wait_us / 1'000'000;
@@ -443,10 +457,20 @@ std::size_t UringDriver::poll(io::Event* events, std::size_t max, int wait_us) {
         break;
       case kCancel:
         break;
+      case kWake:  // wake(): the wait is over; the read is armed again on the next poll
+        d.wake_armed = false;
+        break;
     }
   }
   io_uring_cq_advance(&d.ring, seen);
   return n;
+}
+
+void UringDriver::wake() noexcept {
+  const int fd = impl_->wake_fd;
+  if (fd < 0) return;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(fd, &one, sizeof one);  // EAGAIN: a wake is pending already
 }
 
 void UringDriver::send(io::ConnId id, const char* data, std::size_t len) {

@@ -56,6 +56,8 @@ class UringDriver final : public io::Driver {
   void close(io::ConnId conn) override;
   void stop_listening() override;
   io::Endpoint local_address(io::ConnId conn) const override;
+  // Writes the driver's eventfd, whose read the ring always has armed.
+  void wake() noexcept override;
 
   std::size_t open_connections() const noexcept;
   // TCP receive buffers the kernel may pick from after each poll (the rest wait unused).

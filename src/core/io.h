@@ -98,6 +98,10 @@ class Driver {
   virtual Endpoint local_address(ConnId conn) const = 0;
   // The packet counts so far (cumulative); false for a driver that has none.
   virtual bool packet_counts(PacketCounts* /*out*/) const { return false; }
+  // Callable from any thread: a poll() waiting now (or the next one to wait) returns soon, with
+  // or without events. A driver without a way to be woken does nothing (its waits are bounded
+  // by their wait_us anyway).
+  virtual void wake() noexcept {}
 };
 
 }  // namespace ferrite::io

@@ -47,9 +47,9 @@ constexpr std::uint64_t kBudgetWaitMs = 2000;
 // Waiters let in per iteration: one for each kWakeBytes of room (at least one).
 constexpr std::int64_t kWakeBytes = 64 << 10;
 // While replies are parked for the disk (or connections wait for a congested persistence ring),
-// an idle worker sleeps at most this long: the persistence thread's wake() sets a flag the
-// worker reads, but cannot interrupt the driver's wait.
-constexpr int kDiskWaitUs = 100;
+// an idle worker sleeps at most this long: the persistence thread's wake() interrupts the wait
+// through the driver (io::Driver::wake); the bound is for a driver that cannot be woken.
+constexpr int kDiskWaitUs = 1000;
 // Evictions per second by one worker that make an eviction-storm event.
 constexpr std::int64_t kEvictionStormPerSecond = 10'000;
 
@@ -186,8 +186,10 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
         control_req_ == nullptr) {
       wait_us = draining_ ? 1000 : kSleepUs;
     }
-    if (wait_us > 0 && (parked_head_ < parked_.size() || !congested_.empty())) {
-      wait_us = woken_by_disk_.load(std::memory_order_acquire) ? 0 : std::min(wait_us, kDiskWaitUs);
+    const bool disk_wait = wait_us > 0 && (parked_head_ < parked_.size() || !congested_.empty());
+    if (disk_wait) {
+      disk_sleeping_.store(true, std::memory_order_seq_cst);
+      wait_us = woken_by_disk_.load(std::memory_order_seq_cst) ? 0 : std::min(wait_us, kDiskWaitUs);
     }
     LoopHook* const hook = options_.loop_hook;
     if (wait_us > 0) {
@@ -195,6 +197,7 @@ void Worker::run(const std::atomic<bool>& stop, std::uint64_t drain_ms) {
       if (hook != nullptr) hook->idle();
     }
     std::size_t n = driver_.poll(events, kEventsPerPoll, wait_us);
+    if (disk_wait) disk_sleeping_.store(false, std::memory_order_relaxed);
     const std::uint64_t t1 = cycles();
     if (wait_us > 0) {
       if (hook != nullptr) hook->busy();

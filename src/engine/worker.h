@@ -137,7 +137,14 @@ class Worker final : private Durability::Waker {
   bool held_for_disk(io::ConnId id, Conn& c);
   void release_parked();
   void resume_congested();
-  void wake() noexcept override { woken_by_disk_.store(true, std::memory_order_release); }
+  // The persistence thread's wake-up (positions became durable, or the failure state changed):
+  // a flag the loop reads, and the driver's own wake when the worker sleeps on parked replies.
+  // The flag and disk_sleeping_ are ordered seq_cst on both sides: either the worker sees the
+  // flag before it sleeps, or this sees it sleeping.
+  void wake() noexcept override {
+    woken_by_disk_.store(true, std::memory_order_seq_cst);
+    if (disk_sleeping_.load(std::memory_order_seq_cst)) driver_.wake();
+  }
   void resume_input(io::ConnId id);
   void regulate(io::ConnId id, Conn& c, std::size_t consumed, bool grew);
   void wake_waiters();
@@ -197,6 +204,7 @@ class Worker final : private Durability::Waker {
   std::size_t parked_head_ = 0;
   std::vector<io::ConnId> congested_, congested_next_;
   std::atomic<bool> woken_by_disk_{false};
+  std::atomic<bool> disk_sleeping_{false};  // about to wait, or waiting, with replies parked
 };
 
 }  // namespace ferrite::engine

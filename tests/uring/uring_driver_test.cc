@@ -252,5 +252,29 @@ TEST(UringDriver, ManySendersOutgrowThePostedBuffersAndLoseNothing) {
   t.join();
 }
 
+// wake() from another thread ends a wait at once (the persistence thread wakes a worker whose
+// replies wait for the disk); a wake before the wait makes the next poll return too.
+TEST(UringDriver, WakeFromAnotherThreadEndsAWait) {
+  uring::UringDriver driver;
+  io::Event events[8];
+  driver.wake();
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(driver.poll(events, 8, 5'000'000), 0u);  // a wake is no event
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  std::thread waker([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    driver.wake();
+  });
+  t0 = std::chrono::steady_clock::now();
+  std::size_t polls = 0;
+  // Up to a few polls: one may return for the first wake's read being armed again.
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(10) && polls < 4) {
+    driver.poll(events, 8, 5'000'000);
+    ++polls;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4)) << "the wake did not end the wait";
+  waker.join();
+}
+
 }  // namespace
 }  // namespace ferrite
