@@ -1,7 +1,8 @@
 // ferritectl: the operator's client of ferrited's management socket. One request per command
 // (info, stats, config, keys, ...), printed as tables or, with --json, as the daemon's JSON; plus
 // `top` (a refreshing view) and `watch` (the event stream); and `verify`, which checks a
-// persistence folder without a daemon. See --help and docs/operations.md.
+// persistence folder without a daemon; `backup` (of a live daemon's folder) and `restore`. See
+// --help and docs/operations.md.
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "backup.h"
 #include "client.h"
 #include "mgmt/json_reader.h"
 #include "options.h"
@@ -86,6 +88,26 @@ int one_shot(const Options& o) {
     return kExitDaemonError;
   }
   return kExitOk;
+}
+
+// `backup PATH`: the folder is --dir's, else the daemon's persist.dir (asked over the socket;
+// the copy is made here, so ferritectl runs on the daemon's host).
+int backup(const Options& o) {
+  std::string dir = o.dir;
+  if (!o.dir_given) {
+    std::string error;
+    std::optional<Client> client = Client::connect(o.socket, &error);
+    if (!client) return fail(kExitUnreachable, error + " (--dir DIR backs a folder up without asking the daemon)");
+    Answer a = ask(*client, "/config get persist.dir");
+    if (a.status != kExitOk) return a.status;
+    if (!a.reply["ok"].as_bool()) return fail(kExitDaemonError, a.reply["error"].as_string());
+    dir = a.reply["data"]["persist.dir"].as_string();
+    if (dir.empty()) return fail(kExitDaemonError, "the daemon's persist.dir is empty: no folder to back up");
+    if (dir[0] != '/')
+      return fail(kExitUsage, "the daemon's persist.dir \"" + dir +
+                                  "\" is relative to its working directory: give the folder with --dir");
+  }
+  return run_backup(dir, o.command[1], o.json, std::cout, std::cerr);
 }
 
 // Puts the terminal in no-echo, non-canonical mode while top runs (so `q` quits at once).
@@ -196,5 +218,7 @@ int main(int argc, char** argv) {
   if (cmd == "top") return top(o);
   if (cmd == "watch") return watch(o);
   if (cmd == "verify") return run_verify(o.command[1], o.truncate, o.json, std::cout);
+  if (cmd == "backup") return backup(o);
+  if (cmd == "restore") return run_restore(o.command[1], o.dir, o.force, o.json, std::cout, std::cerr);
   return one_shot(o);
 }
