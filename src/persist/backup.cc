@@ -255,10 +255,14 @@ class Staging {
   Staging& operator=(const Staging&) = delete;
   const std::string& path() const { return path_; }
   std::string make() {
-    if (::mkdir(path_.c_str(), 0700) != 0) return sys_error(path_, "cannot make the staging folder", errno);
+    if (::mkdir(path_.c_str(), 0700) != 0) {
+      errno_ = errno;
+      return sys_error(path_, "cannot make the staging folder", errno_);
+    }
     made_ = true;
     return "";
   }
+  int make_errno() const noexcept { return errno_; }
   void remove() {
     if (!made_) return;
     std::vector<std::string> names;
@@ -272,6 +276,7 @@ class Staging {
  private:
   std::string path_;
   bool made_ = false;
+  int errno_ = 0;
 };
 
 std::atomic<std::uint64_t> g_staging_seq{0};
@@ -279,13 +284,14 @@ std::atomic<std::uint64_t> g_staging_seq{0};
 // What an attempt to hold the manifest's files gave.
 enum class HoldOutcome : std::uint8_t { kHeld, kRetry, kFailed };
 
+// kRetry: *error names the file that was gone.
 HoldOutcome hold_files(const std::string& dir, const Manifest& m, const std::string& staging,
                        std::vector<Held>* held, std::string* error) {
   for (const std::string& name : named_files(m)) {
-    const std::string src = path_in(dir, name), link_path = path_in(staging, name);
+    const std::string src = path_in(dir, name), link_path = staging.empty() ? "" : path_in(staging, name);
     Held h;
     h.name = name;
-    if (::link(src.c_str(), link_path.c_str()) == 0) {
+    if (!staging.empty() && ::link(src.c_str(), link_path.c_str()) == 0) {
       h.linked = true;
       h.fd = Fd(::open(link_path.c_str(), O_RDONLY | O_CLOEXEC));
       if (h.fd.get() < 0) {
@@ -293,10 +299,16 @@ HoldOutcome hold_files(const std::string& dir, const Manifest& m, const std::str
         return HoldOutcome::kFailed;
       }
     } else {
-      if (errno == ENOENT) return HoldOutcome::kRetry;  // removed by a rewrite meanwhile
+      if (!staging.empty() && errno == ENOENT) {  // removed by a rewrite meanwhile
+        *error = src;
+        return HoldOutcome::kRetry;
+      }
       h.fd = Fd(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
       if (h.fd.get() < 0) {
-        if (errno == ENOENT) return HoldOutcome::kRetry;
+        if (errno == ENOENT) {
+          *error = src;
+          return HoldOutcome::kRetry;
+        }
         *error = sys_error(src, "cannot open", errno);
         return HoldOutcome::kFailed;
       }
@@ -318,8 +330,13 @@ std::string backup_into(const std::string& dir, const std::string& dest, BackupR
   std::vector<Held> held;
   Manifest m;
   std::unique_ptr<Staging> staging;
+  std::string missing;  // the file found missing by the last attempt ("" = the manifest changed)
   for (unsigned attempt = 1;; ++attempt) {
     if (attempt > kBackupAttempts) {
+      if (!missing.empty()) {
+        return missing + ": named by " + path_in(dir, kManifestName) + " but missing (at each of " +
+               std::to_string(kBackupAttempts) + " attempts: the folder is damaged, or rewritten that often)";
+      }
       return path_in(dir, kManifestName) + ": changed under every one of " + std::to_string(kBackupAttempts) +
              " attempts to link its files (rewrites too frequent?); try again";
     }
@@ -331,10 +348,16 @@ std::string backup_into(const std::string& dir, const std::string& dest, BackupR
     if (m1.absent) return path_in(dir, kManifestName) + ": absent: not a persistence folder, nothing to back up";
     staging = std::make_unique<Staging>(path_in(dir, ".backup-" + std::to_string(::getpid()) + "-" +
                                                          std::to_string(g_staging_seq.fetch_add(1) + 1)));
-    if (std::string e = staging->make(); !e.empty()) return e;
+    if (std::string e = staging->make(); !e.empty()) {
+      // A folder ferritectl may read but not write: the files are held open instead of linked.
+      const int err = staging->make_errno();
+      if (err != EACCES && err != EPERM && err != EROFS) return e;
+      staging.reset();
+    }
     std::string error;
-    const HoldOutcome h = hold_files(dir, m1.manifest, staging->path(), &held, &error);
+    const HoldOutcome h = hold_files(dir, m1.manifest, staging ? staging->path() : std::string(), &held, &error);
     if (h == HoldOutcome::kFailed) return error;
+    missing = h == HoldOutcome::kRetry ? error : std::string();
     if (h == HoldOutcome::kHeld) {
       const ManifestLoad m2 = load_manifest(dir);
       if (!m2.error.empty()) return m2.error;
@@ -592,11 +615,15 @@ std::string restore_folder(const std::string& archive, const std::string& dir, b
   RestoreResult local;
   RestoreResult* r = out != nullptr ? out : &local;
   *r = RestoreResult{};
-  if (std::string e = check_archive(archive, &r->archive); !e.empty()) return "the archive is refused: " + e;
+  if (std::string e = check_archive(archive, &r->archive); !e.empty()) {
+    r->archive_refused = true;
+    return "the archive is refused: " + e;
+  }
   std::string error;
   const std::vector<std::string> old = persistence_files(dir, &error);
   if (!error.empty()) return error;
   if (!old.empty() && !force) {
+    r->target_occupied = true;
     return dir + ": holds a persistence folder (" + old.back() + " and " + std::to_string(old.size() - 1) +
            " other files): refusing to replace it (with force the old files are moved into " + dir +
            "/.replaced-<time>/)";

@@ -5,7 +5,8 @@
 //   1. reads dir/MANIFEST and hard-links every file it names (the base snapshot, the segments)
 //      into a staging folder inside `dir` (dir/.backup-<pid>-<n>/): a rewrite may remove a file
 //      from the folder at any moment, the link keeps its bytes. Where link() is refused (a file
-//      system without hard links) the file is held open instead, which keeps its bytes as well.
+//      system without hard links), or the staging folder cannot be made (a folder the caller may
+//      read but not write), the file is held open instead, which keeps its bytes as well.
 //      A file gone before it was linked, or a manifest changed meanwhile by anything but a new
 //      segment after its last one (a rotation), starts over (kBackupAttempts times at most);
 //   2. copies them into `dest`: the last segment, still appended to, up to its size at that
@@ -85,6 +86,8 @@ struct ArchiveCheck {
 std::string check_archive(const std::string& archive, ArchiveCheck* out = nullptr);
 
 struct RestoreResult {
+  bool archive_refused = false;  // the archive failed its checks (nothing was changed)
+  bool target_occupied = false;  // `dir` holds persistence files and `force` was not given
   ArchiveCheck archive;
   std::string replaced;  // with force: the folder the old files were moved to ("" = none)
   std::uint64_t replaced_files = 0;

@@ -4,11 +4,14 @@
 #include "persist/backup.h"
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -76,6 +79,52 @@ long long op_of(const std::string& value) {
   return i == 1 ? -1 : n;
 }
 
+// A thread setting key (op % kKeys) to value_of(op) for op = 0, 1, ... through `p`, never more
+// than 8192 records ahead of the file (a full ring would drop records, and the AOF would no
+// longer be the ops in order). Stopped (and joined) by stop() or its destructor.
+class OpWriter {
+ public:
+  OpWriter(store::Store& s, AofProducer& p) : thread_([this, &s, &p] { run(s, p); }) {}
+  ~OpWriter() { stop(); }
+  OpWriter(const OpWriter&) = delete;
+  OpWriter& operator=(const OpWriter&) = delete;
+  void stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  std::atomic<std::uint64_t> done{0};
+
+ private:
+  void run(store::Store& s, AofProducer& p) {
+    auto ctx = s.attach();
+    ctx->set_observer(&p);
+    p.busy();
+    for (std::uint64_t i = 0; i < 2'000'000 && !stop_.load(std::memory_order_relaxed); ++i) {
+      ctx->set_now(s.now_ms());
+      if (ctx->set(key_n("k", i % kKeys), value_of(i)).status != store::Status::kOk) {
+        ADD_FAILURE() << "set refused at op " << i;
+        break;
+      }
+      done.store(i + 1, std::memory_order_release);
+      if (i % 16 == 0) {
+        p.tick();
+        ctx->quiescent();
+      }
+      if (i % 1024 == 1023 && i > 8192) {
+        p.tick();
+        for (int spin = 0; spin < 10'000 && !p.durable(i - 8192); ++spin) {
+          std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+      }
+    }
+    p.tick();
+    p.idle();
+    ctx->set_observer(nullptr);
+  }
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: started once the members above exist
+};
+
 RecoverOptions recover_options() {
   RecoverOptions ro;
   ro.threads = 2;
@@ -122,38 +171,8 @@ void backup_under_load(bool with_snapshot) {
     ASSERT_EQ(w.set_base(snapshot_file_name(1), 1), "");
   }
 
-  std::atomic<bool> stop{false};
-  std::atomic<std::uint64_t> done{0};
-  const std::uint64_t max_ops = 2'000'000;
-  std::thread writer([&] {
-    auto ctx = s.attach();
-    AofProducer& p = w.producer(0);
-    ctx->set_observer(&p);
-    p.busy();
-    for (std::uint64_t i = 0; i < max_ops && !stop.load(std::memory_order_relaxed); ++i) {
-      ctx->set_now(s.now_ms());
-      if (ctx->set(key_n("k", i % kKeys), value_of(i)).status != store::Status::kOk) {
-        ADD_FAILURE() << "set refused at op " << i;
-        break;
-      }
-      done.store(i + 1, std::memory_order_release);
-      if (i % 16 == 0) {
-        p.tick();
-        ctx->quiescent();
-      }
-      // Never more than 8192 records ahead of the file: a full ring would drop records (and the
-      // AOF would no longer be the ops in order).
-      if (i % 1024 == 1023 && i > 8192) {
-        p.tick();
-        for (int spin = 0; spin < 10'000 && !p.durable(i - 8192); ++spin) {
-          std::this_thread::sleep_for(std::chrono::microseconds(100));
-        }
-      }
-    }
-    p.tick();
-    p.idle();
-    ctx->set_observer(nullptr);
-  });
+  OpWriter writer(s, w.producer(0));
+  std::atomic<std::uint64_t>& done = writer.done;
   ASSERT_TRUE(eventually([&] { return done.load() >= 20'000; }, 20'000));
   // Every op up to `before` is in the segments (written to the file) before the backup starts.
   const std::uint64_t before = done.load(std::memory_order_acquire);
@@ -162,8 +181,7 @@ void backup_under_load(bool with_snapshot) {
   BackupResult br;
   const std::string err = backup_folder(src, archive, &br);
   const std::uint64_t after = done.load(std::memory_order_acquire);
-  stop.store(true);
-  writer.join();
+  writer.stop();
   w.stop();
   ASSERT_EQ(err, "");
   ASSERT_EQ(w.stats().ring_drops, 0u);
@@ -225,6 +243,88 @@ void backup_under_load(bool with_snapshot) {
 TEST(BackupConcurrent, UnderLoadRestoresTheSourceAtOnePoint) { backup_under_load(false); }
 TEST(BackupConcurrent, UnderLoadWithABaseSnapshot) { backup_under_load(true); }
 
+// What an AOF rewrite does to the folder, without its snapshot, again and again while backups
+// run: a new segment, the manifest's base moved to it (the segments before it dropped), their
+// files removed. Every backup succeeds (starting over when a file it wanted was removed or the
+// manifest changed), and each archive holds a window of the op stream: every key whose last op
+// up to the archive's latest one falls in the window holds that op's value, no other key is there.
+TEST(BackupConcurrent, RewritesRemovingSegmentsMeanwhileAreRetried) {
+  TempDir tmp;
+  const std::string src = tmp.path() + "/data";
+  store::Partitions parts(testing::test_config(std::size_t{128} << 20, 4), 1);
+  store::Store& s = parts.at(0);
+  AofOptions o;
+  o.dir = src;
+  o.workers = 1;
+  o.segment_bytes = 256 << 10;
+  o.ring_bytes = 16 << 20;
+  o.fsync = FsyncPolicy::kNo;
+  AofWriter w(o, s);
+  ASSERT_EQ(w.start(), "");
+  std::atomic<bool> stop{false};
+  std::atomic<unsigned> rewrites{0};
+  std::string rewrite_error;
+  std::thread rewriter([&] {
+    while (!stop.load() && rewrite_error.empty()) {
+      std::uint64_t seq = 0;
+      rewrite_error = w.start_new_segment(&seq);
+      if (rewrite_error.empty()) rewrite_error = w.set_base("", seq);
+      if (!rewrite_error.empty()) break;
+      for (const auto& e : std::filesystem::directory_iterator(src)) {
+        const std::uint64_t n = segment_seq_of(e.path().filename().string());
+        if (n != 0 && n < seq) std::filesystem::remove(e.path());
+      }
+      rewrites.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+  });
+  unsigned most_attempts = 0, checked = 0;
+  {
+    OpWriter ops(s, w.producer(0));
+    EXPECT_TRUE(eventually([&] { return ops.done.load() >= 20'000; }, 20'000));
+    for (int n = 0; n < 12; ++n) {
+      const std::string archive = tmp.path() + "/archive" + std::to_string(n);
+      BackupResult br;
+      const std::string err = backup_folder(src, archive, &br);
+      ASSERT_EQ(err, "") << "backup " << n;
+      most_attempts = std::max(most_attempts, br.attempts);
+      ASSERT_EQ(check_archive(archive), "");
+      store::Partitions fresh(testing::test_config(std::size_t{128} << 20, 4), 1);
+      ASSERT_EQ(recover_folder(archive, recover_options(), fresh).error, "");
+      const Dump got = testing::dump(fresh);
+      if (got.empty()) continue;  // a backup right after a rewrite: one empty segment
+      long long lo = -1, hi = -1;
+      for (const auto& [k, e] : got) {
+        const long long op = op_of(e.value);
+        ASSERT_GE(op, 0) << k;
+        lo = lo < 0 ? op : std::min(lo, op);
+        hi = std::max(hi, op);
+      }
+      for (unsigned k = 0; k < kKeys; ++k) {
+        if (static_cast<long long>(k) > hi) continue;
+        const long long last = hi - ((hi - static_cast<long long>(k)) % kKeys);  // k's last op up to hi
+        const auto it = got.find(key_n("k", k));
+        if (last >= lo) {
+          ASSERT_NE(it, got.end()) << "k" << k << " (op " << last << " in the window " << lo << ".." << hi << ")";
+          EXPECT_EQ(it->second.value, value_of(static_cast<std::uint64_t>(last))) << "k" << k;
+        } else {
+          EXPECT_EQ(it, got.end()) << "k" << k << " from before the window " << lo << ".." << hi;
+        }
+      }
+      ++checked;
+    }
+  }
+  stop.store(true);
+  rewriter.join();
+  w.stop();
+  ASSERT_EQ(rewrite_error, "");
+  EXPECT_EQ(w.stats().ring_drops, 0u);
+  EXPECT_GT(rewrites.load(), 0u);
+  EXPECT_GT(checked, 0u);
+  std::printf("rewrites during the backups: %u; the most attempts one backup took: %u; %u archives checked\n",
+              rewrites.load(), most_attempts, checked);
+}
+
 // A folder of two segments (the last with `tail` appended) and its MANIFEST.
 void make_folder(const std::string& dir, const std::string& tail = "") {
   ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
@@ -275,6 +375,51 @@ TEST(Backup, RefusesANonEmptyDestinationAndAFolderWithoutManifest) {
   const std::string e3 = backup_folder(src, tmp.path() + "/dest3");
   EXPECT_NE(e3.find(segment_file_name(1)), std::string::npos) << e3;
   EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/dest3"));
+}
+
+TEST(Backup, AFileTheManifestNamesThatStaysMissingIsNamed) {
+  TempDir tmp;
+  const std::string src = tmp.path() + "/data";
+  make_folder(src);
+  ASSERT_EQ(::unlink((src + "/" + segment_file_name(1)).c_str()), 0);
+  BackupResult br;
+  const std::string e = backup_folder(src, tmp.path() + "/dest", &br);
+  EXPECT_NE(e.find(src + "/" + segment_file_name(1) + ": named by " + src + "/MANIFEST but missing"),
+            std::string::npos)
+      << e;
+  EXPECT_EQ(br.attempts, kBackupAttempts);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/dest"));
+  for (const auto& f : std::filesystem::directory_iterator(src))
+    EXPECT_NE(f.path().filename().string().rfind(".backup-", 0), 0u) << f.path();
+}
+
+// A folder the backup may read but not write (no staging folder there): the files are held open
+// instead of linked. Made read-only by its mode, or for root by a read-only tmpfs.
+TEST(Backup, AFolderItCannotWriteIsHeldOpenInsteadOfLinked) {
+  TempDir tmp;
+  const std::string mnt = tmp.path() + "/mnt", src = mnt + "/data";
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0755), 0);
+  const bool root = ::geteuid() == 0;
+  if (root && ::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=4m") != 0) {
+    GTEST_SKIP() << "root, and cannot mount a tmpfs here (needs CAP_SYS_ADMIN)";
+  }
+  make_folder(src);
+  if (root) {
+    ASSERT_EQ(::mount(nullptr, mnt.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0) << std::strerror(errno);
+  } else {
+    ASSERT_EQ(::chmod(src.c_str(), 0555), 0);
+  }
+  BackupResult br;
+  const std::string e = backup_folder(src, tmp.path() + "/dest", &br);
+  if (root) {
+    ::umount2(mnt.c_str(), MNT_DETACH);
+  } else {
+    ::chmod(src.c_str(), 0755);
+  }
+  ASSERT_EQ(e, "");
+  EXPECT_FALSE(br.linked);
+  EXPECT_EQ(br.records, 3u);
+  EXPECT_EQ(check_archive(tmp.path() + "/dest"), "");
 }
 
 class Restore : public ::testing::Test {
