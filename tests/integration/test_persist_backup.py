@@ -194,3 +194,25 @@ def test_restore_refuses_an_occupied_folder_and_a_damaged_archive(workdir):
     assert res.returncode == 1
     assert path.encode() in res.stderr, res.stderr
     assert not os.path.exists(os.path.join(fresh, 'MANIFEST'))
+
+
+def test_a_relative_persist_dir_is_the_daemons(workdir):
+    """persist.dir relative to the daemon's working directory: ferritectl finds it (/proc/<pid>/cwd)."""
+    source = os.path.join(workdir, 'data')
+    relative = os.path.relpath(source)
+    assert not relative.startswith('/')
+    archive = os.path.join(workdir, 'archive')
+    server = harness.start_ferrited_with_mgmt(workdir, sets=persist_sets(relative))
+    try:
+        r = harness.resp_client(server)
+        for i in range(50):
+            assert r.set('k%d' % i, 'v%d' % i) is True
+        out = subprocess.run([ferritectl_path(), '--socket', server.sock, '--json', 'backup', archive],
+                             capture_output=True, timeout=60)
+    finally:
+        harness.stop_checked(server)
+    assert out.returncode == 0, out.stderr.decode()
+    import json
+    report = json.loads(out.stdout)
+    assert report['ok'] and report['records'] == 50, report
+    assert os.path.realpath(report['source']) == os.path.realpath(os.path.join(os.getcwd(), relative))

@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -103,9 +105,22 @@ int backup(const Options& o) {
     if (!a.reply["ok"].as_bool()) return fail(kExitDaemonError, a.reply["error"].as_string());
     dir = a.reply["data"]["persist.dir"].as_string();
     if (dir.empty()) return fail(kExitDaemonError, "the daemon's persist.dir is empty: no folder to back up");
-    if (dir[0] != '/')
-      return fail(kExitUsage, "the daemon's persist.dir \"" + dir +
-                                  "\" is relative to its working directory: give the folder with --dir");
+    if (dir[0] != '/') {
+      // Relative to the daemon's working directory: /proc/<its pid>/cwd says which (same host).
+      Answer info = ask(*client, "/info");
+      if (info.status != kExitOk) return info.status;
+      const std::string cwd_link = "/proc/" + std::to_string(info.reply["data"]["pid"].as_int()) + "/cwd";
+      std::string cwd(4096, '\0');
+      const ssize_t n = info.reply["ok"].as_bool() ? ::readlink(cwd_link.c_str(), cwd.data(), cwd.size()) : -1;
+      if (n <= 0 || static_cast<std::size_t>(n) >= cwd.size()) {
+        return fail(kExitDaemonError, "the daemon's persist.dir \"" + dir +
+                                          "\" is relative to its working directory, which " + cwd_link +
+                                          " does not tell (" + (n < 0 ? std::strerror(errno) : "no answer") +
+                                          "): give the folder with --dir");
+      }
+      cwd.resize(static_cast<std::size_t>(n));
+      dir = cwd + "/" + (dir.rfind("./", 0) == 0 ? dir.substr(2) : dir);
+    }
   }
   return run_backup(dir, o.command[1], o.json, std::cout, std::cerr);
 }
