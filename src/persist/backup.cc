@@ -19,6 +19,7 @@
 #include "persist/segment.h"
 #include "persist/snapshot.h"
 #include "persist/snapshot_format.h"
+#include "persist/text_fields.h"
 
 namespace ferrite::persist {
 namespace {
@@ -30,37 +31,6 @@ constexpr std::size_t kMaxChecksumsBytes = 64u << 20;
 
 std::string sys_error(const std::string& path, const char* what, int err) {
   return path + ": " + what + ": " + std::strerror(err);
-}
-
-bool parse_u64(std::string_view s, std::uint64_t* out) noexcept {
-  if (s.empty() || s.size() > 20 || (s.size() > 1 && s[0] == '0')) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
-bool parse_hex32(std::string_view s, std::uint32_t* out) noexcept {
-  if (s.size() != 8) return false;
-  std::uint32_t v = 0;
-  for (char c : s) {
-    std::uint32_t d = 0;
-    if (c >= '0' && c <= '9') {
-      d = static_cast<std::uint32_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      d = static_cast<std::uint32_t>(c - 'a' + 10);
-    } else {
-      return false;
-    }
-    v = (v << 4) | d;
-  }
-  *out = v;
-  return true;
 }
 
 // A file descriptor closed on scope exit.
@@ -90,19 +60,6 @@ class Fd {
   int fd_ = -1;
 };
 
-bool write_all(int fd, const char* p, std::size_t n) noexcept {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
 // fsync of a folder; "" or the error.
 std::string sync_dir(const std::string& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -128,7 +85,7 @@ std::string copy_fd(int in, const std::string& from_path, const std::string& to_
       return sys_error(from_path, "read failed", errno);
     }
     if (n == 0) break;
-    if (!write_all(out.get(), buf.get(), static_cast<std::size_t>(n))) return sys_error(to_path, "write failed", errno);
+    if (!write_all(out.get(), std::string_view(buf.get(), static_cast<std::size_t>(n)))) return sys_error(to_path, "write failed", errno);
     c = crc32c_extend(c, buf.get(), static_cast<std::size_t>(n));
     off += static_cast<std::uint64_t>(n);
   }
@@ -166,7 +123,7 @@ std::string store_file(const std::string& dir, std::string_view name, std::strin
   const std::string tmp = path_in(dir, tmp_name), path = path_in(dir, name);
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) return sys_error(tmp, "cannot create", errno);
-  if (!write_all(fd.get(), data.data(), data.size())) {
+  if (!write_all(fd.get(), data)) {
     const int e = errno;
     ::unlink(tmp.c_str());
     return sys_error(tmp, "write failed", e);
@@ -500,7 +457,7 @@ std::string parse_checksums(std::string_view text, std::string_view file, std::v
     ChecksumEntry e;
     if (!valid_snapshot_name(name)) return fail("the file name is not a plain file name");
     e.name = std::string(name);
-    if (!parse_u64(rest.substr(0, b), &e.size)) return fail("bad size");
+    if (!parse_decimal_u64(rest.substr(0, b), &e.size)) return fail("bad size");
     if (!parse_hex32(rest.substr(b + 1), &e.crc)) return fail("bad crc32c of the file");
     if (!out->empty() && out->back().name >= e.name) return fail("file " + e.name + " out of order or listed twice");
     out->push_back(std::move(e));

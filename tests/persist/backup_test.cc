@@ -34,6 +34,7 @@ namespace ferrite::persist {
 namespace {
 
 using testing::Dump;
+using testing::eventually;
 using testing::key_n;
 using testing::read_file;
 using testing::segment_bytes;
@@ -41,14 +42,6 @@ using testing::set_rec;
 using testing::TempDir;
 using testing::write_file;
 
-template <typename Pred>
-bool eventually(Pred pred, int ms = 5000) {
-  for (int i = 0; i < ms; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return pred();
-}
 
 constexpr unsigned kKeys = 4000;
 
@@ -125,6 +118,17 @@ class OpWriter {
   std::thread thread_;  // last: started once the members above exist
 };
 
+// One worker, 256 KiB segments (rotations during a backup), a ring no load fills, no fsync.
+AofOptions aof_options(const std::string& dir) {
+  AofOptions o;
+  o.dir = dir;
+  o.workers = 1;
+  o.segment_bytes = 256 << 10;
+  o.ring_bytes = 16 << 20;
+  o.fsync = FsyncPolicy::kNo;
+  return o;
+}
+
 RecoverOptions recover_options() {
   RecoverOptions ro;
   ro.threads = 2;
@@ -159,13 +163,7 @@ void backup_under_load(bool with_snapshot) {
     const SnapshotResult sr = write_snapshot(parts, nullptr, src, 1);
     ASSERT_EQ(sr.error, "");
   }
-  AofOptions o;
-  o.dir = src;
-  o.workers = 1;
-  o.segment_bytes = 256 << 10;
-  o.ring_bytes = 16 << 20;
-  o.fsync = FsyncPolicy::kNo;
-  AofWriter w(o, s);
+  AofWriter w(aof_options(src), s);
   ASSERT_EQ(w.start(), "");
   if (with_snapshot) {
     ASSERT_EQ(w.set_base(snapshot_file_name(1), 1), "");
@@ -253,13 +251,7 @@ TEST(BackupConcurrent, RewritesRemovingSegmentsMeanwhileAreRetried) {
   const std::string src = tmp.path() + "/data";
   store::Partitions parts(testing::test_config(std::size_t{128} << 20, 4), 1);
   store::Store& s = parts.at(0);
-  AofOptions o;
-  o.dir = src;
-  o.workers = 1;
-  o.segment_bytes = 256 << 10;
-  o.ring_bytes = 16 << 20;
-  o.fsync = FsyncPolicy::kNo;
-  AofWriter w(o, s);
+  AofWriter w(aof_options(src), s);
   ASSERT_EQ(w.start(), "");
   std::atomic<bool> stop{false};
   std::atomic<unsigned> rewrites{0};
