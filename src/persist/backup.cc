@@ -2,10 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -238,6 +241,26 @@ class Staging {
 
 std::atomic<std::uint64_t> g_staging_seq{0};
 
+// Removes the staging folders (`.backup-<pid>-<n>`) that backups killed before their end left in
+// `dir`: those whose process is gone. Their links would otherwise keep removed segments' space.
+void remove_stale_staging(const std::string& dir) {
+  std::vector<std::string> names;
+  bool absent = false;
+  if (!list_dir(dir, &names, &absent).empty()) return;
+  for (const std::string& n : names) {
+    if (n.rfind(".backup-", 0) != 0) continue;
+    const std::size_t dash = n.find('-', 8);
+    std::uint64_t pid = 0;
+    if (dash == std::string::npos || !parse_decimal_u64(std::string_view(n).substr(8, dash - 8), &pid)) continue;
+    if (pid == 0 || pid > INT_MAX || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    const std::string path = path_in(dir, n);
+    std::vector<std::string> files;
+    if (!list_dir(path, &files, &absent).empty()) continue;
+    for (const std::string& f : files) ::unlink(path_in(path, f).c_str());
+    ::rmdir(path.c_str());
+  }
+}
+
 // What an attempt to hold the manifest's files gave.
 enum class HoldOutcome : std::uint8_t { kHeld, kRetry, kFailed };
 
@@ -288,6 +311,7 @@ std::string backup_into(const std::string& dir, const std::string& dest, BackupR
   Manifest m;
   std::unique_ptr<Staging> staging;
   std::string missing;  // the file found missing by the last attempt ("" = the manifest changed)
+  remove_stale_staging(dir);
   for (unsigned attempt = 1;; ++attempt) {
     if (attempt > kBackupAttempts) {
       if (!missing.empty()) {
@@ -575,6 +599,14 @@ std::string restore_folder(const std::string& archive, const std::string& dir, b
   if (std::string e = check_archive(archive, &r->archive); !e.empty()) {
     r->archive_refused = true;
     return "the archive is refused: " + e;
+  }
+  {
+    char a[PATH_MAX], d[PATH_MAX];
+    if (::realpath(archive.c_str(), a) != nullptr && ::realpath(dir.c_str(), d) != nullptr &&
+        std::string_view(a) == std::string_view(d)) {
+      r->target_occupied = true;
+      return dir + ": is the archive itself";
+    }
   }
   std::string error;
   const std::vector<std::string> old = persistence_files(dir, &error);

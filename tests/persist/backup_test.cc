@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -369,6 +370,26 @@ TEST(Backup, RefusesANonEmptyDestinationAndAFolderWithoutManifest) {
   EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/dest3"));
 }
 
+TEST(Backup, AStagingFolderLeftByAKilledBackupIsRemoved) {
+  TempDir tmp;
+  const std::string src = tmp.path() + "/data";
+  make_folder(src);
+  // A process that is gone: a child that exited (and was reaped).
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  const std::string stale = src + "/.backup-" + std::to_string(child) + "-1";
+  const std::string alive = src + "/.backup-" + std::to_string(::getppid()) + "-1";
+  ASSERT_EQ(::mkdir(stale.c_str(), 0700), 0);
+  ASSERT_EQ(::link((src + "/" + segment_file_name(1)).c_str(), (stale + "/" + segment_file_name(1)).c_str()), 0);
+  ASSERT_EQ(::mkdir(alive.c_str(), 0700), 0);
+  ASSERT_EQ(backup_folder(src, tmp.path() + "/dest"), "");
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(alive)) << "the folder of a live process is its own";
+}
+
 TEST(Backup, AFileTheManifestNamesThatStaysMissingIsNamed) {
   TempDir tmp;
   const std::string src = tmp.path() + "/data";
@@ -438,6 +459,13 @@ TEST_F(Restore, IntoANewFolderLoads) {
   const Dump d = testing::dump(fresh);
   ASSERT_EQ(d.size(), 3u);
   EXPECT_EQ(d.at("c").value, "3");
+}
+
+TEST_F(Restore, IntoTheArchiveItselfIsRefused) {
+  RestoreResult rr;
+  const std::string e = restore_folder(archive_, archive_ + "/.", true, &rr);
+  EXPECT_NE(e.find("is the archive itself"), std::string::npos) << e;
+  EXPECT_EQ(check_archive(archive_), "");
 }
 
 TEST_F(Restore, DamagedFileIsRefusedWithItsName) {
