@@ -9,58 +9,14 @@
 #include <cstring>
 
 #include "persist/crc32c.h"
+#include "persist/text_fields.h"
 
 namespace ferrite::persist {
 namespace {
 
 constexpr std::string_view kHeaderLine = "ferrite-manifest 1";
 
-// A canonical decimal u64: digits only, no leading zero (but "0"), no overflow.
-bool parse_u64(std::string_view s, std::uint64_t* out) noexcept {
-  if (s.empty() || s.size() > 20 || (s.size() > 1 && s[0] == '0')) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
-bool parse_hex32(std::string_view s, std::uint32_t* out) noexcept {
-  if (s.size() != 8) return false;
-  std::uint32_t v = 0;
-  for (char c : s) {
-    std::uint32_t d = 0;
-    if (c >= '0' && c <= '9') {
-      d = static_cast<std::uint32_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      d = static_cast<std::uint32_t>(c - 'a' + 10);
-    } else {
-      return false;
-    }
-    v = (v << 4) | d;
-  }
-  *out = v;
-  return true;
-}
-
 std::string errno_text(int err) { return std::strerror(err); }
-
-// Writes all of `data` to `fd`; false with errno set on failure.
-bool write_all(int fd, std::string_view data) noexcept {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -146,7 +102,7 @@ ManifestLoad parse_manifest(std::string_view text, std::string_view file) {
       if (!r.manifest.segments.empty() || !r.manifest.snapshot.empty()) {
         return fail("generation after the snapshot or a segment");
       }
-      if (!parse_u64(arg, &r.manifest.generation)) return fail("bad generation number");
+      if (!parse_decimal_u64(arg, &r.manifest.generation)) return fail("bad generation number");
       have_generation = true;
     } else if (word == "snapshot") {
       if (!have_generation) return fail("snapshot before the generation");
@@ -157,7 +113,7 @@ ManifestLoad parse_manifest(std::string_view text, std::string_view file) {
     } else if (word == "segment") {
       if (!have_generation) return fail("segment before the generation");
       std::uint64_t seq = 0;
-      if (!parse_u64(arg, &seq) || seq == 0) return fail("bad segment number");
+      if (!parse_decimal_u64(arg, &seq) || seq == 0) return fail("bad segment number");
       if (!r.manifest.segments.empty() && seq <= r.manifest.segments.back()) {
         return fail("segment " + std::to_string(seq) + " after segment " +
                     std::to_string(r.manifest.segments.back()) +

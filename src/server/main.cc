@@ -23,6 +23,7 @@
 #include "mgmt/events.h"
 #include "mgmt/log.h"
 #include "mgmt/server.h"
+#include "persist/backup.h"
 #include "server/config.h"
 #include "server/daemon.h"
 #include "server/live_config.h"
@@ -159,6 +160,22 @@ int run(int argc, char** argv) {
   ServerConfig config;
   const CommandLine cl = parse_command_line(argc, argv, &config, std::cout, std::cerr);
   if (!cl.run) return cl.exit_status;
+
+  // --restore: the archive goes into persist.dir before anything starts (recovery then loads it).
+  if (!cl.restore_path.empty()) {
+    persist::RestoreResult rr;
+    const std::string err = persist::restore_folder(cl.restore_path, config.persist.dir, cl.restore_force, &rr);
+    if (!err.empty()) {
+      log_line("error", "--restore " + cl.restore_path + " into " + config.persist.dir + " failed: " + err +
+                            (rr.target_occupied ? " (--restore-force moves the old files aside)" : ""));
+      return 1;
+    }
+    log_line("info", "restored " + cl.restore_path + " into " + config.persist.dir + ": generation " +
+                         std::to_string(rr.archive.manifest.generation) + ", " +
+                         std::to_string(rr.archive.manifest.segments.size()) + " segments, " +
+                         std::to_string(rr.archive.records) + " records" +
+                         (rr.replaced.empty() ? std::string() : ", the old files moved to " + rr.replaced));
+  }
 
   // Signals are taken by this thread alone (sigwait): block them before any thread exists, so
   // that every thread inherits the mask. One arriving during start-up waits until the loop below.

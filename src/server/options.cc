@@ -8,7 +8,7 @@
 namespace ferrite::server {
 
 std::string usage() {
-  return "Usage: ferrited [--config FILE] [--set section.key=value ...]\n"
+  return "Usage: ferrited [--config FILE] [--set section.key=value ...] [--restore ARCHIVE [--restore-force]]\n"
          "       ferrited --help | --describe-config | --version\n"
          "\n"
          "Ferrite, a low-latency cache server: memcached (text, meta, binary, UDP), Redis (RESP),\n"
@@ -18,6 +18,12 @@ std::string usage() {
          "                           the built-in defaults (the same as configs/ferrite.toml)\n"
          "  --set section.key=value  override one setting after the file (repeatable), such as\n"
          "                           --set server.workers=2 --set listen.http=   (empty = off)\n"
+         "  --restore ARCHIVE        restore a backup made by `ferritectl backup` into persist.dir,\n"
+         "                           then start (recovery loads it): the archive is checked first\n"
+         "                           (CHECKSUMS, every record); a persist.dir that holds a\n"
+         "                           persistence folder is refused (persist.mode must not be off)\n"
+         "  --restore-force          with --restore: move the folder's old files into\n"
+         "                           persist.dir/.replaced-<time>/ and restore\n"
          "  --describe-config        print every setting with its type, default and meaning\n"
          "  --version                print the version\n"
          "  -h, --help               print this help\n"
@@ -63,6 +69,14 @@ CommandLine parse_command_line(int argc, const char* const* argv, ServerConfig* 
       if (v != kMissing && result.config_path.empty()) errors.push_back("--config needs a file name");
     } else if (const char* s = option_value(i, arg, "--set")) {
       if (s != kMissing) overrides.emplace_back(s);
+    } else if (const char* a = option_value(i, arg, "--restore")) {
+      if (!result.restore_path.empty()) errors.push_back("--restore given twice (one archive)");
+      if (a != kMissing) {
+        result.restore_path = a;
+        if (result.restore_path.empty()) errors.push_back("--restore needs an archive folder");
+      }
+    } else if (arg == "--restore-force") {
+      result.restore_force = true;
     } else if (arg == "--help" || arg == "-h") {
       help = true;
     } else if (arg == "--describe-config") {
@@ -87,7 +101,12 @@ CommandLine parse_command_line(int argc, const char* const* argv, ServerConfig* 
     out.flush();
     return result;
   }
+  if (result.restore_force && result.restore_path.empty()) errors.push_back("--restore-force is an option of --restore");
   if (errors.empty()) errors = load_server_config(result.config_path, overrides, available_cpus(), config);
+  if (errors.empty() && !result.restore_path.empty() && config->persist.mode == PersistMode::kOff) {
+    errors.push_back("--restore needs persistence on (persist.mode = aof, snapshot or both): with it off "
+                     "nothing would load the restored folder");
+  }
   if (!errors.empty()) {
     for (const std::string& e : errors) err << "ferrited: " << e << "\n";
     err.flush();

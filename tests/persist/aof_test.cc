@@ -34,6 +34,7 @@ namespace ferrite::persist {
 namespace {
 
 using testing::read_file;
+using testing::eventually;
 using testing::TempDir;
 
 // Appends (GCC 12's -Wrestrict misfires on `k_of(i)`).
@@ -156,14 +157,6 @@ std::unique_ptr<store::Context> attached(store::Store& s, AofProducer& p) {
   return ctx;
 }
 
-template <typename Pred>
-bool eventually(Pred pred, int ms = 5000) {
-  for (int i = 0; i < ms; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return pred();
-}
 
 // Every live key of `keys` as the store has it.
 std::map<std::string, Replayed> store_content(store::Context& ctx, const store::Store& s,

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "persist/record.h"
@@ -35,6 +37,16 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Polls `pred` every millisecond for up to `ms` milliseconds; its last value.
+template <typename Pred>
+bool eventually(Pred pred, int ms = 5000) {
+  for (int i = 0; i < ms; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return pred();
+}
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

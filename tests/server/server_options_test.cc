@@ -81,6 +81,18 @@ TEST(CommandLine, HelpDescribeAndVersionPrintAndExitZero) {
   EXPECT_EQ(server_version(), "0.1.0");
 }
 
+TEST(CommandLine, RestoreNamesAnArchive) {
+  const Outcome r = run({"--set", "persist.mode=aof", "--restore", "/backups/today", "--restore-force"});
+  ASSERT_TRUE(r.result.run) << r.err;
+  EXPECT_EQ(r.result.restore_path, "/backups/today");
+  EXPECT_TRUE(r.result.restore_force);
+  const Outcome plain = run({"--restore=/backups/today", "--set", "persist.mode=aof"});
+  ASSERT_TRUE(plain.result.run) << plain.err;
+  EXPECT_EQ(plain.result.restore_path, "/backups/today");
+  EXPECT_FALSE(plain.result.restore_force);
+  EXPECT_FALSE(run({}).result.restore_force);
+}
+
 TEST(CommandLine, ArgumentErrorsExitTwo) {
   struct Case {
     std::vector<std::string> args;
@@ -96,6 +108,13 @@ TEST(CommandLine, ArgumentErrorsExitTwo) {
       {{"--config", "a.toml", "--config", "b.toml"},
        "ferrited: --config given twice (one file; override single keys with --set)\n"},
       {{"--help", "--bogus"}, "ferrited: unknown option \"--bogus\" (see ferrited --help)\n"},
+      {{"--restore"}, "ferrited: --restore needs a value\n"},
+      {{"--restore="}, "ferrited: --restore needs an archive folder\n"},
+      {{"--restore-force"}, "ferrited: --restore-force is an option of --restore\n"},
+      {{"--restore", "/a", "--restore", "/b"}, "ferrited: --restore given twice (one archive)\n"},
+      {{"--restore", "/backup"},
+       "ferrited: --restore needs persistence on (persist.mode = aof, snapshot or both): with it off nothing "
+       "would load the restored folder\n"},
   };
   for (const Case& c : cases) {
     const Outcome r = run(c.args);

@@ -5,11 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "mgmt/json_reader.h"
+#include "backup.h"
 #include "options.h"
 #include "persist/manifest.h"
 #include "persist/record.h"
@@ -195,6 +197,29 @@ class VerifyFolder : public ::testing::Test {
   std::string dir_, segment_;
 };
 
+TEST(Options, BackupAndRestoreTakeTheirOwnOptions) {
+  Options o;
+  EXPECT_EQ(parse({"backup", "/backups/today"}, o), -1);
+  EXPECT_FALSE(o.dir_given);
+  Options d;
+  EXPECT_EQ(parse({"backup", "/backups/today", "--dir", "/var/lib/ferrite"}, d), -1);
+  EXPECT_EQ(d.dir, "/var/lib/ferrite");
+  Options r;
+  EXPECT_EQ(parse({"restore", "/backups/today", "--dir=/var/lib/ferrite", "--force", "--json"}, r), -1);
+  EXPECT_TRUE(r.force);
+  EXPECT_EQ(r.command, (std::vector<std::string>{"restore", "/backups/today"}));
+  Options a;
+  EXPECT_EQ(parse({"restore", "/backups/today"}, a), kExitUsage);  // no --dir
+  Options b;
+  EXPECT_EQ(parse({"backup"}, b), kExitUsage);
+  Options c;
+  EXPECT_EQ(parse({"backup", "/x", "--force"}, c), kExitUsage);
+  Options e;
+  EXPECT_EQ(parse({"info", "--dir", "/x"}, e), kExitUsage);
+  Options f;
+  EXPECT_EQ(parse({"restore", "/x", "--dir"}, f), kExitUsage);
+}
+
 TEST_F(VerifyFolder, GoodFolderPrintsTheCounts) {
   std::ostringstream out;
   EXPECT_EQ(run_verify(dir_, false, false, out), kExitOk);
@@ -240,6 +265,51 @@ TEST_F(VerifyFolder, TornTailIsReportedThenCut) {
   std::ostringstream again;
   EXPECT_EQ(run_verify(dir_, false, false, again), kExitOk);
   EXPECT_NE(again.str().find("1 records"), std::string::npos) << again.str();
+}
+
+TEST_F(VerifyFolder, BackupThenRestore) {
+  const std::string archive = dir_ + "/../" + std::filesystem::path(dir_).filename().string() + "_archive";
+  const std::string target = dir_ + "/../" + std::filesystem::path(dir_).filename().string() + "_target";
+  std::ostringstream out, err;
+  ASSERT_EQ(run_backup(dir_, archive, false, out, err), kExitOk) << err.str();
+  EXPECT_EQ(out.str().rfind("OK " + archive + ": backup of " + dir_ + ": generation 3, 1 segments, 2 records, ", 0),
+            0u)
+      << out.str();
+  std::ostringstream again, again_err;
+  EXPECT_EQ(run_backup(dir_, archive, false, again, again_err), kExitBackupFailed);
+  EXPECT_NE(again_err.str().find("not empty"), std::string::npos) << again_err.str();
+
+  std::ostringstream js, js_err;
+  ASSERT_EQ(run_restore(archive, target, false, true, js, js_err), kExitOk) << js_err.str();
+  std::string error;
+  auto v = mgmt::parse_json(js.str(), &error);
+  ASSERT_TRUE(v) << error;
+  EXPECT_TRUE((*v)["ok"].as_bool());
+  EXPECT_EQ((*v)["records"].as_uint(), 2u);
+  std::ostringstream vout;
+  EXPECT_EQ(run_verify(target, false, false, vout), kExitOk) << vout.str();
+
+  std::ostringstream occ, occ_err;
+  EXPECT_EQ(run_restore(archive, target, false, false, occ, occ_err), kExitRestoreOccupied);
+  EXPECT_NE(occ_err.str().find("--force"), std::string::npos) << occ_err.str();
+  std::ostringstream forced, forced_err;
+  EXPECT_EQ(run_restore(archive, target, true, false, forced, forced_err), kExitOk) << forced_err.str();
+  EXPECT_NE(forced.str().find("moved to " + target + "/.replaced-"), std::string::npos) << forced.str();
+
+  // A damaged archive exits as verify does on a damaged folder, naming the file.
+  std::string seg;
+  {
+    std::ifstream in(archive + "/" + persist::segment_file_name(1), std::ios::binary);
+    seg.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  seg[seg.size() - 1] ^= 1;
+  std::ofstream(archive + "/" + persist::segment_file_name(1), std::ios::binary | std::ios::trunc) << seg;
+  std::ostringstream bad, bad_err;
+  EXPECT_EQ(run_restore(archive, target + "2", false, false, bad, bad_err), kExitVerifyDamaged);
+  EXPECT_NE(bad_err.str().find(archive + "/" + persist::segment_file_name(1)), std::string::npos) << bad_err.str();
+  std::filesystem::remove_all(archive);
+  std::filesystem::remove_all(target);
+  std::filesystem::remove_all(target + "2");
 }
 
 }  // namespace

@@ -1,19 +1,23 @@
 // ferritectl: the operator's client of ferrited's management socket. One request per command
 // (info, stats, config, keys, ...), printed as tables or, with --json, as the daemon's JSON; plus
 // `top` (a refreshing view) and `watch` (the event stream); and `verify`, which checks a
-// persistence folder without a daemon. See --help and docs/operations.md.
+// persistence folder without a daemon; `backup` (of a live daemon's folder) and `restore`. See
+// --help and docs/operations.md.
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "backup.h"
 #include "client.h"
 #include "mgmt/json_reader.h"
 #include "options.h"
@@ -128,6 +132,39 @@ int save(const Options& o) {
   return fail(kExitDaemonError, "another snapshot kept the daemon busy; try again");
 }
 
+// `backup PATH`: the folder is --dir's, else the daemon's persist.dir (asked over the socket;
+// the copy is made here, so ferritectl runs on the daemon's host).
+int backup(const Options& o) {
+  std::string dir = o.dir;
+  if (!o.dir_given) {
+    std::string error;
+    std::optional<Client> client = Client::connect(o.socket, &error);
+    if (!client) return fail(kExitUnreachable, error + " (--dir DIR backs a folder up without asking the daemon)");
+    Answer a = ask(*client, "/config get persist.dir");
+    if (a.status != kExitOk) return a.status;
+    if (!a.reply["ok"].as_bool()) return fail(kExitDaemonError, a.reply["error"].as_string());
+    dir = a.reply["data"]["persist.dir"].as_string();
+    if (dir.empty()) return fail(kExitDaemonError, "the daemon's persist.dir is empty: no folder to back up");
+    if (dir[0] != '/') {
+      // Relative to the daemon's working directory: /proc/<its pid>/cwd says which (same host).
+      Answer info = ask(*client, "/info");
+      if (info.status != kExitOk) return info.status;
+      const std::string cwd_link = "/proc/" + std::to_string(info.reply["data"]["pid"].as_int()) + "/cwd";
+      std::string cwd(4096, '\0');
+      const ssize_t n = info.reply["ok"].as_bool() ? ::readlink(cwd_link.c_str(), cwd.data(), cwd.size()) : -1;
+      if (n <= 0 || static_cast<std::size_t>(n) >= cwd.size()) {
+        return fail(kExitDaemonError, "the daemon's persist.dir \"" + dir +
+                                          "\" is relative to its working directory, which " + cwd_link +
+                                          " does not tell (" + (n < 0 ? std::strerror(errno) : "no answer") +
+                                          "): give the folder with --dir");
+      }
+      cwd.resize(static_cast<std::size_t>(n));
+      dir = cwd + "/" + (dir.rfind("./", 0) == 0 ? dir.substr(2) : dir);
+    }
+  }
+  return run_backup(dir, o.command[1], o.json, std::cout, std::cerr);
+}
+
 // Puts the terminal in no-echo, non-canonical mode while top runs (so `q` quits at once).
 class RawTerminal {
  public:
@@ -237,5 +274,7 @@ int main(int argc, char** argv) {
   if (cmd == "watch") return watch(o);
   if (cmd == "save") return save(o);
   if (cmd == "verify") return run_verify(o.command[1], o.truncate, o.json, std::cout);
+  if (cmd == "backup") return backup(o);
+  if (cmd == "restore") return run_restore(o.command[1], o.dir, o.force, o.json, std::cout, std::cerr);
   return one_shot(o);
 }

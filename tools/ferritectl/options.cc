@@ -38,6 +38,15 @@ Commands:
   verify PATH              check a persistence folder (no daemon needed): the MANIFEST, the
                            files it names, every record; prints OK with the counts or the
                            first fault (file and offset)
+  backup PATH              make PATH (new or empty) a consistent archive of the daemon's
+                           persistence folder while it serves (its persist.dir, asked over
+                           the socket; --dir DIR names the folder instead): the snapshot,
+                           the segments up to the last whole record, MANIFEST, CHECKSUMS.
+                           Run it on the daemon's host
+  restore ARCHIVE --dir DIR
+                           check ARCHIVE (CHECKSUMS, every record) and restore it into the
+                           persistence folder DIR, offline (the daemon stopped); a DIR that
+                           holds a persistence folder is refused unless --force
 
 Options:
   -s, --socket PATH        the management socket (default $FERRITECTL_SOCKET, else
@@ -48,13 +57,17 @@ Options:
       --backlog N          watch: first print up to N recent events
       --count N            watch: stop after N events
       --truncate           verify: cut a torn tail of the last segment (as redis-check-aof --fix)
+      --dir DIR            backup: the folder to back up (no daemon asked); restore: the target
+      --force              restore: move the old files into DIR/.replaced-<time>/ and restore
   -h, --help               this text
       --version            ferritectl's version
 
 Exit status: 0 done; 1 the daemon answered with an error; 2 bad arguments; 3 no daemon at the
 socket (not running, wrong path) or no permission to use it; 4 the connection broke or the reply
 was not understood; verify: 5 the folder would be refused (damage, a missing or unnamed file, a
-bad manifest), 6 only a torn tail that was not cut (--truncate cuts it).
+bad manifest), 6 only a torn tail that was not cut (--truncate cuts it); backup and restore: 5 the
+archive fails its checks, 7 the backup or restore failed (the message names the file), 8 restore's
+target holds a persistence folder (--force replaces it).
 )";
 }
 
@@ -96,11 +109,13 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_flag("--version", version);
   app.add_flag("-j,--json", o.json)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_flag("--truncate", o.truncate)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_flag("--force", o.force)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   CLI::Option* socket_opt = value_option(app, "-s,--socket", socket);
   CLI::Option* interval_opt = value_option(app, "--interval", interval);
   CLI::Option* iterations_opt = value_option(app, "-n,--iterations", iterations);
   CLI::Option* backlog_opt = value_option(app, "--backlog", backlog);
   CLI::Option* count_opt = value_option(app, "--count", count);
+  CLI::Option* dir_opt = value_option(app, "--dir", o.dir);
   app.add_option("command", o.command);
 
   // `raw REQUEST...` sends every word after raw as it is, options included: CLI11 sees only the
@@ -162,6 +177,11 @@ int parse_options(int argc, char** argv, Options& o) {
   if (count_opt->count() > 0 && (!parse_uint(count, &o.count) || o.count == 0))
     return usage_error("--count must be a whole number above 0; got \"" + count + "\"");
 
+  if (dir_opt->count() > 0) {
+    if (o.dir.empty()) return usage_error("--dir needs a folder");
+    o.dir_given = true;
+  }
+
   if (o.command.empty()) return usage_error("no command given");
   const std::string& cmd = o.command[0];
   const bool top_opts = o.interval_s != 1.0 || o.iterations != 0;
@@ -170,6 +190,11 @@ int parse_options(int argc, char** argv, Options& o) {
   if (watch_opts && cmd != "watch") return usage_error("--backlog and --count are options of watch");
   if (o.truncate && cmd != "verify") return usage_error("--truncate is an option of verify");
   if (cmd == "verify" && o.command.size() != 2) return usage_error("usage: verify PATH [--truncate]");
+  if (o.dir_given && cmd != "backup" && cmd != "restore") return usage_error("--dir is an option of backup and restore");
+  if (o.force && cmd != "restore") return usage_error("--force is an option of restore");
+  if (cmd == "backup" && o.command.size() != 2) return usage_error("usage: backup PATH [--dir DIR]");
+  if (cmd == "restore" && (o.command.size() != 2 || !o.dir_given))
+    return usage_error("usage: restore ARCHIVE --dir DIR [--force]");
   if ((cmd == "top" || cmd == "watch") && o.command.size() > 1)
     return usage_error(cmd + " takes no arguments; got \"" + o.command[1] + "\"");
   return -1;

@@ -29,6 +29,11 @@ struct Options {
   std::uint64_t count = 0;  // events to print before exiting; 0 = until interrupted
   // verify
   bool truncate = false;
+  // backup (the folder, instead of asking the daemon) and restore (the target folder)
+  std::string dir;
+  bool dir_given = false;
+  // restore
+  bool force = false;
 };
 
 // Parses argv. Returns -1 to go on, else the exit status (0 after --help or --version, 2 on a
