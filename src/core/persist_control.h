@@ -24,6 +24,11 @@ struct SaveStatus {
   std::uint64_t saves = 0;                // snapshots written since start
   std::uint64_t failures = 0;             // attempts that failed since start
   std::uint64_t changes_since_save = 0;   // mutations since the last successful one began
+  // The export to persist.cold_dir (none when it is empty).
+  std::uint64_t exports = 0;               // archives written since start
+  std::uint64_t export_failures = 0;
+  std::uint64_t last_export_unix_ms = 0;   // the newest archive there (0: none)
+  std::string last_export_error;           // "" when the last attempt succeeded (or none was made)
 };
 
 class PersistControl {

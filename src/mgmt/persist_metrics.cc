@@ -77,6 +77,13 @@ void write_snapshot_metrics(const SaveStatus& s, bool loading, std::uint32_t loa
   w.scalar("ferrite_snapshot_last_items", "gauge", "Items in the last successful snapshot's base.", i64(s.last_items));
   w.scalar("ferrite_snapshot_changes_since", "gauge", "Mutations since the last successful snapshot began.",
            i64(s.changes_since_save));
+  w.scalar("ferrite_cold_exports_total", "counter", "Archives exported to persist.cold_dir since start.",
+           i64(s.exports));
+  w.scalar("ferrite_cold_export_failures_total", "counter", "Exports to persist.cold_dir that failed since start.",
+           i64(s.export_failures));
+  w.family("ferrite_cold_export_last_timestamp_seconds", "gauge",
+           "Unix time of the newest archive in persist.cold_dir (0: none).");
+  w.sample("ferrite_cold_export_last_timestamp_seconds", {}, static_cast<double>(s.last_export_unix_ms) / 1000.0);
 }
 
 }  // namespace ferrite::mgmt

@@ -379,6 +379,10 @@ void write_save_status(const SaveStatus& st, JsonWriter& w) {
   w.field("saves", st.saves);
   w.field("failures", st.failures);
   w.field("changes_since_save", st.changes_since_save);
+  w.field("cold_exports", st.exports);
+  w.field("cold_export_failures", st.export_failures);
+  w.field("cold_last_export_unix_ms", st.last_export_unix_ms);
+  w.field("cold_last_export_error", st.last_export_error);
 }
 
 constexpr std::string_view kPersistOff = "persistence is off (persist.mode = off): there is no folder to save to";

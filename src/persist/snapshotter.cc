@@ -8,10 +8,18 @@
 
 #include <cerrno>
 #include <chrono>
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <functional>
+#include <filesystem>
+#include <string_view>
+#include <system_error>
+#include <vector>
 
+#include "persist/backup.h"
 #include "persist/manifest.h"
 #include "persist/segment.h"
 #include "persist/snapshot_format.h"
@@ -80,6 +88,18 @@ std::string Snapshotter::start() {
     status_.last_bytes = file_bytes(path_in(options_.dir, m.manifest.snapshot));
   }
   base_aof_bytes_ = aof_ != nullptr ? aof_bytes() : 0;
+  if (!options_.cold_dir.empty()) {
+    // The newest archive already there (a restart does not export again before its time).
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(options_.cold_dir, ec)) {
+      if (e.path().filename().string().rfind("ferrite-", 0) != 0) continue;
+      struct stat st {};
+      if (::stat(e.path().c_str(), &st) != 0) continue;
+      const auto ms = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000 +
+                      static_cast<std::uint64_t>(st.st_mtim.tv_nsec) / 1'000'000;
+      if (ms > status_.last_export_unix_ms) status_.last_export_unix_ms = ms;
+    }
+  }
   mutations_at_save_ = mutations();
   last_attempt_ms_ = mono_ms();
   thread_ = std::thread([this] { run(); });
@@ -193,12 +213,76 @@ bool Snapshotter::due(std::uint64_t now_ms, const char** why) {
   return false;
 }
 
+bool Snapshotter::export_due(std::uint64_t now_unix_ms) const {
+  if (options_.cold_dir.empty() || now_unix_ms < next_export_try_unix_ms_) return false;
+  if (status_.last_export_unix_ms != 0 && now_unix_ms - status_.last_export_unix_ms < options_.cold_interval_ms) {
+    return false;
+  }
+  // Nothing to export before the folder has a manifest (a first snapshot, or the AOF started).
+  return ::access(path_in(options_.dir, kManifestName).c_str(), F_OK) == 0;
+}
+
+void Snapshotter::export_cold() {
+  namespace fs = std::filesystem;
+  const std::uint64_t now = wall_ms();
+  char stamp[32];
+  const std::time_t t = static_cast<std::time_t>(now / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  const std::string dest = options_.cold_dir + "/ferrite-" + stamp;
+  std::error_code ec;
+  fs::create_directories(options_.cold_dir, ec);
+  std::string err = ec ? options_.cold_dir + ": cannot create the folder: " + ec.message() : "";
+  BackupResult br;
+  if (err.empty()) err = backup_folder(options_.dir, dest, &br);
+  std::vector<std::string> removed;
+  if (err.empty()) {
+    // Retention: the newest `retention` archives stay (their names sort by time).
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(options_.cold_dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("ferrite-", 0) == 0 && e.is_directory(ec)) names.push_back(name);
+    }
+    std::sort(names.begin(), names.end(), std::greater<>());
+    for (std::size_t i = std::max<std::size_t>(1, options_.retention); i < names.size(); ++i) {
+      fs::remove_all(options_.cold_dir + "/" + names[i], ec);
+      if (ec) {
+        say("warn", "cold storage: cannot remove the old archive " + options_.cold_dir + "/" + names[i] + ": " +
+                        ec.message());
+      } else {
+        removed.push_back(names[i]);
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.last_export_error = err;
+  if (err.empty()) {
+    ++status_.exports;
+    status_.last_export_unix_ms = now;
+    next_export_try_unix_ms_ = 0;
+    say("info", "exported the persistence folder to " + dest + " (" + std::to_string(br.files) + " files, " +
+                    std::to_string(br.bytes) + " bytes)" +
+                    (removed.empty() ? "" : "; removed " + std::to_string(removed.size()) + " older archive(s)"));
+  } else {
+    ++status_.export_failures;
+    next_export_try_unix_ms_ = now + options_.cold_retry_ms;
+    say("warn", "cold storage export failed: " + err);
+  }
+}
+
 void Snapshotter::run() {
   pthread_setname_np(pthread_self(), "ferrite-snap");
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     const char* why = nullptr;
     while (!stopping_ && !due(mono_ms(), &why)) {
+      if (export_due(wall_ms())) {
+        lock.unlock();
+        export_cold();
+        lock.lock();
+        continue;
+      }
       cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms));
     }
     if (stopping_) {

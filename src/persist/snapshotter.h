@@ -40,6 +40,13 @@ struct SnapshotterOptions {
   unsigned rewrite_percent = 100;  // persist.aof_rewrite_percent (0: no automatic rewrite)
   std::uint64_t rewrite_min_bytes = std::uint64_t{64} << 20;  // persist.aof_rewrite_min_bytes
   std::uint64_t retry_ms = 5000;   // after a failed scheduled attempt, the next one waits this long
+  // The export to cold storage: every cold_interval_ms, an archive of the folder (backup_folder:
+  // the last base and the segments after it) in cold_dir/ferrite-<UTC time>/; the `retention`
+  // newest ferrite-* archives there are kept, older ones removed. Empty cold_dir: none.
+  std::string cold_dir;
+  std::uint64_t cold_interval_ms = 86'400'000;
+  unsigned retention = 7;
+  std::uint64_t cold_retry_ms = 300'000;  // after a failed export
   std::uint64_t poll_ms = 100;     // how often the thread looks at its schedule
   SnapshotOptions snapshot;
   // Mutations made so far (the store's counters; changes_since_save is its growth). May be empty.
@@ -80,6 +87,10 @@ class Snapshotter final : public PersistControl {
   std::string take_with_aof(std::uint64_t seq, SnapshotResult* r);
   std::string take_with_tail(std::uint64_t seq, SnapshotResult* r);
   void run();
+  // The export: due when the newest archive in cold_dir is cold_interval old (or there is none);
+  // export_cold() writes one and applies the retention. On the thread, the lock not held.
+  bool export_due(std::uint64_t now_unix_ms) const;
+  void export_cold();
   bool due(std::uint64_t now_ms, const char** why);
   void say(const char* level, const std::string& line) const;
   std::uint64_t mutations() const { return options_.mutations ? options_.mutations() : 0; }
@@ -109,6 +120,7 @@ class Snapshotter final : public PersistControl {
   bool stopped_ = false;
   bool thread_done_ = false;    // the thread ended (it takes no more asked-for snapshots)
   bool final_pending_ = false;  // stop() is about to take the final snapshot
+  std::uint64_t next_export_try_unix_ms_ = 0;  // after a failed export
 };
 
 }  // namespace ferrite::persist

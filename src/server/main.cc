@@ -89,6 +89,9 @@ DaemonSpec spec_of(const ServerConfig& c) {
     so.changes = c.persist.snapshot_changes;
     so.rewrite_percent = c.persist.aof() ? c.persist.aof_rewrite_percent : 0;
     so.rewrite_min_bytes = c.persist.aof_rewrite_min_bytes;
+    so.cold_dir = c.persist.cold_dir;
+    so.cold_interval_ms = c.persist.cold_interval_s * 1000;
+    so.retention = c.persist.retention;
   }
   if (c.persist.aof()) {
     d.aof = true;

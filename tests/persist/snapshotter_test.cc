@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "persist/backup.h"
 #include "persist/manifest.h"
 #include "persist/recover.h"
 #include "persist/segment.h"
@@ -292,6 +293,61 @@ TEST(Snapshotter, AFailedSnapshotIsReportedAndTheFolderKeepsItsBase) {
   std::filesystem::remove(dir.path());
   std::filesystem::rename(moved, dir.path());
   EXPECT_EQ(load_manifest(dir.path()).manifest.snapshot, snapshot_file_name(1));
+}
+
+TEST(Snapshotter, ExportsArchivesToColdStorageAndKeepsTheNewest) {
+  TempDir dir, cold;
+  store::Partitions src(test_config(), 1);
+  {
+    store::PartitionedContext ctx(src, 0);
+    ctx.set_now(src.now_ms());
+    for (int i = 0; i < 500; ++i) ctx.set(key_n("k", static_cast<unsigned long long>(i)), "v");
+    ctx.offline();
+  }
+  SnapshotTail tail(src.at(0), 1);
+  SnapshotterOptions o = base_options(dir.path());
+  o.cold_dir = cold.path() + "/archives";  // made when missing
+  o.cold_interval_ms = 1100;               // archive names have a second's resolution
+  o.retention = 2;
+  Snapshotter snap(o, src, nullptr, &tail);
+  ASSERT_EQ(snap.start(), "");
+  ASSERT_EQ(snap.save(), "");
+  // The first export is due at once (none there yet), then one every 1.1 s.
+  for (int i = 0; i < 8000 && snap.status().exports < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  snap.stop(false);
+  const SaveStatus st = snap.status();
+  EXPECT_GE(st.exports, 3u);
+  EXPECT_EQ(st.export_failures, 0u);
+  EXPECT_EQ(st.last_export_error, "");
+  std::vector<std::string> archives;
+  for (const auto& e : std::filesystem::directory_iterator(o.cold_dir)) archives.push_back(e.path().string());
+  ASSERT_EQ(archives.size(), 2u) << "retention 2";
+  for (const std::string& a : archives) {
+    EXPECT_EQ(check_archive(a), "") << a;
+    TempDir restored;
+    ASSERT_EQ(restore_folder(a, restored.path() + "/data", false), "");
+    EXPECT_EQ(diff(dump(src), recovered(restored.path() + "/data", 1)), "");
+  }
+}
+
+TEST(Snapshotter, AFailedExportIsReportedAndRetriedLater) {
+  TempDir dir, cold;
+  store::Partitions src(test_config(), 1);
+  SnapshotTail tail(src.at(0), 1);
+  SnapshotterOptions o = base_options(dir.path());
+  testing::write_file(cold.path() + "/file", "not a folder");
+  o.cold_dir = cold.path() + "/file/archives";
+  o.cold_retry_ms = 60'000;
+  Snapshotter snap(o, src, nullptr, &tail);
+  ASSERT_EQ(snap.start(), "");
+  ASSERT_EQ(snap.save(), "");
+  for (int i = 0; i < 5000 && snap.status().export_failures == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  snap.stop(false);
+  const SaveStatus st = snap.status();
+  EXPECT_EQ(st.export_failures, 1u) << "retried only after cold_retry_ms";
+  EXPECT_EQ(st.exports, 0u);
+  EXPECT_NE(st.last_export_error.find(cold.path() + "/file/archives"), std::string::npos) << st.last_export_error;
 }
 
 }  // namespace

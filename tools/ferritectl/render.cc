@@ -302,6 +302,11 @@ std::string render_persistence(const JsonValue& d) {
   out += "last status         " + std::string(d["last_ok"].as_bool() ? "ok" : "failed: " + d["last_error"].as_string()) + "\n";
   out += "snapshots / failed  " + num(d["saves"]) + " / " + num(d["failures"]) + " since the start\n";
   out += "changes since       " + num(d["changes_since_save"]) + "\n";
+  if (d["cold_exports"].as_uint() + d["cold_export_failures"].as_uint() + d["cold_last_export_unix_ms"].as_uint() > 0) {
+    out += "cold exports        " + num(d["cold_exports"]) + " (failed " + num(d["cold_export_failures"]) + ")" +
+           (d["cold_last_export_error"].as_string().empty() ? "" : ": " + d["cold_last_export_error"].as_string()) +
+           "\n";
+  }
   return out;
 }
 
