@@ -183,27 +183,28 @@ constexpr std::array<Setting, kKeyCount> kSettings{{
     number(Key::kPersistAofRewritePercent, "persist.aof_rewrite_percent", Type::kInt, "100", 0, 100000,
            kRestart,
            "Rewrite the append-only file (a new snapshot and a new segment) once its segments have grown "
-           "by this percentage since the last rewrite (Redis's auto-aof-rewrite-percentage). 0 = never. "
-           "Read by the rewrite."),
+           "by this percentage since the last rewrite (Redis's auto-aof-rewrite-percentage). 0 = never "
+           "on its own (BGREWRITEAOF still does)."),
     number(Key::kPersistAofRewriteMinBytes, "persist.aof_rewrite_min_bytes", Type::kSize, "64MiB", 0, kTiB,
            kRestart,
            "No automatic rewrite while the append-only file is smaller than this (Redis's "
-           "auto-aof-rewrite-min-size). Read by the rewrite."),
+           "auto-aof-rewrite-min-size)."),
     number(Key::kPersistSnapshotInterval, "persist.snapshot_interval", Type::kDuration, "3600", 0, kYear,
            kRestart,
-           "With mode snapshot or both: take a snapshot this often (0 = not on a timer). Read by the "
-           "snapshot scheduler."),
+           "With mode snapshot or both: take a snapshot this often, if anything changed since the last "
+           "(0 = not on a timer)."),
     number(Key::kPersistSnapshotChanges, "persist.snapshot_changes", Type::kInt, "0", 0,
            std::uint64_t{1} << 40, kRestart,
            "With mode snapshot or both: also take one once this many mutations happened since the last "
-           "(0 = not by changes; Redis's save <seconds> <changes>). Read by the snapshot scheduler."),
+           "(0 = not by changes; Redis's save <seconds> <changes>)."),
     number(Key::kPersistRetention, "persist.retention", Type::kInt, "7", 1, 100000, kRestart,
-           "Finished snapshots kept in persist.cold_dir; older exports are removed. Read by the cold "
-           "export."),
+           "Archives kept in persist.cold_dir (the newest ones); older exports are removed."),
     bounded(Key::kPersistColdDir, "persist.cold_dir", Type::kText, "", 4096,
-            "A mounted path that finished snapshots are exported to (cold storage). Empty = no export."),
+            "A mounted path the persistence folder is exported to (cold storage): every persist.cold_interval, "
+            "an archive of the last snapshot and the segments after it, as ferritectl backup writes, in "
+            "ferrite-<UTC time>/. Empty = no export."),
     number(Key::kPersistColdInterval, "persist.cold_interval", Type::kDuration, "86400", 60, kYear, kRestart,
-           "How often the latest finished snapshot is exported to persist.cold_dir."),
+           "How often the folder is exported to persist.cold_dir."),
     choice(Key::kPersistLoadDamaged, "persist.load_damaged", "no", kNoYesChoices, kRestart,
            "The operator's override at start: yes loads a damaged persistence folder up to its first "
            "fault (with a warning naming the file and offset, and what is lost after it); no (the "
