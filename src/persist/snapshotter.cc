@@ -318,7 +318,7 @@ std::string Snapshotter::take(const char* why) {
   }
   say("info", std::string("snapshot ") + std::to_string(seq) + " started (" + why + ")");
   SnapshotResult r;
-  const std::string err = aof_ != nullptr ? take_with_aof(seq, &r) : take_with_tail(seq, &r);
+  std::string err = aof_ != nullptr ? take_with_aof(seq, &r) : take_with_tail(seq, &r);
   std::lock_guard<std::mutex> lock(mutex_);
   running_ = false;
   status_.in_progress = requested_;
