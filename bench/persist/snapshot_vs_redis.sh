@@ -25,7 +25,10 @@
 #              to a snapshot that appendonly yes loads; with appendonly yes redis loads the AOF,
 #              never dump.rdb), then SIGTERM, then the restart loads the AOF. After each load:
 #              DBSIZE must equal the key count, and a 2 s GET-only run must hit every key with
-#              the value ferrite-bench wrote (its value check), else the script fails.
+#              the value ferrite-bench wrote (its value check), else the script fails. And since
+#              those values are a function of the key, bench/persist/marker.py also writes
+#              distinct values (SET/DEL of snapmark:* keys, 300/s on one connection) during the
+#              windows and the snapshot; after each restart every acknowledged one must be there.
 #
 # Both servers' automatic rewrites are off (ferrited persist.aof_rewrite_percent=0, redis
 # --auto-aof-rewrite-percentage 0), so that only the snapshots asked for run. --reps R (default
@@ -35,7 +38,8 @@
 #
 #   bench/persist/snapshot_vs_redis.sh --dataset 64MiB --reps 1        a quick check
 #   bench/persist/snapshot_vs_redis.sh                                 2 GiB, 3 reps (~25 minutes)
-#   bench/persist/snapshot_vs_redis.sh --perf      also `perf record -g` ferrited during its first snapshot
+#   bench/persist/snapshot_vs_redis.sh --perf      also profile ferrited (perf record) without and with a
+#                                                  snapshot and while it loads
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -71,7 +75,8 @@ Options:
   --window S             seconds per measured window ($WINDOW)
   --base-windows N       windows without a snapshot per run ($BASE_WINDOWS)
   --max-snapshot-s S     bound on one snapshot and one load ($MAX_SNAPSHOT_S)
-  --perf                 perf record -g -p ferrited during its first snapshot (report in the summary dir)
+  --perf                 perf record -g -p ferrited during its first base windows, first snapshot and
+                         first load (flat profiles in <out>.perf-{base,snapshot,load}.txt)
   --out FILE             raw JSON lines (default bench/runs/snapshot-vs-redis-<date>.jsonl)
 EOF
 }
@@ -119,6 +124,15 @@ if has "$ONLY" ferrited; then [[ -x "$FERRITED" ]] || die "no ferrited at $FERRI
 if ((PERF)); then command -v perf >/dev/null || die "--perf: perf is not installed"; fi
 
 bench_setup_output snapshot-vs-redis
+# Also the sampler and perf, if running, before lib.sh's cleanup (the servers, $TMP).
+snapbench_cleanup() {
+  local p
+  for p in "${PERF_PID:-}" "${SAMPLER_PID:-}" "${WATCHER_PID:-}" "${MARKER_PID:-}"; do
+    [[ -z "$p" ]] || { kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; }
+  done
+  bench_cleanup
+}
+trap snapbench_cleanup EXIT
 emit_env dataset_bytes "$D_BYTES" keys "$KEYS" value_size "$VALUE_SIZE" conns "$CONNS" pipeline "$PIPELINE" \
   window_s "$WINDOW" base_windows "$BASE_WINDOWS" reps "$REPS" loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)" \
   redis "$(redis-server --version | cut -d' ' -f3)"
@@ -236,9 +250,36 @@ watch_snapshot() {  # $1 server, $2 value of the "done" counter before, $3 limit
   now >"$4"
 }
 
+# --perf: perf record -g of ferrited over a phase; a flat profile by thread and symbol, and by
+# thread alone, in <out>.perf-<phase>.txt.
+PERF_PID=""
+perf_start() {
+  perf record -g -o "$TMP/perf.data" -p "$SRV_PID" >/dev/null 2>"$TMP/perf.err" &
+  PERF_PID=$!
+}
+perf_stop() {  # $1 phase name
+  local f="${OUT%.jsonl}.perf-$1.txt"
+  [[ -n "$PERF_PID" ]] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  PERF_PID=""
+  {
+    perf report -i "$TMP/perf.data" --stdio --no-children -g none --sort comm 2>/dev/null | grep -v '^$' | head -30
+    perf report -i "$TMP/perf.data" --stdio --no-children -g none --sort comm,dso,symbol 2>/dev/null | grep -v '^$' | head -80
+  } >"$f" || true
+  rm -f "$TMP/perf.data"
+  say "perf profile of ferrited ($1): $f"
+}
+
 snapshot_run() {  # $1 server, $2 rep
   local server="$1" rep="$2" i before reply t_start t_end endf="$TMP/snap.end" perf_pid=""
+  rm -f "$TMP/marker.stop"
+  python3 bench/persist/marker.py write --port "$PORT" --state "$TMP/markers-$server.json" \
+    --stop-file "$TMP/marker.stop" --max-seconds $((MAX_SNAPSHOT_S + 600)) >"$TMP/marker.out" 2>&1 &
+  MARKER_PID=$!
+  if ((PERF)) && [[ "$server" == ferrited && "$rep" == 1 ]]; then perf_start; fi
   for ((i = 0; i < BASE_WINDOWS; i++)); do window "$server" "$rep" base; done
+  if ((PERF)) && [[ "$server" == ferrited && "$rep" == 1 ]]; then perf_stop base; fi
   rm -f "$endf"
   before="$(info_field rdb_saves)"
   before="${before:-0}"
@@ -246,23 +287,19 @@ snapshot_run() {  # $1 server, $2 rep
   reply="$(rcli BGSAVE)"
   [[ "$reply" == *"started"* ]] || die "$server: BGSAVE answered '$reply'"
   watch_snapshot "$server" "$before" "$MAX_SNAPSHOT_S" "$endf" &
-  local watcher=$!
-  if ((PERF)) && [[ "$server" == ferrited && "$rep" == 1 ]]; then
-    perf record -g -o "$PERF_DATA" -p "$SRV_PID" >/dev/null 2>"$TMP/perf.err" &
-    perf_pid=$!
-  fi
+  WATCHER_PID=$!
+  if ((PERF)) && [[ "$server" == ferrited && "$rep" == 1 ]]; then perf_start; perf_pid=$PERF_PID; fi
   for ((i = 0; i < MAX_SNAPSHOT_S / WINDOW + 1; i++)); do
     [[ -s "$endf" ]] && break
     window "$server" "$rep" snap
   done
-  if [[ -n "$perf_pid" ]]; then
-    kill -INT "$perf_pid" 2>/dev/null || true
-    wait "$perf_pid" 2>/dev/null || true
-    perf report -i "$PERF_DATA" --stdio --no-children --sort comm,dso,symbol 2>/dev/null | grep -v '^$' | head -150 \
-      >"${OUT%.jsonl}.perf.txt" || true
-    say "perf profile of ferrited during its snapshot: ${OUT%.jsonl}.perf.txt"
-  fi
-  wait "$watcher" || true
+  if [[ -n "$perf_pid" ]]; then perf_stop snapshot; fi
+  wait "$WATCHER_PID" || true
+  WATCHER_PID=""
+  touch "$TMP/marker.stop"
+  wait "$MARKER_PID" || { cat "$TMP/marker.out" >&2; die "$server: the marker writer failed"; }
+  MARKER_PID=""
+  emit "{\"part\":\"markers\",\"server\":\"$server\",\"rep\":$rep,\"writer\":$(tail -1 "$TMP/marker.out")}"
   t_end="$(cat "$endf")"
   local status extra=""
   status="$(info_field rdb_last_bgsave_status)"
@@ -278,13 +315,20 @@ snapshot_run() {  # $1 server, $2 rep
 
 # A GET-only run over every key's range: every GET must hit and return the value written.
 check_content() {  # $1 server, $2 when
-  local n json rc=0
+  local n json rc=0 marks=null live=0 want
+  if [[ -f "$TMP/markers-$1.json" ]]; then
+    marks="$(python3 bench/persist/marker.py check --port "$PORT" --state "$TMP/markers-$1.json")" \
+      || die "$1 $2: acknowledged writes missing or stale: $marks"
+    live="$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["live"])' "$marks")"
+  fi
+  want=$((KEYS + live))
   n="$(rcli DBSIZE)"
   json="$("$BENCH" --server "127.0.0.1:$PORT" --protocol resp --connections 8 --threads 1 --pipeline 16 \
     --keys "$KEYS" --key-size "$KEY_SIZE" --value-size "$VALUE_SIZE" --ratio 0:1 --duration 2 --time-limit 60 \
     --json 2>"$TMP/bench.err")" || rc=$?
-  emit "{\"part\":\"check\",\"server\":\"$1\",\"when\":\"$2\",\"dbsize\":${n:-0},\"rc\":$rc,\"bench\":${json:-null}}"
-  [[ "$n" == "$KEYS" ]] || die "$1 $2: DBSIZE $n, expected $KEYS (keys lost)"
+  emit "{\"part\":\"check\",\"server\":\"$1\",\"when\":\"$2\",\"dbsize\":${n:-0},\"markers\":$marks,\"rc\":$rc,\"bench\":${json:-null}}"
+  say "$1 $2: DBSIZE $n (expected $want), markers $marks"
+  [[ "$n" == "$want" ]] || die "$1 $2: DBSIZE $n, expected $want ($KEYS + $live marker keys)"
   ((rc == 0)) || { cat "$TMP/bench.err" >&2; die "$1 $2: the GET check saw errors (wrong values or misses): $json"; }
   python3 -c 'import json, sys; d = json.loads(sys.argv[1]); h = d.get("hit_ratio", d.get("get_hit_ratio", 1)); sys.exit(0 if h is None or h >= 0.999999 else 1)' "$json" \
     || die "$1 $2: GETs missed after the restart: $json"
@@ -309,6 +353,7 @@ recovery_run() {  # $1 server, $2 rep
   fi
   t2="$(now)"
   start_server "$server"
+  if ((PERF)) && [[ "$server" == ferrited && "$rep" == 1 ]]; then perf_start; fi
   for ((i = 0; i < MAX_LOAD_S * 50; i++)); do
     loading="$(info_field loading)"
     [[ "$loading" == 0 ]] && break
@@ -318,6 +363,7 @@ recovery_run() {  # $1 server, $2 rep
   local t3
   t3="$(now)"
   [[ "$loading" == 0 ]] || die "$server still loading after $MAX_LOAD_S s"
+  if [[ -n "$PERF_PID" ]]; then perf_stop load; fi
   if [[ "$server" == ferrited ]]; then
     loadlog="$(grep -m1 'loaded .* in ' "$TMP/ferrited.err" | sed 's/"/\\"/g' || true)"
   else
@@ -328,12 +374,10 @@ recovery_run() {  # $1 server, $2 rep
   check_content "$server" "after restart $rep"
 }
 
-PERF_DATA=""
 for server in ${ONLY//,/ }; do
   FERRITE_DIR="$TMP/ferrite-data"
   REDIS_DIR="$TMP/redis-data"
   rm -rf "$FERRITE_DIR" "$REDIS_DIR"
-  if ((PERF)) && [[ "$server" == ferrited ]]; then PERF_DATA="${OUT%.jsonl}.perf.data"; fi
   start_server "$server"
   say "$server started, PID $SRV_PID, port $PORT"
   start_sampler "$TMP/mem-$server.txt"
