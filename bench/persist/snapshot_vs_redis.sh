@@ -264,7 +264,7 @@ perf_stop() {  # $1 phase name
   wait "$PERF_PID" 2>/dev/null || true
   PERF_PID=""
   {
-    perf report -i "$TMP/perf.data" --stdio --no-children -g none --sort comm 2>/dev/null | grep -v '^$' | head -30
+    perf report -i "$TMP/perf.data" --stdio --no-children -g none --sort tid 2>/dev/null | grep -v '^$' | head -30
     perf report -i "$TMP/perf.data" --stdio --no-children -g none --sort comm,dso,symbol 2>/dev/null | grep -v '^$' | head -80
   } >"$f" || true
   rm -f "$TMP/perf.data"
