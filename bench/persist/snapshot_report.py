@@ -83,22 +83,23 @@ def main():
         recs = [r for r in rows if r["part"] == "recovery" and r["server"] == s]
         for r in recs:
             print(f"  restart {r['rep']}: stop {r['stop_s']:.2f} s, start to loading:0 {r['load_s']:.2f} s = "
-                  f"{d_bytes / 1e9 / r['load_s']:.2f} GB/s; files: {r['files']}")
+                  f"{d_bytes / 1e9 / r['load_s']:.2f} GB/s, server CPU {r.get('load_cpu_s', 0):.2f} s; files: {r['files']}")
             if r.get("log"):
                 print(f"    log: {r['log']}")
         m = {k: med([x[k] for x in per]) for k in (per[0] if per else {})}
         m["load_s"] = med([r["load_s"] for r in recs])
         m["stop_s"] = med([r["stop_s"] for r in recs])
+        m["load_cpu_s"] = med([r.get("load_cpu_s") for r in recs])
         summary[s] = m
     print("\nmedians over reps")
     print("  server     RSS before MiB  peak during  added (MiB)          PSS added  p99 without us  p99 during us  ratio  "
-          "snapshot s  stop s  load s  load GB/s")
+          "snapshot s  stop s  load s  load GB/s  load CPU s")
     for s, m in summary.items():
         gbs = d_bytes / 1e9 / m["load_s"] if m.get("load_s") else None
         print(f"  {s:9}  {fmt(m.get('rss_before')):>14}  {fmt(m.get('rss_peak')):>11}  {fmt(m.get('rss_added'))+'%':>6} ({fmt(m.get('rss_added_mib'))+')':<9}  "
               f"{fmt(m.get('pss_added'))+'%':>9}  {fmt(m.get('p99_base')):>14}  {fmt(m.get('p99_snap')):>13}  "
               f"{fmt(m.get('p99_ratio'), '.2f'):>4}x  {fmt(m.get('snap_s'), '.2f'):>10}  {fmt(m.get('stop_s'), '.2f'):>6}  "
-              f"{fmt(m.get('load_s'), '.2f'):>6}  {fmt(gbs, '.2f'):>9}")
+              f"{fmt(m.get('load_s'), '.2f'):>6}  {fmt(gbs, '.2f'):>9}  {fmt(m.get('load_cpu_s'), '.2f'):>10}")
     f = summary.get("ferrited")
     if f and f.get("rss_added") is not None:
         print(f"\nferrited targets: added RSS {fmt(f['rss_added'])}% (target <= 10%: "

@@ -360,8 +360,9 @@ recovery_run() {  # $1 server, $2 rep
     server_alive || die "$server died while loading"
     sleep 0.02
   done
-  local t3
+  local t3 cpu
   t3="$(now)"
+  cpu="$(ticks_to_s "$(cpu_ticks "$SRV_PID")")"
   [[ "$loading" == 0 ]] || die "$server still loading after $MAX_LOAD_S s"
   if [[ -n "$PERF_PID" ]]; then perf_stop load; fi
   if [[ "$server" == ferrited ]]; then
@@ -369,8 +370,8 @@ recovery_run() {  # $1 server, $2 rep
   else
     loadlog="$(grep -m1 'DB loaded from append only file' "$TMP/redis-server.log" | sed 's/"/\\"/g' || true)"
   fi
-  emit "{\"part\":\"recovery\",\"server\":\"$server\",\"rep\":$rep,\"stop_s\":$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}'),\"load_s\":$(awk -v a="$t2" -v b="$t3" 'BEGIN{print b-a}'),\"files\":\"$files\",\"log\":\"$loadlog\"}"
-  say "$server rep $rep: stop $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s, start to loading:0 $(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.2f", b-a}') s; files: $files"
+  emit "{\"part\":\"recovery\",\"server\":\"$server\",\"rep\":$rep,\"stop_s\":$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}'),\"load_s\":$(awk -v a="$t2" -v b="$t3" 'BEGIN{print b-a}'),\"load_cpu_s\":$cpu,\"files\":\"$files\",\"log\":\"$loadlog\"}"
+  say "$server rep $rep: stop $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s, start to loading:0 $(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.2f", b-a}') s (server CPU $cpu s); files: $files"
   check_content "$server" "after restart $rep"
 }
 
