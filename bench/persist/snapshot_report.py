@@ -31,7 +31,8 @@ def main():
         if r.get("server") and r["server"] not in servers and r["part"] != "env":
             servers.append(r["server"])
     print(f"snapshot_vs_redis: {d_bytes / 2**30:.3g} GiB of values ({env['keys']} keys x {env['value_size']} B), "
-          f"update load {env['conns']} conns x pipeline {env['pipeline']} SETs, windows of {env['window_s']} s, "
+          f"update load {env['conns']} conns x pipeline {env['pipeline']} SETs "
+          f"{'closed loop' if float(env.get('rate', 0)) == 0 else 'offered at ' + env['rate'] + '/s'}, windows of {env['window_s']} s, "
           f"{env['reps']} reps; git {env['git']}, {env['cpus']} CPUs, load average at start {env['loadavg_start']}"
           f"{', at end ' + end['loadavg_end'] if end else ''}")
     summary = {}

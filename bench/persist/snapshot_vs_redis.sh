@@ -58,6 +58,7 @@ BASE_WINDOWS=5
 MAX_SNAPSHOT_S=900
 MAX_LOAD_S=900
 PERF=0
+RATE=0
 
 usage() {
   usage_header
@@ -73,6 +74,8 @@ Options:
   --pipeline N           requests in flight per connection ($PIPELINE)
   --client-threads N     ferrite-bench threads ($CLIENT_THREADS)
   --window S             seconds per measured window ($WINDOW)
+  --rate R               update load offered at R SETs/s in all (open loop: latency counts from the
+                         scheduled send); 0 = closed loop, as fast as the server answers ($RATE)
   --base-windows N       windows without a snapshot per run ($BASE_WINDOWS)
   --max-snapshot-s S     bound on one snapshot and one load ($MAX_SNAPSHOT_S)
   --perf                 perf record -g -p ferrited during its first base windows, first snapshot and
@@ -92,6 +95,7 @@ while (($#)); do
     --base-windows) BASE_WINDOWS="$2"; shift 2 ;;
     --max-snapshot-s) MAX_SNAPSHOT_S="$2"; MAX_LOAD_S="$2"; shift 2 ;;
     --perf) PERF=1; shift ;;
+    --rate) RATE="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "snapshot_vs_redis.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -134,7 +138,7 @@ snapbench_cleanup() {
 }
 trap snapbench_cleanup EXIT
 emit_env dataset_bytes "$D_BYTES" keys "$KEYS" value_size "$VALUE_SIZE" conns "$CONNS" pipeline "$PIPELINE" \
-  window_s "$WINDOW" base_windows "$BASE_WINDOWS" reps "$REPS" loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  window_s "$WINDOW" rate "$RATE" base_windows "$BASE_WINDOWS" reps "$REPS" loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)" \
   redis "$(redis-server --version | cut -d' ' -f3)"
 say "dataset $D_BYTES bytes: $KEYS keys of $VALUE_SIZE-byte values; raw results in $OUT"
 
@@ -227,7 +231,7 @@ window() {  # $1 server, $2 rep, $3 phase (base|snap)
   t0="$(now)"
   json="$("$BENCH" --server "127.0.0.1:$PORT" --protocol resp --connections "$CONNS" --threads "$CLIENT_THREADS" \
     --pipeline "$PIPELINE" --keys "$KEYS" --key-size "$KEY_SIZE" --value-size "$VALUE_SIZE" --ratio 1:0 \
-    --duration "$WINDOW" --time-limit 60 --json 2>"$TMP/bench.err")" || rc=$?
+    --rate "$RATE" --duration "$WINDOW" --time-limit 60 --json 2>"$TMP/bench.err")" || rc=$?
   t1="$(now)"
   [[ -n "$json" ]] || json=null
   emit "{\"part\":\"window\",\"server\":\"$1\",\"rep\":$2,\"phase\":\"$3\",\"t0\":$t0,\"t1\":$t1,\"rc\":$rc,\"bench\":$json}"
