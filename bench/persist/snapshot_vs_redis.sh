@@ -39,7 +39,7 @@
 #   bench/persist/snapshot_vs_redis.sh --dataset 64MiB --reps 1        a quick check
 #   bench/persist/snapshot_vs_redis.sh                                 2 GiB, 3 reps (~25 minutes)
 #   bench/persist/snapshot_vs_redis.sh --perf      also profile ferrited (perf record) without and with a
-#                                                  snapshot and while it loads
+#                                                  snapshot
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -78,8 +78,8 @@ Options:
                          scheduled send); 0 = closed loop, as fast as the server answers ($RATE)
   --base-windows N       windows without a snapshot per run ($BASE_WINDOWS)
   --max-snapshot-s S     bound on one snapshot and one load ($MAX_SNAPSHOT_S)
-  --perf                 perf record -g -p ferrited during its first base windows, first snapshot and
-                         first load (flat profiles in <out>.perf-{base,snapshot,load}.txt)
+  --perf                 perf record -g -p ferrited during its first base windows and first snapshot
+                         (flat profiles in <out>.perf-{base,snapshot}.txt)
   --out FILE             raw JSON lines (default bench/runs/snapshot-vs-redis-<date>.jsonl)
 EOF
 }
@@ -258,7 +258,8 @@ watch_snapshot() {  # $1 server, $2 value of the "done" counter before, $3 limit
 # thread alone, in <out>.perf-<phase>.txt.
 PERF_PID=""
 perf_start() {
-  perf record -g -o "$TMP/perf.data" -p "$SRV_PID" >/dev/null 2>"$TMP/perf.err" &
+  # In its own session: a signal perf sends or gets must not reach this script.
+  setsid perf record -g -o "$TMP/perf.data" -p "$SRV_PID" >/dev/null 2>"$TMP/perf.err" &
   PERF_PID=$!
 }
 perf_stop() {  # $1 phase name
@@ -357,7 +358,6 @@ recovery_run() {  # $1 server, $2 rep
   fi
   t2="$(now)"
   start_server "$server"
-  if ((PERF)) && [[ "$server" == ferrited && "$rep" == 1 ]]; then perf_start; fi
   for ((i = 0; i < MAX_LOAD_S * 50; i++)); do
     loading="$(info_field loading)"
     [[ "$loading" == 0 ]] && break
@@ -368,7 +368,6 @@ recovery_run() {  # $1 server, $2 rep
   t3="$(now)"
   cpu="$(ticks_to_s "$(cpu_ticks "$SRV_PID")")"
   [[ "$loading" == 0 ]] || die "$server still loading after $MAX_LOAD_S s"
-  if [[ -n "$PERF_PID" ]]; then perf_stop load; fi
   if [[ "$server" == ferrited ]]; then
     loadlog="$(grep -m1 'loaded .* in ' "$TMP/ferrited.err" | sed 's/"/\\"/g' || true)"
   else
