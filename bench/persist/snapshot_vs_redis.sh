@@ -214,7 +214,7 @@ load_dataset() {  # $1 server
   local json rc=0 t0 t1
   t0="$(now)"
   json="$("$BENCH" --server "127.0.0.1:$PORT" --protocol resp --connections "$CONNS" --threads "$CLIENT_THREADS" \
-    --keys "$KEYS" --key-size "$KEY_SIZE" --value-size "$VALUE_SIZE" --warmup --preload-pipeline 32 \
+    --keys "$KEYS" --key-size "$KEY_SIZE" --value-size "$VALUE_SIZE" --warmup --preload-pipeline 32 --timeout 30 \
     --requests 0 --time-limit "$MAX_LOAD_S" --json 2>"$TMP/bench.err")" || rc=$?
   t1="$(now)"
   ((rc == 0)) || { cat "$TMP/bench.err" >&2; die "$1: loading $KEYS keys failed (exit $rc): $json"; }
