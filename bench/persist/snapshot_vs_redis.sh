@@ -129,10 +129,12 @@ if ((PERF)); then command -v perf >/dev/null || die "--perf: perf is not install
 
 bench_setup_output snapshot-vs-redis
 # Also the sampler and perf, if running, before lib.sh's cleanup (the servers, $TMP).
+# SIGTERM, not SIGINT: background jobs of a non-interactive shell ignore SIGINT (perf sets its own
+# handler, the Python helpers do not), and waiting on one that ignored it hung this trap.
 snapbench_cleanup() {
   local p
   for p in "${PERF_PID:-}" "${SAMPLER_PID:-}" "${WATCHER_PID:-}" "${MARKER_PID:-}"; do
-    [[ -z "$p" ]] || { kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; }
+    [[ -z "$p" ]] || { kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; }
   done
   bench_cleanup
 }
