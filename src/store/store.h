@@ -327,6 +327,7 @@ class Context {
     std::size_t in_pages = 0;    // bytes of the heap's pages, whatever their blocks
     std::size_t free_in_class = 0;  // free bytes in pages of the size this context last allocated
     std::size_t arena_free = 0;  // segments no context holds
+    std::size_t pages = 0;       // pages visited (the walk's cost)
   };
   Census census() noexcept;
   void keep_own_room() noexcept;
@@ -381,6 +382,10 @@ class Context {
   std::size_t own_allocated_ = 0;   // bytes allocated since the last keep_own_room()
   std::size_t last_usable_ = 0;     // the usable size of this context's last allocation
   unsigned own_room_in_ = 1;        // ticks until the next keep_own_room()
+  // The periodic page walks (keep_own_room, relieve) run this many times less often: one per
+  // kCensusPagesPerStep pages the last census walked, so their cost per tick stays about the same
+  // however large the heap grows (a 2 GiB store spent over half its workers' time in them).
+  unsigned census_scale_ = 1;
   bool short_ = false;              // this context's bit is set in the store's short_mask
   const KeyRef* writing_ = nullptr; // a may_wait write under way: its key's item is not evicted
   std::size_t giving_ = kNotGiving; // the segment being emptied for another context (give_back)

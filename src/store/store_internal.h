@@ -50,6 +50,8 @@ inline constexpr std::size_t kGiveBackBlocksPerTick = 4096;  // items a give_bac
 inline constexpr std::size_t kReliefBlocksPerCall = 32768;
 inline constexpr unsigned kGiveBackCollectTicks = 64;        // forced collects after a segment was emptied
 inline constexpr unsigned kOwnRoomEvery = 8;                 // ticks between counts of a heap's own room
+inline constexpr std::size_t kCensusPagesPerStep = 1024;      // pages a census walk covers per step of census_scale_
+inline constexpr unsigned kCensusScaleMax = 64;
 // What a segment holds for items: 32 MiB less its header slice.
 inline constexpr std::size_t kSegmentUsable = (std::size_t{1} << ItemMemory::kSegmentShift) - (std::size_t{64} << 10);
 inline constexpr std::uint64_t kNoSegment = ~std::uint64_t{0};

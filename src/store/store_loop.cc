@@ -164,7 +164,7 @@ void Context::tick() noexcept {
   // allocation (then also making contiguous room for the large allocations of the last tick).
   if (fragmented_ticks_ > 0 || ticks_to_check_ == 0) {
     relieve(fragmented_ticks_ > 0 ? std::max(large_demand_, arena_demand_) : 0);
-    ticks_to_check_ = kFragCheckEvery;
+    ticks_to_check_ = kFragCheckEvery * census_scale_;
     if (fragmented_ticks_ > 0) --fragmented_ticks_;
   } else {
     --ticks_to_check_;
@@ -178,7 +178,7 @@ void Context::tick() noexcept {
   if (FERRITE_UNLIKELY(others_short != 0 || short_ || giving_ != kNotGiving)) {
     give_back(others_short);
   } else if (--own_room_in_ == 0) {
-    own_room_in_ = kOwnRoomEvery;
+    own_room_in_ = kOwnRoomEvery * census_scale_;
     if (store_.shared_->attached.load(std::memory_order_relaxed) > 1) keep_own_room();
   }
 

@@ -300,6 +300,7 @@ Context::Census Context::census() noexcept {
       live = 0;
       ++vs.c.held;
     }
+    ++vs.c.pages;
     live += p.used * p.block_size;
     vs.c.in_blocks += p.used * p.block_size;
     vs.c.in_pages += p.bytes;
@@ -311,6 +312,8 @@ Context::Census Context::census() noexcept {
   const unsigned n = store_.config_.max_contexts;
   for (unsigned i = 0; i < n; ++i) all_held += sh.segments_held[i].load(std::memory_order_relaxed);
   v.c.arena_free = memory_.segments() > all_held ? memory_.segments() - all_held : 0;
+  census_scale_ = static_cast<unsigned>(
+      std::clamp<std::size_t>(v.c.pages / kCensusPagesPerStep, 1, kCensusScaleMax));
   return v.c;
 }
 
@@ -402,12 +405,13 @@ void Context::trim() noexcept {
 
 void Context::give_back(std::uint64_t others_short) noexcept {
   Store::Shared& sh = *store_.shared_;
-  const Census census_now = census();
 
   if (giving_ == kNotGiving) {
     if (others_short == 0) return;
     const std::size_t share = memory_.segments() / std::max(1u, sh.attached.load(std::memory_order_relaxed));
-    if (census_now.held <= share) return;
+    // What this context held at its last census (published there): the walk of its pages runs
+    // only once a short context is to be served, not every tick while one is short.
+    if (sh.segments_held[id_].load(std::memory_order_relaxed) <= share) return;
     bool needed = false;
     for (std::uint64_t m = others_short; m != 0; m &= m - 1) {
       const auto c = static_cast<unsigned>(__builtin_ctzll(m));
@@ -418,6 +422,7 @@ void Context::give_back(std::uint64_t others_short) noexcept {
       }
     }
     if (!needed) return;
+    if (census().held <= share) return;  // segment_live_ now per segment
     for (std::size_t seg = 0; seg < segment_live_.size(); ++seg) {
       if (segment_live_[seg] != kNoSegment && (giving_ == kNotGiving || segment_live_[seg] < segment_live_[giving_])) {
         giving_ = seg;
