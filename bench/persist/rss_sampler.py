@@ -55,11 +55,11 @@ def main():
                 break
             if a.stop_file and os.path.exists(a.stop_file):
                 break
-            todo, seen = [a.pid], []
-            while todo and len(seen) < 64:
-                p = todo.pop()
+            to_visit, seen = [a.pid], []
+            while to_visit and len(seen) < 64:
+                p = to_visit.pop()
                 seen.append(p)
-                todo.extend(children(p))
+                to_visit.extend(children(p))
             rss = sum(field_kib(f"/proc/{p}/status", "VmRSS:") for p in seen)
             pss = sum(field_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in seen)
             out.write(f"{time.time():.3f} {rss} {pss} {len(seen)}\n")
