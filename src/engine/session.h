@@ -25,6 +25,7 @@
 #include "core/compiler.h"
 #include "core/durability.h"
 #include "core/loop_hook.h"
+#include "core/cluster_view.h"
 #include "core/persist_control.h"
 #include "core/net.h"
 #include "engine/conn_registry.h"
@@ -221,6 +222,11 @@ struct Shared {
   // The snapshot thread (SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, INFO persistence), or null with
   // persist.mode = off; set by the server before the workers start.
   PersistControl* persist = nullptr;
+  // The fleet (docs/cluster.md), set by the server before the workers start. routing is read on
+  // every keyed request (lock-free; disabled, or null in tests, when [cluster] enabled is off);
+  // cluster answers the admin commands (CLUSTER SLOTS, NODES, ...) and is null without a cluster.
+  const SlotRouting* routing = nullptr;
+  ClusterControl* cluster = nullptr;
 };
 
 // Why a request is not run: the answer a session gives instead (Exec::gate). Every protocol maps
