@@ -436,38 +436,16 @@ std::string format_checksums(std::vector<ChecksumEntry> entries) {
 
 std::string parse_checksums(std::string_view text, std::string_view file, std::vector<ChecksumEntry>* out) {
   out->clear();
-  std::size_t line_no = 0;
-  auto fail = [&](const std::string& why) {
-    out->clear();
-    return std::string(file) + " line " + std::to_string(line_no) + ": " + why;
-  };
   if (text.size() > kMaxChecksumsBytes)
     return std::string(file) + ": larger than " + std::to_string(kMaxChecksumsBytes) + " bytes";
-  bool have_header = false, have_crc = false;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    ++line_no;
-    if (have_crc) return fail("bytes after the crc32c line");
-    const std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) return fail("line not ended by a newline (file cut short?)");
-    const std::string_view line = text.substr(pos, nl - pos);
-    const std::size_t line_start = pos;
-    pos = nl + 1;
-    if (!have_header) {
+  SealedLines in(text, file);
+  auto fail = [&](const std::string& why) {
+    out->clear();
+    return in.fail(why);
+  };
+  for (std::string_view line; in.next(&line);) {
+    if (in.line_no() == 1) {
       if (line != kChecksumsHeader) return fail("not a Ferrite CHECKSUMS file (the first line must be \"ferrite-checksums 1\")");
-      have_header = true;
-      continue;
-    }
-    if (line.starts_with("crc32c ")) {
-      std::uint32_t want = 0;
-      if (!parse_hex32(line.substr(7), &want)) return fail("bad crc32c value");
-      const std::uint32_t got = crc32c(text.substr(0, line_start));
-      if (got != want) {
-        char msg[96];
-        std::snprintf(msg, sizeof msg, "crc32c mismatch: the file says %08x, its bytes give %08x", want, got);
-        return fail(msg);
-      }
-      have_crc = true;
       continue;
     }
     if (!line.starts_with("file ")) return fail("unknown line");
@@ -486,12 +464,8 @@ std::string parse_checksums(std::string_view text, std::string_view file, std::v
     if (!out->empty() && out->back().name >= e.name) return fail("file " + e.name + " out of order or listed twice");
     out->push_back(std::move(e));
   }
-  if (!have_header) return std::string(file) + ": empty";
-  if (!have_crc) {
-    ++line_no;
-    return fail("no crc32c line (file cut short?)");
-  }
-  return "";
+  if (!in.error().empty()) out->clear();
+  return in.error();
 }
 
 std::string backup_folder(const std::string& dir, const std::string& dest, BackupResult* out) {

@@ -66,33 +66,22 @@ std::string format_manifest(const Manifest& m) {
 
 ManifestLoad parse_manifest(std::string_view text, std::string_view file) {
   ManifestLoad r;
-  std::size_t line_no = 0;
-  auto fail = [&](const std::string& why) {
-    r.error = std::string(file) + " line " + std::to_string(line_no) + ": " + why;
-    r.manifest = Manifest{};
-    return r;
-  };
   if (text.size() > kMaxManifestBytes) {
     r.error = std::string(file) + ": larger than " + std::to_string(kMaxManifestBytes) + " bytes";
     return r;
   }
-  bool have_generation = false, have_crc = false, have_header = false;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    ++line_no;
-    if (have_crc) return fail("bytes after the crc32c line");
-    const std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) return fail("line not ended by a newline (file cut short?)");
-    const std::string_view line = text.substr(pos, nl - pos);
-    const std::size_t line_start = pos;
-    pos = nl + 1;
-    if (!have_header) {
-      if (line != kHeaderLine) {
-        if (line.substr(0, 17) == "ferrite-manifest ") return fail("unsupported manifest version");
-        return fail("not a Ferrite manifest (the first line must be \"ferrite-manifest 1\")");
-      }
-      have_header = true;
-      continue;
+  SealedLines in(text, file);
+  auto fail = [&](const std::string& why) {
+    r.error = in.fail(why);
+    r.manifest = Manifest{};
+    return r;
+  };
+  bool have_generation = false;
+  for (std::string_view line; in.next(&line);) {
+    if (in.line_no() == 1) {
+      if (line == kHeaderLine) continue;
+      if (line.substr(0, 17) == "ferrite-manifest ") return fail("unsupported manifest version");
+      return fail("not a Ferrite manifest (the first line must be \"ferrite-manifest 1\")");
     }
     const std::size_t sp = line.find(' ');
     if (sp == std::string_view::npos) return fail("unknown line");
@@ -120,24 +109,16 @@ ManifestLoad parse_manifest(std::string_view text, std::string_view file) {
                     (seq == r.manifest.segments.back() ? " (duplicated)" : " (out of order)"));
       }
       r.manifest.segments.push_back(seq);
-    } else if (word == "crc32c") {
-      std::uint32_t want = 0;
-      if (!parse_hex32(arg, &want)) return fail("bad crc32c (8 lowercase hex digits)");
-      const std::uint32_t got = crc32c(text.substr(0, line_start));
-      if (got != want) {
-        char buf[80];
-        std::snprintf(buf, sizeof buf, "checksum mismatch (file says %08x, content is %08x)", want, got);
-        return fail(buf);
-      }
-      have_crc = true;
     } else {
       return fail("unknown line");
     }
   }
-  ++line_no;
-  if (!have_header) return fail("empty file");
+  if (!in.error().empty()) {
+    r.error = in.error();
+    r.manifest = Manifest{};
+    return r;
+  }
   if (!have_generation) return fail("generation missing");
-  if (!have_crc) return fail("crc32c line missing (file cut short?)");
   return r;
 }
 

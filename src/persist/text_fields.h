@@ -7,7 +7,11 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <string_view>
+
+#include "persist/crc32c.h"
 
 namespace ferrite::persist {
 
@@ -56,5 +60,67 @@ inline bool write_all(int fd, std::string_view data) noexcept {
   }
   return true;
 }
+
+// The frame of a persistence text file (MANIFEST, an archive's CHECKSUMS): lines ended by '\n', the
+// first a header, the last "crc32c <8 hex digits>" over every byte before it. Reads the lines
+// before the crc32c line, checking the frame; the caller checks each line's meaning:
+//   SealedLines in(text, path);
+//   for (std::string_view line; in.next(&line);) { ... return in.fail("why"); }
+//   if (!in.error().empty()) return in.error();
+class SealedLines {
+ public:
+  SealedLines(std::string_view text, std::string_view file) : text_(text), file_(file) {}
+
+  // The next line (the header first), or false at the end of the file or at a frame error
+  // (error() then says which: a line cut short, a missing or wrong crc32c, bytes after it).
+  bool next(std::string_view* line) {
+    while (pos_ < text_.size()) {
+      ++line_no_;
+      if (sealed_) return stop("bytes after the crc32c line");
+      const std::size_t nl = text_.find('\n', pos_);
+      if (nl == std::string_view::npos) return stop("line not ended by a newline (file cut short?)");
+      const std::string_view l = text_.substr(pos_, nl - pos_);
+      const std::size_t start = pos_;
+      pos_ = nl + 1;
+      if (line_no_ == 1 || !l.starts_with("crc32c ")) {
+        *line = l;
+        return true;
+      }
+      std::uint32_t want = 0;
+      if (!parse_hex32(l.substr(7), &want)) return stop("bad crc32c (8 lowercase hex digits)");
+      const std::uint32_t got = crc32c(text_.substr(0, start));
+      if (got != want) {
+        char buf[80];
+        std::snprintf(buf, sizeof buf, "checksum mismatch (file says %08x, content is %08x)", want, got);
+        return stop(buf);
+      }
+      sealed_ = true;
+    }
+    ++line_no_;  // what is missing is missing at the line after the last one
+    if (line_no_ == 1) return stop("empty file");
+    if (!sealed_) return stop("crc32c line missing (file cut short?)");
+    return false;
+  }
+
+  const std::string& error() const noexcept { return error_; }
+  std::size_t line_no() const noexcept { return line_no_; }
+  // "<file> line <n>: <why>" for the line last read (after the end: the line after the last).
+  std::string fail(std::string_view why) const {
+    return std::string(file_) + " line " + std::to_string(line_no_) + ": " + std::string(why);
+  }
+
+ private:
+  bool stop(std::string_view why) {
+    error_ = fail(why);
+    return false;
+  }
+
+  std::string_view text_;
+  std::string_view file_;
+  std::size_t pos_ = 0;
+  std::size_t line_no_ = 0;
+  bool sealed_ = false;
+  std::string error_;
+};
 
 }  // namespace ferrite::persist
