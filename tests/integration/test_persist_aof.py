@@ -12,6 +12,7 @@ import time
 import pytest
 
 import harness
+import persist_util
 from conftest import ferrited_only
 
 
@@ -108,8 +109,7 @@ def memcache(addr, request, terminator):
 
 @pytest.fixture(params=ferrited_only())
 def folder(request):
-    with tempfile.TemporaryDirectory(prefix='ferrite_aof_') as d:
-        yield os.path.join(d, 'data')
+    yield from persist_util.data_folder('ferrite_aof_')
 
 
 @pytest.mark.parametrize('fsync', ['always', 'everysec'])
@@ -174,9 +174,7 @@ def test_a_restart_continues_in_a_new_segment(folder):
         try:
             r = harness.resp_client(server)
             # The second start loads the folder first: -LOADING until it is in (bounded).
-            deadline = time.monotonic() + 30
-            while r.info('persistence')['loading'] != 0 and time.monotonic() < deadline:
-                time.sleep(0.05)
+            persist_util.wait_loaded(r)
             assert r.set('round%d' % round_, 'v')
         finally:
             harness.stop_checked(server)

@@ -14,6 +14,7 @@ import time
 import pytest
 
 import harness
+import persist_util
 from conftest import ferrited_only
 
 WRITERS = 3
@@ -98,12 +99,6 @@ def content(r):
     return out
 
 
-def wait_loaded(r, seconds=30):
-    deadline = time.monotonic() + seconds
-    while r.info('persistence')['loading'] != 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 def test_a_backup_under_load_restores_the_content_at_its_point(workdir):
     source = os.path.join(workdir, 'data')
     archive = os.path.join(workdir, 'archive')
@@ -134,7 +129,7 @@ def test_a_backup_under_load_restores_the_content_at_its_point(workdir):
     node = harness.start_ferrited(sets=persist_sets(restored), extra=['--restore', archive])
     try:
         r = harness.resp_client(node)
-        wait_loaded(r)
+        persist_util.wait_loaded(r)
         got = content(r)
     finally:
         harness.stop_checked(node)

@@ -5,45 +5,29 @@ unless persist.load_damaged = yes."""
 
 import os
 import signal
-import tempfile
-import threading
 import time
 
 import pytest
 
 import harness
+import persist_util
 from conftest import ferrited_only
 
 
 @pytest.fixture(params=ferrited_only())
 def folder(request):
-    with tempfile.TemporaryDirectory(prefix='ferrite_recovery_') as d:
-        yield os.path.join(d, 'data')
+    yield from persist_util.data_folder('ferrite_recovery_')
 
 
 def persist_sets(folder, fsync='everysec', extra=()):
     return ['persist.mode=aof', 'persist.dir=' + folder, 'persist.fsync=' + fsync] + list(extra)
 
 
-def write_keys(r, n):
-    pipe = r.pipeline(transaction=False)
-    for i in range(n):
-        pipe.set('k%d' % i, 'v%d' % i)
-    pipe.execute()
-
-
-def wait_loaded(r, seconds=30):
-    """Until INFO persistence says the folder is loaded (bounded)."""
-    deadline = time.monotonic() + seconds
-    while r.info('persistence')['loading'] != 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 def test_a_restart_loads_what_was_written(folder):
     server = harness.start_ferrited(sets=persist_sets(folder, 'always'))
     try:
         r = harness.resp_client(server)
-        write_keys(r, 3000)
+        persist_util.write_keys(r, 3000)
         assert r.delete('k7') == 1
         assert r.incrby('n', 5) == 5
     finally:
@@ -51,7 +35,7 @@ def test_a_restart_loads_what_was_written(folder):
     server = harness.start_ferrited(sets=persist_sets(folder))
     try:
         r = harness.resp_client(server)
-        wait_loaded(r)
+        persist_util.wait_loaded(r)
         info = r.info('persistence')
         assert info['loading'] == 0 and info['aof_enabled'] == 1
         assert info['aof_last_write_status'] == 'ok'
@@ -66,38 +50,15 @@ def test_a_restart_loads_what_was_written(folder):
 
 def test_kill_9_under_fsync_always_keeps_every_acknowledged_write(folder):
     server = harness.start_ferrited(sets=persist_sets(folder, 'always'))
-    acked = []
-    stop = threading.Event()
-
-    def writer(n):
-        r = harness.resp_client(server)
-        i = 0
-        while not stop.is_set():
-            key = 'w%d_%d' % (n, i)
-            try:
-                if r.set(key, key):
-                    acked.append(key)
-            except Exception:  # the daemon was killed mid-request
-                return
-            i += 1
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(1.0)
-    server.signal(signal.SIGKILL)
-    server.wait(10)
-    stop.set()
-    for t in threads:
-        t.join(10)
-    assert len(acked) > 100, len(acked)
+    with persist_util.AckedWriters(server) as writers:
+        time.sleep(1.0)
+        server.signal(signal.SIGKILL)
+        server.wait(10)
     server = harness.start_ferrited(sets=persist_sets(folder))
     try:
         r = harness.resp_client(server)
-        wait_loaded(r)
-        values = r.mget(acked)
-        missing = [k for k, v in zip(acked, values) if v != k.encode()]
-        assert missing == [], '%d of %d acknowledged writes lost' % (len(missing), len(acked))
+        persist_util.wait_loaded(r)
+        writers.assert_all_present(r)
     finally:
         harness.stop_checked(server)
 
@@ -106,7 +67,7 @@ def test_a_damaged_folder_refuses_to_start_unless_overridden(folder):
     server = harness.start_ferrited(sets=persist_sets(folder))
     try:
         r = harness.resp_client(server)
-        write_keys(r, 2000)
+        persist_util.write_keys(r, 2000)
     finally:
         harness.stop_checked(server)
     segment = os.path.join(folder, 'aof-0000000001.seg')
@@ -123,7 +84,7 @@ def test_a_damaged_folder_refuses_to_start_unless_overridden(folder):
     server = harness.start_ferrited(sets=persist_sets(folder, extra=['persist.load_damaged=yes']))
     try:
         r = harness.resp_client(server)
-        wait_loaded(r)
+        persist_util.wait_loaded(r)
         assert 0 < r.dbsize() < 2000
         assert r.get('k0') == b'v0'
     finally:

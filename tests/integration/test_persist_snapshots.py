@@ -5,37 +5,22 @@ schedule by changes; a graceful stop's final snapshot."""
 
 import os
 import signal
-import tempfile
-import threading
 import time
 
 import pytest
 
 import harness
+import persist_util
 from conftest import ferrited_only
 
 
 @pytest.fixture(params=ferrited_only())
 def folder(request):
-    with tempfile.TemporaryDirectory(prefix='ferrite_snapshots_') as d:
-        yield os.path.join(d, 'data')
+    yield from persist_util.data_folder('ferrite_snapshots_')
 
 
 def sets(folder, mode, extra=()):
     return ['persist.mode=' + mode, 'persist.dir=' + folder] + list(extra)
-
-
-def write_keys(r, n, prefix='k', ttl=None):
-    pipe = r.pipeline(transaction=False)
-    for i in range(n):
-        pipe.set('%s%d' % (prefix, i), 'v%d' % i, ex=ttl)
-    pipe.execute()
-
-
-def wait_loaded(r, seconds=30):
-    deadline = time.monotonic() + seconds
-    while r.info('persistence')['loading'] != 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def wait_saved(r, saves, seconds=30):
@@ -59,7 +44,7 @@ def restart_after_kill(server, folder, mode):
     server.wait(10)
     server = harness.start_ferrited(sets=sets(folder, mode))
     r = harness.resp_client(server)
-    wait_loaded(r)
+    persist_util.wait_loaded(r)
     return server, r
 
 
@@ -69,8 +54,8 @@ def test_bgsave_then_kill_9_loads_the_snapshot(folder, mode):
     try:
         r = harness.resp_client(server)
         before = r.lastsave()
-        write_keys(r, 3000)
-        write_keys(r, 10, prefix='ttl', ttl=1000)
+        persist_util.write_keys(r, 3000)
+        persist_util.write_keys(r, 10, prefix='ttl', ttl=1000)
         assert r.info('persistence')['rdb_changes_since_last_save'] >= 3010
         assert r.bgsave() is True
         info = wait_saved(r, 1)
@@ -92,20 +77,20 @@ def test_snapshot_mode_keeps_what_the_last_save_held_and_a_graceful_stop_saves(f
     server = harness.start_ferrited(sets=sets(folder, 'snapshot'))
     try:
         r = harness.resp_client(server)
-        write_keys(r, 500)
+        persist_util.write_keys(r, 500)
         assert r.save() is True
-        write_keys(r, 500, prefix='late')  # after the snapshot: lost to kill -9 (no AOF)
+        persist_util.write_keys(r, 500, prefix='late')  # after the snapshot: lost to kill -9 (no AOF)
         server, r = restart_after_kill(server, folder, 'snapshot')
         assert r.dbsize() == 500
         assert r.get('late0') is None
-        write_keys(r, 200, prefix='graceful')
+        persist_util.write_keys(r, 200, prefix='graceful')
     finally:
         harness.stop_checked(server)
     assert 'snapshot 2 started (shutdown)' in server.stderr_text(), server.stderr_text()
     server = harness.start_ferrited(sets=sets(folder, 'snapshot'))
     try:
         r = harness.resp_client(server)
-        wait_loaded(r)
+        persist_util.wait_loaded(r)
         assert r.dbsize() == 700
         assert r.get('graceful199') == b'v199'
         # Only the base the manifest names is left.
@@ -119,35 +104,7 @@ def test_rewrite_under_load_keeps_every_acknowledged_write(folder):
     acknowledged write is there (the fuzzy base plus the segments after the rewrite's start)."""
     mode_sets = sets(folder, 'aof', ['persist.fsync=always', 'persist.aof_rewrite_percent=0'])
     server = harness.start_ferrited(sets=mode_sets)
-    acked = []
-    stop = threading.Event()
-
-    def writer(n):
-        r = harness.resp_client(server)
-        i = 0
-        while not stop.is_set() and i < 200000:
-            key = 'w%d_%d' % (n, i)
-            try:
-                if r.set(key, key):
-                    acked.append(key)
-            except Exception:  # the daemon was killed mid-request
-                return
-            if i % 7 == 0:  # deletes are replayed too
-                gone = 'w%d_%d' % (n, i - 3)
-                try:
-                    deleted = r.delete(gone)
-                except Exception:  # killed mid-delete: it may or may not have been made durable
-                    if gone in acked:
-                        acked.remove(gone)
-                    return
-                if deleted:
-                    acked.remove(gone)
-            i += 1
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    try:
+    with persist_util.AckedWriters(server, delete_every=7) as writers:
         r = harness.resp_client(server)
         time.sleep(0.3)
         assert r.bgrewriteaof() is True
@@ -160,11 +117,6 @@ def test_rewrite_under_load_keeps_every_acknowledged_write(folder):
         assert 'snapshot snap-0000000002.fsnap' in lines
         server.signal(signal.SIGKILL)
         server.wait(10)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
-    assert len(acked) > 100, len(acked)
     # The first rewrite's base and the segments before the second one are gone.
     names = os.listdir(folder)
     assert 'snap-0000000001.fsnap' not in names
@@ -172,10 +124,8 @@ def test_rewrite_under_load_keeps_every_acknowledged_write(folder):
     server = harness.start_ferrited(sets=mode_sets)
     try:
         r = harness.resp_client(server)
-        wait_loaded(r)
-        values = r.mget(acked)
-        missing = [k for k, v in zip(acked, values) if v != k.encode()]
-        assert missing == [], '%d of %d acknowledged writes lost' % (len(missing), len(acked))
+        persist_util.wait_loaded(r)
+        writers.assert_all_present(r)
     finally:
         harness.stop_checked(server)
     assert 'after its base snapshot' in server.stderr_text()
@@ -186,10 +136,10 @@ def test_a_snapshot_is_taken_once_enough_keys_changed(folder):
                                                                 'persist.snapshot_interval=0']))
     try:
         r = harness.resp_client(server)
-        write_keys(r, 50)
+        persist_util.write_keys(r, 50)
         time.sleep(0.5)
         assert r.info('persistence')['rdb_saves'] == 0
-        write_keys(r, 60, prefix='more')
+        persist_util.write_keys(r, 60, prefix='more')
         info = wait_saved(r, 1, seconds=10)
         assert info['rdb_last_save_items'] >= 100
     finally:
