@@ -297,10 +297,9 @@ def start_memcached(conn_limit=4096):
                   None)
 
 
-def start_redis(extra=(), port=None):
-    """redis-server on a free port (or `port`), no persistence, working directory a fresh
-    temporary one."""
-    port = port or free_port()
+def start_redis(extra=()):
+    """redis-server on a free port, no persistence, working directory a fresh temporary one."""
+    port = free_port()
     workdir = tempfile.TemporaryDirectory(prefix='ferrite-redis-')
     argv = ['redis-server', '--port', str(port), '--bind', HOST, '--save', '', '--appendonly',
             'no', '--dir', workdir.name, '--daemonize', 'no']
