@@ -42,7 +42,7 @@ SlotRouting::SlotRouting() {
 
 std::uint16_t SlotRouting::add_endpoint(const ClusterEndpoint& e) noexcept {
   const std::uint16_t n = count_.load(std::memory_order_relaxed);
-  if (n >= kMaxEndpoints || n == kNone) return kNone;
+  if (n >= kMaxEndpoints) return kNone;  // kMaxEndpoints < kNone: an index is never kNone
   endpoints_[n] = e;
   count_.store(static_cast<std::uint16_t>(n + 1), std::memory_order_release);
   return n;

@@ -49,6 +49,7 @@ class SlotRouting {
  public:
   static constexpr std::uint16_t kNone = 0xFFFF;
   static constexpr std::size_t kMaxEndpoints = 4096;
+  static_assert(kMaxEndpoints < kNone);
 
   // One slot's word, as this node sees it.
   struct Slot {
